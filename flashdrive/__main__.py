@@ -1,0 +1,3 @@
+from flashdrive.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The `flashdrive` command. Exit codes: 0 ok, 1 the input is wrong, 2 wrong usage (3: diff would lose data)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from flashdrive.problems import InputError, Problem
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+# Each module registers its sub-commands with `register(subparsers)`; a command's handler
+# takes the parsed args and returns an exit code.
+COMMAND_MODULES = (
+    "flashdrive.cli.spec_commands",
+    # "flashdrive.cli.buildpack_commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flashdrive",
+        description="Compile flashdrive.yaml into Pulumi infrastructure on Docker or Kubernetes.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def print_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print_problems(exc.problems)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

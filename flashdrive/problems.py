@@ -1,0 +1,82 @@
+"""Problems with user input, reported as `FILE:LINE:COL: error: KEY.PATH: message`.
+
+Every bad input becomes a Problem; nothing the user wrote may surface as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based position in a file."""
+
+    file: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    mark: Mark | None = None
+    path: str = ""
+    hint: str | None = None
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        where = f"{self.mark.file}:{self.mark.line}:{self.mark.col}: " if self.mark else ""
+        key = f"{self.path}: " if self.path else ""
+        text = f"{where}{self.severity}: {key}{self.message}"
+        if self.hint:
+            text += f"\n    {self.hint}"
+        return text
+
+    def sort_key(self) -> tuple:
+        if self.mark is None:
+            return ("", 0, 0, self.message)
+        return (self.mark.file, self.mark.line, self.mark.col, self.message)
+
+
+@dataclass
+class Problems:
+    """All problems of one run, so every problem of a file is reported at once."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.items.append(problem)
+
+    def error(self, message: str, mark: Mark | None = None, path: str = "", hint: str | None = None) -> None:
+        self.items.append(Problem(message, mark, path, hint, "error"))
+
+    def warning(self, message: str, mark: Mark | None = None, path: str = "", hint: str | None = None) -> None:
+        self.items.append(Problem(message, mark, path, hint, "warning"))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.items.extend(problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+    def sorted(self) -> list[Problem]:
+        seen: set[Problem] = set()
+        unique = [p for p in self.items if not (p in seen or seen.add(p))]
+        return sorted(unique, key=Problem.sort_key)
+
+
+class InputError(Exception):
+    """Raised when input is so wrong that nothing further can be checked (missing file, bad YAML)."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(p.format() for p in problems))
+        self.problems = problems

@@ -1,0 +1,379 @@
+"""The flashdrive.yaml v1 contract (SPEC.md) as pydantic models.
+
+Unknown keys are errors everywhere; the JSON Schema is generated from these models, so the
+attribute docstrings are what editors show. Rules that span several keys live in rules.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from flashdrive.spec.sizes import SIZES
+
+DNS_LABEL = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+SizeName = Literal["xs", "s", "m", "l", "xl"]
+Engine = Literal["postgres", "mysql", "mongodb", "redis"]
+Name = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
+StackName = Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
+EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
+
+DEFAULT_ENGINE_VERSIONS = {"postgres": "17", "mysql": "8.4", "mongodb": "8.0", "redis": "7.4"}
+ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mongodb": 27017, "redis": 6379}
+IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic")
+
+# Tags of discriminated unions start with '~' so error locations can drop them.
+TAG_PREFIX = "~"
+
+
+def _tag(name: str) -> Tag:
+    return Tag(TAG_PREFIX + name)
+
+
+def _by_keys(*keys: str):
+    """A discriminator for unions of mappings told apart by a key, plus a plain-string form."""
+
+    def discriminate(value: Any) -> str | None:
+        if isinstance(value, str):
+            return TAG_PREFIX + "str"
+        if isinstance(value, BaseModel):  # serialising a default or a validated value
+            value = type(value).model_fields
+        if isinstance(value, dict):
+            for key in keys:
+                if key in value:
+                    return TAG_PREFIX + key
+        return None
+
+    return discriminate
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+
+
+class ConfigValue(Model):
+    """A value read from Pulumi config, e.g. `pulumi config set --secret apiToken ...`. Always secret."""
+
+    config: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_:.-]+$")]
+    """Pulumi config key (in the `flashdrive` namespace unless it has a `ns:` prefix)."""
+
+
+class Images(Model):
+    """Where official images come from, for registries you run or mirror."""
+
+    mirror: str | None = None
+    """Prefix put in front of every default image, e.g. `registry.example.com/hub`."""
+    python: str | None = None
+    """Replaces the python base image; `{version}` becomes the app's Python version."""
+    postgres: str | None = None
+    """Replaces the postgres image; `{version}` becomes the database's version."""
+    mysql: str | None = None
+    """Replaces the mysql image; `{version}` becomes the database's version."""
+    mongodb: str | None = None
+    """Replaces the mongodb image; `{version}` becomes the database's version."""
+    redis: str | None = None
+    """Replaces the redis image; `{version}` becomes the database's version."""
+    caddy: str | None = None
+    """Replaces the caddy image of the edge."""
+    restic: str | None = None
+    """Replaces the restic image of the backup job."""
+
+
+class Build(Model):
+    """Settings for every app built from source."""
+
+    ca_bundle: str | None = None
+    """Extra CA certificate (PEM) trusted while installing packages; path relative to this file."""
+    pip_index_url: str | None = None
+    """Package index used while installing packages, e.g. https://pypi.example.com/simple."""
+
+
+class Tls(Model):
+    """Certificates for domains."""
+
+    email: str | None = None
+    """ACME account email; required when a custom domain gets its certificate from ACME."""
+    default_domain: str = "localhost"
+    """Every web app also answers on <app>.<stack>.<default_domain>, with a certificate from the edge's internal CA."""
+
+
+class HealthCheck(Model):
+    """How the edge and the engine tell a copy of a web app is healthy."""
+
+    path: str = "/"
+    """HTTP path that answers 2xx or 3xx when the copy is healthy."""
+    interval_s: Annotated[int, Field(ge=1, le=3600)] = 10
+    """Seconds between checks."""
+    timeout_s: Annotated[int, Field(ge=1, le=300)] = 5
+    """Seconds a check may take."""
+    retries: Annotated[int, Field(ge=1, le=100)] = 3
+    """Failed checks in a row before the copy counts as unhealthy."""
+    start_period_s: Annotated[int, Field(ge=0, le=3600)] = 30
+    """Seconds after start during which failures do not count."""
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_absolute(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"'{path}' is not an absolute URL path; write '/{path}'")
+        return path
+
+
+class GeneratedValue(Model):
+    """A random value generated once and kept stable across deploys. Secret."""
+
+    generate: Literal["secret"]
+    """What to generate: `secret`, random URL-safe characters."""
+    length: Annotated[int, Field(ge=16, le=256)] = 32
+    """Number of characters."""
+
+
+class ScopedValue(Model):
+    """A value with an explicit scope."""
+
+    value: str
+    """The value; may hold `${...}` references."""
+    scope: Literal["build", "run", "both"] = "both"
+    """When it is set: at build (as a build argument), at run time, or both. Secrets are run-only."""
+
+
+EnvValue = Annotated[
+    Union[
+        Annotated[str, _tag("str")],
+        Annotated[GeneratedValue, _tag("generate")],
+        Annotated[ConfigValue, _tag("config")],
+        Annotated[ScopedValue, _tag("value")],
+    ],
+    Discriminator(
+        _by_keys("generate", "config", "value"),
+        custom_error_type="env_value",
+        custom_error_message="an env value is a string, {generate: secret}, {config: KEY} or {value: ..., scope: ...}",
+    ),
+]
+
+
+class Disk(Model):
+    """A virtual disk shared by every copy of the app, backed up daily."""
+
+    name: Name
+    """Unique in the stack: the disk's identity. Renaming an app keeps its disk; renaming the disk does not."""
+    mount: str
+    """Absolute path where the disk appears inside the app, e.g. /app/media."""
+    size_gb: Annotated[int, Field(ge=1, le=10_000)]
+    """Size in GB; all disks of an app must fit the free disk space of its size."""
+    access: Literal["read_write", "read_only"] = "read_write"
+    """read_write (default) or read_only."""
+
+
+class Domain(Model):
+    """A custom domain, with a certificate from ACME or one you bring."""
+
+    host: str
+    """The host name, e.g. shop.example.com."""
+    certificate: ConfigValue | None = None
+    """Bring your own certificate (PEM) from a config secret; without it the certificate comes from ACME."""
+    key: ConfigValue | None = None
+    """The private key (PEM) of `certificate`, from a config secret."""
+
+
+DomainEntry = Annotated[
+    Union[Annotated[str, _tag("str")], Annotated[Domain, _tag("host")]],
+    Discriminator(_by_keys("host"), custom_error_type="domain",
+                  custom_error_message="a domain is a host name or {host: ..., certificate: ..., key: ...}"),
+]
+HealthCheckEntry = Annotated[
+    Union[Annotated[str, _tag("str")], Annotated[HealthCheck, _tag("path")]],
+    Discriminator(
+        lambda v: TAG_PREFIX + "str" if isinstance(v, str) else TAG_PREFIX + "path" if isinstance(v, dict) else None,
+        custom_error_type="health_check",
+        custom_error_message="health_check is a path like /healthz or {path, interval_s, timeout_s, retries, start_period_s}",
+    ),
+]
+ReleaseEntry = Annotated[
+    Union[Annotated[str, _tag("str")], Annotated[Literal[False], _tag("off")]],
+    Discriminator(
+        lambda v: TAG_PREFIX + "str" if isinstance(v, str) else TAG_PREFIX + "off" if v is False else None,
+        custom_error_type="release",
+        custom_error_message="release is a command, or false to run none",
+    ),
+]
+
+
+class App(Model):
+    """An app: built from `source` or run from a prebuilt `image`."""
+
+    source: str | None = None
+    """Folder with a Procfile and requirements.txt (or another supported package manager), relative to this file."""
+    image: str | None = None
+    """A prebuilt image to run instead of building `source`."""
+    type: Literal["web", "worker"] = "web"
+    """web (default) or worker. A worker has no port, no domain and no edge route."""
+    process: str | None = None
+    """Procfile process to run; default: the type's name."""
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """Where a web process listens (default 8000); $PORT is set to it."""
+    size: SizeName = "s"
+    """xs | s | m | l | xl: CPUs, memory and free disk space."""
+    nodes: Annotated[int, Field(ge=1, le=20)] = 1
+    """Copies of the app, 1..20; the edge sends each request to the least busy copy."""
+    egress: bool = True
+    """May open connections to the internet."""
+    health_check: HealthCheckEntry | None = None
+    """Web only: a path, or {path, interval_s, timeout_s, retries, start_period_s}; default path /."""
+    release: ReleaseEntry | None = None
+    """Runs once per deploy, before new copies start; a failure stops the deploy. Default: the Procfile's release; false disables it."""
+    env: dict[EnvName, EnvValue] = {}
+    """Environment variables, at build and at run time."""
+    disks: list[Disk] = []
+    """Virtual disks mounted into every copy."""
+    domains: list[DomainEntry] = []
+    """Custom domains (web only)."""
+
+    @property
+    def process_name(self) -> str:
+        return self.process or self.type
+
+    @property
+    def listen_port(self) -> int | None:
+        return None if self.type == "worker" else (self.port or 8000)
+
+    @property
+    def health(self) -> HealthCheck | None:
+        if self.type == "worker":
+            return None
+        if isinstance(self.health_check, str):
+            return HealthCheck(path=self.health_check)
+        return self.health_check or HealthCheck()
+
+    @property
+    def domain_entries(self) -> list[Domain]:
+        return [Domain(host=d) if isinstance(d, str) else d for d in self.domains]
+
+
+class Database(Model):
+    """A marketplace database, reachable inside the stack by its name."""
+
+    engine: Engine
+    """postgres | mysql | mongodb | redis."""
+    version: str | None = None
+    """Engine version; default a current one per engine."""
+    size: SizeName = "s"
+    """xs | s | m | l | xl."""
+    disk_gb: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    """Size of the data volume in GB; default the free disk space of its size. Not counted against any app."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # `version: 16` is what people write; a float like 10.10 would already have lost a digit.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, float):
+            raise ValueError(f"version {value!r} must be quoted: YAML reads it as a number and drops trailing zeros; "
+                             f"write version: \"{value}\"")
+        return value
+
+    @property
+    def engine_version(self) -> str:
+        return self.version or DEFAULT_ENGINE_VERSIONS[self.engine]
+
+    @property
+    def port(self) -> int:
+        return ENGINE_PORTS[self.engine]
+
+    @property
+    def data_gb(self) -> int:
+        return self.disk_gb or SIZES[self.size].disk_gb
+
+
+class S3Settings(Model):
+    endpoint: str
+    """S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com."""
+    bucket: str
+    """Bucket name; may include a path prefix, e.g. backups/shop."""
+    access_key: ConfigValue
+    """Access key id, from a config secret."""
+    secret_key: ConfigValue
+    """Secret access key, from a config secret."""
+
+
+class RestSettings(Model):
+    url: str
+    """restic REST server URL, e.g. https://backup.example.com/shop."""
+    password: ConfigValue | None = None
+    """HTTP password for the REST server, from a config secret."""
+
+
+class VolumeTarget(Model):
+    volume: Name
+    """A retained Docker volume (or PersistentVolumeClaim) holding the repository."""
+
+
+class S3Target(Model):
+    s3: S3Settings
+
+
+class RestTarget(Model):
+    rest: RestSettings
+
+
+BackupTarget = Annotated[
+    Union[
+        Annotated[VolumeTarget, _tag("volume")],
+        Annotated[S3Target, _tag("s3")],
+        Annotated[RestTarget, _tag("rest")],
+    ],
+    Discriminator(_by_keys("volume", "s3", "rest"), custom_error_type="backup_target",
+                  custom_error_message="target is {volume: NAME}, {s3: {...}} or {rest: {url: ...}}"),
+]
+
+
+class Backups(Model):
+    """Daily backups of every disk and database of the stack."""
+
+    enabled: bool = True
+    """Default true."""
+    schedule: str = "0 3 * * *"
+    """Cron expression (5 fields), default daily at 03:00."""
+    keep_days: Annotated[int, Field(ge=1, le=3650)] = 10
+    """Days of history kept, default 10."""
+    target: BackupTarget = VolumeTarget(volume="backups")
+    """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
+
+
+class Kubernetes(Model):
+    """Settings read only with backend: kubernetes."""
+
+    namespace: Name | None = None
+    """Namespace of the stack; default the stack name."""
+    storage_class: str | None = None
+    """Storage class for disks; must support ReadWriteMany when an app with a disk has nodes > 1."""
+    ingress_class: str = "nginx"
+    """Ingress class of the cluster's ingress controller."""
+    cluster_issuer: str | None = None
+    """cert-manager ClusterIssuer for domains."""
+    registry: str | None = None
+    """Registry that images built from source are pushed to, e.g. registry.example.com/shop."""
+
+
+class Spec(Model):
+    """flashdrive.yaml: one stack of apps, databases, disks, domains and backups."""
+
+    version: Literal[1]
+    """Format version; only 1 exists."""
+    stack: StackName
+    """The stack's name: a DNS label, at most 30 characters. A stack is a private network."""
+    backend: Literal["docker", "kubernetes"] = "docker"
+    """docker (default, one host) or kubernetes (a cluster)."""
+    images: Images = Images()
+    build: Build = Build()
+    tls: Tls = Tls()
+    apps: dict[Name, App] = {}
+    """Apps by name; the name is also the app's internal host name."""
+    databases: dict[Name, Database] = {}
+    """Databases by name; the name is also the database's internal host name."""
+    backups: Backups = Backups()
+    kubernetes: Kubernetes = Kubernetes()

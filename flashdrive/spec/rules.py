@@ -1,0 +1,387 @@
+"""Rules that span several keys (SPEC.md, "Rules that validation enforces").
+
+Each problem points at the node that causes it; a bad `${...}` points at the reference itself.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from flashdrive.problems import Mark, Problems
+from flashdrive.spec.env import env_var
+from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
+from flashdrive.spec.model import App, ConfigValue, ScopedValue
+from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
+from flashdrive.spec.sizes import SIZES
+from flashdrive.spec.yamlpos import Pos
+
+# Names the stack itself uses on its networks; an app or database may not take them.
+RESERVED_NAMES = {"edge", "backups", "localhost"}
+# Set on every copy; a user value wins, with a warning.
+PROVIDED_ENV = {"PORT", "FLASHDRIVE_STACK", "FLASHDRIVE_APP", "FLASHDRIVE_NODE", "FLASHDRIVE_HOSTS"}
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var", "/tmp")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+IMAGE_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
+
+
+class _Checker:
+    def __init__(self, loaded: LoadedSpec, problems: Problems, detect_sources: bool):
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.doc = loaded.document
+        self.problems = problems
+        self.detect_sources = detect_sources
+        self.detection_failed: set[Path] = set()
+        self.detected: dict[Path, Any] = {}  # one detection per source folder, shared by its apps
+
+    # -- positions ---------------------------------------------------------------------
+    def pos(self, *path: Any) -> Pos:
+        return self.doc.find(path)[0]
+
+    def at(self, *path: Any) -> Mark:
+        return self.pos(*path).mark
+
+    def key_at(self, *path: Any) -> Mark:
+        pos = self.pos(*path)
+        return pos.key_mark or pos.mark
+
+    def error(self, path: tuple, message: str, hint: str | None = None, *, key: bool = False, mark: Mark | None = None):
+        self.problems.error(message, mark or (self.key_at(*path) if key else self.at(*path)), format_path(path), hint)
+
+    def warning(self, path: tuple, message: str, hint: str | None = None, *, key: bool = False):
+        self.problems.warning(message, self.key_at(*path) if key else self.at(*path), format_path(path), hint)
+
+    # -- rules ---------------------------------------------------------------------------
+    def run(self) -> None:
+        self.names()
+        disk_owner: dict[str, tuple] = {}
+        domain_owner: dict[str, tuple] = {}
+        for name, app in self.spec.apps.items():
+            self.app(name, app, disk_owner, domain_owner)
+        self.tls(domain_owner)
+        self.images()
+        self.build()
+        self.backups()
+        self.kubernetes()
+        if not self.spec.apps and not self.spec.databases:
+            self.warning((), "the stack has no apps and no databases: nothing will run",
+                         "add an app under `apps:`; `flashdrive init APP_DIR` writes one from your code")
+
+    def names(self) -> None:
+        for name in self.spec.databases:
+            if name in self.spec.apps:
+                self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
+                           f"the host name '{name}'", "rename the database, e.g. 'main' or 'db'", key=True)
+        for section in ("apps", "databases"):
+            for name in getattr(self.spec, section):
+                if name in RESERVED_NAMES:
+                    self.error((section, name), f"'{name}' is reserved for the stack's own services",
+                               f"pick another name, e.g. '{name}-1'", key=True)
+
+    def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
+        path = ("apps", name)
+        if app.source and app.image:
+            self.error(path + ("image",), "an app has either source or image, not both",
+                       "remove `image:` to build from source, or `source:` to run the image", key=True)
+        elif not app.source and not app.image:
+            self.error(path, f"app '{name}' has neither source nor image",
+                       "add `source: ./app` (a folder with a Procfile) or `image: registry/name:tag`", key=True)
+        if app.type == "worker":
+            for key, what in (("domains", "domains"), ("port", "port"), ("health_check", "health check")):
+                if key in (self.pos(*path).children or {}) and (key != "domains" or app.domains):
+                    self.error(path + (key,), f"a worker has no {what}: nothing connects to a worker",
+                               f"remove `{key}:`, or make the app `type: web`", key=True)
+        if app.source:
+            self.source(name, app)
+        self.disks(name, app, disk_owner)
+        self.domains(name, app, domain_owner)
+        self.env(name, app)
+        if isinstance(app.release, str) and not app.release.strip():
+            self.error(path + ("release",), "release is empty", "write the command, or `release: false` to run none")
+
+    def source(self, name: str, app: App) -> None:
+        path = ("apps", name, "source")
+        folder = (self.loaded.base_dir / app.source).resolve()
+        if not folder.exists():
+            self.error(path, f"source folder '{app.source}' does not exist (looked in {folder})",
+                       "source is relative to the folder of the spec file")
+            return
+        if not folder.is_dir():
+            self.error(path, f"source '{app.source}' is a file, not a folder",
+                       "point source at the folder holding the Procfile")
+            return
+        if not self.detect_sources or folder in self.detection_failed:
+            return
+        from flashdrive.buildpack import BuildpackError, detect, runs_gunicorn
+
+        detection = self.detected.get(folder)
+        if detection is None:
+            build_env = {k: v for k, v in app.env.items() if isinstance(v, str) and "${" not in v}
+            build_env.update({k: v.value for k, v in app.env.items()
+                              if isinstance(v, ScopedValue) and v.scope != "run" and "${" not in v.value})
+            try:
+                detection = detect(folder, build_env=build_env)
+            except BuildpackError as exc:
+                self.detection_failed.add(folder)
+                problem = exc.to_problem()
+                if problem.mark is None:
+                    self.error(path, problem.message, problem.hint)
+                else:
+                    self.problems.add(problem)
+                return
+            self.detected[folder] = detection
+        self.loaded.detections[name] = detection
+        process = app.process_name
+        where = ("apps", name, "process") if app.process else ("apps", name)
+        procfile = posixpath.join(app.source, "Procfile")
+        if process not in detection.processes:
+            have = ", ".join(detection.processes) or "none"
+            hint = (f"add `{process}: <command>` to {procfile}, or set `process:` to one of: {have}"
+                    if app.type == "worker" or detection.processes else f"add `{process}: <command>` to {procfile}")
+            self.error(where, f"{procfile} has no '{process}' process (it has: {have})", hint, key=True)
+            return
+        if runs_gunicorn(detection.processes[process]) and "gunicorn" not in detection.dependencies:
+            files = ", ".join(posixpath.join(app.source, f) for f in detection.dependency_files)
+            self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
+                       f"dependencies in {files}", f"add gunicorn to {files}", key=True)
+
+    def disks(self, name: str, app: App, disk_owner: dict) -> None:
+        mounts: dict[str, int] = {}
+        total = 0
+        for index, disk in enumerate(app.disks):
+            path = ("apps", name, "disks", index)
+            total += disk.size_gb
+            if disk.name in disk_owner:
+                other = disk_owner[disk.name]
+                self.error(path + ("name",), f"disk name '{disk.name}' is already used by app '{other[1]}' "
+                           f"(line {self.at(*other, 'name').line})",
+                           "disk names are unique in the stack: each is one volume; rename one of them")
+            else:
+                disk_owner[disk.name] = path
+            mount = disk.mount
+            normal = posixpath.normpath(mount)
+            if not mount.startswith("/"):
+                self.error(path + ("mount",), f"mount '{mount}' is not an absolute path",
+                           f"write mount: /app/{mount.lstrip('./')}")
+            elif normal in SYSTEM_DIRS or any(normal.startswith(d + "/") for d in SYSTEM_DIRS[1:] if d not in ("/var", "/tmp")):
+                self.error(path + ("mount",), f"mount '{mount}' would hide the system folder {normal}",
+                           "mount disks under the app's folder, e.g. /app/media, or under /data")
+            elif normal in mounts:
+                self.error(path + ("mount",), f"mount '{mount}' is already used by disk #{mounts[normal] + 1} of this app",
+                           "give each disk its own mount path")
+            else:
+                mounts[normal] = index
+        size = SIZES[app.size]
+        if total > size.disk_gb:
+            bigger = next((s.name for s in SIZES.values() if s.disk_gb >= total), None)
+            self.error(("apps", name, "disks"), f"the disks need {total} GB, but size {app.size} includes {size.disk_gb} GB",
+                       f"use size: {bigger} ({SIZES[bigger].disk_gb} GB), or smaller disks" if bigger
+                       else f"the largest size includes {SIZES['xl'].disk_gb} GB: use smaller disks", key=True)
+        if app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
+            self.warning(("apps", name, "nodes"), f"{app.nodes} copies share the read_write disk "
+                         f"'{next(d.name for d in app.disks if d.access == 'read_write')}': fine for reads, "
+                         "risky when copies write the same file at the same time",
+                         "a bigger size is the safer way to scale an app that writes to its disk")
+
+    def domains(self, name: str, app: App, domain_owner: dict) -> None:
+        for index, domain in enumerate(app.domain_entries):
+            path = ("apps", name, "domains", index)
+            entry_path = path + (("host",) if not isinstance(app.domains[index], str) else ())
+            host = domain.host
+            if not HOSTNAME.match(host) or "." not in host:
+                hint = f"write it in lowercase: {host.lower()}" if host.lower() != host and HOSTNAME.match(host.lower()) else \
+                    "a domain is a host name like shop.example.com, without scheme, port or path"
+                self.error(entry_path, f"'{host}' is not a valid domain", hint)
+                continue
+            if host in domain_owner:
+                other = domain_owner[host]
+                self.error(entry_path, f"domain '{host}' already belongs to app '{other[1]}' "
+                           f"(line {self.at(*other).line})", "a domain routes to one app only: remove one")
+            else:
+                domain_owner[host] = path
+            if (domain.certificate is None) != (domain.key is None):
+                missing = "key" if domain.key is None else "certificate"
+                self.error(path, f"domain '{host}' brings a {'certificate' if missing == 'key' else 'key'} "
+                           f"without its {missing}", f"add `{missing}: {{config: ...}}`, or remove both to use ACME")
+
+    def tls(self, domain_owner: dict) -> None:
+        tls = self.spec.tls
+        acme = [path for host, path in domain_owner.items()
+                if self._domain_at(path).certificate is None]
+        if acme and not tls.email:
+            first = acme[0]
+            self.error(first, f"domain '{self._domain_at(first).host}' gets its certificate from ACME, which needs an "
+                       "account email", "add `tls: {email: you@example.com}` at the top level")
+        if tls.email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", tls.email):
+            self.error(("tls", "email"), f"'{tls.email}' is not an email address", "write e.g. ops@example.com")
+        if not HOSTNAME.match(tls.default_domain):
+            self.error(("tls", "default_domain"), f"'{tls.default_domain}' is not a valid domain",
+                       "write a host name like localhost or apps.example.com")
+        else:
+            for name, app in self.spec.apps.items():
+                default = f"{name}.{self.spec.stack}.{tls.default_domain}"
+                if app.type == "web" and default in domain_owner:
+                    self.error(domain_owner[default], f"'{default}' is the default domain of app '{name}'",
+                               "remove it: every web app answers on its default domain already")
+
+    def _domain_at(self, path: tuple):
+        return self.spec.apps[path[1]].domain_entries[path[3]]
+
+    def env(self, name: str, app: App) -> None:
+        for var_name, value in app.env.items():
+            path = ("apps", name, "env", var_name)
+            if var_name in PROVIDED_ENV or (var_name == "PORT" and app.type == "web"):
+                self.warning(path, f"{var_name} is set by flashdrive on every copy; your value wins",
+                             "remove it unless you mean to override it", key=True)
+            if isinstance(value, ConfigValue):
+                continue
+            text_path = path + ("value",) if isinstance(value, ScopedValue) else path
+            text = value.value if isinstance(value, ScopedValue) else value
+            if not isinstance(text, str):
+                continue
+            self.template(name, text_path, text)
+            var = env_var(var_name, value)
+            if var.secret and isinstance(value, ScopedValue) and value.scope != "run":
+                self.error(path + ("scope",), f"this value holds a secret, and scope {value.scope} would store it "
+                           "in the image", "use scope: run (secrets are set only when the app runs)")
+            if var.at_build and app.image and isinstance(value, ScopedValue) and value.scope == "build":
+                self.warning(path + ("scope",), "scope build has no effect on an app run from a prebuilt image",
+                             "use scope: run")
+
+    def template(self, app_name: str, path: tuple, text: str) -> None:
+        segments, errors = parse_template(text)
+        for err in errors:
+            self.error(path, err.message, err.hint, mark=self._offset_mark(path, err.offset))
+        for ref in (s for s in segments if not isinstance(s, str)):
+            mark = self._offset_mark(path, ref.offset)
+            if ref.kind == "stack":
+                continue
+            section = self.spec.apps if ref.kind == "apps" else self.spec.databases
+            properties = APP_PROPERTIES if ref.kind == "apps" else DATABASE_PROPERTIES
+            singular = "app" if ref.kind == "apps" else "database"
+            if ref.name not in section:
+                other = self.spec.databases if ref.kind == "apps" else self.spec.apps
+                hint = did_you_mean(ref.name, list(section))
+                if ref.name in other:
+                    hint = f"'{ref.name}' is {'a database' if ref.kind == 'apps' else 'an app'}: write " \
+                           f"${{{'databases' if ref.kind == 'apps' else 'apps'}.{ref.name}.{ref.prop}}}"
+                known = ", ".join(section) or "none"
+                self.error(path, f"{ref} refers to {singular} '{ref.name}', which is not in this stack "
+                           f"({ref.kind}: {known})", hint, mark=mark)
+                continue
+            if ref.prop not in properties:
+                self.error(path, f"{ref}: {singular}s have no property '{ref.prop}'",
+                           did_you_mean(ref.prop, list(properties)) or f"properties: {', '.join(properties)}", mark=mark)
+                continue
+            if ref.kind == "apps" and self.spec.apps[ref.name].type == "worker" and ref.prop != "host":
+                self.error(path, f"{ref}: app '{ref.name}' is a worker, which has no port, url or public address",
+                           f"use ${{apps.{ref.name}.host}}, or make '{ref.name}' a web app", mark=mark)
+
+    def _offset_mark(self, path: tuple, offset: int) -> Mark:
+        pos = self.pos(*path)
+        raw = pos.raw
+        if raw is None or "\n" in raw or pos.style not in (None, "'", '"'):
+            return pos.mark
+        # Plain scalars start at the mark; quoted ones one character later. Escapes may shift it.
+        return Mark(pos.mark.file, pos.mark.line, pos.mark.col + offset + (0 if pos.style is None else 1))
+
+    def images(self) -> None:
+        for key, template in self.spec.images.model_dump().items():
+            if template is None:
+                continue
+            path = ("images", key)
+            if "://" in template:
+                self.error(path, f"'{template}' is an image reference, not a URL", "drop the scheme, e.g. registry.example.com/hub")
+                continue
+            if not template.strip() or any(c.isspace() for c in template):
+                self.error(path, f"'{template}' is not an image reference", "write e.g. registry.example.com/pg:{version}")
+                continue
+            for placeholder in IMAGE_PLACEHOLDER.findall(template):
+                if placeholder != "version" or key == "mirror":
+                    self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
+                               "the only placeholder is {version}, in per-image keys" if key == "mirror"
+                               else "the only placeholder is {version}")
+
+    def build(self) -> None:
+        build = self.spec.build
+        if build.ca_bundle is not None:
+            bundle = self.loaded.base_dir / build.ca_bundle
+            if not bundle.is_file():
+                self.error(("build", "ca_bundle"), f"CA bundle '{build.ca_bundle}' does not exist (looked in {bundle})",
+                           "the path is relative to the folder of the spec file")
+            else:
+                head = bundle.read_bytes()[:1_000_000]
+                if b"-----BEGIN CERTIFICATE-----" not in head:
+                    self.error(("build", "ca_bundle"), f"'{build.ca_bundle}' holds no PEM certificate",
+                               "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks")
+        if build.pip_index_url is not None and not re.match(r"^https?://\S+$", build.pip_index_url):
+            self.error(("build", "pip_index_url"), f"'{build.pip_index_url}' is not an http(s) URL",
+                       "write e.g. https://pypi.example.com/simple")
+
+    def backups(self) -> None:
+        backups = self.spec.backups
+        problem = cron_problem(backups.schedule)
+        if problem:
+            self.error(("backups", "schedule"), f"'{backups.schedule}' is not a cron schedule: {problem}",
+                       "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"")
+        target = backups.target
+        for key, url in (("s3", getattr(getattr(target, "s3", None), "endpoint", None)),
+                         ("rest", getattr(getattr(target, "rest", None), "url", None))):
+            if url is not None and not re.match(r"^https?://\S+$", url):
+                field = "endpoint" if key == "s3" else "url"
+                self.error(("backups", "target", key, field), f"'{url}' is not an http(s) URL",
+                           "write e.g. https://backup.example.com/shop")
+
+    def kubernetes(self) -> None:
+        if self.spec.backend != "kubernetes":
+            return
+        built = [name for name, app in self.spec.apps.items() if app.source]
+        if built and not self.spec.kubernetes.registry:
+            self.error(("backend",), f"apps built from source ({', '.join(built)}) need a registry the cluster "
+                       "pulls from", "add `kubernetes: {registry: registry.example.com/" + self.spec.stack + "}`")
+
+
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_NAMES = {
+    3: {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())},
+    4: {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())},
+}
+CRON_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+               "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why a 5-field cron expression is wrong, or None."""
+    schedule = CRON_MACROS.get(schedule.strip(), schedule)
+    fields = schedule.split()
+    if len(fields) != 5:
+        return f"it has {len(fields)} fields, cron needs 5"
+    for index, (text, (label, low, high)) in enumerate(zip(fields, _CRON_FIELDS)):
+        names = _CRON_NAMES.get(index, {})
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                return f"the {label} step '{step}' is not a positive number"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2 or not all(bounds):
+                return f"the {label} '{part}' is not a number or range"
+            values = []
+            for bound in bounds:
+                value = names.get(bound.lower()) if not bound.isdigit() else int(bound)
+                if value is None:
+                    return f"the {label} '{bound}' is not a number"
+                if not low <= value <= high:
+                    return f"the {label} {value} is outside {low}-{high}"
+                values.append(value)
+            if len(values) == 2 and values[0] > values[1]:
+                return f"the {label} range '{base}' runs backwards"
+    return None
+
+
+def check(loaded: LoadedSpec, problems: Problems, *, detect_sources: bool = True) -> None:
+    _Checker(loaded, problems, detect_sources).run()

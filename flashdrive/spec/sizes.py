@@ -1,0 +1,31 @@
+"""The sizes table of SPEC.md, in one place. Apps and databases share it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    cpus: float
+    memory_mib: int
+    disk_gb: int  # free disk space for all disks of an app
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mib * 1024 * 1024
+
+
+SIZES: dict[str, Size] = {
+    size.name: size
+    for size in (
+        Size("xs", 0.25, 256, 1),
+        Size("s", 0.5, 512, 5),
+        Size("m", 1, 1024, 10),
+        Size("l", 2, 2048, 25),
+        Size("xl", 4, 4096, 50),
+    )
+}
+
+SIZE_NAMES = tuple(SIZES)
