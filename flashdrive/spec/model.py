@@ -314,10 +314,12 @@ class VolumeTarget(Model):
 
 class S3Target(Model):
     s3: S3Settings
+    """An S3-compatible bucket."""
 
 
 class RestTarget(Model):
     rest: RestSettings
+    """A restic REST server."""
 
 
 BackupTarget = Annotated[
@@ -369,11 +371,16 @@ class Spec(Model):
     backend: Literal["docker", "kubernetes"] = "docker"
     """docker (default, one host) or kubernetes (a cluster)."""
     images: Images = Images()
+    """Where official images come from: a mirror prefix, or one image replaced by its key."""
     build: Build = Build()
+    """Settings for every app built from source: extra CA, package index."""
     tls: Tls = Tls()
+    """ACME account email and the default domain every web app answers on."""
     apps: dict[Name, App] = {}
     """Apps by name; the name is also the app's internal host name."""
     databases: dict[Name, Database] = {}
     """Databases by name; the name is also the database's internal host name."""
     backups: Backups = Backups()
+    """Backups of every disk and database of the stack."""
     kubernetes: Kubernetes = Kubernetes()
+    """Settings read only with backend: kubernetes."""
