@@ -1,14 +1,27 @@
-"""What `pulumi up` runs: load and validate the spec, then hand the model to its backend."""
+"""What `pulumi up` runs: load and validate the spec, then hand the resolved model to its backend."""
 
 from __future__ import annotations
 
 import pulumi
 
 from flashdrive.problems import InputError
+from flashdrive.spec.loader import LoadedSpec
 
 
 class SpecError(pulumi.RunError):
     """Shown by Pulumi as a plain message, without a Python traceback."""
+
+
+def build_stack(loaded: LoadedSpec, backend: str | None = None) -> dict:
+    """Register every resource of the stack and export its outputs."""
+    from flashdrive.model import resolve
+
+    model = resolve(loaded, backend)
+    if model.backend == "docker":
+        from flashdrive.docker.stack import build_docker_stack
+
+        return build_docker_stack(model)
+    raise SpecError(f"{loaded.file}: the {model.backend} backend is not built yet; use `backend: docker`.")
 
 
 def run(spec_path: str, overlay_path: str | None = None) -> None:
@@ -20,7 +33,4 @@ def run(spec_path: str, overlay_path: str | None = None) -> None:
         raise SpecError("\n".join(p.format() for p in exc.problems)) from None
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
-    backend = loaded.spec.backend
-    # The backends arrive in their own issues; until then say so instead of deploying nothing.
-    raise SpecError(f"{spec_path}: the spec is valid, but the {backend} backend is not built yet: "
-                    "nothing can be deployed. Use `flashdrive validate` to check specs meanwhile.")
+    build_stack(loaded)

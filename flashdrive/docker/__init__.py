@@ -1,0 +1,1 @@
+"""The docker backend: one Docker host, one component per idea (network, app, disk, database, edge)."""

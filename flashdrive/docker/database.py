@@ -1,0 +1,85 @@
+"""flashdrive:docker:Database — a marketplace database on the stack's internal network only.
+
+Credentials are generated (secret); data lives on a retained volume named from the stack and
+the database, so renaming or removing an app never touches it.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from flashdrive.docker.disk import retained_volume
+from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
+from flashdrive.docker.network import StackNetwork
+from flashdrive.endpoints import DatabaseEndpoint
+from flashdrive.model.stack import PIDS_LIMIT, ResolvedDatabase
+
+
+def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> list:
+    def env(name: str, value) -> pulumi.Output:
+        return pulumi.Output.concat(f"{name}=", value)
+
+    if db.engine == "postgres":
+        return [env("POSTGRES_USER", db.user), env("POSTGRES_PASSWORD", password), env("POSTGRES_DB", db.database)]
+    if db.engine == "mysql":
+        return [env("MYSQL_USER", db.user), env("MYSQL_PASSWORD", password), env("MYSQL_DATABASE", db.database),
+                env("MYSQL_ROOT_PASSWORD", root_password)]
+    if db.engine == "mongodb":
+        return [env("MONGO_INITDB_ROOT_USERNAME", db.user), env("MONGO_INITDB_ROOT_PASSWORD", password),
+                env("MONGO_INITDB_DATABASE", db.database)]
+    # redis-cli reads REDISCLI_AUTH, so the health check never puts the password on a command line.
+    return [env("REDIS_PASSWORD", password), env("REDISCLI_AUTH", password)]
+
+
+def _command(db: ResolvedDatabase) -> list[str] | None:
+    if db.engine == "redis":
+        # The official image has no password variable; expand it inside the container instead of
+        # writing it into the container's command.
+        return ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data']
+    return None
+
+
+def _health_test(db: ResolvedDatabase) -> list[str]:
+    return {
+        "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
+        "mysql": ["CMD-SHELL", 'mysqladmin ping -h 127.0.0.1 -u root --password="$MYSQL_ROOT_PASSWORD" --silent'],
+        "mongodb": ["CMD-SHELL", "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'"],
+        "redis": ["CMD-SHELL", "redis-cli ping | grep -q PONG"],
+    }[db.engine]
+
+
+class Database(pulumi.ComponentResource):
+    endpoint: DatabaseEndpoint
+
+    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Alphanumeric only: the password goes into URLs unescaped.
+        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
+        root_password = (random.RandomPassword(f"{stack}-{db.name}-root-password", length=32, special=False,
+                                               opts=child).result if db.engine == "mysql" else pulumi.Output.secret(""))
+        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self)
+        image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
+        self.container = docker.Container(
+            f"{stack}-{db.name}",
+            name=f"{stack}-{db.name}",
+            image=image.image_id,
+            envs=_environment(db, password.result, root_password),
+            command=_command(db),
+            # Databases live on the internal network only: no published port, no way out.
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.internal.name, aliases=[db.name])],
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=db.data_dir)],
+            healthcheck=docker.ContainerHealthcheckArgs(tests=_health_test(db), interval="5s", timeout="5s",
+                                                        retries=10, start_period="20s"),
+            # Wait until healthy, so a release command that migrates finds the database ready.
+            wait=True, wait_timeout=180,
+            labels=labels(stack, database=db.name, engine=db.engine),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            **hardened(size=db.size, pids_limit=PIDS_LIMIT[db.size.name] * 2, add_capabilities=DATA_IMAGE_CAPABILITIES),
+        )
+        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
+                               "password": self.endpoint.password, "url": self.endpoint.url})

@@ -1,0 +1,67 @@
+"""flashdrive:docker:Build — one local image per distinct source folder, built with the buildpack.
+
+The generated Dockerfile (and the CA bundle, when `build.ca_bundle` is set) are written under
+`<source>/.flashdrive/`, because a Docker build sees only files inside its context.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+from flashdrive.model.resolve import CA_BUNDLE_IN_CONTEXT
+from flashdrive.model.stack import ResolvedBuild
+
+GENERATED_DIR = ".flashdrive"
+
+
+def _write_if_changed(path: Path, content: bytes) -> None:
+    if path.exists() and path.read_bytes() == content:
+        return  # an unchanged file keeps its mtime, and the build cache stays warm
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
+def write_build_files(build: ResolvedBuild) -> Path:
+    """Write what the build needs into the context; returns the Dockerfile's path."""
+    generated = build.context / GENERATED_DIR
+    dockerfile = generated / "Dockerfile"
+    _write_if_changed(dockerfile, build.dockerfile.encode())
+    if build.dockerignore is not None:
+        # BuildKit reads <Dockerfile>.dockerignore when the context has no .dockerignore.
+        _write_if_changed(generated / "Dockerfile.dockerignore", build.dockerignore.encode())
+    if build.ca_bundle is not None:
+        _write_if_changed(build.context / CA_BUNDLE_IN_CONTEXT, build.ca_bundle.read_bytes())
+    return dockerfile
+
+
+def _relative(path: Path) -> str:
+    """Paths relative to the project, so plans read the same on every machine."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+class Build(pulumi.ComponentResource):
+    def __init__(self, build: ResolvedBuild, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flashdrive:docker:Build", build.key, None, opts)
+        dockerfile = write_build_files(build)
+        self.image = docker.Image(
+            build.key,
+            image_name=f"flashdrive/{build.key}:latest",
+            build=docker.DockerBuildArgs(
+                context=_relative(build.context),
+                dockerfile=_relative(dockerfile),
+                args=dict(build.build_args),
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            ),
+            skip_push=True,  # local only: no registry on a single Docker host
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The digest changes with every rebuild, so containers that take it roll.
+        self.reference = self.image.repo_digest
+        self.register_outputs({"image": self.image.image_name, "digest": self.image.repo_digest})

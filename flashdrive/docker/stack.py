@@ -1,0 +1,41 @@
+"""Compile a resolved stack into Pulumi docker resources, one component per idea."""
+
+from __future__ import annotations
+
+import pulumi
+
+from flashdrive.docker.app import App
+from flashdrive.docker.database import Database
+from flashdrive.docker.disk import Disk
+from flashdrive.docker.edge import Edge
+from flashdrive.docker.image import Build
+from flashdrive.docker.network import StackNetwork
+from flashdrive.model.stack import ResolvedStack
+
+
+def build_docker_stack(stack: ResolvedStack) -> dict:
+    network = StackNetwork(stack.name)
+    databases = {name: Database(stack.name, db, network) for name, db in stack.databases.items()}
+    endpoints = {name: db.endpoint for name, db in databases.items()}
+    disks = {disk.name: Disk(stack.name, disk) for disk in stack.disks}
+    builds = {key: Build(build) for key, build in stack.builds.items()}
+    apps = {}
+    for name, app in stack.apps.items():
+        if app.build is not None:
+            image = builds[app.build.key].reference
+        else:
+            from pulumi_docker import RemoteImage
+
+            image = RemoteImage(f"{stack.name}-{name}-image", name=app.image, keep_locally=True).image_id
+        apps[name] = App(stack, app, image, network, disks, endpoints,
+                         depends_on=[db.container for db in databases.values()])
+    edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
+    outputs = {
+        "urls": {app.name: app.public_url for app in stack.web_apps},
+        "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},
+                     **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()}},
+        "edge": edge.container.name,
+    }
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

@@ -1,0 +1,130 @@
+"""Spec → resolved model: defaults applied, images chosen, builds described, names fixed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from flashdrive.model.images import image_for
+from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
+                                    ResolvedDisk, ResolvedDomain, ResolvedStack)
+from flashdrive.spec.env import env_vars
+from flashdrive.spec.loader import LoadedSpec
+from flashdrive.spec.model import App, ConfigValue, Database, Spec
+from flashdrive.spec.sizes import SIZES
+
+CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
+
+
+def _data_dir(engine: str, version: str) -> str:
+    if engine == "postgres":
+        # The official image moved PGDATA's parent in 18; mount where the image expects data.
+        major = re.match(r"\d+", version)
+        return "/var/lib/postgresql" if major and int(major.group()) >= 18 else "/var/lib/postgresql/data"
+    return {"mysql": "/var/lib/mysql", "mongodb": "/data/db", "redis": "/data"}[engine]
+
+
+def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDatabase:
+    version = db.engine_version
+    return ResolvedDatabase(
+        name=name, engine=db.engine, version=version,
+        image=image_for(spec.images, db.engine, version),
+        port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
+        # The database's name is its user and its database: one less thing to look up.
+        user=name if db.engine != "redis" else "default",
+        database=name if db.engine != "redis" else "0",
+        volume_name=f"{stack}-db-{name}", data_dir=_data_dir(db.engine, version),
+    )
+
+
+def _source_key(stack: str, source: str) -> str:
+    """A stable name per source folder (as written, relative to the spec), the same on every machine."""
+    normal = Path(source).as_posix().strip("/").removeprefix("./") or "."
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(normal).name.lower()).strip("-") or "app"
+    digest = hashlib.sha256(normal.encode()).hexdigest()[:6]
+    return f"{stack}-{slug}-{digest}"
+
+
+def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
+    from flashdrive.buildpack import default_dockerignore, render_dockerfile
+
+    spec = loaded.spec
+    context = loaded.source_dir(name)
+    build_args = tuple(sorted(
+        (var.name, var.segments[0] if var.segments else "")
+        for var in env_vars(app)
+        if var.at_build and not var.secret and var.kind == "template" and not var.references
+    ))
+    ca_bundle = (loaded.base_dir / spec.build.ca_bundle).resolve() if spec.build.ca_bundle else None
+    base_image = image_for(spec.images, "python", detection.python_version)
+    dockerfile = render_dockerfile(
+        detection, base_image=base_image, build_args=[n for n, _ in build_args],
+        ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None, pip_index_url=spec.build.pip_index_url)
+    has_own_ignore = (context / ".dockerignore").exists()
+    return ResolvedBuild(
+        key=_source_key(spec.stack, app.source), context=context, dockerfile=dockerfile,
+        python_version=detection.python_version, base_image=base_image, build_args=build_args,
+        ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else default_dockerignore())
+
+
+def _app(loaded: LoadedSpec, name: str, app: App) -> ResolvedApp:
+    spec = loaded.spec
+    stack = spec.stack
+    detection = loaded.detections.get(name)
+    build = command = release = None
+    if app.source and detection is not None:
+        from flashdrive.buildpack import procfile_command
+
+        build = _build(loaded, name, app, detection)
+        command = tuple(procfile_command(detection, app.process_name))
+        release = detection.release
+    if isinstance(app.release, str):
+        release = app.release
+    elif app.release is False:
+        release = None
+    disks = tuple(
+        ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}")
+        for d in app.disks)
+    domains = tuple(
+        ResolvedDomain(d.host, d.certificate.config if d.certificate else None, d.key.config if d.key else None)
+        for d in app.domain_entries)
+    return ResolvedApp(
+        name=name, type=app.type, size=SIZES[app.size], nodes=app.nodes, egress=app.egress,
+        port=app.listen_port, health=app.health, command=command, release=release,
+        env=tuple(env_vars(app)), disks=disks, domains=domains,
+        default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
+        build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+    )
+
+
+def _config_keys(value) -> list[str]:
+    """Every {config: KEY} anywhere in the spec, in order of appearance."""
+    if isinstance(value, ConfigValue):
+        return [value.config]
+    if isinstance(value, dict):
+        return [k for v in value.values() for k in _config_keys(v)]
+    if isinstance(value, (list, tuple)):
+        return [k for v in value for k in _config_keys(v)]
+    if hasattr(value, "model_fields"):
+        return [k for f in type(value).model_fields for k in _config_keys(getattr(value, f))]
+    return []
+
+
+def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
+    spec = loaded.spec
+    stack = spec.stack
+    keys = list(dict.fromkeys(_config_keys(spec)))
+    return ResolvedStack(
+        name=stack,
+        backend=backend or spec.backend,  # type: ignore[arg-type]
+        apps={name: _app(loaded, name, app) for name, app in spec.apps.items()},
+        databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},
+        tls_email=spec.tls.email,
+        default_domain=spec.tls.default_domain,
+        edge_image=image_for(spec.images, "caddy"),
+        edge_volume_name=f"{stack}-edge-data",
+        backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
+                                spec.backups, image_for(spec.images, "restic")),
+        config_keys=tuple(keys),
+    )

@@ -1,0 +1,151 @@
+"""The resolved model: everything a backend needs, decided once, backend-agnostic.
+
+Backends compile this into resources and never re-read YAML. Physical names of data-bearing
+things (disk volumes, database data, the edge's certificates, the backup repository) derive
+from the stack and the thing's own name, never from an app name, so renames keep data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from flashdrive.spec.env import EnvVar
+from flashdrive.spec.model import Backups, HealthCheck
+from flashdrive.spec.sizes import Size
+
+# PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
+PIDS_LIMIT = {"xs": 128, "s": 256, "m": 512, "l": 1024, "xl": 2048}
+
+
+@dataclass(frozen=True)
+class ResolvedDisk:
+    name: str
+    app: str
+    mount: str
+    size_gb: int
+    read_only: bool
+    volume_name: str  # physical: <stack>-disk-<name>
+
+
+@dataclass(frozen=True)
+class ResolvedDomain:
+    host: str
+    certificate_config: str | None = None  # config key of a PEM certificate; None → ACME
+    key_config: str | None = None
+
+    @property
+    def acme(self) -> bool:
+        return self.certificate_config is None
+
+
+@dataclass(frozen=True)
+class ResolvedBuild:
+    """How to build one image from a source folder; apps with the same source share it."""
+
+    key: str  # <stack>-<source slug>: one image per distinct source
+    context: Path
+    dockerfile: str  # the text
+    python_version: str
+    base_image: str
+    build_args: tuple[tuple[str, str], ...]  # plain build-scoped values, never secrets
+    ca_bundle: Path | None
+    dockerignore: str | None  # written only when the app has none of its own
+
+
+@dataclass(frozen=True)
+class ResolvedApp:
+    name: str
+    type: Literal["web", "worker"]
+    size: Size
+    nodes: int
+    egress: bool
+    port: int | None
+    health: HealthCheck | None
+    command: tuple[str, ...] | None  # None: the image's own command
+    release: str | None
+    env: tuple[EnvVar, ...]
+    disks: tuple[ResolvedDisk, ...]
+    domains: tuple[ResolvedDomain, ...]
+    default_domain: str | None
+    build: ResolvedBuild | None
+    image: str | None  # prebuilt image reference, when not built from source
+    pids_limit: int = 256
+
+    @property
+    def is_web(self) -> bool:
+        return self.type == "web"
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Host names the app answers to: its domains, its default domain, its internal name."""
+        names = [d.host for d in self.domains]
+        if self.default_domain:
+            names.append(self.default_domain)
+        names.append(self.name)
+        return tuple(names)
+
+    @property
+    def public_url(self) -> str | None:
+        if not self.is_web:
+            return None
+        host = self.domains[0].host if self.domains else self.default_domain
+        return f"https://{host}"
+
+    def node_names(self) -> list[str]:
+        return [f"{self.name}-{n}" for n in range(1, self.nodes + 1)]
+
+
+@dataclass(frozen=True)
+class ResolvedDatabase:
+    name: str
+    engine: str
+    version: str
+    image: str
+    port: int
+    size: Size
+    data_gb: int
+    user: str
+    database: str
+    volume_name: str  # physical: <stack>-db-<name>
+    data_dir: str  # where the engine keeps its data inside the container
+
+
+@dataclass(frozen=True)
+class ResolvedBackups:
+    enabled: bool
+    schedule: str
+    keep_days: int
+    settings: Backups
+    image: str
+
+
+@dataclass(frozen=True)
+class ResolvedStack:
+    name: str
+    backend: Literal["docker", "kubernetes"]
+    apps: dict[str, ResolvedApp]
+    databases: dict[str, ResolvedDatabase]
+    tls_email: str | None
+    default_domain: str
+    edge_image: str
+    edge_volume_name: str  # physical: <stack>-edge-data (certificates)
+    backups: ResolvedBackups
+    config_keys: tuple[str, ...] = field(default=())  # every {config: KEY} the spec reads
+
+    @property
+    def disks(self) -> list[ResolvedDisk]:
+        return [disk for app in self.apps.values() for disk in app.disks]
+
+    @property
+    def web_apps(self) -> list[ResolvedApp]:
+        return [app for app in self.apps.values() if app.is_web]
+
+    @property
+    def builds(self) -> dict[str, ResolvedBuild]:
+        found: dict[str, ResolvedBuild] = {}
+        for app in self.apps.values():
+            if app.build is not None:
+                found.setdefault(app.build.key, app.build)
+        return found
