@@ -6,6 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from flashdrive.model.images import image_for
 from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
                                     ResolvedDisk, ResolvedDomain, ResolvedStack)
@@ -106,7 +108,7 @@ def _config_keys(value) -> list[str]:
         return [k for v in value.values() for k in _config_keys(v)]
     if isinstance(value, (list, tuple)):
         return [k for v in value for k in _config_keys(v)]
-    if hasattr(value, "model_fields"):
+    if isinstance(value, BaseModel):
         return [k for f in type(value).model_fields for k in _config_keys(getattr(value, f))]
     return []
 

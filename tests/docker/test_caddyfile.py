@@ -1,0 +1,117 @@
+"""The edge's generated Caddyfile: routes, balancing, TLS modes — and the real `caddy validate` accepts it."""
+
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flashdrive.docker.caddyfile import render_caddyfile
+from flashdrive.model import resolve
+from flashdrive.spec import load_spec
+
+SPEC = """\
+version: 1
+stack: shop
+tls: {email: ops@example.com, default_domain: localhost}
+apps:
+  web:
+    image: ghcr.io/acme/web:1.4
+    nodes: 3
+    health_check: {path: /healthz, interval_s: 7, timeout_s: 2}
+    domains:
+      - shop.example.com
+      - host: admin.example.com
+        certificate: {config: adminCertPem}
+        key: {config: adminKeyPem}
+  api:
+    image: ghcr.io/acme/api:2
+    port: 9000
+  jobs:
+    image: ghcr.io/acme/web:1.4
+    type: worker
+"""
+
+
+@pytest.fixture
+def stack(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(SPEC)
+    return resolve(load_spec(spec))
+
+
+def _site(caddyfile: str, host: str) -> str:
+    start = caddyfile.index(f"\n{host} {{")
+    return caddyfile[start:caddyfile.index("\n}\n", start)]
+
+
+def test_every_copy_is_an_upstream_with_least_connections_and_active_health_checks(stack):
+    caddyfile = render_caddyfile(stack)
+    snippet = caddyfile[caddyfile.index("(app-web) {"):]
+    assert "reverse_proxy web-1:8000 web-2:8000 web-3:8000 {" in snippet
+    assert "lb_policy least_conn" in snippet
+    assert "health_uri /healthz" in snippet and "health_interval 7s" in snippet and "health_timeout 2s" in snippet
+    assert "reverse_proxy api-1:9000 {" in caddyfile
+
+
+def test_custom_domains_use_acme_and_the_default_domain_the_internal_ca(stack):
+    caddyfile = render_caddyfile(stack)
+    assert "email ops@example.com" in caddyfile
+    acme = _site(caddyfile, "shop.example.com")
+    assert "tls" not in acme and "import app-web" in acme
+    default = _site(caddyfile, "web.shop.localhost")
+    assert "tls internal" in default and "import app-web" in default
+    assert "tls internal" in _site(caddyfile, "api.shop.localhost")
+
+
+def test_brought_certificates_are_read_from_files(stack):
+    site = _site(render_caddyfile(stack), "admin.example.com")
+    assert "tls /etc/caddy/certs/admin.example.com.crt /etc/caddy/certs/admin.example.com.key" in site
+
+
+def test_worker_apps_never_get_a_route(stack):
+    caddyfile = render_caddyfile(stack)
+    assert "jobs" not in caddyfile
+
+
+def test_the_caddyfile_is_deterministic(stack):
+    assert render_caddyfile(stack) == render_caddyfile(stack)
+
+
+def _caddy() -> str:
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("caddy is not installed; .ci/run installs Debian's caddy package")
+        pytest.skip("caddy is not installed (apt-get install caddy)")
+    return caddy
+
+
+def test_real_caddy_validates_the_generated_configuration(stack, tmp_path):
+    caddy = _caddy()
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=admin.example.com", "-keyout", str(certs / "admin.example.com.key"),
+                    "-out", str(certs / "admin.example.com.crt")], check=True, capture_output=True)
+    config = tmp_path / "Caddyfile"
+    config.write_text(render_caddyfile(stack, cert_dir=str(certs)))
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    result = subprocess.run([caddy, "validate", "--config", str(config), "--adapter", "caddyfile"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
+
+
+def test_real_caddy_validates_a_stack_without_web_apps(tmp_path):
+    caddy = _caddy()
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text("version: 1\nstack: jobs\napps:\n  q: {image: busybox, type: worker}\n")
+    config = tmp_path / "Caddyfile"
+    config.write_text(render_caddyfile(resolve(load_spec(spec))))
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
+    result = subprocess.run([caddy, "validate", "--config", str(config), "--adapter", "caddyfile"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
