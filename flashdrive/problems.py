@@ -13,7 +13,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """A 1-based position in a file."""
+    """A 1-based position in a file; line 0 means the file as a whole."""
 
     file: str
     line: int
@@ -29,7 +29,12 @@ class Problem:
     severity: Severity = "error"
 
     def format(self) -> str:
-        where = f"{self.mark.file}:{self.mark.line}:{self.mark.col}: " if self.mark else ""
+        if self.mark is None:
+            where = ""
+        elif self.mark.line == 0:  # about the file as a whole (missing, unreadable)
+            where = f"{self.mark.file}: "
+        else:
+            where = f"{self.mark.file}:{self.mark.line}:{self.mark.col}: "
         key = f"{self.path}: " if self.path else ""
         text = f"{where}{self.severity}: {key}{self.message}"
         if self.hint:

@@ -15,7 +15,8 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 # takes the parsed args and returns an exit code.
 COMMAND_MODULES = (
     "flashdrive.cli.spec_commands",
-    # "flashdrive.cli.buildpack_commands",
+    "flashdrive.cli.buildpack_commands",
+    "flashdrive.cli.plan_command",
 )
 
 

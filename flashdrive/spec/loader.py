@@ -6,6 +6,8 @@ file, line and column of the node it is about; all problems are collected, not t
 
 from __future__ import annotations
 
+import copy
+import datetime
 import difflib
 import functools
 from dataclasses import dataclass, field
@@ -110,6 +112,7 @@ def known_keys(path: tuple) -> list[str]:
 
 
 def did_you_mean(word: str, choices: list[str]) -> str | None:
+    choices = [c for c in choices if c != word]  # never suggest what was written
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not match:
         lowered = {c.lower(): c for c in choices}
@@ -128,6 +131,8 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
         return f"the text '{shown}'"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value.isoformat()}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -167,6 +172,12 @@ def _translate(error: dict, doc: Document) -> Problem:
         name = loc[-1]
         mark = pos.key_mark or pos.mark
         choices = known_keys(loc[:-1])
+        if name in choices:
+            # Valid in another form of a union ({generate} vs {config}, {volume} vs {s3}).
+            parent = doc.find(loc[:-1])[0].children
+            siblings = [k for k in (parent if isinstance(parent, dict) else {}) if k != name and k in choices]
+            return Problem(f"'{name}' cannot be combined with {', '.join(repr(k) for k in siblings)}", mark, path,
+                           "these are different forms of the same setting: keep one of them")
         message = f"unknown key '{name}'"
         hint = did_you_mean(str(name), choices) or (f"known keys here: {', '.join(choices)}" if choices else None)
         return Problem(message, mark, path, hint)
@@ -195,7 +206,9 @@ def _translate(error: dict, doc: Document) -> Problem:
         expected = error["ctx"]["expected"]
         message = f"{found} is not one of {expected}"
         options = [o.strip(" '") for o in expected.replace(" or ", ", ").split(",")]
-        if isinstance(value, str):
+        if isinstance(value, str) and value in options:
+            hint = f"write it without quotes: {loc[-1]}: {value}"
+        elif isinstance(value, str):
             hint = did_you_mean(value, options)
         return Problem(message, mark, path, hint)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -243,6 +256,9 @@ def _as_label(text: str) -> str:
 
 # --- the pipeline -----------------------------------------------------------------------
 
+_TYPED_SCALARS = (bool, int, float, datetime.date)
+
+
 def _stringify_scalars(data: Any, pos: Pos) -> None:
     """Env values and versions are text: take numbers and booleans as written (YAML 1.1 turns
     `0755` into 493 and `10.10` into 10.1)."""
@@ -251,7 +267,7 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
     if isinstance(data.get("databases"), dict):
         for db_name, db in data["databases"].items():
             version_pos = pos.child("databases").child(db_name).child("version") if isinstance(db, dict) else None  # type: ignore[union-attr]
-            if version_pos is not None and isinstance(db["version"], (int, float)) and version_pos.raw is not None:
+            if version_pos is not None and isinstance(db["version"], _TYPED_SCALARS) and version_pos.raw is not None:
                 db["version"] = version_pos.raw
     if not isinstance(data.get("apps"), dict):
         return
@@ -265,10 +281,53 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
             if isinstance(value, dict) and "value" in value and value_pos is not None:
                 inner = value["value"]
                 inner_pos = value_pos.child("value")
-                if isinstance(inner, (bool, int, float)) and inner_pos and inner_pos.raw is not None:
+                if isinstance(inner, _TYPED_SCALARS) and inner_pos and inner_pos.raw is not None:
                     value["value"] = inner_pos.raw
-            elif isinstance(value, (bool, int, float)) and value_pos and value_pos.raw is not None:
+            elif isinstance(value, _TYPED_SCALARS) and value_pos and value_pos.raw is not None:
                 env[name] = value_pos.raw
+
+
+def _strip_loc(loc: tuple) -> tuple:
+    return tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(TAG_PREFIX) or p == "[key]")))
+
+
+def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], problems: Problems,
+                         detect_sources: bool) -> None:
+    """Run the cross-field rules on the spec minus its broken keys, so every problem shows at once.
+
+    A typo'd key is simply left out. A broken value falls back to its default, so rule problems
+    about the same app or database are dropped (they could be about the default, not the user's
+    value). A missing required key or a broken app/database as a whole leaves nothing sound.
+    """
+    from flashdrive.spec.rules import check
+
+    data = copy.deepcopy(doc.data)
+    unsound: set[str] = set()
+    for error in errors:
+        loc = _strip_loc(error["loc"])
+        target = loc[:-1] if error["type"] == "missing" else loc
+        cut = next((i for i, part in enumerate(target) if isinstance(part, int)), None)
+        if cut is not None:
+            target = target[:cut]  # drop the whole list: removing an item would shift the positions
+        entity = len(target) >= 1 and target[0] in ("apps", "databases")
+        if len(target) < (3 if entity else 2) and error["type"] != "extra_forbidden":
+            return
+        parent = data
+        for part in target[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if isinstance(parent, dict):
+            parent.pop(target[-1], None)
+        if error["type"] != "extra_forbidden":
+            unsound.add(format_path(target[:2] if entity else target))
+    try:
+        spec = Spec.model_validate(data)
+    except pydantic.ValidationError:
+        return
+    found = Problems()
+    check(LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc), found, detect_sources=detect_sources)
+    for problem in found.errors:  # warnings about a repaired spec could be about defaults
+        if not any(problem.path == p or problem.path.startswith((p + ".", p + "[")) for p in unsound):
+            problems.add(problem)
 
 
 def load_document(spec_path: Path, overlay_path: Path | None = None) -> Document:
@@ -296,14 +355,16 @@ def load_spec(spec_path: Path | str, overlay_path: Path | str | None = None, *,
     doc = load_document(spec_path, overlay)
     problems = Problems(list(doc.problems))
     _stringify_scalars(doc.data, doc.pos)
+    from flashdrive.spec.rules import check
+
     try:
         spec = Spec.model_validate(doc.data)
     except pydantic.ValidationError as exc:
-        problems.extend(_translate(e, doc) for e in exc.errors(include_url=False))
+        errors = exc.errors(include_url=False)
+        problems.extend(_translate(e, doc) for e in errors)
+        _check_what_is_sound(spec_path, doc, errors, problems, detect_sources)
         raise InputError(problems.sorted()) from None
     loaded = LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc)
-    from flashdrive.spec.rules import check  # rules need the buildpack; keep import order simple
-
     check(loaded, problems, detect_sources=detect_sources)
     if problems.errors:
         raise InputError(problems.sorted())

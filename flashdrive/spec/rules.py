@@ -74,7 +74,7 @@ class _Checker:
         for name in self.spec.databases:
             if name in self.spec.apps:
                 self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
-                           f"the host name '{name}'", "rename the database, e.g. 'main' or 'db'", key=True)
+                           f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
         for section in ("apps", "databases"):
             for name in getattr(self.spec, section):
                 if name in RESERVED_NAMES:
@@ -233,7 +233,7 @@ class _Checker:
     def env(self, name: str, app: App) -> None:
         for var_name, value in app.env.items():
             path = ("apps", name, "env", var_name)
-            if var_name in PROVIDED_ENV or (var_name == "PORT" and app.type == "web"):
+            if (var_name in PROVIDED_ENV and var_name != "PORT") or (var_name == "PORT" and app.type == "web"):
                 self.warning(path, f"{var_name} is set by flashdrive on every copy; your value wins",
                              "remove it unless you mean to override it", key=True)
             if isinstance(value, ConfigValue):

@@ -90,8 +90,10 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.constructor.construct_object(node)
-            except yaml.YAMLError as exc:
-                raise InputError([Problem(f"invalid value {node.value!r}: {getattr(exc, 'problem', exc)}", mark)])
+            except Exception as exc:  # PyYAML raises ValueError & co. for `!!int shop`
+                tag = node.tag.rsplit(":", 1)[-1]
+                raise InputError([Problem(f"'{node.value}' is not a valid {tag} ({getattr(exc, 'problem', None) or exc})",
+                                          mark, hint=f"remove the !!{tag} tag or fix the value")]) from None
             return value, Pos(mark, raw=node.value, style=node.style)
         self.in_progress.add(id(node))
         try:
@@ -162,8 +164,9 @@ def parse_yaml(text: str, file: str) -> Document:
         message = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             message = f"{exc.context}, {exc.problem}"
+        line = text.splitlines()[mark.line - 1] if 0 < mark.line <= len(text.splitlines()) else ""
         raise InputError([Problem(f"invalid YAML: {message}", mark,
-                                  hint=_syntax_hint(message))]) from None
+                                  hint=_syntax_hint(message, line))]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(f"invalid YAML: {exc}", Mark(file, 1, 1))]) from None
     if root is None:
@@ -174,8 +177,8 @@ def parse_yaml(text: str, file: str) -> Document:
     return Document(file, data, pos, builder.problems)
 
 
-def _syntax_hint(message: str) -> str | None:
-    if "found character '\\t'" in message or "\\t" in message:
+def _syntax_hint(message: str, line: str) -> str | None:
+    if "\t" in line[: len(line) - len(line.lstrip())] or "'\\t'" in message:
         return "YAML indents with spaces only: replace the tab"
     if "mapping values are not allowed" in message:
         return "a value that contains ': ' must be quoted"
@@ -190,13 +193,13 @@ def load_yaml_file(path: Path, shown_as: str | None = None) -> Document:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError([Problem(f"file not found: {name}", None,
+        raise InputError([Problem("file not found", Mark(name, 0, 0),
                                   hint="pass the path to your flashdrive.yaml, or run `flashdrive init` to write one")]) from None
     except IsADirectoryError:
-        raise InputError([Problem(f"{name} is a folder, not a file", None,
+        raise InputError([Problem("is a folder, not a file", Mark(name, 0, 0),
                                   hint=f"pass the spec inside it, e.g. {Path(name) / 'flashdrive.yaml'}")]) from None
     except OSError as exc:
-        raise InputError([Problem(f"cannot read {name}: {exc.strerror}", None)]) from None
+        raise InputError([Problem(f"cannot read the file: {exc.strerror}", Mark(name, 0, 0))]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
