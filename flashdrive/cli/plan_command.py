@@ -1,0 +1,55 @@
+"""`flashdrive plan`: run the Pulumi program offline and print every resource it declares."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE, print_problems
+
+FORMATS = ("text", "json", "markdown", "mermaid", "yaml")  # flashdrive.plan.render.FORMATS, without importing Pulumi
+
+
+def register(subparsers) -> None:
+    plan = subparsers.add_parser(
+        "plan", help="run the Pulumi program offline and print every resource it declares",
+        description="Run the Pulumi program offline (no Pulumi CLI, no provider, no config values needed) "
+                    "and print every resource it registers, with inputs and options; secrets show as [secret].")
+    plan.add_argument("spec", nargs="?", default="flashdrive.yaml", metavar="SPEC")
+    plan.add_argument("--overlay", metavar="FILE", help="a second file deep-merged over SPEC")
+    plan.add_argument("--backend", choices=("docker", "kubernetes"), help="override the spec's backend")
+    plan.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    plan.add_argument("--stack", default="dev", metavar="NAME",
+                      help="the Pulumi stack name the URNs are built from (default: dev)")
+    plan.set_defaults(handler=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from flashdrive.plan.render import AVAILABLE
+
+    if args.format not in AVAILABLE:
+        print(f"flashdrive plan: error: --format {args.format} is not available yet; "
+              f"use {' or '.join(AVAILABLE)}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from flashdrive.plan.capture import ProgramError
+    from flashdrive.plan.render import render
+    from flashdrive.plan.spec import plan_loaded
+    from flashdrive.spec import load_spec
+
+    loaded = load_spec(args.spec, args.overlay)
+    print_problems(loaded.warnings)
+    try:
+        plan = plan_loaded(loaded, backend=args.backend, stack=args.stack)
+    except ProgramError as exc:
+        print(f"error: the Pulumi program failed: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+    # What the program logged (pulumi.log.warn/error), minus the spec warnings already printed.
+    shown = {p.format() for p in loaded.warnings}
+    for severity, message in plan.logs:
+        if severity in ("warning", "error") and message not in shown:
+            first_line = message.split("\n", 1)[0]
+            print(message if f"{severity}:" in first_line else f"{severity}: {message}", file=sys.stderr)
+    sys.stdout.write(render(plan, args.format))
+    return EXIT_OK

@@ -1,0 +1,14 @@
+"""`flashdrive plan`: the real Pulumi program, run offline under the SDK's mock monitor.
+
+    plan = capture(program, config={"flashdrive:apiToken": "x"}, secret_config_keys=["flashdrive:apiToken"])
+    plan = plan_spec("flashdrive.yaml")          # load + placeholders for {config: KEY} + build_stack
+    plan.resources / plan.by_type(token) / plan.get(name) / plan.outputs / plan.to_json()
+"""
+
+from flashdrive.plan.capture import PlanMocks, ProgramError, RecordingMonitor, capture
+from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.render import FORMATS, FormatNotAvailable, render
+from flashdrive.plan.spec import config_keys, plan_loaded, plan_spec
+
+__all__ = ["FORMATS", "FormatNotAvailable", "Plan", "PlanMocks", "PlannedResource", "ProgramError",
+           "RecordingMonitor", "capture", "config_keys", "plan_loaded", "plan_spec", "render"]

@@ -1,0 +1,101 @@
+"""Plan → text. `json` is the CLI contract (Plan.to_json); `text` reads like `pulumi preview`.
+
+`markdown`, `mermaid` and `yaml` (Kubernetes manifests) are in the contract but not built yet.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flashdrive.plan.model import Plan, PlannedResource
+
+FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
+AVAILABLE = ("text", "json")
+
+INDENT = "    "
+VALUE_WIDTH = 100
+
+
+class FormatNotAvailable(Exception):
+    """A format the contract names but this build cannot produce yet."""
+
+    def __init__(self, fmt: str):
+        super().__init__(f"--format {fmt} is not available yet; use {' or '.join(AVAILABLE)}")
+        self.format = fmt
+
+
+def render(plan: Plan, fmt: str) -> str:
+    """The plan in `fmt`, ending with a newline."""
+    if fmt == "json":
+        return plan.to_json() + "\n"
+    if fmt == "text":
+        return render_text(plan)
+    if fmt in FORMATS:
+        raise FormatNotAvailable(fmt)
+    raise ValueError(f"unknown plan format {fmt!r}")
+
+
+def abbreviate(value: Any, width: int = VALUE_WIDTH) -> str:
+    """A value as one line of compact JSON, cut to `width` characters."""
+    text = json.dumps(value, sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _flags(resource: PlannedResource) -> str:
+    flags = []
+    if resource.protect:
+        flags.append("[protect]")
+    if resource.retain_on_delete:
+        flags.append("[retain]")
+    if resource.delete_before_replace:
+        flags.append("[delete-before-replace]")
+    return ("  " + " ".join(flags)) if flags else ""
+
+
+def _name(urn: str) -> str:
+    return urn.rpartition("::")[2]
+
+
+def render_text(plan: Plan) -> str:
+    urns = {r.urn for r in plan.resources}
+    children: dict[str | None, list[PlannedResource]] = {}
+    for resource in plan.resources:  # already sorted by URN
+        parent = resource.parent if resource.parent in urns else None
+        children.setdefault(parent, []).append(resource)
+
+    label = f"stack '{plan.stack}'"
+    if plan.backend:
+        label += f", backend {plan.backend}"
+    lines = [f"Plan for {label} (Pulumi project {plan.project}, stack {plan.pulumi_stack})", ""]
+
+    def emit(resource: PlannedResource, depth: int) -> None:
+        pad = INDENT * depth
+        lines.append(f"{pad}+ {resource.type}  {resource.name}{_flags(resource)}")
+        detail = pad + "      "
+        for key in sorted(resource.inputs):
+            lines.append(f"{detail}{key}: {abbreviate(resource.inputs[key])}")
+        if resource.depends_on:
+            lines.append(f"{detail}(depends on: {', '.join(_name(u) for u in resource.depends_on)})")
+        if resource.aliases:
+            lines.append(f"{detail}(aliases: {abbreviate(list(resource.aliases))})")
+        if resource.ignore_changes:
+            lines.append(f"{detail}(ignore changes: {', '.join(resource.ignore_changes)})")
+        if resource.replace_on_changes:
+            lines.append(f"{detail}(replace on changes: {', '.join(resource.replace_on_changes)})")
+        for child in children.get(resource.urn, []):
+            emit(child, depth + 1)
+
+    for root in children.get(None, []):
+        emit(root, 0)
+
+    if plan.outputs:
+        lines += ["", "Outputs:"]
+        for key in sorted(plan.outputs):
+            lines.append(f"{INDENT}{key}: {abbreviate(plan.outputs[key])}")
+
+    custom = sum(1 for r in plan.resources if r.custom)
+    components = len(plan.resources) - custom
+    lines += ["", f"Resources: {len(plan.resources)} to create "
+                  f"({custom} custom, {components} component{'' if components == 1 else 's'})"]
+    return "\n".join(lines) + "\n"
