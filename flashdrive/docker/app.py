@@ -51,12 +51,15 @@ def _check_release(app_name: str, exit_code, logs) -> bool:
 
 
 class App(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, app: ResolvedApp, image: pulumi.Input[str], network: StackNetwork,
+    def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
                  disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
+        # A built image is shared by the apps of one source; a prebuilt one is pulled per app.
+        image = built if built is not None else docker.RemoteImage(
+            f"{stack.name}-{app.name}-image", name=app.image, keep_locally=True, opts=child).image_id
         generated = {var.name: random.RandomPassword(f"{stack.name}-{app.name}-{var.name.lower().replace('_', '-')}",
                                                     length=var.length, special=False, opts=child)
                      for var in app.env if var.kind == "generate"}

@@ -21,13 +21,8 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
     builds = {key: Build(build) for key, build in stack.builds.items()}
     apps = {}
     for name, app in stack.apps.items():
-        if app.build is not None:
-            image = builds[app.build.key].reference
-        else:
-            from pulumi_docker import RemoteImage
-
-            image = RemoteImage(f"{stack.name}-{name}-image", name=app.image, keep_locally=True).image_id
-        apps[name] = App(stack, app, image, network, disks, endpoints,
+        built = builds[app.build.key].reference if app.build is not None else None
+        apps[name] = App(stack, app, built, network, disks, endpoints,
                          depends_on=[db.container for db in databases.values()])
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
     outputs = {
