@@ -53,7 +53,8 @@ def _check_release(app_name: str, exit_code, logs) -> bool:
 class App(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
                  disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 release_gate: pulumi.Output | None = None, opts: pulumi.ResourceOptions | None = None):
+        """`release_gate`: the release of another app of the same source, which this one waits for."""
         super().__init__("flashdrive:docker:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -83,7 +84,10 @@ class App(pulumi.ComponentResource):
         volumes = [docker.ContainerVolumeArgs(volume_name=disks[d.name].volume.name, container_path=d.mount,
                                               read_only=d.read_only) for d in app.disks]
         gate = pulumi.Output.from_input(image)
+        if release_gate is not None:
+            gate = pulumi.Output.all(image, release_gate).apply(lambda result: result[0])
         self.release = None
+        self.release_gate: pulumi.Output | None = None
         if app.release:
             self.release = docker.Container(
                 f"{stack.name}-{app.name}-release",
@@ -101,6 +105,7 @@ class App(pulumi.ComponentResource):
             )
             checked = pulumi.Output.all(self.release.exit_code, self.release.container_logs).apply(
                 lambda result: _check_release(app.name, result[0], result[1]))
+            self.release_gate = checked
             # Copies take the image only once the release succeeded: a failure creates none.
             gate = pulumi.Output.all(image, checked).apply(lambda result: result[0])
 

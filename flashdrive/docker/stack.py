@@ -19,11 +19,17 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk) for disk in stack.disks}
     builds = {key: Build(build) for key, build in stack.builds.items()}
-    apps = {}
-    for name, app in stack.apps.items():
+    apps: dict[str, App] = {}
+    release_of_source: dict[str, App] = {}
+    # Apps that run their source's release first; the others of that source wait for it.
+    for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         built = builds[app.build.key].reference if app.build is not None else None
+        owner = release_of_source.get(app.build.key) if app.build is not None else None
         apps[name] = App(stack, app, built, network, disks, endpoints,
-                         depends_on=[db.container for db in databases.values()])
+                         depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else []),
+                         release_gate=owner.release_gate if owner else None)
+        if app.build is not None and apps[name].release is not None:
+            release_of_source.setdefault(app.build.key, apps[name])
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},

@@ -6,14 +6,12 @@ import hashlib
 import re
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from flashdrive.model.images import image_for
 from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
                                     ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.model import App, ConfigValue, Database, Spec
+from flashdrive.spec.model import App, Database, Spec, config_keys
 from flashdrive.spec.sizes import SIZES
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
@@ -70,7 +68,19 @@ def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
         ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else default_dockerignore())
 
 
-def _app(loaded: LoadedSpec, name: str, app: App) -> ResolvedApp:
+def _procfile_release_owners(spec: Spec) -> set[str]:
+    """The Procfile's release runs once per source: for its first web app, else its first app.
+
+    Apps sharing a source (web + worker) would otherwise migrate twice, concurrently.
+    """
+    owners: dict[str, str] = {}
+    for name, app in sorted(spec.apps.items(), key=lambda item: item[1].type != "web"):
+        if app.source and app.release is None:
+            owners.setdefault(Path(app.source).as_posix(), name)
+    return set(owners.values())
+
+
+def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> ResolvedApp:
     spec = loaded.spec
     stack = spec.stack
     detection = loaded.detections.get(name)
@@ -80,7 +90,7 @@ def _app(loaded: LoadedSpec, name: str, app: App) -> ResolvedApp:
 
         build = _build(loaded, name, app, detection)
         command = tuple(procfile_command(detection, app.process_name))
-        release = detection.release
+        release = detection.release if release_owner else None
     if isinstance(app.release, str):
         release = app.release
     elif app.release is False:
@@ -100,27 +110,14 @@ def _app(loaded: LoadedSpec, name: str, app: App) -> ResolvedApp:
     )
 
 
-def _config_keys(value) -> list[str]:
-    """Every {config: KEY} anywhere in the spec, in order of appearance."""
-    if isinstance(value, ConfigValue):
-        return [value.config]
-    if isinstance(value, dict):
-        return [k for v in value.values() for k in _config_keys(v)]
-    if isinstance(value, (list, tuple)):
-        return [k for v in value for k in _config_keys(v)]
-    if isinstance(value, BaseModel):
-        return [k for f in type(value).model_fields for k in _config_keys(getattr(value, f))]
-    return []
-
-
 def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
     spec = loaded.spec
     stack = spec.stack
-    keys = list(dict.fromkeys(_config_keys(spec)))
+    owners = _procfile_release_owners(spec)
     return ResolvedStack(
         name=stack,
         backend=backend or spec.backend,  # type: ignore[arg-type]
-        apps={name: _app(loaded, name, app) for name, app in spec.apps.items()},
+        apps={name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()},
         databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},
         tls_email=spec.tls.email,
         default_domain=spec.tls.default_domain,
@@ -128,5 +125,5 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
         edge_volume_name=f"{stack}-edge-data",
         backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
                                 spec.backups, image_for(spec.images, "restic")),
-        config_keys=tuple(keys),
+        config_keys=tuple(config_keys(spec)),
     )

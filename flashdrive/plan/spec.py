@@ -5,39 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
 
 from flashdrive.plan.capture import capture
 from flashdrive.plan.model import Plan
+from flashdrive.spec.model import config_keys
 
 PROJECT = "flashdrive"
 DEFAULT_STACK = "dev"
-
-
-def config_keys(spec: Any) -> list[str]:
-    """Every Pulumi config key the spec reads (`{config: KEY}` anywhere: env values, domain
-    certificates and keys, backup target credentials...), as written, sorted."""
-    from flashdrive.spec.model import ConfigValue
-
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, ConfigValue):
-            found.add(value.config)
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name, None))
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            for item in value:
-                walk(item)
-
-    walk(spec)
-    return sorted(found)
 
 
 def full_config_key(key: str, project: str = PROJECT) -> str:

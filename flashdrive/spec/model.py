@@ -6,6 +6,7 @@ attribute docstrings are what editors show. Rules that span several keys live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
@@ -384,3 +385,25 @@ class Spec(Model):
     """Backups of every disk and database of the stack."""
     kubernetes: Kubernetes = Kubernetes()
     """Settings read only with backend: kubernetes."""
+
+
+def config_keys(spec: Any) -> list[str]:
+    """Every Pulumi config key the spec reads (`{config: KEY}` anywhere: env values, domain
+    certificates and keys, backup target credentials...), as written, sorted."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, ConfigValue):
+            found.add(value.config)
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name, None))
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item)
+
+    walk(spec)
+    return sorted(found)

@@ -1,0 +1,69 @@
+"""The example stack's plan: a golden copy, and `__main__.py` (what `pulumi up` runs) registers the same."""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+
+from flashdrive.plan import capture, plan_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "examples/django-shop/flashdrive.yaml"
+GOLDEN = ROOT / "tests/docker/golden/django-shop.plan.json"
+
+
+@pytest.fixture(autouse=True)
+def at_project_root(monkeypatch):
+    # Build contexts are relative to the project, as under `pulumi up`.
+    monkeypatch.chdir(ROOT)
+
+
+def test_the_example_plan_matches_its_golden_copy():
+    text = plan_spec(EXAMPLE).to_json()
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text(), "plan changed: review it, then UPDATE_GOLDEN=1 pytest tests/docker"
+
+
+def test_main_py_registers_exactly_what_plan_shows():
+    from_main = capture(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+                        config={"flashdrive:spec": EXAMPLE})
+    planned = plan_spec(EXAMPLE)
+    assert [r.to_dict() for r in from_main.resources] == [r.to_dict() for r in planned.resources]
+    assert from_main.outputs == planned.outputs
+
+
+def test_the_example_builds_one_image_for_web_and_worker():
+    plan = plan_spec(EXAMPLE)
+    images = plan.by_type("docker:index/image:Image")
+    assert len(images) == 1
+    image = images[0]
+    assert image.inputs["skipPush"] is True
+    assert image.inputs["build"]["context"] == "examples/django-shop/app"
+    # Build args carry plain build-scoped values only; secrets never reach an image.
+    assert image.inputs["build"]["args"] == {"DJANGO_SETTINGS_MODULE": "shop.settings"}
+    containers = {r.name: r for r in plan.by_type("docker:index/container:Container")}
+    digest = containers["shop-web-1"].inputs["image"]
+    assert containers["shop-worker-1"].inputs["image"] == digest
+
+
+def test_the_procfile_release_runs_before_the_copies():
+    plan = plan_spec(EXAMPLE)
+    release = plan.get("shop-web-release", "docker:index/container:Container")
+    assert release.inputs["command"] == ["/bin/sh", "-c", "python manage.py migrate --noinput"]
+    assert "DATABASE_URL=[secret]" in release.inputs["envs"]
+    web = plan.get("shop-web-1", "docker:index/container:Container")
+    assert release.urn in web.options["dependsOn"]
+
+
+def test_apps_of_one_source_migrate_once_and_all_wait_for_it():
+    plan = plan_spec(EXAMPLE)
+    releases = [r.name for r in plan.by_type("docker:index/container:Container") if r.name.endswith("-release")]
+    assert releases == ["shop-web-release"]
+    release = plan.get("shop-web-release", "docker:index/container:Container")
+    worker = plan.get("shop-worker-1", "docker:index/container:Container")
+    assert release.urn in worker.options["dependsOn"]
