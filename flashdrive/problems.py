@@ -20,6 +20,13 @@ class Mark:
     col: int
 
 
+def _one_line(text: str) -> str:
+    """A problem is one line: line breaks and control characters from user values are escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     message: str
@@ -36,9 +43,9 @@ class Problem:
         else:
             where = f"{self.mark.file}:{self.mark.line}:{self.mark.col}: "
         key = f"{self.path}: " if self.path else ""
-        text = f"{where}{self.severity}: {key}{self.message}"
+        text = f"{where}{self.severity}: {key}{_one_line(self.message)}"
         if self.hint:
-            text += f"\n    {self.hint}"
+            text += f"\n    {_one_line(self.hint)}"
         return text
 
     def sort_key(self) -> tuple:

@@ -222,6 +222,8 @@ def _translate(error: dict, doc: Document) -> Problem:
         if path == "stack" or loc[-1] in ("name", "volume", "namespace"):
             return Problem(f"'{text}' is not a valid name: use lowercase letters, digits and '-', starting with a letter",
                            mark, path, f"e.g. '{_as_label(text)}'")
+        if loc[-1] == "version":
+            return Problem(f"'{text}' is not a version", mark, path, 'write the version number, e.g. version: "16"')
         return Problem(f"'{text}' has the wrong form", mark, path)
     if kind == "string_too_long":
         return Problem(f"'{value}' is longer than {error['ctx']['max_length']} characters", mark, path)

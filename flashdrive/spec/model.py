@@ -206,9 +206,9 @@ ReleaseEntry = Annotated[
 class App(Model):
     """An app: built from `source` or run from a prebuilt `image`."""
 
-    source: str | None = None
+    source: Annotated[str, Field(min_length=1)] | None = None
     """Folder with a Procfile and requirements.txt (or another supported package manager), relative to this file."""
-    image: str | None = None
+    image: Annotated[str, Field(min_length=1)] | None = None
     """A prebuilt image to run instead of building `source`."""
     type: Literal["web", "worker"] = "web"
     """web (default) or worker. A worker has no port, no domain and no edge route."""
@@ -232,6 +232,13 @@ class App(Model):
     """Virtual disks mounted into every copy."""
     domains: list[DomainEntry] = []
     """Custom domains (web only)."""
+
+    @field_validator("health_check")
+    @classmethod
+    def _health_path_is_absolute(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.startswith("/"):
+            raise ValueError(f"'{value}' is not an absolute URL path; write '/{value}'")
+        return value
 
     @property
     def process_name(self) -> str:
@@ -259,8 +266,8 @@ class Database(Model):
 
     engine: Engine
     """postgres | mysql | mongodb | redis."""
-    version: str | None = None
-    """Engine version; default a current one per engine."""
+    version: Annotated[str, Field(pattern=r"^[0-9][0-9A-Za-z.-]*$")] | None = None
+    """Engine version, e.g. "16" or "8.4"; default a current one per engine."""
     size: SizeName = "s"
     """xs | s | m | l | xl."""
     disk_gb: Annotated[int, Field(ge=1, le=10_000)] | None = None

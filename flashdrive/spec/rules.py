@@ -48,6 +48,11 @@ class _Checker:
         pos = self.pos(*path)
         return pos.key_mark or pos.mark
 
+    def where(self, other: Mark, path: tuple) -> str:
+        """'line N' when `other` is in the same file as `path`'s node, else 'FILE:N' (base vs overlay)."""
+        here = self.at(*path)
+        return f"line {other.line}" if other.file == here.file else f"{other.file}:{other.line}"
+
     def error(self, path: tuple, message: str, hint: str | None = None, *, key: bool = False, mark: Mark | None = None):
         self.problems.error(message, mark or (self.key_at(*path) if key else self.at(*path)), format_path(path), hint)
 
@@ -157,7 +162,7 @@ class _Checker:
             if disk.name in disk_owner:
                 other = disk_owner[disk.name]
                 self.error(path + ("name",), f"disk name '{disk.name}' is already used by app '{other[1]}' "
-                           f"(line {self.at(*other, 'name').line})",
+                           f"({self.where(self.at(*other, 'name'), path)})",
                            "disk names are unique in the stack: each is one volume; rename one of them")
             else:
                 disk_owner[disk.name] = path
@@ -166,8 +171,11 @@ class _Checker:
             if not mount.startswith("/"):
                 self.error(path + ("mount",), f"mount '{mount}' is not an absolute path",
                            f"write mount: /app/{mount.lstrip('./')}")
-            elif normal in SYSTEM_DIRS or any(normal.startswith(d + "/") for d in SYSTEM_DIRS[1:] if d not in ("/var", "/tmp")):
+            elif normal in SYSTEM_DIRS:
                 self.error(path + ("mount",), f"mount '{mount}' would hide the system folder {normal}",
+                           "mount disks under the app's folder, e.g. /app/media, or under /data")
+            elif inside := next((d for d in SYSTEM_DIRS[1:] if d not in ("/var", "/tmp") and normal.startswith(d + "/")), None):
+                self.error(path + ("mount",), f"mount '{mount}' is inside the system folder {inside}",
                            "mount disks under the app's folder, e.g. /app/media, or under /data")
             elif normal in mounts:
                 self.error(path + ("mount",), f"mount '{mount}' is already used by disk #{mounts[normal] + 1} of this app",
@@ -199,7 +207,7 @@ class _Checker:
             if host in domain_owner:
                 other = domain_owner[host]
                 self.error(entry_path, f"domain '{host}' already belongs to app '{other[1]}' "
-                           f"(line {self.at(*other).line})", "a domain routes to one app only: remove one")
+                           f"({self.where(self.at(*other), entry_path)})", "a domain routes to one app only: remove one")
             else:
                 domain_owner[host] = path
             if (domain.certificate is None) != (domain.key is None):
@@ -283,10 +291,11 @@ class _Checker:
     def _offset_mark(self, path: tuple, offset: int) -> Mark:
         pos = self.pos(*path)
         raw = pos.raw
-        if raw is None or "\n" in raw or pos.style not in (None, "'", '"'):
+        if raw is None or "\n" in raw or pos.style not in (None, "", "'", '"'):
             return pos.mark
-        # Plain scalars start at the mark; quoted ones one character later. Escapes may shift it.
-        return Mark(pos.mark.file, pos.mark.line, pos.mark.col + offset + (0 if pos.style is None else 1))
+        # Plain scalars (style None, or '' from libyaml) start at the mark; quoted ones one
+        # character later. Escapes may shift it.
+        return Mark(pos.mark.file, pos.mark.line, pos.mark.col + offset + (1 if pos.style in ("'", '"') else 0))
 
     def images(self) -> None:
         for key, template in self.spec.images.model_dump().items():

@@ -158,6 +158,12 @@ def parse_yaml(text: str, file: str) -> Document:
             root = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError([Problem(f"the file contains the control character U+{exc.character:04X}, which YAML does "
+                                  "not allow", Mark(file, line, col), hint="remove it, or write it as an escape "
+                                  "inside double quotes")]) from None
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
         mark = _mark(file, where) if where else Mark(file, 1, 1)
