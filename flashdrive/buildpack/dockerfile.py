@@ -36,13 +36,19 @@ def render_dockerfile(
     build_args: Sequence[str] = (),
     ca_bundle: str | None = None,
     pip_index_url: str | None = None,
+    disk_mounts: Sequence[str] = (),
 ) -> str:
     """The Dockerfile text for `detection`; the same inputs always give the same text.
 
     `build_args` are the names of build-scoped env vars (never secrets); `ca_bundle` is a PEM file's
     path relative to the build context, trusted while packages install; `pip_index_url` replaces
     PyPI while packages install. Neither of the last two is kept in the image's runtime environment.
+    `disk_mounts` are where the platform mounts disks: they are created owned by the app user, so a
+    new volume starts out writable by the app (Docker copies a folder's owner into an empty volume).
     """
+    for mount in disk_mounts:
+        if not PurePosixPath(mount).is_absolute() or any(c.isspace() for c in mount):
+            raise ValueError(f"disk mount {mount!r} must be an absolute path without spaces")
     for name in build_args:
         if not _ARG_NAME.match(name):
             raise ValueError(f"build arg {name!r} is not an environment variable name")
@@ -118,6 +124,12 @@ def render_dockerfile(
             *arg_lines,
             chown_source,
             *(f"RUN {command}" for command in install.after_source),
+            "",
+        ]
+    if disk_mounts:
+        out += [
+            "# Where the platform mounts disks: owned by the app user, so new volumes are writable.",
+            f"RUN install -d -o {APP_UID} -g {APP_UID} {' '.join(sorted(set(disk_mounts)))}",
             "",
         ]
     out.append(f"USER {APP_UID}:{APP_UID}")

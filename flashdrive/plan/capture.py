@@ -259,7 +259,8 @@ class _LogCollector:
 # --- running a program ------------------------------------------------------------------------
 
 def capture(program: Callable[[], Any], *, project: str = "flashdrive", stack: str = "dev",
-            config: Mapping[str, str] | None = None, secret_config_keys: Iterable[str] = ()) -> Plan:
+            config: Mapping[str, str] | None = None, secret_config_keys: Iterable[str] = (),
+            mocks: PlanMocks | None = None) -> Plan:
     """Run `program` (which registers resources and calls `pulumi.export`) offline and return
     what it registered.
 
@@ -269,6 +270,8 @@ def capture(program: Callable[[], Any], *, project: str = "flashdrive", stack: s
 
     Raises `InputError` unchanged if the program raises one, and `ProgramError` (a clean message)
     for any other failure of the program or of a registration.
+
+    `mocks` replaces the plan's answers (the end-to-end suite passes one that creates for real).
     """
     full = {_full_key(project, k): str(v) for k, v in (config or {}).items()}
     secrets = sorted({_full_key(project, k) for k in secret_config_keys})
@@ -276,7 +279,7 @@ def capture(program: Callable[[], Any], *, project: str = "flashdrive", stack: s
 
     def target() -> None:
         try:
-            outcome["plan"] = _capture_on_this_thread(program, project, stack, full, secrets)
+            outcome["plan"] = _capture_on_this_thread(program, project, stack, full, secrets, mocks)
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             outcome["error"] = exc
 
@@ -305,7 +308,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str,
-                            config: dict[str, str], secret_keys: list[str]) -> Plan:
+                            config: dict[str, str], secret_keys: list[str], mocks: PlanMocks | None = None) -> Plan:
     thread_loops: list[asyncio.AbstractEventLoop] = []
     loops_lock = threading.Lock()
 
@@ -325,8 +328,7 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
                                   initializer=give_worker_a_loop)
     loop.set_default_executor(executor)
     try:
-        mocks = PlanMocks()
-        monitor = RecordingMonitor(mocks)
+        monitor = RecordingMonitor(mocks or PlanMocks())
         pulumi_settings.ROOT.set(None)
         pulumi_config.set_all_config(dict(config), list(secret_keys))
         # What `pulumi.runtime.set_mocks` does, minus creating and finishing a root Stack itself:

@@ -1,0 +1,132 @@
+"""Deploy a flashdrive stack on the real engine: the real program, realized by the engine double."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provider import EngineMocks, docker, teardown_stack
+
+from flashdrive.plan import capture
+from flashdrive.plan.model import Plan
+from flashdrive.program import build_stack
+from flashdrive.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples/django-shop/flashdrive.yaml"
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def self_signed(host: str, folder: Path) -> tuple[str, str]:
+    key, cert = folder / f"{host}.key", folder / f"{host}.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+                    "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert.read_text(), key.read_text()
+
+
+@dataclass
+class Deployment:
+    stack: str
+    spec: Path
+    overlay: Path
+    config: dict[str, str]
+    plan: Plan | None = None
+    mocks: EngineMocks | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+    randoms: dict[str, str] = field(default_factory=dict)  # what Pulumi's state keeps between deploys
+
+    def deploy(self) -> "Deployment":
+        loaded = load_spec(self.spec, self.overlay)
+        self.mocks = EngineMocks(self.randoms)
+        started = time.perf_counter()
+        self.plan = capture(lambda: build_stack(loaded), config=self.config,
+                            secret_config_keys=list(self.config), mocks=self.mocks)
+        self.seconds = time.perf_counter() - started
+        return self
+
+    def teardown(self) -> None:
+        teardown_stack(self.stack)
+
+    def container(self, name: str) -> str:
+        return f"{self.stack}-{name}"
+
+    def inspect(self, name: str) -> dict:
+        return json.loads(docker("inspect", self.container(name)).stdout)[0]
+
+    def stack_containers(self) -> list[dict]:
+        ids = docker("ps", "--all", "--quiet", "--filter", f"label=flashdrive.stack={self.stack}").stdout.split()
+        return json.loads(docker("inspect", *ids).stdout) if ids else []
+
+    def exec(self, name: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        return docker("exec", self.container(name), *command, check=check)
+
+
+def write_overlay(folder: Path, stack: str, images: dict[str, str], extra: str = "") -> Path:
+    """The e2e variant of a spec: local stand-in images and the host's CA, through real spec keys."""
+    lines = [f"stack: {stack}", "images:"] + [f"  {k}: {v}" for k, v in sorted(images.items())]
+    lines += ["build:", f"  ca_bundle: {HOST_CA_BUNDLE}"]
+    overlay = folder / "e2e.overlay.yaml"
+    overlay.write_text("\n".join(lines) + "\n" + extra)
+    return overlay
+
+
+# --- HTTPS through the edge ------------------------------------------------------------------
+
+def https(host: str, path: str, *, ca_pem: str, method: str = "GET", body: bytes | None = None,
+          timeout: float = 10) -> tuple[int, dict, bytes]:
+    """A request to 127.0.0.1:443 for `host` (SNI and Host), verified against `ca_pem`."""
+    context = ssl.create_default_context(cadata=ca_pem)
+    connection = http.client.HTTPSConnection("127.0.0.1", 443, context=context, timeout=timeout)
+    # Resolve the name to 127.0.0.1 while keeping SNI and certificate checks on `host`.
+    connection.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", 443), timeout=timeout),
+                                          server_hostname=host)
+    headers = {"Host": host}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), data
+
+
+def http_plain(host: str, path: str = "/") -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+    connection.request("GET", path, headers={"Host": host})
+    response = connection.getresponse()
+    response.read()
+    return response.status, dict(response.getheaders())
+
+
+def retry(action, *, seconds: float = 90, interval: float = 1.0):
+    """Call `action` until it returns without raising (the edge may still be getting ready)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except Exception:  # noqa: BLE001 - retried until the deadline, then raised
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)
+
+
+def edge_root_ca(deployment: Deployment) -> str:
+    """The edge's internal CA (for default domains), as Caddy wrote it to its data volume."""
+    def read() -> str:
+        pem = deployment.exec("edge", "cat", "/data/caddy/pki/authorities/local/root.crt").stdout
+        assert "BEGIN CERTIFICATE" in pem
+        return pem
+    return retry(read, seconds=60)
+
+
+def temp_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="flashdrive-e2e-"))
