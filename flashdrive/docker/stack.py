@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from flashdrive.docker.app import App
+from flashdrive.docker.backups import Backups
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
@@ -30,6 +31,8 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
                          release_gate=owner.release_gate if owner else None)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    if stack.backups.enabled and (stack.disks or stack.databases):
+        Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},

@@ -13,8 +13,9 @@ DEFAULT_IMAGES = {
     "redis": "redis:{version}",
     "caddy": "caddy:{version}",
     "restic": "restic/restic:{version}",
+    "rclone": "rclone/rclone:{version}",
 }
-DEFAULT_VERSIONS = {"caddy": "2", "restic": "0.17.3"}
+DEFAULT_VERSIONS = {"caddy": "2", "restic": "0.17.3", "rclone": "1"}
 
 
 def image_for(images: Images, key: str, version: str | None = None) -> str:

@@ -128,6 +128,6 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
         edge_image=image_for(spec.images, "caddy"),
         edge_volume_name=f"{stack}-edge-data",
         backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
-                                spec.backups, image_for(spec.images, "restic")),
+                                spec.backups, image_for(spec.images, "restic"), image_for(spec.images, "rclone")),
         config_keys=tuple(config_keys(spec)),
     )

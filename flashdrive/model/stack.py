@@ -118,7 +118,8 @@ class ResolvedBackups:
     schedule: str
     keep_days: int
     settings: Backups
-    image: str
+    image: str  # restic, for the backup and prune jobs
+    server_image: str  # rclone, for the append-only server
 
 
 @dataclass(frozen=True)

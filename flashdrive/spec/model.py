@@ -24,7 +24,7 @@ EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
 
 DEFAULT_ENGINE_VERSIONS = {"postgres": "17", "mysql": "8.4", "mongodb": "8.0", "redis": "7.4"}
 ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mongodb": 27017, "redis": 6379}
-IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic")
+IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic", "rclone")
 
 # Tags of discriminated unions start with '~' so error locations can drop them.
 TAG_PREFIX = "~"
@@ -80,7 +80,9 @@ class Images(Model):
     caddy: str | None = None
     """Replaces the caddy image of the edge."""
     restic: str | None = None
-    """Replaces the restic image of the backup job."""
+    """Replaces the restic image of the backup jobs (it needs restic, busybox crond and the dump clients)."""
+    rclone: str | None = None
+    """Replaces the rclone image of the append-only backup server (`rclone serve restic --append-only`)."""
 
 
 class Build(Model):

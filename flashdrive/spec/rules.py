@@ -337,6 +337,10 @@ class _Checker:
             self.error(("backups", "schedule"), f"'{backups.schedule}' is not a cron schedule: {problem}",
                        "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"")
         target = backups.target
+        volume = getattr(target, "volume", None)
+        if volume is not None and (volume.startswith(("disk-", "db-")) or volume == "edge-data"):
+            self.error(("backups", "target", "volume"), f"volume '{volume}' would share its physical name with a "
+                       "disk, database or the edge's certificates", "pick another name, e.g. 'backups'")
         for key, url in (("s3", getattr(getattr(target, "s3", None), "endpoint", None)),
                          ("rest", getattr(getattr(target, "rest", None), "url", None))):
             if url is not None and not re.match(r"^https?://\S+$", url):

@@ -70,7 +70,8 @@ def test_only_the_edge_publishes_ports_and_only_80_and_443(plan):
 
 def test_every_volume_is_retained_on_delete(plan):
     volumes = plan.by_type(VOLUME)
-    assert {v.name for v in volumes} == {"shop-disk-media", "shop-db-main", "shop-db-cache", "shop-edge-data"}
+    assert {v.name for v in volumes} == {"shop-disk-media", "shop-db-main", "shop-db-cache", "shop-edge-data",
+                                         "shop-backups"}
     assert all(v.options["retainOnDelete"] for v in volumes)
 
 

@@ -38,7 +38,7 @@ CONTAINER_INPUTS = {
     "name", "hostname", "image", "command", "envs", "labels", "networksAdvanced", "ports", "volumes",
     "uploads", "healthcheck", "memory", "memorySwap", "cpus", "ulimits", "capabilities", "securityOpts",
     "privileged", "init", "restart", "logDriver", "logOpts", "attach", "logs", "mustRun", "wait",
-    "waitTimeout",
+    "waitTimeout", "entrypoints", "networkMode",
 }
 
 
@@ -172,6 +172,11 @@ class EngineMocks(PlanMocks):
         for label in inputs.get("labels", []):
             cmd += ["--label", f"{label['label']}={label['value']}"]
         networks = inputs.get("networksAdvanced", [])
+        if inputs.get("networkMode"):
+            cmd += ["--network", inputs["networkMode"]]
+        entrypoint = list(inputs.get("entrypoints") or [])
+        if entrypoint:
+            cmd += ["--entrypoint", entrypoint[0]]
         if networks:
             first = networks[0]
             cmd += ["--network", first["name"]]
@@ -221,7 +226,7 @@ class EngineMocks(PlanMocks):
         for key, value in sorted((inputs.get("logOpts") or {}).items()):
             cmd += ["--log-opt", f"{key}={value}"]
         cmd.append(inputs["image"])
-        cmd += list(inputs.get("command") or [])
+        cmd += entrypoint[1:] + list(inputs.get("command") or [])
         container_id = docker(*cmd).stdout.strip()
         with self.lock:
             self.containers.append(name)

@@ -50,7 +50,8 @@ IMAGES: dict[str, str] = {
     "mysql": "flashdrive-e2e/mysql:mariadb-10.11",   # mariadb-server 10.11, MYSQL_* contract
     "redis": "flashdrive-e2e/redis:7",               # redis-server 7.0
     "caddy": "flashdrive-e2e/caddy:2",               # caddy 2.6
-    "restic": "flashdrive-e2e/restic:0.14",          # restic 0.14 + rclone + database clients
+    "restic": "flashdrive-e2e/restic:0.14",          # restic 0.14 + rclone + database clients + busybox
+    "rclone": "flashdrive-e2e/restic:0.14",          # the same image serves `rclone serve restic`
 }
 
 
@@ -65,7 +66,9 @@ class Recipe:
 
 
 # Dependency order: the base first, everything else is built FROM it.
-RECIPES: list[Recipe] = [Recipe("debian", BASE)] + [Recipe(key, tag) for key, tag in IMAGES.items()]
+# One recipe per folder; a key that reuses another key's image (rclone) has none.
+RECIPES: list[Recipe] = [Recipe("debian", BASE)] + [Recipe(key, tag) for key, tag in IMAGES.items()
+                                                     if (HERE / key).is_dir()]
 
 
 class BuildError(RuntimeError):

@@ -1,0 +1,155 @@
+"""flashdrive:docker:Backups — daily restic backups of every disk and database, append-only.
+
+Three containers, three privileges:
+- `<stack>-backup-server`: `rclone serve restic --append-only` over the repository volume, on a
+  network of its own that only the backup job joins. No app or database mounts the repository or
+  shares that network, and through this server nobody can delete or rewrite a snapshot.
+- `<stack>-backup`: the scheduled job (busybox crond). Disks mounted read-only, databases dumped
+  over the internal network, snapshots written through the server with write-only credentials.
+- `<stack>-backup-prune`: the only holder of delete rights: the repository volume mounted directly,
+  no network at all; it forgets what is older than `keep_days` and checks the repository.
+With an s3 or rest target the repository is remote: append-only is then the target's to enforce
+(object lock, rest-server --append-only), and only the prune job should hold deleting keys.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from flashdrive.backups.scripts import CROND, PRUNE_SCHEDULE, backup_script, crontab, password_env, prune_script
+from flashdrive.docker.disk import Disk, retained_volume
+from flashdrive.docker.hardening import hardened, labels
+from flashdrive.docker.network import StackNetwork
+from flashdrive.endpoints import DatabaseEndpoint, config_value
+from flashdrive.model.stack import ResolvedStack
+from flashdrive.spec.model import RestTarget, S3Target, VolumeTarget
+from flashdrive.spec.sizes import SIZES
+
+SERVER_PORT = 8000
+# crond changes to the crontab's user before each job.
+CRON_CAPABILITIES = ["SETGID", "SETUID"]
+# Reading every file of a disk, whatever its owner and mode, as a backup must.
+READ_ALL_CAPABILITIES = ["DAC_READ_SEARCH"]
+ALPINE_TOOLS = {"postgres": "postgresql-client", "mysql": "mariadb-client", "mongodb": "mongodb-tools", "redis": "redis"}
+TOOL_COMMANDS = {"postgres": "pg_dump", "mysql": "mysqldump", "mongodb": "mongodump", "redis": "redis-cli"}
+
+
+def _install_missing_tools(stack: ResolvedStack) -> str:
+    """The official restic image has no database clients: add them with apk when they are missing."""
+    steps = []
+    for engine in sorted({db.engine for db in stack.databases.values()}):
+        steps.append(f"command -v {TOOL_COMMANDS[engine]} >/dev/null || apk add --no-cache {ALPINE_TOOLS[engine]}")
+    return "".join(f"{step}; " for step in steps)
+
+
+class Backups(pulumi.ComponentResource):
+    def __init__(self, stack: ResolvedStack, network: StackNetwork, disks: dict[str, Disk],
+                 databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = stack.backups
+        target = settings.settings.target
+        # The repository's encryption key: without it no snapshot can be read.
+        repository_password = random.RandomPassword(f"{stack.name}-backup-repository-password", length=40,
+                                                    special=False, opts=child).result
+        image = docker.RemoteImage(f"{stack.name}-backup-image", name=settings.image, keep_locally=True,
+                                   opts=child).image_id
+        common_env = [f"FLASHDRIVE_STACK={stack.name}",
+                      pulumi.Output.concat("RESTIC_PASSWORD=", repository_password)]
+        self.server = self.repository = None
+
+        if isinstance(target, VolumeTarget):
+            self.repository = retained_volume(
+                f"{stack.name}-{target.volume}", {"flashdrive.stack": stack.name, "flashdrive.role": "backups"}, self)
+            self.network = docker.Network(
+                f"{stack.name}-backup", name=f"{stack.name}-backup", driver="bridge", internal=True,
+                labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack.name),
+                        docker.NetworkLabelArgs(label="flashdrive.network", value="backup")], opts=child)
+            writer_password = random.RandomPassword(f"{stack.name}-backup-writer-password", length=32,
+                                                    special=False, opts=child).result
+            server_image = docker.RemoteImage(f"{stack.name}-backup-server-image", name=settings.server_image,
+                                              keep_locally=True, opts=child).image_id
+            self.server = docker.Container(
+                f"{stack.name}-backup-server",
+                name=f"{stack.name}-backup-server",
+                image=server_image,
+                entrypoints=["/bin/sh", "-c"],
+                command=[f'exec rclone serve restic --append-only --addr 0.0.0.0:{SERVER_PORT} '
+                         '--user writer --pass "$REST_PASSWORD" /repository'],
+                envs=[pulumi.Output.concat("REST_PASSWORD=", writer_password)],
+                networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
+                                                                        aliases=["backup-server"])],
+                volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")],
+                labels=labels(stack.name, role="backup-server"),
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                **hardened(size=SIZES["xs"], pids_limit=256),
+            )
+            job_repository = pulumi.Output.concat(
+                f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/")
+            prune_repository: pulumi.Input[str] = "RESTIC_REPOSITORY=/repository"
+        elif isinstance(target, S3Target):
+            s3 = target.s3
+            url = f"RESTIC_REPOSITORY=s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"
+            job_repository = prune_repository = url
+            common_env += [pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key.config)),
+                           pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key.config))]
+        else:
+            assert isinstance(target, RestTarget)
+            rest = target.rest
+            job_repository = prune_repository = f"RESTIC_REPOSITORY=rest:{rest.url}"
+            if rest.password is not None:
+                common_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password.config)))
+
+        scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
+                   docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
+                                              content=crontab(settings.schedule, "/flashdrive/backup.sh"))]
+        job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name),
+                        # The way out: s3/rest targets, and apk when the image lacks a dump client.
+                        docker.ContainerNetworksAdvancedArgs(name=network.egress.name)]
+        if self.server is not None:
+            job_networks.append(docker.ContainerNetworksAdvancedArgs(name=self.network.name))
+        self.job = docker.Container(
+            f"{stack.name}-backup",
+            name=f"{stack.name}-backup",
+            image=image,
+            entrypoints=["/bin/sh", "-c"],
+            command=[_install_missing_tools(stack) + CROND],
+            envs=common_env + [job_repository] + [
+                pulumi.Output.concat(f"{password_env(db)}=", databases[db.name].password)
+                for db in sorted(stack.databases.values(), key=lambda d: d.name)],
+            networks_advanced=job_networks,
+            volumes=[docker.ContainerVolumeArgs(volume_name=disks[d.name].volume.name,
+                                                container_path=f"/data/disks/{d.name}", read_only=True)
+                     for d in sorted(stack.disks, key=lambda d: d.name)],
+            uploads=scripts,
+            labels=labels(stack.name, role="backup-job"),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
+                                        depends_on=([self.server] if self.server else []) + (depends_on or [])),
+            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
+        )
+        prune_volumes = ([docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")]
+                         if self.repository is not None else [])
+        self.prune = docker.Container(
+            f"{stack.name}-backup-prune",
+            name=f"{stack.name}-backup-prune",
+            image=image,
+            entrypoints=["/bin/sh", "-c"],
+            command=[CROND],
+            envs=common_env + [prune_repository, f"KEEP_DAYS={settings.keep_days}"],
+            # A local repository needs no network; a remote one is reached through the way out.
+            network_mode="none" if self.repository is not None else None,
+            networks_advanced=None if self.repository is not None else [
+                docker.ContainerNetworksAdvancedArgs(name=network.egress.name)],
+            volumes=prune_volumes,
+            uploads=[docker.ContainerUploadArgs(file="/flashdrive/prune.sh", content=prune_script(stack), executable=True),
+                     docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
+                                                content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
+            labels=labels(stack.name, role="backup-prune"),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.job]),
+            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES),
+        )
+        self.register_outputs({"schedule": settings.schedule, "keep_days": settings.keep_days,
+                               "repository": self.repository.name if self.repository else None})
