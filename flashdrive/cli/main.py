@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "flashdrive.cli.spec_commands",
     "flashdrive.cli.buildpack_commands",
     "flashdrive.cli.plan_command",
+    "flashdrive.cli.backup_commands",
 )
 
 

@@ -257,14 +257,13 @@ class EngineMocks(PlanMocks):
 
     def _upload(self, container: str, upload: dict) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            local = Path(folder) / Path(upload["file"]).name
-            local.write_text(upload["content"])
             target = upload["file"]
-            parent = str(Path(target).parent)
-            # `docker cp` needs the parent folder to exist in the container.
+            # A tar of the file under its full path: `docker cp -` creates the missing folders.
             staging = Path(folder) / "tree"
-            (staging / parent.lstrip("/")).mkdir(parents=True, exist_ok=True)
-            (staging / target.lstrip("/")).write_text(upload["content"])
+            (staging / str(Path(target).parent).lstrip("/")).mkdir(parents=True, exist_ok=True)
+            staged = staging / target.lstrip("/")
+            staged.write_text(upload["content"])
+            staged.chmod(0o755 if upload.get("executable") else 0o644)
             tar = subprocess.run(["tar", "-C", str(staging), "-cf", "-", "."], capture_output=True, check=True)
             result = subprocess.run(["docker", "cp", "-", f"{container}:/"], input=tar.stdout, capture_output=True)
             if result.returncode != 0:

@@ -1,0 +1,285 @@
+"""`flashdrive backup list|run|restore` for a stack deployed on this Docker host.
+
+Talks to the Docker Engine through the docker CLI (the engine's own client), and runs restic
+inside the stack's backup containers, with the credentials the deploy gave them — the operator
+never handles the repository password.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from flashdrive.backups.scripts import DISKS_DIR, password_env
+from flashdrive.problems import InputError, Problem
+
+
+class BackupError(Exception):
+    """A one-line explanation for the operator; the CLI prints it and exits 1."""
+
+
+def _docker(*args: str, check: bool = True, input: bytes | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
+    try:
+        result = subprocess.run(["docker", *args], capture_output=True, timeout=timeout, input=input)
+    except FileNotFoundError:
+        raise BackupError("the docker command is not installed; backups of a docker stack need the Docker Engine") from None
+    if check and result.returncode != 0:
+        raise BackupError(f"docker {args[0]} failed: {result.stderr.decode(errors='replace').strip()[-1500:]}")
+    return result
+
+
+@dataclass
+class Snapshot:
+    id: str
+    time: str
+    tags: dict[str, str]
+
+    @property
+    def what(self) -> str:
+        for kind in ("disk", "database", "status"):
+            if kind in self.tags:
+                return f"{kind}:{self.tags[kind]}"
+        return "?"
+
+
+class DeployedStack:
+    """The backup containers of one deployed stack."""
+
+    def __init__(self, stack: str):
+        self.stack = stack
+        self.job = f"{stack}-backup"
+        found = _docker("ps", "--all", "--quiet", "--filter", f"name=^/{self.job}$", check=False)
+        if found.returncode != 0 or not found.stdout.strip():
+            raise BackupError(f"stack '{stack}' has no backup job on this Docker host (no container {self.job}): "
+                              "deploy it with `pulumi up`, check the stack name, or enable backups in the spec")
+        self.inspect = json.loads(_docker("inspect", self.job).stdout)[0]
+        if not self.inspect["State"]["Running"]:
+            raise BackupError(f"the backup job {self.job} is not running: start it with `docker start {self.job}`")
+        self.env = dict(item.split("=", 1) for item in self.inspect["Config"]["Env"])
+
+    def restic(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return _docker("exec", self.job, "restic", *args, check=check)
+
+    def snapshots(self) -> list[Snapshot]:
+        result = self.restic("snapshots", "--json", "--host", self.stack, check=False)
+        if result.returncode != 0:
+            message = result.stderr.decode(errors="replace")
+            if "does not exist" in message or "Is there a repository" in message:
+                return []
+            raise BackupError(f"restic could not list snapshots: {message.strip()[-800:]}")
+        found = []
+        for item in json.loads(result.stdout or b"[]") or []:
+            tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
+            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags))
+        return sorted(found, key=lambda s: s.time)
+
+    def latest(self, what: str) -> Snapshot:
+        matching = [s for s in self.snapshots() if s.what == what]
+        if not matching:
+            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
+        return matching[-1]
+
+
+def list_backups(stack: str) -> str:
+    deployed = DeployedStack(stack)
+    snapshots = deployed.snapshots()
+    if not snapshots:
+        return f"stack '{stack}': no backups yet (schedule in the spec; `flashdrive backup run` makes one now)\n"
+    runs: dict[str, list[Snapshot]] = {}
+    for snapshot in snapshots:
+        runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
+    lines = [f"Backups of stack '{stack}' (newest last):", "",
+             f"{'run':<18} {'status':<8} {'snapshot':<10} what"]
+    for run, items in runs.items():
+        status = next((s.tags["status"] for s in items if "status" in s.tags), "running?")
+        for item in items:
+            if "status" in item.tags:
+                continue
+            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} {item.what}")
+        if all("status" in item.tags for item in items):
+            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {'-':<10} (nothing stored)")
+    failed = [run for run, items in runs.items() if any(s.tags.get("status") == "failed" for s in items)]
+    if failed:
+        lines += ["", f"{len(failed)} run(s) FAILED: see `docker logs {deployed.job}` for why."]
+    return "\n".join(lines) + "\n"
+
+
+def run_backup(stack: str) -> int:
+    deployed = DeployedStack(stack)
+    process = subprocess.run(["docker", "exec", deployed.job, "/flashdrive/backup.sh"])
+    return process.returncode
+
+
+def _app_containers(stack: str, volume: str | None = None) -> list[str]:
+    args = ["ps", "--quiet", "--filter", f"label=flashdrive.stack={stack}", "--filter", "label=flashdrive.app"]
+    if volume:
+        args += ["--filter", f"volume={volume}"]
+    return _docker(*args).stdout.decode().split()
+
+
+def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `script` in a throwaway container of the backup image, with the job's credentials."""
+    name = f"{deployed.stack}-backup-restore"
+    _docker("rm", "--force", name, check=False)
+    create = ["create", "--name", name, "--entrypoint", "/bin/sh", "--label", f"flashdrive.stack={deployed.stack}",
+              "--label", "flashdrive.role=backup-restore"]
+    for key, value in {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
+                       **(env or {})}.items():
+        create += ["--env", f"{key}={value}"]
+    for volume in volumes:
+        create += ["--volume", volume]
+    if networks:
+        create += ["--network", networks[0]]
+    _docker(*create, deployed.inspect["Config"]["Image"], "-c", script)
+    try:
+        for network in networks[1:]:
+            _docker("network", "connect", network, name)
+        return _docker("start", "--attach", name, check=False)
+    finally:
+        _docker("rm", "--force", name, check=False)
+
+
+def _job_networks(deployed: DeployedStack) -> list[str]:
+    return list(deployed.inspect["NetworkSettings"]["Networks"])
+
+
+def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.stdout) -> None:
+    deployed = DeployedStack(stack)
+    kind, _, name = target.partition(":") if ":" in target else ("", "", target)
+    if not kind:
+        kind = "database" if f"{stack}-db-{name}" in _volumes(stack) else "disk"
+    if kind not in ("disk", "database"):
+        raise BackupError(f"'{target}' is not a disk or database: write disk:NAME or database:NAME")
+    chosen = deployed.latest(f"{kind}:{name}") if snapshot in (None, "latest") else Snapshot(snapshot, "", {})
+    if kind == "disk":
+        _restore_disk(deployed, name, chosen, force, out)
+    else:
+        _restore_database(deployed, name, chosen, force, out)
+
+
+def _volumes(stack: str) -> set[str]:
+    return set(_docker("volume", "ls", "--quiet", "--filter", f"label=flashdrive.stack={stack}").stdout.decode().split())
+
+
+def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
+    volume = f"{deployed.stack}-disk-{name}"
+    if volume not in _volumes(deployed.stack):
+        raise BackupError(f"disk '{name}' has no volume {volume} on this host")
+    check = _one_off(deployed, 'test -z "$(ls -A /target)"', volumes=[f"{volume}:/target"])
+    if check.returncode != 0 and not force:
+        raise BackupError(f"disk '{name}' holds data; restoring would overwrite it: add --force to replace it "
+                          f"with snapshot {snapshot.id}")
+    stopped = _app_containers(deployed.stack, volume)
+    if stopped:
+        _docker("stop", *stopped)
+    try:
+        source = f"{DISKS_DIR}/{name}"
+        script = (f"set -e; restic restore {shlex.quote(snapshot.id)} --target /restore --include {source}; "
+                  f"find /target -mindepth 1 -delete; cp -a /restore{source}/. /target/")
+        result = _one_off(deployed, script, volumes=[f"{volume}:/target"], networks=_job_networks(deployed))
+        if result.returncode != 0:
+            raise BackupError(f"restore of disk '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
+    finally:
+        if stopped:
+            _docker("start", *stopped)
+    print(f"restored disk '{name}' (volume {volume}) from snapshot {snapshot.id}"
+          + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
+
+
+RESTORE_COMMANDS = {
+    "postgres": ('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
+                 '--dbname {name}'),
+    "mysql": 'MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
+    "mongodb": 'mongorestore --drop --archive --uri "mongodb://{user}:${pw}@{host}:27017/{name}?authSource=admin"',
+}
+EMPTY_CHECKS = {
+    "postgres": ('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
+                 '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
+    "mysql": ('test "$(MYSQL_PWD="${pw}" mysql -N --host {host} --user {user} {name} -e '
+              '"select count(*) from information_schema.tables where table_schema = database()")" = 0'),
+    "redis": 'test "$(REDISCLI_AUTH="${pw}" redis-cli -h {host} dbsize)" = 0',
+}
+
+
+def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
+    container = f"{deployed.stack}-{name}"
+    found = _docker("inspect", container, check=False)
+    if found.returncode != 0:
+        raise BackupError(f"database '{name}' has no container {container} on this host")
+    details = json.loads(found.stdout)[0]
+    labels = details["Config"]["Labels"] or {}
+    if labels.get("flashdrive.database") != name:
+        raise BackupError(f"{container} is not a flashdrive database")
+    return labels["flashdrive.engine"], details
+
+
+def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
+    engine, details = _database_engine(deployed, name)
+    env = dict(item.split("=", 1) for item in details["Config"]["Env"])
+    user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MONGO_INITDB_ROOT_USERNAME") or name
+    database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MONGO_INITDB_DATABASE") or name
+    pw_var = password_env(_Named(name))
+    fields = {"pw": pw_var, "host": name, "user": user, "name": database}
+    networks = _job_networks(deployed)
+    empty = EMPTY_CHECKS.get(engine)
+    if not force:
+        if empty is None:
+            raise BackupError(f"database '{name}' ({engine}) may hold data; add --force to replace it with snapshot {snapshot.id}")
+        if _one_off(deployed, empty.format(**fields), networks=networks).returncode != 0:
+            raise BackupError(f"database '{name}' holds data; restoring would overwrite it: add --force to replace "
+                              f"it with snapshot {snapshot.id}")
+    stopped = _app_containers(deployed.stack)
+    if stopped:
+        _docker("stop", *stopped)
+    try:
+        if engine == "redis":
+            _restore_redis(deployed, name, snapshot)
+        else:
+            file = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive"}[engine]
+            script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{name}.{file} > /tmp/dump; "
+                      + RESTORE_COMMANDS[engine].format(**fields) + " < /tmp/dump")
+            result = _one_off(deployed, script, networks=networks)
+            if result.returncode != 0:
+                raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
+    finally:
+        if stopped:
+            _docker("start", *stopped)
+    print(f"restored database '{name}' ({engine}) from snapshot {snapshot.id}"
+          + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
+
+
+def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> None:
+    # Redis reads its RDB only at start, and an append-only file would win over it: stop the
+    # server, put the snapshot in place of both, start it again.
+    container, volume = f"{deployed.stack}-{name}", f"{deployed.stack}-db-{name}"
+    _docker("stop", container)
+    try:
+        script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{name}.rdb > /tmp/dump.rdb; "
+                  "rm -rf /data/appendonlydir /data/appendonly.aof; cp /tmp/dump.rdb /data/dump.rdb; "
+                  "chown --reference=/data /data/dump.rdb 2>/dev/null || true")
+        result = _one_off(deployed, script, volumes=[f"{volume}:/data"], networks=_job_networks(deployed))
+        if result.returncode != 0:
+            raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
+    finally:
+        _docker("start", container)
+
+
+@dataclass
+class _Named:
+    name: str
+
+
+def stack_name(spec: str | None, stack: str | None) -> str:
+    """--stack wins; else the stack named by the spec file."""
+    if stack:
+        return stack
+    from flashdrive.spec import load_spec
+
+    try:
+        return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
+    except InputError as exc:
+        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None

@@ -1,0 +1,72 @@
+"""`flashdrive backup list|run|restore` for a docker stack deployed on this host."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
+
+
+def register(subparsers) -> None:
+    backup = subparsers.add_parser("backup", help="list, run or restore backups of a deployed docker stack",
+                                   description="Operate the backups of a docker stack deployed on this host.")
+    actions = backup.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("spec", nargs="?", default=None, metavar="SPEC",
+                            help="the stack's flashdrive.yaml (default ./flashdrive.yaml), for its name")
+        parser.add_argument("--stack", metavar="NAME", help="the stack's name, instead of reading SPEC")
+
+    listing = actions.add_parser("list", help="snapshots per disk and database, and the status of each run")
+    common(listing)
+    listing.set_defaults(handler=run_list)
+    run = actions.add_parser("run", help="run a backup now; exits non-zero when it fails")
+    common(run)
+    run.set_defaults(handler=run_now)
+    restore = actions.add_parser("restore", help="restore a disk or database from a snapshot (default: the latest)")
+    restore.add_argument("target", metavar="disk:NAME|database:NAME")
+    common(restore)
+    restore.add_argument("--snapshot", metavar="ID", default="latest", help="snapshot id (default: latest)")
+    restore.add_argument("--force", action="store_true", help="replace live data")
+    restore.set_defaults(handler=run_restore)
+
+
+def _guard(action):
+    from flashdrive.backups.operations import BackupError
+
+    try:
+        return action()
+    except BackupError as exc:
+        print(f"flashdrive backup: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from flashdrive.backups.operations import list_backups, stack_name
+
+    def action():
+        sys.stdout.write(list_backups(stack_name(args.spec, args.stack)))
+        return EXIT_OK
+    return _guard(action)
+
+
+def run_now(args: argparse.Namespace) -> int:
+    from flashdrive.backups.operations import run_backup, stack_name
+
+    def action():
+        code = run_backup(stack_name(args.spec, args.stack))
+        if code != 0:
+            print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
+            return EXIT_INPUT
+        return EXIT_OK
+    return _guard(action)
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from flashdrive.backups.operations import restore, stack_name
+
+    def action():
+        restore(stack_name(args.spec, args.stack), args.target, args.snapshot, args.force)
+        return EXIT_OK
+    return _guard(action)

@@ -1,0 +1,153 @@
+"""Backups on a real engine: round trip, append-only, retention, failures that show."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import time
+
+import pytest
+from harness import EXAMPLE, Deployment, temp_folder, write_overlay
+from provider import docker, remove_volumes, teardown_stack
+
+from flashdrive.cli.main import main
+
+pytestmark = pytest.mark.e2e
+
+STACK = "backup-e2e"
+KEEP_DAYS = 10
+
+
+@pytest.fixture(scope="module")
+def stack(stand_in_images):
+    folder = temp_folder()
+    extra = f"backups:\n  keep_days: {KEEP_DAYS}\n"
+    overlay = write_overlay(folder, STACK, stand_in_images, extra)
+    teardown_stack(STACK)
+    remove_volumes(STACK)
+    deployment = Deployment(STACK, EXAMPLE, overlay, {})
+    try:
+        deployment.deploy()
+        yield deployment
+    finally:
+        teardown_stack(STACK)
+        remove_volumes(STACK)
+
+
+def flashdrive(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def django(stack: Deployment, code: str) -> str:
+    # The last line is the code's own output; Django's shell may print a banner before it.
+    return stack.exec("web-1", "python", "manage.py", "shell", "-c", code).stdout.strip().splitlines()[-1:][0] \
+        if code else ""
+
+
+def wait_healthy(container: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip() == "healthy":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{container} did not become healthy")
+
+
+def test_a_disk_and_a_database_come_back_byte_for_byte(stack, capsys):
+    payload = os.urandom(4096).hex()
+    stack.exec("web-1", "sh", "-c", f"printf %s {payload} > /app/media/precious.txt")
+    django(stack, "from store.models import Visit; Visit.objects.create(node='kept-by-backup')")
+
+    code, out, err = flashdrive(capsys, "backup", "run", "--stack", STACK)
+    assert code == 0, out + err
+    code, out, _ = flashdrive(capsys, "backup", "list", "--stack", STACK)
+    assert code == 0 and "disk:media" in out and "database:main" in out and "database:cache" in out
+
+    # Live data is never overwritten by accident.
+    code, _, err = flashdrive(capsys, "backup", "restore", "disk:media", "--stack", STACK)
+    assert code == 1 and "--force" in err
+
+    stack.exec("web-1", "rm", "/app/media/precious.txt")
+    django(stack, "from store.models import Visit; Visit.objects.all().delete()")
+
+    code, out, err = flashdrive(capsys, "backup", "restore", "disk:media", "--stack", STACK, "--force")
+    assert code == 0, err
+    assert "restored disk 'media'" in out and "stopped and restarted" in out
+    code, out, err = flashdrive(capsys, "backup", "restore", "database:main", "--stack", STACK, "--force")
+    assert code == 0, err
+
+    wait_healthy(stack.container("web-1"))
+    assert stack.exec("web-1", "cat", "/app/media/precious.txt").stdout == payload
+    assert django(stack, "from store.models import Visit; print(Visit.objects.filter(node='kept-by-backup').count())") == "1"
+
+
+def test_an_app_cannot_reach_the_repository_and_the_writer_cannot_delete(stack, stand_in_images):
+    # The repository is on no app's network and in no app's mounts.
+    probe = "import socket; socket.create_connection(('backup-server', 8000), timeout=5)"
+    assert stack.exec("web-1", "python", "-c", probe, check=False).returncode != 0
+    for container in stack.stack_containers():
+        if container["Config"]["Labels"].get("flashdrive.role", "").startswith("backup"):
+            continue
+        assert all(m.get("Name") != f"{STACK}-backups" for m in container["Mounts"]), container["Name"]
+
+    # Even with the backup job's own credentials, the server refuses to delete or rewrite.
+    env = dict(e.split("=", 1) for e in stack.inspect("backup")["Config"]["Env"])
+    base = env["RESTIC_REPOSITORY"].removeprefix("rest:")
+    snapshot = docker("exec", stack.container("backup"), "restic", "snapshots", "--json").stdout
+    snapshot_id = __import__("json").loads(snapshot)[0]["id"]
+    attack = (
+        "import urllib.request as u, sys\n"
+        "base = sys.argv[1]\n"
+        "for method, path, body in (('DELETE', 'snapshots/' + sys.argv[2], None), ('POST', 'snapshots/' + sys.argv[2], b'x')):\n"
+        "    try:\n"
+        "        u.urlopen(u.Request(base + path, data=body, method=method), timeout=10); print(method, 'ALLOWED')\n"
+        "    except Exception as e:\n"
+        "        print(method, 'refused', getattr(e, 'code', e))\n")
+    name = f"{STACK}-attacker"
+    docker("rm", "--force", name, check=False)
+    docker("create", "--name", name, "--network", f"{STACK}-backup", stand_in_images["python"],
+           "python", "-c", attack, base, snapshot_id)
+    try:
+        result = docker("start", "--attach", name).stdout
+    finally:
+        docker("rm", "--force", name, check=False)
+    assert "ALLOWED" not in result and result.count("refused") == 2, result
+    still = docker("exec", stack.container("backup"), "restic", "snapshots", "--json").stdout
+    assert snapshot_id in still
+
+
+def test_retention_keeps_exactly_the_last_keep_days_days(stack):
+    job = stack.container("backup")
+    # Daily backups over 14 days, each an hour before this prune, as the 03:00 job and 04:30 prune.
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    taken = [now - datetime.timedelta(days=days_ago, hours=1) for days_ago in range(14)]
+    for days_ago, moment in enumerate(taken):
+        docker("exec", job, "sh", "-c",
+               f"echo day-{days_ago} | restic backup --quiet --host {STACK} --tag flashdrive --tag disk=retention "
+               f"--time '{moment:%Y-%m-%d %H:%M:%S}' --stdin --stdin-filename retention")
+    result = docker("exec", stack.container("backup-prune"), "/flashdrive/prune.sh")
+    assert "no errors were found" in result.stdout + result.stderr
+    listed = __import__("json").loads(docker("exec", job, "restic", "snapshots", "--json", "--tag", "disk=retention").stdout)
+    kept = sorted(item["time"][:19] for item in listed)
+    assert kept == sorted(f"{moment:%Y-%m-%dT%H:%M:%S}" for moment in taken[:KEEP_DAYS])
+
+
+def test_a_failing_dump_fails_the_backup_visibly(stack, capsys):
+    database = stack.container("main")
+    docker("stop", database)
+    try:
+        code, out, err = flashdrive(capsys, "backup", "run", "--stack", STACK)
+        assert code == 1
+        assert "the backup failed" in err
+        code, out, _ = flashdrive(capsys, "backup", "list", "--stack", STACK)
+        assert "FAILED" in out
+        failed_lines = [line for line in out.splitlines() if "FAILED" in line and "database:main" in line]
+        assert not failed_lines, "a failed dump must not be stored as a snapshot"
+    finally:
+        docker("start", database)
+        wait_healthy(database)
+    print(f"[e2e] backup stack deployed in {stack.seconds:.1f}s", file=sys.stderr)
