@@ -21,7 +21,21 @@ def build_stack(loaded: LoadedSpec, backend: str | None = None) -> dict:
         from flashdrive.docker.stack import build_docker_stack
 
         return build_docker_stack(model)
+    if model.backend == "kubernetes":
+        return _build_kubernetes(loaded, model)
     raise SpecError(f"{loaded.file}: the {model.backend} backend is not built yet; use `backend: docker`.")
+
+
+def _build_kubernetes(loaded: LoadedSpec, model) -> dict:
+    # pulumi-kubernetes is an optional extra: imported only when this backend runs.
+    try:
+        import pulumi_kubernetes  # noqa: F401
+    except ImportError:
+        raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
+    from flashdrive.kubernetes.settings import cluster_settings
+    from flashdrive.kubernetes.stack import build_kubernetes_stack
+
+    return build_kubernetes_stack(model, cluster_settings(loaded.spec.kubernetes, model, str(loaded.file)))
 
 
 def run(spec_path: str, overlay_path: str | None = None) -> None:

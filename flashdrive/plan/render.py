@@ -11,7 +11,7 @@ from typing import Any
 from flashdrive.plan.model import Plan, PlannedResource
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
-AVAILABLE = ("text", "json")
+AVAILABLE = ("text", "json", "yaml")
 
 INDENT = "    "
 VALUE_WIDTH = 100
@@ -31,6 +31,10 @@ def render(plan: Plan, fmt: str) -> str:
         return plan.to_json() + "\n"
     if fmt == "text":
         return render_text(plan)
+    if fmt == "yaml":
+        from flashdrive.plan.manifests import render_manifests
+
+        return render_manifests(plan)
     if fmt in FORMATS:
         raise FormatNotAvailable(fmt)
     raise ValueError(f"unknown plan format {fmt!r}")

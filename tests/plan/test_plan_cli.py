@@ -146,7 +146,7 @@ def test_the_program_can_be_planned_twice_in_one_process(cli, spec, seen):
     assert first.out == second.out
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "mermaid", "yaml"])
+@pytest.mark.parametrize("fmt", ["markdown", "mermaid"])
 def test_formats_not_built_yet_exit_2_and_say_so(cli, spec, seen, fmt):
     run = cli("plan", spec, "--format", fmt)
     assert run.code == 2 and run.out == ""

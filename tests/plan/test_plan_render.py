@@ -41,7 +41,7 @@ def test_json_format_is_the_plan_json(plan):
     assert render(plan, "json") == plan.to_json() + "\n"
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "mermaid", "yaml"])
+@pytest.mark.parametrize("fmt", ["markdown", "mermaid"])
 def test_formats_of_the_contract_not_built_yet_say_so(plan, fmt):
     with pytest.raises(FormatNotAvailable, match=f"--format {fmt} is not available yet"):
         render(plan, fmt)

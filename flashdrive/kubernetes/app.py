@@ -1,0 +1,184 @@
+"""flashdrive:kubernetes:App — a Deployment of `nodes` copies, a Service named like the app (so
+`${apps.NAME.host}` is the same as on Docker), its secret env in a Secret, and its release command
+as a Job that must succeed before the Deployment rolls.
+
+The Job is named by the image digest and the command, so each release runs once: a new image means
+a new Job, and Pulumi waits for it to complete before it touches the Deployment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
+from flashdrive.kubernetes.disk import Disk
+from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
+                                             pod_security, resources, selector)
+from flashdrive.model.stack import ResolvedApp, ResolvedStack
+
+ENV_CHECKSUM = "flashdrive.dev/env-checksum"
+
+
+def release_job_name(app_name: str, image: str, command: str) -> str:
+    """At most 63 characters (the Job's pods carry it as a label value): app 40 + 9 + 10."""
+    digest = hashlib.sha256(f"{image}\0{command}".encode()).hexdigest()[:10]
+    return f"{app_name}-release-{digest}"
+
+
+def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str | None) -> list[dict]:
+    """What every copy is given besides its own env. `node` None: the pod's own name, because the
+    copies of a Deployment have no number (a StatefulSet's would, at the price of ordered rollouts)."""
+    env = [{"name": "FLASHDRIVE_STACK", "value": stack.name}, {"name": "FLASHDRIVE_APP", "value": app.name},
+           {"name": "FLASHDRIVE_HOSTS", "value": ",".join(app.hosts)}]
+    if node is None:
+        env.append({"name": "FLASHDRIVE_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    else:
+        env.append({"name": "FLASHDRIVE_NODE", "value": node})
+    if app.port is not None:
+        env.append({"name": "PORT", "value": str(app.port)})
+    return env
+
+
+def _probes(app: ResolvedApp) -> dict:
+    health = app.health
+    if health is None or app.port is None:
+        return {}
+    # The Host header is the app's internal name, which FLASHDRIVE_HOSTS (ALLOWED_HOSTS) includes.
+    check = {"httpGet": {"path": health.path, "port": app.port, "scheme": "HTTP",
+                         "httpHeaders": [{"name": "Host", "value": app.name}]},
+             "periodSeconds": health.interval_s, "timeoutSeconds": health.timeout_s,
+             "failureThreshold": health.retries}
+    # Docker's start period: failures before the first success do not count. Liveness and
+    # readiness only start once the startup probe has passed.
+    grace = math.ceil(health.start_period_s / health.interval_s)
+    return {"startupProbe": {**check, "failureThreshold": health.retries + grace},
+            "readinessProbe": check, "livenessProbe": check}
+
+
+def _checksum(values: dict) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _claim(name: pulumi.Input[str], read_only: bool) -> dict:
+    return {"claimName": name, **({"readOnly": True} if read_only else {})}
+
+
+class App(pulumi.ComponentResource):
+    def __init__(self, stack: ResolvedStack, app: ResolvedApp, image: pulumi.Input[str], namespace: pulumi.Input[str],
+                 disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
+                 release_of_source: "App | None" = None, opts: pulumi.ResourceOptions | None = None):
+        """`release_of_source`: the app whose release Job runs for the same source; this one waits for it."""
+        super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
+        self.app = app
+        child = pulumi.ResourceOptions(parent=self)
+        generated = {var.name: random.RandomPassword(f"{stack.name}-{app.name}-{var.name.lower().replace('_', '-')}",
+                                                    length=var.length, special=False, opts=child)
+                     for var in app.env if var.kind == "generate"}
+        resolver = EnvResolver(stack, databases, lambda var: generated[var.name].result)
+        run_vars = [var for var in app.env if var.at_run]
+        secret_values = {var.name: resolver.value(var) for var in run_vars if var.secret}
+
+        self.secret = None
+        secret_name: pulumi.Input[str] = ""
+        annotations: dict = {}
+        if secret_values:
+            self.secret = k8s.core.v1.Secret(
+                f"{stack.name}-{app.name}-env",
+                metadata={"name": f"{app.name}-env", "namespace": namespace,
+                          "labels": labels(stack.name, app.name, "env")},
+                type="Opaque", string_data=secret_values, opts=child)
+            secret_name = self.secret.metadata.name
+            # Pods read a Secret only when they start: a changed value changes this hash, and so
+            # rolls the copies, as a changed env replaces the containers on Docker.
+            annotations[ENV_CHECKSUM] = pulumi.Output.secret(pulumi.Output.all(**secret_values).apply(_checksum))
+        user_env = [{"name": var.name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": var.name}}}
+                    if var.secret else {"name": var.name, "value": resolver.value(var)} for var in run_vars]
+
+        def env(node: str | None) -> list[dict]:
+            own = {item["name"] for item in user_env}  # user env wins on a clash
+            provided = [item for item in provided_env(stack, app, node) if item["name"] not in own]
+            return sorted(provided + user_env, key=lambda item: item["name"])
+
+        volumes = [{"name": f"disk-{d.name}", "persistentVolumeClaim": _claim(disks[d.name].name, d.read_only)}
+                   for d in app.disks]
+        mounts = [{"name": f"disk-{d.name}", "mountPath": d.mount, **({"readOnly": True} if d.read_only else {})}
+                  for d in app.disks]
+        pinned = [app.name] if any(not disks[d.name].shared for d in app.disks) else []
+        run_as = APP_UID if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
+
+        def pod(container: dict, component: str, restart: str, node: str | None) -> dict:
+            spec: dict = {
+                **pod_defaults(),
+                "restartPolicy": restart,
+                # The group that owns the disks: every copy, whatever its uid, may write to them.
+                "securityContext": pod_security(run_as_user=run_as, fs_group=APP_UID),
+                "containers": [{
+                    "image": image, "imagePullPolicy": "IfNotPresent", "env": env(node),
+                    "resources": resources(app.size), "securityContext": container_security(run_as),
+                    **({"volumeMounts": mounts} if mounts else {}), **container}],
+            }
+            if volumes:
+                spec["volumes"] = volumes
+            affinity = colocated_with(pinned)
+            if affinity:
+                spec["affinity"] = affinity
+            metadata: dict = {"labels": pod_labels(stack.name, app.name, component, app.egress)}
+            if annotations:
+                metadata["annotations"] = annotations
+            return {"metadata": metadata, "spec": spec}
+
+        waits_for = list(depends_on or [])
+        self.release: k8s.batch.v1.Job | None = None
+        if app.release:
+            name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
+            self.release = k8s.batch.v1.Job(
+                f"{stack.name}-{app.name}-release",
+                metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release")},
+                spec={
+                    # A failed migration is not retried: it stops the deploy, as on Docker. No TTL:
+                    # a Job that vanished would be created, and so run, again by the next `pulumi up`.
+                    "backoffLimit": 0,
+                    "template": pod({"name": "release", "args": ["/bin/sh", "-c", app.release]}, "release", "Never",
+                                    node="release"),
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for
+                                            + ([release_of_source.release] if release_of_source else [])))
+        gate = self.release or (release_of_source.release if release_of_source else None)
+        if gate is not None:
+            waits_for.append(gate)
+
+        match = selector(app.name, app.type)
+        container: dict = {"name": app.name, **_probes(app)}
+        if app.command:
+            # args, not command: like Docker's CMD, it keeps the image's entrypoint.
+            container["args"] = list(app.command)
+        if app.port is not None:
+            container["ports"] = [{"name": "http", "containerPort": app.port, "protocol": "TCP"}]
+        self.service = k8s.core.v1.Service(
+            f"{stack.name}-{app.name}",
+            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+            # A worker listens nowhere: a headless Service still makes its name resolve, as on Docker.
+            spec={"selector": match, "type": "ClusterIP",
+                  "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]}
+            if app.port is not None else {"selector": match, "clusterIP": "None"},
+            opts=child)
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{stack.name}-{app.name}",
+            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+            spec={
+                "replicas": app.nodes,
+                "selector": {"matchLabels": match},
+                # A new copy must be ready before an old one goes: a deploy never lowers capacity.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": pod(container, app.type, "Always", node=None),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for))
+        self.register_outputs({"host": app.name, "port": app.port, "replicas": app.nodes,
+                               "public_url": app.public_url})

@@ -1,0 +1,146 @@
+"""flashdrive:kubernetes:Database — a marketplace database: a StatefulSet of one, a headless Service
+named like the database (so `${databases.NAME.host}` is the same as on Docker), and its generated
+credentials in a Secret.
+
+The data lives on the claim of the StatefulSet's volumeClaimTemplate, named from the stack and the
+database (`data-<stack>-db-<name>-0`) and kept when the StatefulSet goes (Retain), so renaming or
+removing an app never touches it.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from flashdrive.endpoints import DatabaseEndpoint
+from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
+                                             pod_security, quantity_gb, resources, selector)
+from flashdrive.model.stack import ResolvedDatabase
+
+DATA_VOLUME = "data"
+
+
+def data_dir(db: ResolvedDatabase) -> str:
+    """Where the engine writes, below the claim's root: a fresh volume's root may hold lost+found,
+    which initdb and mysqld --initialize refuse to start in."""
+    below = {"postgres": "pgdata", "mysql": "data"}.get(db.engine)
+    return f"{db.data_dir}/{below}" if below else db.data_dir
+
+
+def _secret_env(name: str, secret: pulumi.Input[str], key: str) -> dict:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def credentials_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
+    """The variables each engine's official image reads its credentials from."""
+    if db.engine == "postgres":
+        return [{"name": "POSTGRES_USER", "value": db.user}, {"name": "POSTGRES_DB", "value": db.database},
+                _secret_env("POSTGRES_PASSWORD", secret, "password"), {"name": "PGDATA", "value": data_dir(db)}]
+    if db.engine == "mysql":
+        return [{"name": "MYSQL_USER", "value": db.user}, {"name": "MYSQL_DATABASE", "value": db.database},
+                _secret_env("MYSQL_PASSWORD", secret, "password"),
+                _secret_env("MYSQL_ROOT_PASSWORD", secret, "root-password")]
+    if db.engine == "mongodb":
+        return [{"name": "MONGO_INITDB_ROOT_USERNAME", "value": db.user},
+                _secret_env("MONGO_INITDB_ROOT_PASSWORD", secret, "password"),
+                {"name": "MONGO_INITDB_DATABASE", "value": db.database}]
+    # redis-cli reads REDISCLI_AUTH, so neither the probe nor a dump puts the password on a command line.
+    return [_secret_env("REDIS_PASSWORD", secret, "password"), _secret_env("REDISCLI_AUTH", secret, "password")]
+
+
+def _args(db: ResolvedDatabase) -> list[str] | None:
+    if db.engine == "mysql":
+        return [f"--datadir={data_dir(db)}"]  # the image's entrypoint puts mysqld in front of options
+    if db.engine == "redis":
+        # The official image has no password variable; expand it inside the container instead of
+        # writing it into the pod spec.
+        return ["sh", "-c", f'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir {db.data_dir}']
+    return None
+
+
+def _probe_command(db: ResolvedDatabase) -> list[str]:
+    return ["sh", "-c", {
+        "postgres": 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+        "mysql": 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
+        "mongodb": "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || "
+                   "mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
+        "redis": "redis-cli ping | grep -q PONG",
+    }[db.engine]]
+
+
+class Database(pulumi.ComponentResource):
+    endpoint: DatabaseEndpoint
+
+    def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Alphanumeric only: the password goes into URLs unescaped.
+        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
+        credentials = {"password": password.result}
+        if db.engine == "mysql":
+            credentials["root-password"] = random.RandomPassword(
+                f"{stack}-{db.name}-root-password", length=32, special=False, opts=child).result
+        self.secret = k8s.core.v1.Secret(
+            f"{stack}-{db.name}-credentials",
+            metadata={"name": f"{db.name}-credentials", "namespace": namespace,
+                      "labels": labels(stack, db.name, "database")},
+            type="Opaque", string_data=credentials, opts=child)
+        self.secret_name: pulumi.Output[str] = self.secret.metadata.name
+
+        match = selector(db.name, "database")
+        self.service = k8s.core.v1.Service(
+            f"{stack}-{db.name}",
+            metadata={"name": db.name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
+            # Headless: the name resolves to the one pod, as a container alias does on Docker.
+            spec={"clusterIP": "None", "selector": match,
+                  "ports": [{"name": db.engine, "port": db.port, "targetPort": db.port, "protocol": "TCP"}]},
+            opts=child)
+        probe = {"exec": {"command": _probe_command(db)}, "periodSeconds": 5, "timeoutSeconds": 5,
+                 "failureThreshold": 10}
+        container = {
+            "name": db.engine,
+            "image": db.image,
+            "imagePullPolicy": "IfNotPresent",
+            "env": credentials_env(db, self.secret_name),
+            "ports": [{"name": db.engine, "containerPort": db.port, "protocol": "TCP"}],
+            "readinessProbe": probe,
+            # Give a large database time to recover after a crash before restarting it again.
+            "livenessProbe": {**probe, "initialDelaySeconds": 60},
+            "resources": resources(db.size),
+            "securityContext": container_security(DATABASE_UID),
+            "volumeMounts": [{"name": DATA_VOLUME, "mountPath": db.data_dir}],
+        }
+        args = _args(db)
+        if args:
+            container["args"] = args
+        self.stateful_set = k8s.apps.v1.StatefulSet(
+            db.volume_name,
+            metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
+            spec={
+                "serviceName": self.service.metadata.name,
+                "replicas": 1,
+                "selector": {"matchLabels": match},
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+                "template": {
+                    "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
+                    "spec": {
+                        **pod_defaults(),
+                        "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID,
+                                                        keep_ownership=True),
+                        "containers": [container],
+                    },
+                },
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": DATA_VOLUME, "labels": labels(stack, db.name, "database")},
+                    # The cluster's default class: a database wants a fast single-node volume, not
+                    # the shared (ReadWriteMany) class the disks may need.
+                    "spec": {"accessModes": ["ReadWriteOnce"],
+                             "resources": {"requests": {"storage": quantity_gb(db.data_gb)}}},
+                }],
+            },
+            opts=child)
+        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
+                               "password": self.endpoint.password, "url": self.endpoint.url})
