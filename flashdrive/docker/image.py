@@ -46,22 +46,28 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pulumi.Resource) -> docker.Image:
+    """The image of one source folder, built with the buildpack's Dockerfile (both backends)."""
+    dockerfile = write_build_files(build)
+    return docker.Image(
+        build.key,
+        image_name=image_name,
+        build=docker.DockerBuildArgs(
+            context=_relative(build.context),
+            dockerfile=_relative(dockerfile),
+            args=dict(build.build_args),
+            builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+        ),
+        skip_push=not push,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 class Build(pulumi.ComponentResource):
     def __init__(self, build: ResolvedBuild, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Build", build.key, None, opts)
-        dockerfile = write_build_files(build)
-        self.image = docker.Image(
-            build.key,
-            image_name=f"flashdrive/{build.key}:latest",
-            build=docker.DockerBuildArgs(
-                context=_relative(build.context),
-                dockerfile=_relative(dockerfile),
-                args=dict(build.build_args),
-                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
-            ),
-            skip_push=True,  # local only: no registry on a single Docker host
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # Local only: a single Docker host runs what it built, no registry in between.
+        self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self)
         # The digest changes with every rebuild, so containers that take it roll.
         self.reference = self.image.repo_digest
         self.register_outputs({"image": self.image.image_name, "digest": self.image.repo_digest})
