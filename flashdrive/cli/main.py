@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "flashdrive.cli.spec_commands",
     "flashdrive.cli.buildpack_commands",
     "flashdrive.cli.plan_command",
+    "flashdrive.cli.diff_command",
+    "flashdrive.cli.stack_commands",
     "flashdrive.cli.backup_commands",
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE, print_problems
+from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, print_problems
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")  # flashdrive.plan.render.FORMATS, without importing Pulumi
 
@@ -25,13 +25,6 @@ def register(subparsers) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from flashdrive.plan.render import AVAILABLE
-
-    if args.format not in AVAILABLE:
-        print(f"flashdrive plan: error: --format {args.format} is not available yet; "
-              f"use {' or '.join(AVAILABLE)}", file=sys.stderr)
-        return EXIT_USAGE
-
     from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.render import render
     from flashdrive.plan.spec import plan_loaded

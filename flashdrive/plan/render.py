@@ -1,6 +1,5 @@
-"""Plan → text. `json` is the CLI contract (Plan.to_json); `text` reads like `pulumi preview`.
-
-`markdown`, `mermaid` and `yaml` (Kubernetes manifests) are in the contract but not built yet.
+"""Plan → text. `json` is the CLI contract (Plan.to_json); `text` reads like `pulumi preview`;
+`markdown` is a pull-request comment, `mermaid` a diagram, `yaml` the Kubernetes manifests.
 """
 
 from __future__ import annotations
@@ -11,18 +10,9 @@ from typing import Any
 from flashdrive.plan.model import Plan, PlannedResource
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
-AVAILABLE = ("text", "json", "yaml")
 
 INDENT = "    "
 VALUE_WIDTH = 100
-
-
-class FormatNotAvailable(Exception):
-    """A format the contract names but this build cannot produce yet."""
-
-    def __init__(self, fmt: str):
-        super().__init__(f"--format {fmt} is not available yet; use {' or '.join(AVAILABLE)}")
-        self.format = fmt
 
 
 def render(plan: Plan, fmt: str) -> str:
@@ -35,8 +25,14 @@ def render(plan: Plan, fmt: str) -> str:
         from flashdrive.plan.manifests import render_manifests
 
         return render_manifests(plan)
-    if fmt in FORMATS:
-        raise FormatNotAvailable(fmt)
+    if fmt == "markdown":
+        from flashdrive.plan.markdown import render_markdown
+
+        return render_markdown(plan)
+    if fmt == "mermaid":
+        from flashdrive.plan.mermaid import render_mermaid
+
+        return render_mermaid(plan)
     raise ValueError(f"unknown plan format {fmt!r}")
 
 

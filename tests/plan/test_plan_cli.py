@@ -146,14 +146,6 @@ def test_the_program_can_be_planned_twice_in_one_process(cli, spec, seen):
     assert first.out == second.out
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "mermaid"])
-def test_formats_not_built_yet_exit_2_and_say_so(cli, spec, seen, fmt):
-    run = cli("plan", spec, "--format", fmt)
-    assert run.code == 2 and run.out == ""
-    assert f"--format {fmt} is not available yet" in run.err
-    assert len(run.err.strip().splitlines()) == 1
-
-
 def test_an_unknown_format_is_a_usage_error(cli, spec, seen):
     with pytest.raises(SystemExit) as exit_:
         cli("plan", spec, "--format", "html")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flashdrive.plan import FormatNotAvailable, render
+from flashdrive.plan import render
 from flashdrive.plan.render import abbreviate
 
 
@@ -39,12 +39,6 @@ def test_text_ends_with_the_outputs_and_a_resource_count(plan):
 
 def test_json_format_is_the_plan_json(plan):
     assert render(plan, "json") == plan.to_json() + "\n"
-
-
-@pytest.mark.parametrize("fmt", ["markdown", "mermaid"])
-def test_formats_of_the_contract_not_built_yet_say_so(plan, fmt):
-    with pytest.raises(FormatNotAvailable, match=f"--format {fmt} is not available yet"):
-        render(plan, fmt)
 
 
 def test_long_values_are_cut_to_one_line():

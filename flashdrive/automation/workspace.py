@@ -1,0 +1,149 @@
+"""Where a stack lives and how to reach it: the project folder, the state backend, the Pulumi CLI.
+
+Defaults need no account: the state goes to a file backend under the project
+(`.flashdrive/state/`, already git-ignored with the rest of `.flashdrive/`), secrets are encrypted
+with a passphrase from PULUMI_CONFIG_PASSPHRASE. PULUMI_BACKEND_URL, or a `backend.url` in the
+project's Pulumi.yaml, picks another backend (Pulumi Cloud, S3, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+PROJECT = "flashdrive"
+DEFAULT_STACK = "dev"
+STATE_DIR = Path(".flashdrive") / "state"
+PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+INSTALL_HINT = "install it with `curl -fsSL https://get.pulumi.com | sh` (see https://www.pulumi.com/docs/install/)"
+
+
+class AutomationError(Exception):
+    """A one-line reason a stack command cannot run; the CLI exits 1 with it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path  # absolute: where Pulumi.yaml (if any), the spec and the stack files are
+    stack: str
+    backend_url: str
+    backend_origin: str  # "PULUMI_BACKEND_URL", "Pulumi.yaml" or "default"
+    project_name: str
+    has_project_file: bool
+    spec: str | None = None  # overrides the stack config flashdrive:spec (relative to project_dir)
+    overlay: str | None = None
+
+
+def default_backend_url(project_dir: Path) -> str:
+    """A file backend under the project: `file:///abs/project/.flashdrive/state`."""
+    return "file://" + (project_dir.resolve() / STATE_DIR).as_posix()
+
+
+def _project_file(project_dir: Path) -> tuple[dict, bool]:
+    for name in ("Pulumi.yaml", "Pulumi.yml"):
+        path = project_dir / name
+        if path.is_file():
+            try:
+                loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise AutomationError(f"{path}: cannot be read as a Pulumi project file: "
+                                      f"{str(exc).splitlines()[0]}") from None
+            return (loaded if isinstance(loaded, dict) else {}), True
+    return {}, False
+
+
+def resolve_settings(project_dir: str | Path = ".", stack: str = DEFAULT_STACK, *, spec: str | None = None,
+                     overlay: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for one stack command, from the project folder and the environment."""
+    environ = os.environ if environ is None else environ
+    folder = Path(project_dir)
+    if not folder.is_dir():
+        raise AutomationError(f"{project_dir}: no such project folder")
+    folder = folder.resolve()
+    for label, value in (("--spec", spec), ("--overlay", overlay)):
+        if value is not None and not (folder / value).is_file():
+            raise AutomationError(f"{label} {value}: no such file in {folder}")
+    project, has_file = _project_file(folder)
+    backend = project.get("backend") if isinstance(project.get("backend"), dict) else {}
+    if environ.get("PULUMI_BACKEND_URL"):
+        url, origin = environ["PULUMI_BACKEND_URL"], "PULUMI_BACKEND_URL"
+    elif isinstance(backend.get("url"), str) and backend["url"]:
+        url, origin = backend["url"], "Pulumi.yaml"
+    else:
+        url, origin = default_backend_url(folder), "default"
+    name = project.get("name") if isinstance(project.get("name"), str) else PROJECT
+    return Settings(folder, stack, url, origin, name, has_file, spec, overlay)
+
+
+def find_pulumi(environ: Mapping[str, str] | None = None) -> str | None:
+    """The Pulumi CLI: on PATH, or where get.pulumi.com installs it (~/.pulumi/bin)."""
+    environ = os.environ if environ is None else environ
+    found = shutil.which("pulumi", path=environ.get("PATH", os.defpath))
+    if found:
+        return found
+    home = environ.get("PULUMI_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".pulumi")
+    candidate = Path(home) / "bin" / "pulumi"
+    return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+
+
+def require_pulumi(environ: Mapping[str, str] | None = None) -> str:
+    found = find_pulumi(environ)
+    if found is None:
+        raise AutomationError(f"the Pulumi CLI is not installed (no `pulumi` on PATH); {INSTALL_HINT}")
+    return found
+
+
+def require_passphrase(environ: Mapping[str, str] | None = None) -> None:
+    environ = os.environ if environ is None else environ
+    if not any(var in environ for var in PASSPHRASE_VARS):
+        raise AutomationError("PULUMI_CONFIG_PASSPHRASE is not set: it encrypts this stack's secrets (generated "
+                              "passwords, config secrets) in its state; export it, and keep it safe")
+
+
+def workspace_env(settings: Settings) -> dict[str, str]:
+    """Environment every Pulumi command of this workspace runs with."""
+    return {"PULUMI_BACKEND_URL": settings.backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+
+
+def make_program(settings: Settings) -> Callable[[], None]:
+    """The inline Pulumi program: what __main__.py does, with paths relative to the project."""
+
+    def program() -> None:
+        import pulumi
+
+        from flashdrive.program import run
+
+        config = pulumi.Config("flashdrive")
+        spec = settings.spec or config.get("spec") or "flashdrive.yaml"
+        overlay = settings.overlay or config.get("overlay") or None
+        run(str(settings.project_dir / spec), str(settings.project_dir / overlay) if overlay else None)
+
+    return program
+
+
+def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
+    """A `pulumi.automation.Stack` for the settings (created if `create` and missing)."""
+    from pulumi import automation as auto
+
+    if settings.backend_origin == "default":
+        (settings.project_dir / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    # On PATH: run it by name; elsewhere (~/.pulumi/bin/pulumi): PulumiCommand wants its root folder.
+    on_path = shutil.which("pulumi") == pulumi_path
+    command = auto.PulumiCommand() if on_path else auto.PulumiCommand(root=str(Path(pulumi_path).parent.parent))
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(settings.project_dir),
+        env_vars=workspace_env(settings),
+        secrets_provider="passphrase",
+        project_settings=None if settings.has_project_file else auto.ProjectSettings(
+            name=PROJECT, runtime="python",
+            description="A flashdrive stack: flashdrive.yaml compiled into Pulumi resources."),
+        pulumi_command=command,
+    )
+    opener = auto.create_or_select_stack if create else auto.select_stack
+    return opener(stack_name=settings.stack, project_name=settings.project_name,
+                  program=make_program(settings), opts=options)

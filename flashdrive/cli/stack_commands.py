@@ -1,0 +1,69 @@
+"""`flashdrive up|preview|destroy|outputs [--stack NAME]`: the stack through the Pulumi CLI.
+
+Runs this project's program with the Automation API; state defaults to a file backend under the
+project and secrets to a passphrase (PULUMI_CONFIG_PASSPHRASE), so no account is needed.
+Exit codes: 0 ok, 1 it cannot run or failed (no Pulumi CLI, no passphrase, a failed update), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
+
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+
+HELP = {
+    "up": "create or update the stack's resources (pulumi up)",
+    "preview": "show what `up` would change, without changing anything (pulumi preview)",
+    "destroy": "delete the stack's resources; volumes that hold data are kept (pulumi destroy)",
+    "outputs": "print the stack's outputs: URLs and internal addresses (pulumi stack output)",
+}
+
+
+def stack_name(value: str) -> str:
+    if not _STACK_NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid stack name {value!r}: use letters, digits, '-', '_' and '.', optionally as ORG/PROJECT/STACK")
+    return value
+
+
+def register(subparsers) -> None:
+    for operation, text in HELP.items():
+        parser = subparsers.add_parser(
+            operation, help=text,
+            description=f"{text[0].upper()}{text[1:]}. Runs this project's Pulumi program through the Pulumi CLI "
+                        f"(Automation API). State: PULUMI_BACKEND_URL, else Pulumi.yaml's backend, else a file "
+                        f"backend in .flashdrive/state/ under the project. Secrets: PULUMI_CONFIG_PASSPHRASE.")
+        parser.add_argument("--stack", type=stack_name, default="dev", metavar="NAME",
+                            help="the Pulumi stack (default: dev)")
+        parser.add_argument("-C", "--cwd", default=".", metavar="DIR",
+                            help="the project folder: the spec, Pulumi.yaml and stack files (default: .)")
+        if operation == "outputs":
+            parser.add_argument("--json", action="store_true", help="print the outputs as one JSON object")
+            parser.add_argument("--show-secrets", action="store_true", help="print secret outputs in clear")
+        else:
+            parser.add_argument("--spec", metavar="FILE",
+                                help="the spec to deploy, relative to DIR (default: the stack config "
+                                     "flashdrive:spec, else flashdrive.yaml)")
+            parser.add_argument("--overlay", metavar="FILE", help="an overlay deep-merged over the spec")
+        parser.set_defaults(handler=run_stack_command, operation=operation)
+
+
+def run_stack_command(args: argparse.Namespace) -> int:
+    from flashdrive.automation import AutomationError, resolve_settings, run_operation
+
+    try:
+        settings = resolve_settings(args.cwd, args.stack, spec=getattr(args, "spec", None),
+                                    overlay=getattr(args, "overlay", None))
+        # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
+        os.chdir(settings.project_dir)
+        run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),
+                      as_json=getattr(args, "json", False))
+    except AutomationError as exc:
+        print(f"flashdrive {args.operation}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK

@@ -1,0 +1,241 @@
+"""The data-loss guard: which changes delete or replace something that holds data, and why.
+
+Deleting or replacing a data holder (holders.py) loses data from the stack's point of view even
+with `retain_on_delete`: Pulumi leaves the old volume on the host, but nothing mounts it, backs it
+up or will ever attach it again, and a replacement starts empty. A change of physical name is a
+replacement. Renaming an app, resizing a disk, adding copies or changing env vars touch none of
+these, so they never trip the guard.
+
+Each finding says what in the spec most likely caused it, from what the two plans show: the
+labels on the volumes, which app mounted a disk, which holders of the same kind appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flashdrive.diff.holders import Holder, docker_labels, holder_of
+from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
+from flashdrive.diff.replacement import CONTAINER, REMOTE_IMAGE
+from flashdrive.plan.model import Plan
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One data holder that a change deletes or replaces."""
+
+    holder: Holder
+    verdict: str  # delete | replace
+    resource: str  # the resource's name in the base plan
+    cause: str  # what in the spec caused it
+    consequence: str  # what happens to the data
+
+    @property
+    def message(self) -> str:
+        what = "deleted" if self.verdict == DELETE else "replaced"
+        where = f" ({self.holder.noun} {self.holder.physical})" if self.holder.physical else ""
+        return f"{self.holder.label}{where} would be {what}: {self.cause}. {self.consequence}"
+
+    @property
+    def markdown(self) -> str:
+        what = "deleted" if self.verdict == DELETE else "replaced"
+        where = f" ({self.holder.noun} `{self.holder.physical}`)" if self.holder.physical else ""
+        return f"**{self.holder.markdown_label}**{where} would be **{what}**: {self.cause}. {self.consequence}"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: list[Finding]
+    cautions: list[str]  # risky but not data loss: shown, never blocking
+
+    @property
+    def loses_data(self) -> bool:
+        return bool(self.findings)
+
+
+def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:
+    """(labels, mounted volume names) of every container."""
+    found = []
+    for resource in plan.resources:
+        if resource.type == CONTAINER:
+            volumes = [v.get("volumeName") for v in resource.inputs.get("volumes") or [] if isinstance(v, dict)]
+            found.append((docker_labels(resource.inputs), [v for v in volumes if isinstance(v, str)]))
+    return found
+
+
+def _apps(plan: Plan) -> set[str]:
+    return {labels["flashdrive.app"] for labels, _ in _containers(plan) if "flashdrive.app" in labels}
+
+
+def _mounted_by(plan: Plan, volume: str | None) -> list[str]:
+    return sorted({labels["flashdrive.app"] for labels, volumes in _containers(plan)
+                   if volume in volumes and "flashdrive.app" in labels})
+
+
+def _quote_all(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+class _Context:
+    def __init__(self, diff: PlanDiff):
+        self.diff = diff
+        self.base_stack, self.head_stack = diff.base.stack, diff.head.stack
+        self.head_apps = _apps(diff.head)
+        self.created: dict[str, list[str]] = {}
+        self.head_holders: set[tuple[str, str | None]] = set()
+        for change in diff.changes:
+            if change.head is not None and (holder := holder_of(change.head)) is not None:
+                self.head_holders.add((holder.kind, holder.name))
+                if change.verdict == CREATE and holder.name:
+                    self.created.setdefault(holder.kind, []).append(holder.name)
+
+    def stack_renamed(self) -> bool:
+        return bool(self.base_stack and self.head_stack and self.base_stack != self.head_stack)
+
+    def deletion_cause(self, holder: Holder) -> str:
+        if self.stack_renamed():
+            return (f"the stack is renamed from '{self.base_stack}' to '{self.head_stack}', and every physical name "
+                    f"starts with the stack's name")
+        if (holder.kind, holder.name) in self.head_holders:
+            return (f"{holder.label} is still in the spec, but its resource gets a new identity in the stack "
+                    f"(a change in flashdrive moved it without an alias)")
+        if holder.kind == "disk":
+            apps = _mounted_by(self.diff.base, holder.physical)
+            where = f"apps.{apps[0]}.disks" if len(apps) == 1 else "the spec"
+            gone = [app for app in apps if app not in self.head_apps]
+            if apps and len(gone) == len(apps):
+                owner = f"app {_quote_all(gone)}" if len(gone) == 1 else f"apps {_quote_all(gone)}"
+                return f"{owner} is removed from the spec, and with it disk '{holder.name}'"
+            new = self.created.get("disk", [])
+            if new:
+                return (f"disk '{holder.name}' is no longer in {where}, and disk {_quote_all(new)} is new: a renamed "
+                        f"disk is a new, empty volume (the disk's name is its identity)")
+            return f"disk '{holder.name}' is removed from {where}"
+        if holder.kind == "database":
+            new = self.created.get("database", [])
+            if new:
+                return (f"database '{holder.name}' is no longer in databases, and database {_quote_all(new)} is new: "
+                        f"a renamed database starts empty (the database's name is its identity)")
+            return f"database '{holder.name}' is removed from databases"
+        if holder.kind == "edge":
+            return "the stack no longer declares the edge's volume"
+        return "the stack no longer declares the backup repository (backups disabled, or their target changed)"
+
+    def replacement_cause(self, change: ResourceChange, holder: Holder) -> str:
+        names = [c for c in change.inputs if c.key == "name"]
+        if names:
+            return f"its physical name changes from '{names[0].before}' to '{names[0].after}'"
+        keys = ", ".join(change.replacing)
+        return f"its {keys} change, and every {holder.noun} input of the provider forces a replacement"
+
+
+def _consequence(change: ResourceChange) -> str:
+    retained = change.base is not None and change.base.retain_on_delete
+    if change.verdict == DELETE:
+        if retained:
+            return ("Pulumi leaves the old volume on the host (retain on delete), detached from the stack: nothing "
+                    "mounts it or backs it up any more")
+        return "Pulumi deletes the volume and the data on it"
+    if retained:
+        return "A new, empty volume takes its place; the old one is left on the host, detached from the stack"
+    return "A new, empty volume takes its place, and the old one is deleted with its data"
+
+
+def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
+    """Database name → (engine, image) from the database containers and their pulled images."""
+    by_parent_db: dict[str | None, str] = {}
+    engines: dict[str, str | None] = {}
+    for resource in plan.resources:
+        if resource.type == CONTAINER:
+            labels = docker_labels(resource.inputs)
+            if "flashdrive.database" in labels:
+                by_parent_db[resource.parent] = labels["flashdrive.database"]
+                engines[labels["flashdrive.database"]] = labels.get("flashdrive.engine")
+    images: dict[str, str | None] = {}
+    for resource in plan.resources:
+        if resource.type == REMOTE_IMAGE and resource.parent in by_parent_db:
+            name = resource.inputs.get("name")
+            images[by_parent_db[resource.parent]] = name if isinstance(name, str) else None
+    return {db: (engines.get(db), images.get(db)) for db in engines}
+
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def _generated_secret(diff: PlanDiff, change: ResourceChange) -> tuple[str, str] | None:
+    """(app, ENV_NAME) of a secret generated for an app (`{generate: secret}`), from its resource
+    name `<stack>-<app>-<env-name>`; None for other resources."""
+    component = diff.component_of(change)
+    if change.type != RANDOM_PASSWORD or component is None or not component.type.endswith(":App"):
+        return None
+    stack = (diff.head if change.head is not None else diff.base).stack
+    app = component.name.removeprefix(f"{stack}-")
+    suffix = change.name.removeprefix(f"{component.name}-")
+    return app, suffix.upper().replace("-", "_")
+
+
+def _secret_cautions(diff: PlanDiff) -> list[str]:
+    """A generated secret that an app loses and gets anew (app renamed) or that is replaced."""
+    created: dict[str, list[str]] = {}
+    deleted: dict[str, list[str]] = {}
+    replaced: list[tuple[str, str]] = []
+    for change in diff.changed:
+        found = _generated_secret(diff, change)
+        if found is None:
+            continue
+        app, env = found
+        if change.verdict == CREATE:
+            created.setdefault(env, []).append(app)
+        elif change.verdict == DELETE:
+            deleted.setdefault(env, []).append(app)
+        elif change.verdict == REPLACE:
+            replaced.append(found)
+    cautions = []
+    for env in sorted(set(created) & set(deleted)):
+        for app in created[env]:
+            cautions.append(f"app '{app}' gets a newly generated {env} ({_quote_all(deleted[env])} had "
+                            f"{'its' if len(deleted[env]) == 1 else 'their'} own): anything signed or encrypted "
+                            f"with the previous value (sessions, tokens) stops being valid")
+    for app, env in replaced:
+        cautions.append(f"the generated {env} of app '{app}' is generated anew: anything signed or encrypted with "
+                        f"the previous value (sessions, tokens) stops being valid")
+    return cautions
+
+
+def _cautions(diff: PlanDiff) -> list[str]:
+    cautions: list[str] = _secret_cautions(diff)
+    before, after = _database_images(diff.base), _database_images(diff.head)
+    for db in sorted(set(before) & set(after)):
+        (old_engine, old_image), (new_engine, new_image) = before[db], after[db]
+        if old_engine and new_engine and old_engine != new_engine:
+            cautions.append(
+                f"database '{db}' changes engine from {old_engine} to {new_engine}: its volume keeps the {old_engine} "
+                f"files, which {new_engine} cannot read, so it will fail to start or see no data; dump the data and "
+                f"restore it into a new database instead")
+        elif old_image and new_image and old_image != new_image:
+            cautions.append(
+                f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
+                f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
+    for change in diff.changes:
+        if change.base is not None and change.head is not None and holder_of(change.base) is not None \
+                and change.base.retain_on_delete and not change.head.retain_on_delete:
+            cautions.append(f"{holder_of(change.base).label} ({change.name}) is no longer retained on delete: "  # type: ignore[union-attr]
+                            f"removing it later would delete its data")
+    return cautions
+
+
+def check(diff: PlanDiff) -> Report:
+    """Every deletion or replacement of a data holder, with its cause; plus non-blocking cautions."""
+    context = _Context(diff)
+    findings: list[Finding] = []
+    for change in diff.changes:
+        if change.verdict not in (DELETE, REPLACE) or change.base is None:
+            continue
+        holder = holder_of(change.base)
+        if holder is None:
+            continue
+        cause = (context.deletion_cause(holder) if change.verdict == DELETE
+                 else context.replacement_cause(change, holder))
+        findings.append(Finding(holder, change.verdict, change.base.name, cause, _consequence(change)))
+    findings.sort(key=lambda f: (f.holder.kind, f.holder.name or "", f.resource))
+    return Report(findings, _cautions(diff))

@@ -1,0 +1,74 @@
+"""`flashdrive plan --format markdown`: the plan as a pull-request comment.
+
+A summary of what the stack holds, then one table per component (app, database, disk, edge,
+backups...), each row a resource with what a reviewer checks first: its physical name, its key
+settings and the options that protect data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from flashdrive.plan.model import Plan, PlannedResource
+
+# The inputs worth a glance per resource type; everything else is in `--format json`.
+KEY_INPUTS = {
+    "docker:index/container:Container": ("image", "memory", "cpus", "ports"),
+    "docker:index/volume:Volume": ("name",),
+    "docker:index/network:Network": ("name", "internal"),
+    "docker:index/image:Image": ("imageName", "skipPush"),
+    "docker:index/remoteImage:RemoteImage": ("name",),
+    "random:index/randomPassword:RandomPassword": ("length",),
+}
+
+
+def _cell(value) -> str:
+    if isinstance(value, list):  # ports: their external numbers
+        text = ", ".join(str(v.get("external", v)) if isinstance(v, dict) else str(v) for v in value)
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _settings(resource: PlannedResource) -> str:
+    keys = KEY_INPUTS.get(resource.type, ("name",))
+    shown = [f"{key}: `{_cell(resource.inputs[key])}`" for key in keys if key in resource.inputs]
+    return "<br>".join(shown) or "—"
+
+
+def _guards(resource: PlannedResource) -> str:
+    flags = []
+    if resource.retain_on_delete:
+        flags.append("retained on delete")
+    if resource.protect:
+        flags.append("protected")
+    if resource.delete_before_replace:
+        flags.append("delete before replace")
+    return ", ".join(flags) or "—"
+
+
+def render_markdown(plan: Plan) -> str:
+    customs = [r for r in plan.resources if r.custom]
+    components = [r for r in plan.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    counts = Counter(r.type.split(":")[-1] for r in customs)
+    lines = [f"### flashdrive plan — stack `{plan.stack}` ({plan.backend})", "",
+             f"**{len(customs)} resources** in {len(components)} components: "
+             + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + ".", ""]
+    urls = plan.outputs.get("urls") if isinstance(plan.outputs, dict) else None
+    if urls:
+        lines += ["Public URLs: " + ", ".join(f"{app} → {url}" for app, url in sorted(urls.items())), ""]
+    by_parent: dict[str, list[PlannedResource]] = {}
+    for resource in customs:
+        by_parent.setdefault(resource.parent or "", []).append(resource)
+    for component in components:
+        children = by_parent.get(component.urn, [])
+        if not children:
+            continue
+        lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", "",
+                  "| resource | type | settings | data |", "|---|---|---|---|"]
+        for child in children:
+            lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""A stand-in for the `pulumi` CLI, for tests: the real CLI cannot be installed on the build machine.
+
+It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` the way the
+real CLI does (same arguments, same JSON shapes, same error texts the SDK recognises), keeps which
+stacks exist in $FAKE_PULUMI_STATE, and appends every call (argv, cwd, the environment variables
+that matter) as a JSON line to $FAKE_PULUMI_LOG. $FAKE_PULUMI_FAIL=up makes `up` fail like a real
+failed update.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+WATCHED_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_SKIP_UPDATE_CHECK")
+
+
+def main(argv: list[str]) -> int:
+    with open(os.environ["FAKE_PULUMI_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"argv": argv, "cwd": os.getcwd(),
+                              "env": {k: os.environ[k] for k in WATCHED_ENV if k in os.environ}}) + "\n")
+    args = [a for a in argv if a != "--non-interactive"]
+    stacks = Path(os.environ["FAKE_PULUMI_STATE"])
+    stacks.mkdir(parents=True, exist_ok=True)
+
+    def stack_arg() -> str:
+        return args[args.index("--stack") + 1] if "--stack" in args else ""
+
+    if args[:1] == ["version"]:
+        print("v3.272.0")
+        return 0
+    if args[:2] == ["stack", "init"]:
+        (stacks / args[2]).write_text("created\n")
+        return 0
+    if args[:2] == ["stack", "select"] or (args[:1] == ["stack"] and args[1:2] == ["--stack"]):
+        if not (stacks / stack_arg()).exists():
+            print(f"error: no stack named '{stack_arg()}' found", file=sys.stderr)
+            return 255
+        return 0
+    if args[:2] == ["plugin", "install"]:
+        return 0
+    if args[:1] == ["up"]:
+        print(f"Updating ({stack_arg()})")
+        print("    + docker:index/container:Container shop-web-1 created")
+        if os.environ.get("FAKE_PULUMI_FAIL") == "up":
+            print("error: update failed", file=sys.stderr)
+            print("error: docker:index/container:Container resource 'shop-web-1': Cannot connect to the Docker daemon",
+                  file=sys.stderr)
+            return 255
+        print("Resources:\n    + 1 created")
+        return 0
+    if args[:1] == ["destroy"]:
+        print(f"Destroying ({stack_arg()})")
+        print("    - docker:index/container:Container shop-web-1 deleted")
+        return 0
+    if args[:2] == ["stack", "output"]:
+        secret = "hunter2" if "--show-secrets" in args else "[secret]"
+        print(json.dumps({"urls": {"web": "https://shop.example.com"}, "adminPassword": secret}))
+        return 0
+    if args[:2] == ["stack", "history"]:
+        print(json.dumps([{"kind": "update", "startTime": "2024-01-01T00:00:00.000000Z", "message": "",
+                           "environment": {}, "config": {}, "result": "succeeded",
+                           "endTime": "2024-01-01T00:00:05.000000Z", "version": 1,
+                           "resourceChanges": {"create": 1}}]))
+        return 0
+    print(f"error: the fake pulumi does not know `{' '.join(args)}`", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
