@@ -11,6 +11,7 @@ import json
 from collections import Counter
 
 from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.render import option_flags
 
 # The inputs worth a glance per resource type; everything else is in `--format json`.
 KEY_INPUTS = {
@@ -38,15 +39,11 @@ def _settings(resource: PlannedResource) -> str:
     return "<br>".join(shown) or "—"
 
 
+FLAG_WORDS = {"protect": "protected", "retain": "retained on delete", "delete-before-replace": "delete before replace"}
+
+
 def _guards(resource: PlannedResource) -> str:
-    flags = []
-    if resource.retain_on_delete:
-        flags.append("retained on delete")
-    if resource.protect:
-        flags.append("protected")
-    if resource.delete_before_replace:
-        flags.append("delete before replace")
-    return ", ".join(flags) or "—"
+    return ", ".join(FLAG_WORDS[flag] for flag in option_flags(resource)) or "—"
 
 
 def render_markdown(plan: Plan) -> str:

@@ -42,14 +42,14 @@ def abbreviate(value: Any, width: int = VALUE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def option_flags(resource: PlannedResource) -> list[str]:
+    """The resource options a reviewer cares about, in a fixed order."""
+    return [flag for flag, on in (("protect", resource.protect), ("retain", resource.retain_on_delete),
+                                  ("delete-before-replace", resource.delete_before_replace)) if on]
+
+
 def _flags(resource: PlannedResource) -> str:
-    flags = []
-    if resource.protect:
-        flags.append("[protect]")
-    if resource.retain_on_delete:
-        flags.append("[retain]")
-    if resource.delete_before_replace:
-        flags.append("[delete-before-replace]")
+    flags = [f"[{flag}]" for flag in option_flags(resource)]
     return ("  " + " ".join(flags)) if flags else ""
 
 
