@@ -7,13 +7,14 @@ never handles the repository password.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 
-from flashdrive.backups.scripts import DISKS_DIR, password_env
+from flashdrive.backups.scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.problems import InputError, Problem
 
 
@@ -120,6 +121,18 @@ def _app_containers(stack: str, volume: str | None = None) -> list[str]:
     return _docker(*args).stdout.decode().split()
 
 
+@contextlib.contextmanager
+def _stopped(containers: list[str]):
+    """The app copies stay stopped while a restore writes, and start again whatever happens."""
+    if containers:
+        _docker("stop", *containers)
+    try:
+        yield containers
+    finally:
+        if containers:
+            _docker("start", *containers)
+
+
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
@@ -173,19 +186,13 @@ def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force:
     if check.returncode != 0 and not force:
         raise BackupError(f"disk '{name}' holds data; restoring would overwrite it: add --force to replace it "
                           f"with snapshot {snapshot.id}")
-    stopped = _app_containers(deployed.stack, volume)
-    if stopped:
-        _docker("stop", *stopped)
-    try:
+    with _stopped(_app_containers(deployed.stack, volume)) as stopped:
         source = f"{DISKS_DIR}/{name}"
         script = (f"set -e; restic restore {shlex.quote(snapshot.id)} --target /restore --include {source}; "
                   f"find /target -mindepth 1 -delete; cp -a /restore{source}/. /target/")
         result = _one_off(deployed, script, volumes=[f"{volume}:/target"], networks=_job_networks(deployed))
         if result.returncode != 0:
             raise BackupError(f"restore of disk '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
-    finally:
-        if stopped:
-            _docker("start", *stopped)
     print(f"restored disk '{name}' (volume {volume}) from snapshot {snapshot.id}"
           + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
 
@@ -222,8 +229,7 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
     env = dict(item.split("=", 1) for item in details["Config"]["Env"])
     user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MONGO_INITDB_ROOT_USERNAME") or name
     database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MONGO_INITDB_DATABASE") or name
-    pw_var = password_env(_Named(name))
-    fields = {"pw": pw_var, "host": name, "user": user, "name": database}
+    fields = {"pw": password_env(name), "host": name, "user": user, "name": database}
     networks = _job_networks(deployed)
     empty = EMPTY_CHECKS.get(engine)
     if not force:
@@ -232,22 +238,15 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
         if _one_off(deployed, empty.format(**fields), networks=networks).returncode != 0:
             raise BackupError(f"database '{name}' holds data; restoring would overwrite it: add --force to replace "
                               f"it with snapshot {snapshot.id}")
-    stopped = _app_containers(deployed.stack)
-    if stopped:
-        _docker("stop", *stopped)
-    try:
+    with _stopped(_app_containers(deployed.stack)) as stopped:
         if engine == "redis":
             _restore_redis(deployed, name, snapshot)
         else:
-            file = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive"}[engine]
-            script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{name}.{file} > /tmp/dump; "
+            script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, engine)} > /tmp/dump; "
                       + RESTORE_COMMANDS[engine].format(**fields) + " < /tmp/dump")
             result = _one_off(deployed, script, networks=networks)
             if result.returncode != 0:
                 raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
-    finally:
-        if stopped:
-            _docker("start", *stopped)
     print(f"restored database '{name}' ({engine}) from snapshot {snapshot.id}"
           + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
 
@@ -258,7 +257,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
     container, volume = f"{deployed.stack}-{name}", f"{deployed.stack}-db-{name}"
     _docker("stop", container)
     try:
-        script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{name}.rdb > /tmp/dump.rdb; "
+        script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
                   "rm -rf /data/appendonlydir /data/appendonly.aof; cp /tmp/dump.rdb /data/dump.rdb; "
                   "chown --reference=/data /data/dump.rdb 2>/dev/null || true")
         result = _one_off(deployed, script, volumes=[f"{volume}:/data"], networks=_job_networks(deployed))
@@ -266,11 +265,6 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
             raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
     finally:
         _docker("start", container)
-
-
-@dataclass
-class _Named:
-    name: str
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:

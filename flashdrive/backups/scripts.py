@@ -21,23 +21,28 @@ DISKS_DIR = "/data/disks"
 PRUNE_SCHEDULE = "30 4 * * *"  # daily, after the default 03:00 backup
 
 
-def password_env(db: ResolvedDatabase) -> str:
-    return f"FLASHDRIVE_DB_{db.name.upper().replace('-', '_')}_PASSWORD"
+DUMP_EXTENSIONS = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive", "redis": "rdb"}
 
 
-def dump_file(db: ResolvedDatabase) -> str:
-    return f"{db.name}." + {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive", "redis": "rdb"}[db.engine]
+def password_env(database: str) -> str:
+    """The backup job's env var holding a database's password."""
+    return f"FLASHDRIVE_DB_{database.upper().replace('-', '_')}_PASSWORD"
+
+
+def dump_file(database: str, engine: str) -> str:
+    """The file name a database's dump has inside its snapshot."""
+    return f"{database}.{DUMP_EXTENSIONS[engine]}"
 
 
 def _dump_command(db: ResolvedDatabase) -> str:
-    pw = f'"${password_env(db)}"'
+    pw = f'"${password_env(db.name)}"'
     host, port, user, name = shlex.quote(db.name), db.port, shlex.quote(db.user), shlex.quote(db.database)
     return {
         "postgres": f'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} --format custom '
                     f'--file "$DUMP" {name}',
         "mysql": f'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
                  f'--user {user} {name} > "$DUMP"',
-        "mongodb": f'mongodump --uri "mongodb://{db.user}:${password_env(db)}@{db.name}:{port}/{db.database}'
+        "mongodb": f'mongodump --uri "mongodb://{db.user}:${password_env(db.name)}@{db.name}:{port}/{db.database}'
                    f'?authSource=admin" --archive="$DUMP"',
         # --rdb makes the server write a fresh RDB (its BGSAVE) and streams it here.
         "redis": f'REDISCLI_AUTH={pw} redis-cli -h {host} -p {port} --rdb "$DUMP"',
@@ -85,7 +90,7 @@ def backup_script(stack: ResolvedStack) -> str:
         lines += [f"note 'disk {disk.name}'",
                   f"snapshot disk={disk.name} {DISKS_DIR}/{disk.name} || failed=\"$failed disk:{disk.name}\"", ""]
     for db in sorted(stack.databases.values(), key=lambda d: d.name):
-        file = dump_file(db)
+        file = dump_file(db.name, db.engine)
         lines += [
             f"note 'database {db.name} ({db.engine})'",
             f'DUMP="$WORK/{file}"',

@@ -118,7 +118,7 @@ class Backups(pulumi.ComponentResource):
             entrypoints=["/bin/sh", "-c"],
             command=[_install_missing_tools(stack) + CROND],
             envs=common_env + [job_repository] + [
-                pulumi.Output.concat(f"{password_env(db)}=", databases[db.name].password)
+                pulumi.Output.concat(f"{password_env(db.name)}=", databases[db.name].password)
                 for db in sorted(stack.databases.values(), key=lambda d: d.name)],
             networks_advanced=job_networks,
             volumes=[docker.ContainerVolumeArgs(volume_name=disks[d.name].volume.name,
