@@ -6,12 +6,10 @@ import json
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import flashdrive.cli.main as cli_main
 
 FAKE = Path(__file__).with_name("fake_pulumi.py")
 
@@ -26,13 +24,6 @@ apps:
 databases:
   main: {engine: postgres}
 """
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture
@@ -92,18 +83,3 @@ def fake_pulumi(tmp_path, monkeypatch) -> FakePulumi:
     return fake
 
 
-@pytest.fixture
-def cli(capsys):
-    """`flashdrive ARGS...` in-process; usage errors come back as exit code 2."""
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            code = cli_main.main([str(a) for a in args])
-        except SystemExit as exc:  # argparse
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err + captured.out
-        return Run(code, captured.out, captured.err)
-
-    return run

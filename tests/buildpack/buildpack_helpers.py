@@ -4,39 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run `flashdrive ARGS...` in-process; returns exit code, stdout and stderr."""
-    from flashdrive.cli import main as main_module
-
-    if "flashdrive.cli.buildpack_commands" not in main_module.COMMAND_MODULES:
-        # Registered in main.py when the buildpack lands; until then the tests register it themselves.
-        monkeypatch.setattr(main_module, "COMMAND_MODULES",
-                            (*main_module.COMMAND_MODULES, "flashdrive.cli.buildpack_commands"))
-
-    def run(*argv: object) -> Result:
-        code = main_module.main([str(arg) for arg in argv])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 def write_app(root: Path, files: dict[str, str | dict]) -> Path:

@@ -227,21 +227,6 @@ def test_secrets_stay_masked_in_every_format(base, diff_to, tmp_path):
 
 # --- bad input -----------------------------------------------------------------------------------
 
-@pytest.fixture
-def cli(capsys):
-    def run(*args: str):
-        capsys.readouterr()
-        try:
-            code = cli_main.main([str(a) for a in args])
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.out + captured.err
-        return code, captured.out, captured.err
-
-    return run
-
-
 def test_a_missing_side_is_one_line_and_exit_1(cli, base, tmp_path):
     code, out, err = cli("diff", base, tmp_path / "nope.json")
     assert (code, out) == (1, "")

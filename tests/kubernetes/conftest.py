@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
 from _k8s_helpers import MARKET, ROOT, plan_for
-from flashdrive.cli.main import main
 
 SHOP = "examples/django-shop/flashdrive.yaml"
 
@@ -35,22 +33,3 @@ def market():
     return _planned_at_root(MARKET)
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys):
-    """Run `flashdrive ARGS...` in-process; no traceback may reach the user."""
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err + captured.out
-        return Run(code, captured.out, captured.err)
-
-    return run

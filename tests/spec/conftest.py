@@ -7,22 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from _spec_helpers import Run
-from flashdrive.cli.main import main
-
-
-@pytest.fixture
-def cli(capsys):
-    """Run `flashdrive ARGS...` in-process; return exit code, stdout and stderr."""
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err + captured.out
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture
