@@ -122,11 +122,11 @@ class _Context:
         return "the stack no longer declares the backup repository (backups disabled, or their target changed)"
 
     def replacement_cause(self, change: ResourceChange, holder: Holder) -> str:
-        names = [c for c in change.inputs if c.key == "name"]
-        if names:
-            return f"its physical name changes from '{names[0].before}' to '{names[0].after}'"
+        after = holder_of(change.head) if change.head is not None else None
+        if after is not None and after.physical != holder.physical:
+            return f"its physical name changes from '{holder.physical}' to '{after.physical}'"
         keys = ", ".join(change.replacing)
-        return f"its {keys} change, and every {holder.noun} input of the provider forces a replacement"
+        return f"its {keys} change, which the provider cannot update in place: the {holder.noun} is replaced"
 
 
 def _consequence(change: ResourceChange) -> str:
@@ -234,6 +234,9 @@ def check(diff: PlanDiff) -> Report:
         holder = holder_of(change.base)
         if holder is None:
             continue
+        if change.verdict == REPLACE and holder.replace_keeps_data and change.head is not None \
+                and holder_of(change.head) is not None and holder_of(change.head).physical == holder.physical:  # type: ignore[union-attr]
+            continue  # recreated under the same name, it binds the same claims again
         cause = (context.deletion_cause(holder) if change.verdict == DELETE
                  else context.replacement_cause(change, holder))
         findings.append(Finding(holder, change.verdict, change.base.name, cause, _consequence(change)))

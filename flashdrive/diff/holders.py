@@ -5,11 +5,10 @@ A data holder is recognised by its type and by the labels the backend puts on it
 certificates and ACME account) and `flashdrive.role=backups` (the backup repository). A backend
 adds a row to `HOLDER_TYPES`: its type token, where the labels are, where the physical name is.
 
-The Kubernetes backend joins with rows for PersistentVolumeClaim (disks, the backup repository),
-StatefulSet (a database's volumeClaimTemplate: replaced under the same name, it binds the same
-claims again) and Namespace (deleting it deletes every claim in it), mapping its
-`app.kubernetes.io/component`/`name` labels to the kinds below, together with pulumi-kubernetes
-entries in replacement.py (a claim's storage request grows in place).
+Kubernetes rows: PersistentVolumeClaim (disks, the backup repository), StatefulSet (a database's
+volumeClaimTemplate: replaced under the same name, it binds the same claims again, so only its
+deletion or a new name loses data) and Namespace (deleting it deletes every claim in it); their
+`app.kubernetes.io/component`/`name` labels map to the kinds below.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ class HolderType:
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
     noun: str  # what the thing is called in messages
+    replace_keeps_data: bool = False  # replaced under the same name, it finds its data again
 
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -42,8 +42,37 @@ def _docker_name(inputs: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+_KUBERNETES_KINDS = {"disk": "flashdrive.disk", "database": "flashdrive.database"}
+
+
+def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """The kubernetes backend's `app.kubernetes.io/*` labels, in the docker labels' terms."""
+    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    labels = metadata.get("labels") if isinstance(metadata.get("labels"), Mapping) else {}
+    component, name = labels.get("app.kubernetes.io/component"), labels.get("app.kubernetes.io/name")
+    if component in _KUBERNETES_KINDS and name:
+        return {_KUBERNETES_KINDS[component]: str(name)}
+    if component == "backup":
+        return {"flashdrive.role": "backups"}
+    return {}
+
+
+def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
+    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    name = metadata.get("name")
+    return name if isinstance(name, str) else None
+
+
+def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
+    return {"flashdrive.role": "namespace"}
+
+
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
     HolderType("docker:index/volume:Volume", docker_labels, _docker_name, "volume"),
+    HolderType("kubernetes:core/v1:PersistentVolumeClaim", kubernetes_labels, _kubernetes_name, "volume claim"),
+    HolderType("kubernetes:apps/v1:StatefulSet", kubernetes_labels, _kubernetes_name, "stateful set",
+               replace_keeps_data=True),
+    HolderType("kubernetes:core/v1:Namespace", _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
 
@@ -51,10 +80,11 @@ HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
 class Holder:
     """What one data-holding resource keeps."""
 
-    kind: str  # disk | database | edge | backups
+    kind: str  # disk | database | edge | backups | namespace
     name: str | None  # the disk's or database's name in the spec
     physical: str | None  # the volume's own name on the host
     noun: str
+    replace_keeps_data: bool = False
 
     @property
     def label(self) -> str:
@@ -65,6 +95,8 @@ class Holder:
             return f"database '{self.name}'"
         if self.kind == "edge":
             return "the edge's certificates and ACME account"
+        if self.kind == "namespace":
+            return f"namespace '{self.physical}' (and every claim in it)"
         return "the backup repository"
 
     @property
@@ -81,13 +113,12 @@ def holder_of(resource: PlannedResource) -> Holder | None:
         return None
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
+    keeps = row.replace_keeps_data
     if "flashdrive.disk" in labels:
-        return Holder("disk", labels["flashdrive.disk"], physical, row.noun)
+        return Holder("disk", labels["flashdrive.disk"], physical, row.noun, keeps)
     if "flashdrive.database" in labels:
-        return Holder("database", labels["flashdrive.database"], physical, row.noun)
+        return Holder("database", labels["flashdrive.database"], physical, row.noun, keeps)
     role = labels.get("flashdrive.role")
-    if role == "edge":
-        return Holder("edge", None, physical, row.noun)
-    if role == "backups":
-        return Holder("backups", None, physical, row.noun)
+    if role in ("edge", "backups", "namespace"):
+        return Holder(role, None, physical, row.noun, keeps)
     return None

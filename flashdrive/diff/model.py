@@ -134,7 +134,7 @@ def _alias_identities(resource: PlannedResource) -> Iterable[str]:
 def compare(base: PlannedResource, head: PlannedResource) -> ResourceChange:
     keys = sorted(set(base.inputs) | set(head.inputs))
     changed = [k for k in keys if base.inputs.get(k, MISSING) != head.inputs.get(k, MISSING)]
-    replacing = set(replacing_inputs(head.type, changed, head.replace_on_changes))
+    replacing = set(replacing_inputs(head.type, changed, head.replace_on_changes, base.inputs, head.inputs))
     inputs = tuple(InputChange(k, base.inputs.get(k, MISSING), head.inputs.get(k, MISSING), k in replacing)
                    for k in changed)
     options = tuple((shown, getattr(base, attr), getattr(head, attr)) for shown, attr in WATCHED_OPTIONS
@@ -181,7 +181,7 @@ def _with_hidden_secrets(change: ResourceChange, verdicts: dict[str, str]) -> Re
     if not hidden:
         return change
     sources = tuple(sorted({urn.rpartition("::")[2] for urn in renewed}))
-    replacing = set(replacing_inputs(head.type, [*known, *hidden], head.replace_on_changes))
+    replacing = set(replacing_inputs(head.type, [*known, *hidden], head.replace_on_changes, base.inputs, head.inputs))
     added = tuple(InputChange(k, base.inputs[k], head.inputs[k], k in replacing, sources) for k in hidden)
     inputs = tuple(sorted(change.inputs + added, key=lambda c: c.key))
     verdict = REPLACE if any(c.replaces for c in inputs) else UPDATE

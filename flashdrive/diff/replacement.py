@@ -23,12 +23,17 @@ Sources (input names are Pulumi's camelCase of the Terraform snake_case fields):
   cpu_shares and a few lifecycle fields forces a replacement; every Volume input forces a
   replacement.
 
-Kubernetes types (pulumi-kubernetes) join here when that backend lands.
+- pulumi-kubernetes replaces an object whose name or namespace changes, or whose change touches a
+  field the API server will not update (the provider's forceNew table): for a PersistentVolumeClaim
+  its whole spec except `resources` (a claim's storage request grows in place), for a StatefulSet
+  its selector, serviceName, volumeClaimTemplates and podManagementPolicy. Only the kinds that hold
+  data are listed (`KUBERNETES_RULES`); other kinds fall to the default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 PROVIDER_SOURCES = {
     "docker": "pulumi-docker 5.x (terraform-provider-docker v3 schema: ForceNew fields)",
@@ -72,14 +77,57 @@ REPLACE_ON_ANY = frozenset({
 UPDATE_ON_ANY = frozenset({IMAGE})
 
 
-def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes: Iterable[str] = ()) -> list[str]:
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+def _without(mapping, *keys: str) -> dict:
+    return {k: v for k, v in (mapping or {}).items() if k not in keys} if isinstance(mapping, Mapping) else {}
+
+
+def _identity(inputs: Mapping[str, Any]) -> tuple:
+    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    return metadata.get("name"), metadata.get("namespace")
+
+
+def _spec(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    return inputs.get("spec") if isinstance(inputs.get("spec"), Mapping) else {}
+
+
+# Kind → whether a change of its spec forces a replacement (nested fields matter for these kinds).
+KUBERNETES_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]] = {
+    PVC: lambda base, head: _without(base, "resources") != _without(head, "resources"),
+    STATEFUL_SET: lambda base, head: any(base.get(k) != head.get(k) for k in
+                                         ("selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy")),
+    NAMESPACE: lambda base, head: False,
+}
+
+
+def _kubernetes_replacing(type_token: str, changed: list[str], base: Mapping[str, Any],
+                          head: Mapping[str, Any]) -> list[str]:
+    replacing = []
+    if "metadata" in changed and _identity(base) != _identity(head):
+        replacing.append("metadata")
+    if "spec" in changed and KUBERNETES_RULES[type_token](_spec(base), _spec(head)):
+        replacing.append("spec")
+    return replacing
+
+
+def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes: Iterable[str] = (),
+                     base_inputs: Mapping[str, Any] | None = None,
+                     head_inputs: Mapping[str, Any] | None = None) -> list[str]:
     """The changed inputs (top-level names) that force a replacement of a resource of this type,
     sorted. Empty: the change is an update in place. `replace_on_changes` is the resource option
-    of the same name (`*` means every input)."""
+    of the same name (`*` means every input). Kinds whose rules look inside an input need both
+    sides' inputs; without them they fall to the default."""
     changed = sorted(set(changed))
     forced = set(replace_on_changes)
     if "*" in forced:
         return changed
+    if type_token in KUBERNETES_RULES and base_inputs is not None and head_inputs is not None:
+        return sorted(set(_kubernetes_replacing(type_token, changed, base_inputs, head_inputs))
+                      | (forced & set(changed)))
     if type_token in UPDATE_ON_ANY:
         return [key for key in changed if key in forced]
     if type_token in REPLACE_ON_ANY:
@@ -92,4 +140,5 @@ def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes
 
 def known(type_token: str) -> bool:
     """Whether the table has first-hand knowledge of this type."""
-    return type_token in UPDATE_ON_ANY or type_token in REPLACE_ON_ANY or type_token in UPDATED_IN_PLACE
+    return (type_token in UPDATE_ON_ANY or type_token in REPLACE_ON_ANY or type_token in UPDATED_IN_PLACE
+            or type_token in KUBERNETES_RULES)
