@@ -137,7 +137,7 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = f"{deployed.stack}-backup-restore"
-    _docker("rm", "--force", name, check=False)
+    _docker("rm", "--force", "--volumes", name, check=False)
     create = ["create", "--name", name, "--entrypoint", "/bin/sh", "--label", f"flashdrive.stack={deployed.stack}",
               "--label", "flashdrive.role=backup-restore"]
     for key, value in {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
@@ -153,7 +153,7 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
             _docker("network", "connect", network, name)
         return _docker("start", "--attach", name, check=False)
     finally:
-        _docker("rm", "--force", name, check=False)
+        _docker("rm", "--force", "--volumes", name, check=False)
 
 
 def _job_networks(deployed: DeployedStack) -> list[str]:

@@ -288,7 +288,7 @@ class EngineMocks(PlanMocks):
     def teardown(self) -> None:
         """Remove containers and networks created; volumes stay (data is sacred)."""
         for name in reversed(self.containers):
-            docker("rm", "--force", "--volumes=false", name, check=False)
+            docker("rm", "--force", "--volumes", name, check=False)  # anonymous volumes only; named ones stay
         for name in reversed(self.networks):
             docker("network", "rm", name, check=False)
 
@@ -298,7 +298,7 @@ def teardown_stack(stack: str) -> None:
     label = f"label=flashdrive.stack={stack}"
     containers = docker("ps", "--all", "--quiet", "--filter", label, check=False).stdout.split()
     if containers:
-        docker("rm", "--force", *containers, check=False)
+        docker("rm", "--force", "--volumes", *containers, check=False)  # anonymous volumes only
     networks = docker("network", "ls", "--quiet", "--filter", label, check=False).stdout.split()
     if networks:
         docker("network", "rm", *networks, check=False)
