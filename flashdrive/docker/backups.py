@@ -85,7 +85,7 @@ class Backups(pulumi.ComponentResource):
                 volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")],
                 labels=labels(stack.name, role="backup-server"),
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-                **hardened(size=SIZES["xs"], pids_limit=256),
+                **hardened(size=SIZES["xs"]),
             )
             job_repository = pulumi.Output.concat(
                 f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/")
@@ -128,7 +128,7 @@ class Backups(pulumi.ComponentResource):
             labels=labels(stack.name, role="backup-job"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
-            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
+            **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
         )
         prune_volumes = ([docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")]
                          if self.repository is not None else [])
@@ -149,7 +149,7 @@ class Backups(pulumi.ComponentResource):
                                                 content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
             labels=labels(stack.name, role="backup-prune"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.job]),
-            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES),
+            **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES),
         )
         self.register_outputs({"schedule": settings.schedule, "keep_days": settings.keep_days,
                                "repository": self.repository.name if self.repository else None})

@@ -14,7 +14,7 @@ from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint
-from flashdrive.model.stack import PIDS_LIMIT, ResolvedDatabase
+from flashdrive.model.stack import ResolvedDatabase
 
 
 def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> list:
@@ -82,7 +82,7 @@ class Database(pulumi.ComponentResource):
             wait=True, wait_timeout=180,
             labels=labels(stack, database=db.name, engine=db.engine),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-            **hardened(size=db.size, pids_limit=PIDS_LIMIT[db.size.name] * 2, add_capabilities=DATA_IMAGE_CAPABILITIES),
+            **hardened(size=db.size, add_capabilities=DATA_IMAGE_CAPABILITIES),
         )
         self.endpoint = DatabaseEndpoint.of(db, password.result)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,

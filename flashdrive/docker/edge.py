@@ -50,6 +50,6 @@ class Edge(pulumi.ComponentResource):
             uploads=uploads,
             labels=labels(stack.name, role="edge"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=depends_on or []),
-            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=EDGE_CAPABILITIES),
+            **hardened(size=SIZES["s"], add_capabilities=EDGE_CAPABILITIES),
         )
         self.register_outputs({"caddyfile": self.caddyfile})

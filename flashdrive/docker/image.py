@@ -46,8 +46,10 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pulumi.Resource) -> docker.Image:
-    """The image of one source folder, built with the buildpack's Dockerfile (both backends)."""
+def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pulumi.Resource,
+                platform: str | None = None) -> docker.Image:
+    """The image of one source folder, built with the buildpack's Dockerfile (both backends).
+    `platform`: left unset, the provider builds for the machine running Pulumi."""
     dockerfile = write_build_files(build)
     return docker.Image(
         build.key,
@@ -57,6 +59,7 @@ def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pu
             dockerfile=_relative(dockerfile),
             args=dict(build.build_args),
             builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            platform=platform,
         ),
         skip_push=not push,
         opts=pulumi.ResourceOptions(parent=parent),
@@ -64,10 +67,10 @@ def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pu
 
 
 class Build(pulumi.ComponentResource):
-    def __init__(self, build: ResolvedBuild, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, build: ResolvedBuild, platform: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Build", build.key, None, opts)
         # Local only: a single Docker host runs what it built, no registry in between.
-        self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self)
+        self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self, platform=platform)
         # The digest changes with every rebuild, so containers that take it roll.
         self.reference = self.image.repo_digest
         self.register_outputs({"image": self.image.image_name, "digest": self.image.repo_digest})

@@ -9,31 +9,36 @@ from flashdrive.docker.backups import Backups
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
+from flashdrive.docker.host import DockerHost
 from flashdrive.docker.image import Build
 from flashdrive.docker.network import StackNetwork
 from flashdrive.model.stack import ResolvedStack
 
 
-def build_docker_stack(stack: ResolvedStack) -> dict:
-    network = StackNetwork(stack.name)
-    databases = {name: Database(stack.name, db, network) for name, db in stack.databases.items()}
+def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> dict:
+    host = host or DockerHost.from_config()
+    # Every docker resource is created through this provider: its children inherit it.
+    on_host = pulumi.ResourceOptions(providers=[host.provider(stack.name)])
+    network = StackNetwork(stack.name, opts=on_host)
+    databases = {name: Database(stack.name, db, network, opts=on_host) for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
-    disks = {disk.name: Disk(stack.name, disk) for disk in stack.disks}
-    builds = {key: Build(build) for key, build in stack.builds.items()}
+    disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
+    builds = {key: Build(build, host.platform, opts=on_host) for key, build in stack.builds.items()}
     apps: dict[str, App] = {}
     release_of_source: dict[str, App] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         built = builds[app.build.key].reference if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, built, network, disks, endpoints,
+        apps[name] = App(stack, app, built, network, disks, endpoints, host,
                          depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else []),
-                         release_gate=owner.release_gate if owner else None)
+                         opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])
-    edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
+        Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()], opts=on_host)
+    edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
+                opts=on_host)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},

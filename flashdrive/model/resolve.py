@@ -111,6 +111,7 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+        release_timeout_s=app.release_timeout_s,
     )
 
 

@@ -72,6 +72,7 @@ class ResolvedApp:
     build: ResolvedBuild | None
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
+    release_timeout_s: int = 1800
 
     @property
     def is_web(self) -> bool:

@@ -21,6 +21,7 @@ from flashdrive.plan.model import Plan, PlannedResource
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+RELEASE_COMMAND = "command:local:Command"
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
 BACKUP_JOB_ROLES = ("backup", "backup-job")  # the job that reads disks and dumps databases
@@ -105,6 +106,11 @@ def _read(plan: Plan) -> _Stack:
                 stack.database_volumes[str(resource.inputs.get("name", resource.name))] = labels["flashdrive.database"]
             elif labels.get("flashdrive.role") == "backups":
                 stack.backup_repository = str(resource.inputs.get("name", resource.name))
+            continue
+        if resource.type == RELEASE_COMMAND:  # flashdrive/docker/release.py: the app's env names it
+            app_name = (resource.inputs.get("environment") or {}).get("FLASHDRIVE_APP")
+            if isinstance(app_name, str):
+                stack.apps.setdefault(app_name, _App(app_name, "worker")).release = True
             continue
         if resource.type != CONTAINER:
             continue

@@ -228,6 +228,8 @@ class App(Model):
     """Web only: a path, or {path, interval_s, timeout_s, retries, start_period_s}; default path /."""
     release: ReleaseEntry | None = None
     """Runs once per deploy, before new copies start; a failure stops the deploy. Default: the Procfile's release; false disables it."""
+    release_timeout_s: Annotated[int, Field(ge=10, le=86400)] = 1800
+    """Seconds the release command may run before it is stopped and the deploy fails; default 1800."""
     env: dict[EnvName, EnvValue] = {}
     """Environment variables, at build and at run time."""
     disks: list[Disk] = []

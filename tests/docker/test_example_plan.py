@@ -53,17 +53,18 @@ def test_the_example_builds_one_image_for_web_and_worker():
 
 def test_the_procfile_release_runs_before_the_copies():
     plan = plan_spec(EXAMPLE)
-    release = plan.get("shop-web-release", "docker:index/container:Container")
-    assert release.inputs["command"] == ["/bin/sh", "-c", "python manage.py migrate --noinput"]
-    assert "DATABASE_URL=[secret]" in release.inputs["envs"]
+    release = plan.get("shop-web-release", "command:local:Command")
+    assert "/bin/sh -c 'python manage.py migrate --noinput'" in release.inputs["create"]
+    assert release.inputs["environment"]["DATABASE_URL"] == "[secret]"
+    assert "--env=DATABASE_URL" in release.inputs["create"]
     web = plan.get("shop-web-1", "docker:index/container:Container")
     assert release.urn in web.options["dependsOn"]
 
 
 def test_apps_of_one_source_migrate_once_and_all_wait_for_it():
     plan = plan_spec(EXAMPLE)
-    releases = [r.name for r in plan.by_type("docker:index/container:Container") if r.name.endswith("-release")]
+    releases = [r.name for r in plan.by_type("command:local:Command")]
     assert releases == ["shop-web-release"]
-    release = plan.get("shop-web-release", "docker:index/container:Container")
+    release = plan.get("shop-web-release", "command:local:Command")
     worker = plan.get("shop-worker-1", "docker:index/container:Container")
     assert release.urn in worker.options["dependsOn"]
