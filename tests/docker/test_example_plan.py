@@ -57,12 +57,17 @@ def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monke
     views.write_text(views.read_text() + "\n# a code change\n")
     after = {r.urn: r for r in plan_spec("flashdrive.yaml").resources}
     changed = {urn for urn in before if before[urn].inputs != after[urn].inputs}
-    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "docker:index/container:Container"}
+    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "docker:index/container:Container",
+                                                     "command:local:Command"}
     image = next(urn for urn in changed if before[urn].type == "docker:index/image:Image")
     assert before[image].inputs["build"]["contextDigest"] != after[image].inputs["build"]["contextDigest"]
-    containers = {before[urn].name for urn in changed if urn != image}
-    # The release and every copy of the source's two apps take the new digest; nothing else moves.
-    assert containers == {"shop-web-release", "shop-web-1", "shop-web-2", "shop-worker-1"}
+    containers = {before[urn].name for urn in changed if before[urn].type == "docker:index/container:Container"}
+    # The release reruns (its trigger is the digest) and every copy of the source's two apps takes
+    # the new digest; nothing else moves.
+    release = next(urn for urn in changed if before[urn].type == "command:local:Command")
+    assert before[release].name == "shop-web-release"
+    assert before[release].inputs["triggers"][0] != after[release].inputs["triggers"][0]
+    assert containers == {"shop-web-1", "shop-web-2", "shop-worker-1"}
 
 
 def test_a_file_the_build_ignores_changes_nothing(tmp_path, monkeypatch):
