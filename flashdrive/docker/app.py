@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
+from flashdrive.credentials import Credentials
 from flashdrive.docker import readback
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.hardening import hardened, labels
@@ -45,7 +45,7 @@ def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str) -> dict[str,
 class App(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
                  disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
-                 depends_on: list | None = None, opts: pulumi.ResourceOptions | None = None):
+                 credentials: Credentials, depends_on: list | None = None, opts: pulumi.ResourceOptions | None = None):
         """`depends_on`: what the release and the copies wait for (databases; the release of another
         app of the same source)."""
         super().__init__("flashdrive:docker:App", f"{stack.name}-{app.name}", None, opts)
@@ -55,10 +55,9 @@ class App(pulumi.ComponentResource):
         # Docker host, which pulls for its own platform).
         image = built if built is not None else docker.RemoteImage(
             f"{stack.name}-{app.name}-image", name=app.image, keep_locally=True, opts=child).image_id
-        generated = {var.name: random.RandomPassword(f"{stack.name}-{app.name}-{var.name.lower().replace('_', '-')}",
-                                                    length=var.length, special=False, opts=child)
-                     for var in app.env if var.kind == "generate"}
-        resolver = EnvResolver(stack, databases, lambda var: generated[var.name].result)
+        # `{generate: secret}` values: stable across deploys and across `pulumi destroy`.
+        resolver = EnvResolver(stack, databases,
+                               lambda var: credentials.derive(f"env/{var.name}", var.length))
         user_env = {var.name: resolver.value(var) for var in app.env if var.at_run}
 
         def env(node: str) -> dict:
@@ -77,6 +76,11 @@ class App(pulumi.ComponentResource):
                 nets.append(docker.ContainerNetworksAdvancedArgs(name=network.egress.name))
             return nets
 
+        # Which databases the env refers to: their passwords derive from stack config, so no resource
+        # dependency says it; a label does (for plans, and `docker ps --filter`). It changes only
+        # with the env, which replaces the copies anyway.
+        used = ",".join(sorted({ref.name for var in app.env for ref in var.references
+                                if ref.kind == "databases" and ref.name}))
         volumes = [docker.ContainerVolumeArgs(volume_name=disks[d.name].volume.name, container_path=d.mount,
                                               read_only=d.read_only) for d in app.disks]
         self.release = None
@@ -108,7 +112,8 @@ class App(pulumi.ComponentResource):
                     tests=_health_test(app), interval=readback.duration(app.health.interval_s),
                     timeout=readback.duration(app.health.timeout_s), retries=app.health.retries,
                     start_period=readback.duration(app.health.start_period_s)) if app.health else None,
-                labels=labels(stack.name, app=app.name, node=str(number), role=app.type),
+                labels=labels(stack.name, app=app.name, node=str(number), role=app.type,
+                              **({"databases": used} if used else {})),
                 opts=pulumi.ResourceOptions(
                     parent=self, delete_before_replace=True,
                     # The gate: a copy is registered only once the release succeeded (the engine

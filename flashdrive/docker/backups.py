@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from flashdrive.backups.scripts import CROND, PRUNE_SCHEDULE, backup_script, crontab, password_env, prune_script
+from flashdrive.credentials import Credentials
 from flashdrive.docker.disk import Disk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -46,15 +46,15 @@ def _install_missing_tools(stack: ResolvedStack) -> str:
 
 class Backups(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, network: StackNetwork, disks: dict[str, Disk],
-                 databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
+                 databases: dict[str, DatabaseEndpoint], credentials: Credentials, depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = stack.backups
         target = settings.settings.target
-        # The repository's encryption key: without it no snapshot can be read.
-        repository_password = random.RandomPassword(f"{stack.name}-backup-repository-password", length=40,
-                                                    special=False, opts=child).result
+        # The repository's encryption key: without it no snapshot can be read. Derived from the
+        # stack's master key, so a retained repository opens again after `pulumi destroy`.
+        repository_password = credentials.derive("backups/repository-password", 48)
         image = docker.RemoteImage(f"{stack.name}-backup-image", name=settings.image, keep_locally=True,
                                    opts=child).image_id
         common_env = [f"FLASHDRIVE_STACK={stack.name}",
@@ -68,8 +68,7 @@ class Backups(pulumi.ComponentResource):
                 f"{stack.name}-backup", name=f"{stack.name}-backup", driver="bridge", internal=True,
                 labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack.name),
                         docker.NetworkLabelArgs(label="flashdrive.network", value="backup")], opts=child)
-            writer_password = random.RandomPassword(f"{stack.name}-backup-writer-password", length=32,
-                                                    special=False, opts=child).result
+            writer_password = credentials.derive("backups/writer-password")
             server_image = docker.RemoteImage(f"{stack.name}-backup-server-image", name=settings.server_image,
                                               keep_locally=True, opts=child).image_id
             self.server = docker.Container(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
+from flashdrive.credentials import Credentials
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -53,21 +53,22 @@ def _health_test(db: ResolvedDatabase) -> list[str]:
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
-    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork,
+    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric only: the password goes into URLs unescaped.
-        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
-        root_password = (random.RandomPassword(f"{stack}-{db.name}-root-password", length=32, special=False,
-                                               opts=child).result if db.engine == "mysql" else pulumi.Output.secret(""))
+        # Derived from the stack's master key (flashdrive/credentials.py): the same after `pulumi
+        # destroy`, as the retained data directory expects. Hex: safe in URLs unescaped.
+        password = credentials.derive(f"databases/{db.name}/password")
+        root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
+                         else pulumi.Output.secret(""))
         self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self)
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",
             name=f"{stack}-{db.name}",
             image=image.image_id,
-            envs=_environment(db, password.result, root_password),
+            envs=_environment(db, password, root_password),
             command=_command(db),
             # Databases live on the internal network only: no published port, no way out.
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.internal.name, aliases=[db.name])],
@@ -84,6 +85,6 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             **hardened(size=db.size, add_capabilities=DATA_IMAGE_CAPABILITIES),
         )
-        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.endpoint = DatabaseEndpoint.of(db, password)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
                                "password": self.endpoint.password, "url": self.endpoint.url})

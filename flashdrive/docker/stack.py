@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.credentials import Credentials
 from flashdrive.docker.app import App
 from flashdrive.docker.backups import Backups
 from flashdrive.docker.database import Database
@@ -19,8 +20,10 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     host = host or DockerHost.from_config()
     # Every docker resource is created through this provider: its children inherit it.
     on_host = pulumi.ResourceOptions(providers=[host.provider(stack.name)])
+    credentials = Credentials(stack.name)
     network = StackNetwork(stack.name, opts=on_host)
-    databases = {name: Database(stack.name, db, network, opts=on_host) for name, db in stack.databases.items()}
+    databases = {name: Database(stack.name, db, network, credentials, opts=on_host)
+                 for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
     builds = {key: Build(build, host.platform, opts=on_host) for key, build in stack.builds.items()}
@@ -30,13 +33,13 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         built = builds[app.build.key].reference if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, built, network, disks, endpoints, host,
+        apps[name] = App(stack, app, built, network, disks, endpoints, host, credentials,
                          depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else []),
                          opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()], opts=on_host)
+        Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
                 opts=on_host)
     outputs = {

@@ -14,9 +14,9 @@ import math
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.credentials import Credentials
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.kubernetes.disk import Disk
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
@@ -78,10 +78,10 @@ class App(pulumi.ComponentResource):
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
-        generated = {var.name: random.RandomPassword(f"{stack.name}-{app.name}-{var.name.lower().replace('_', '-')}",
-                                                    length=var.length, special=False, opts=child)
-                     for var in app.env if var.kind == "generate"}
-        resolver = EnvResolver(stack, databases, lambda var: generated[var.name].result)
+        # `{generate: secret}` values: stable across deploys and across `pulumi destroy`.
+        derived = Credentials(stack.name)
+        resolver = EnvResolver(stack, databases,
+                               lambda var: derived.derive(f"env/{var.name}", var.length))
         run_vars = [var for var in app.env if var.at_run]
         secret_values = {var.name: resolver.value(var) for var in run_vars if var.secret}
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.credentials import Credentials
 from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk, claim_spec
@@ -94,8 +94,8 @@ class Backups(pulumi.ComponentResource):
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        password = random.RandomPassword(f"{stack.name}-backup-password", length=48, special=False, opts=child)
-        secret_data: dict = {"RESTIC_PASSWORD": password.result}
+        # From the stack's master key, so a retained repository opens again after `pulumi destroy`.
+        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive("backups/repository-password", 48)}
         env: list[dict] = []
         volumes: list[dict] = [{"name": "dumps", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
         mounts: list[dict] = [{"name": "dumps", "mountPath": DUMPS}, {"name": "cache", "mountPath": "/cache"}]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from flashdrive.credentials import Credentials
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, quantity_gb, resources, selector)
@@ -76,12 +76,13 @@ class Database(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric only: the password goes into URLs unescaped.
-        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
-        credentials = {"password": password.result}
+        # From the stack's master key (flashdrive/credentials.py): the same after `pulumi destroy`, as
+        # the retained claim's data directory expects. Hex: safe in URLs unescaped.
+        derived = Credentials(stack)
+        password = derived.derive(f"databases/{db.name}/password")
+        credentials = {"password": password}
         if db.engine == "mysql":
-            credentials["root-password"] = random.RandomPassword(
-                f"{stack}-{db.name}-root-password", length=32, special=False, opts=child).result
+            credentials["root-password"] = derived.derive(f"databases/{db.name}/root-password")
         self.secret = k8s.core.v1.Secret(
             f"{stack}-{db.name}-credentials",
             metadata={"name": f"{db.name}-credentials", "namespace": namespace,
@@ -141,6 +142,6 @@ class Database(pulumi.ComponentResource):
                 }],
             },
             opts=child)
-        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.endpoint = DatabaseEndpoint.of(db, password)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
                                "password": self.endpoint.password, "url": self.endpoint.url})

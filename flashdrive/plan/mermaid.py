@@ -163,6 +163,10 @@ def _references(plan: Plan, stack: _Stack) -> dict[str, set[str]]:
                 owner = by_urn.get(urn)
                 if owner is not None and owner.type.startswith("random:") and owner.parent in stack.database_components:
                     found.add(f"db:{stack.database_components[owner.parent]}")
+            # Passwords derived from stack config (flashdrive/credentials.py) have no resource: the
+            # copies' label lists the databases their env refers to.
+            used = _labels(container).get("flashdrive.databases", "")
+            found.update(f"db:{name}" for name in used.split(",") if name in stack.databases)
         for value in app.env.values():
             if value == SECRET:
                 continue

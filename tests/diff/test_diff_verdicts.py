@@ -58,17 +58,17 @@ def diff_to(base, tmp_path, capsys):
 def test_renaming_an_app_loses_no_data(diff_to):
     outcome = diff_to(specs.rename_app)
     assert outcome.verdicts == {
-        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete", "shop-web-secret-key": "delete",
+        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
         "shop-store-1": "create", "shop-store-2": "create", "shop-store-image": "create",
-        "shop-store-secret-key": "create",
         "shop-edge": "replace",
     }
     assert (outcome.code, outcome.lost) == (0, [])
     assert outcome.err == ""
     # The disk belongs to the stack, not to the app: it is not even touched.
     assert "shop-disk-media" not in outcome.out
-    assert outcome.cautions == ["app 'store' gets a newly generated SECRET_KEY ('web' had its own): anything signed "
-                                "or encrypted with the previous value (sessions, tokens) stops being valid"]
+    # Generated secrets derive from the stack's master key and the env name, not the app's name
+    # (flashdrive/credentials.py): the renamed app keeps its SECRET_KEY.
+    assert outcome.cautions == []
 
 
 def test_removing_a_disk_is_data_loss_that_names_the_disk_and_where_it_was(diff_to):
@@ -95,9 +95,8 @@ def test_renaming_a_disk_is_data_loss_that_points_at_the_rename(diff_to):
 def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_to):
     outcome = diff_to(specs.rename_database)
     assert outcome.verdicts == {
-        "shop-main": "delete", "shop-main-image": "delete", "shop-db-main": "delete", "shop-main-password": "delete",
+        "shop-main": "delete", "shop-main-image": "delete", "shop-db-main": "delete",
         "shop-primary": "create", "shop-primary-image": "create", "shop-db-primary": "create",
-        "shop-primary-password": "create",
         # DATABASE_URL is a secret, so its new value is not shown: it derives from the new password.
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace",
         "shop-backup": "replace",  # it dumps the database under its new name
@@ -110,7 +109,7 @@ def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_
 def test_changing_a_database_engine_keeps_its_volume_and_warns(diff_to):
     outcome = diff_to(specs.change_engine)
     assert outcome.verdicts == {
-        "shop-main": "replace", "shop-main-image": "replace", "shop-main-root-password": "create",
+        "shop-main": "replace", "shop-main-image": "replace",
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace", "shop-backup": "replace",
     }
     assert (outcome.code, outcome.lost) == (0, [])
@@ -146,7 +145,7 @@ def test_dropping_an_app_without_a_disk_loses_no_data(diff_to):
 def test_dropping_the_app_that_has_a_disk_is_data_loss(diff_to):
     outcome = diff_to(specs.drop_web)
     assert outcome.verdicts == {
-        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete", "shop-web-secret-key": "delete",
+        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
         "shop-disk-media": "delete", "shop-edge": "replace", "shop-backup": "replace",
     }
     assert (outcome.code, outcome.lost) == (3, ["disk 'media'"])
@@ -162,7 +161,7 @@ def test_changing_a_domain_renews_the_edge_and_the_copies_that_answer_to_it(diff
 def test_removing_a_database_is_data_loss(diff_to):
     outcome = diff_to(specs.remove_database)
     assert outcome.verdicts == {"shop-cache": "delete", "shop-cache-image": "delete", "shop-db-cache": "delete",
-                                "shop-cache-password": "delete", "shop-worker-1": "replace", "shop-backup": "replace"}
+                                "shop-worker-1": "replace", "shop-backup": "replace"}
     assert (outcome.code, outcome.lost) == (3, ["database 'cache'"])
     assert "database 'cache' is removed from databases" in outcome.out
 

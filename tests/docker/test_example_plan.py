@@ -41,7 +41,7 @@ def test_the_example_plan_matches_its_golden_copy():
 
 def test_main_py_registers_exactly_what_plan_shows():
     from_main = capture(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
-                        config={"flashdrive:spec": EXAMPLE})
+                        config={"flashdrive:masterKey": "test-master-key", "flashdrive:spec": EXAMPLE})
     planned = plan_spec(EXAMPLE)
     assert [r.to_dict() for r in from_main.resources] == [r.to_dict() for r in planned.resources]
     assert from_main.outputs == planned.outputs
