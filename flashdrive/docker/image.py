@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from flashdrive.model.resolve import CA_BUNDLE_IN_CONTEXT
@@ -73,8 +74,25 @@ def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pu
 class Build(pulumi.ComponentResource):
     def __init__(self, build: ResolvedBuild, platform: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Build", build.key, None, opts)
+        self.key = build.key
         # Local only: a single Docker host runs what it built, no registry in between.
         self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self, platform=platform)
         # The digest changes with every rebuild, so containers that take it roll.
         self.reference = self.image.repo_digest
         self.register_outputs({"image": self.image.image_name, "digest": self.image.repo_digest})
+
+    def remove_when_replaced(self, host: str, users: list[pulumi.Resource]) -> command.local.Command:
+        """Rebuilt images would pile up untagged: each rebuild moves the tag, and the old image stays.
+        This Command lives as long as one image: a new digest replaces it (create-before-delete),
+        after `users` (the containers and releases running the image) moved to the new one, and
+        its delete, run with the old inputs, removes the old image. An image still used by a
+        container is not removed (`docker image rm` refuses, without -f)."""
+        return command.local.Command(
+            f"{self.key}-image-cleanup",
+            create='echo "$FLASHDRIVE_IMAGE"',
+            delete='docker image rm "$FLASHDRIVE_IMAGE" >/dev/null 2>&1 || true',
+            environment={"DOCKER_HOST": host, "FLASHDRIVE_IMAGE": self.reference},
+            triggers=[self.reference],
+            add_previous_output_in_env=False,
+            logging=command.local.Logging.NONE,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=users))

@@ -38,6 +38,10 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
                          opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for key, build in builds.items():
+        users = [r for a in apps.values() if a.app.build is not None and a.app.build.key == key
+                 for r in a.containers + ([a.release] if a.release else [])]
+        build.remove_when_replaced(host.host, users)
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],

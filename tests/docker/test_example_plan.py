@@ -64,9 +64,11 @@ def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monke
     containers = {before[urn].name for urn in changed if before[urn].type == "docker:index/container:Container"}
     # The release reruns (its trigger is the digest) and every copy of the source's two apps takes
     # the new digest; nothing else moves.
-    release = next(urn for urn in changed if before[urn].type == "command:local:Command")
-    assert before[release].name == "shop-web-release"
-    assert before[release].inputs["triggers"][0] != after[release].inputs["triggers"][0]
+    commands = {before[urn].name: urn for urn in changed if before[urn].type == "command:local:Command"}
+    # The release reruns and the image's cleanup is renewed: both are triggered by the digest.
+    assert set(commands) == {"shop-web-release", "shop-app-a172ce-image-cleanup"}
+    for urn in commands.values():
+        assert before[urn].inputs["triggers"][0] != after[urn].inputs["triggers"][0]
     assert containers == {"shop-web-1", "shop-web-2", "shop-worker-1"}
 
 
@@ -108,8 +110,22 @@ def test_the_procfile_release_runs_before_the_copies():
 
 def test_apps_of_one_source_migrate_once_and_all_wait_for_it():
     plan = plan_spec(EXAMPLE)
-    releases = [r.name for r in plan.by_type("command:local:Command")]
+    releases = [r.name for r in plan.by_type("command:local:Command") if r.name.endswith("-release")]
     assert releases == ["shop-web-release"]
     release = plan.get("shop-web-release", "command:local:Command")
     worker = plan.get("shop-worker-1", "docker:index/container:Container")
     assert release.urn in worker.options["dependsOn"]
+
+
+def test_a_rebuilt_image_is_removed_once_nothing_runs_it():
+    plan = plan_spec(EXAMPLE)
+    image = plan.get("shop-app-a172ce", "docker:index/image:Image")
+    cleanup = plan.get("shop-app-a172ce-image-cleanup", "command:local:Command")
+    digest = plan.get("shop-web-1", "docker:index/container:Container").inputs["image"]
+    # One Command per image: a new digest replaces it, and its delete (run with the old inputs)
+    # removes the old image, after every container and release of that image moved on.
+    assert cleanup.inputs["triggers"] == [digest] and cleanup.inputs["environment"]["FLASHDRIVE_IMAGE"] == digest
+    assert cleanup.inputs["delete"] == 'docker image rm "$FLASHDRIVE_IMAGE" >/dev/null 2>&1 || true'
+    users = {plan.get(n, "docker:index/container:Container").urn for n in ("shop-web-1", "shop-web-2", "shop-worker-1")}
+    users.add(plan.get("shop-web-release", "command:local:Command").urn)
+    assert users <= set(cleanup.depends_on) and image.urn in cleanup.depends_on
