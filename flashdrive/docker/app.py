@@ -3,9 +3,24 @@
 Each copy answers to the app's name and to `<app>-<n>` on the stack's networks; web copies
 also sit on the edge network. The release command runs first (flashdrive/docker/release.py); its
 failure fails the deploy with its output while the running copies stay as they are.
+
+How a deploy changes the copies (the strategy):
+- rolling (default): pulumi-docker replaces a container delete-before-replace, always (its
+  tfbridge ResourceInfo says so), so a replaced copy is an outage. Instead each version of a copy
+  is a resource of its own, `<stack>-<app>-<n>-<version>`, the version a hash of everything the
+  copy is made of. A new version is created beside the old one and waited for until its health
+  check passes (`wait`); only when every new resource is up does the engine delete the old ones,
+  at the end of the `up`, each with SIGTERM and `shutdown_timeout_s` to finish its requests
+  (`destroy_grace_seconds`). A copy that never becomes healthy fails the `up`: nothing old is
+  deleted. Old and new answer to the same aliases (`<app>`, `<app>-<n>`) meanwhile.
+- stop-first (an `exclusive` disk): one resource per copy, `<stack>-<app>-<n>`, replaced in
+  place: the old copy is stopped (gracefully) before the new one starts; never two writers.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import pulumi
 import pulumi_docker as docker
@@ -42,12 +57,46 @@ def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str) -> dict[str,
     return env
 
 
+def wait_timeout_s(app: ResolvedApp) -> int:
+    """Long enough for a copy that starts as slowly as its health check allows: the start period,
+    then every retry, then one more check."""
+    health = app.health
+    assert health is not None
+    return health.start_period_s + (health.retries + 1) * (health.interval_s + health.timeout_s)
+
+
+def copy_version(stack: ResolvedStack, app: ResolvedApp, image_version: str, user_env: dict) -> str:
+    """A short hash of everything a copy is made of that is known before `up` runs: the image's
+    content, and every setting of the app that reaches its container. Env values that are
+    Outputs (secrets, config) count by their spec text: a new config value replaces the copies
+    under the same version, stop-first (rare: `pulumi config set` then `up`)."""
+    def described(value) -> str:
+        return value if isinstance(value, str) else "output"
+
+    settings = {
+        "image": image_version, "command": app.command, "port": app.port, "size": app.size.name,
+        "health": app.health.model_dump() if app.health else None, "egress": app.egress, "type": app.type,
+        "disks": [(d.name, d.mount, d.read_only, d.volume_name) for d in app.disks],
+        "provided": provided_env(stack, app, "n"), "shutdown": app.shutdown_timeout_s,
+        "env": {name: described(value) for name, value in sorted(user_env.items())},
+        "env_spec": [repr(var) for var in sorted(app.env, key=lambda v: v.name)],
+        "flashdrive": COPY_FORMAT,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+# Bumped when the program changes what a copy's container is made of, so every copy rolls once.
+COPY_FORMAT = 1
+
+
 class App(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
                  disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
-                 credentials: Credentials, depends_on: list | None = None, opts: pulumi.ResourceOptions | None = None):
-        """`depends_on`: what the release and the copies wait for (databases; the release of another
-        app of the same source)."""
+                 credentials: Credentials, image_version: str, depends_on: list | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """`image_version`: what the image is made of, known before it is built (its source's
+        content hash, or the prebuilt image's reference). `depends_on`: what the release and the
+        copies wait for (databases; the release of another app of the same source)."""
         super().__init__("flashdrive:docker:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -97,11 +146,15 @@ class App(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[getattr(network, role) for role in roles] + [
                     disks[d.name].volume for d in app.disks] + (depends_on or [])))
 
+        self.strategy = "stop-first" if app.stop_first else "rolling"
+        self.version = copy_version(stack, app, image_version, user_env)
+        health = app.health
         self.containers: list[docker.Container] = []
         for number, node in enumerate(app.node_names(), start=1):
+            name = f"{stack.name}-{node}" if app.stop_first else f"{stack.name}-{node}-{self.version}"
             self.containers.append(docker.Container(
-                f"{stack.name}-{node}",
-                name=f"{stack.name}-{node}",
+                name,
+                name=name,
                 hostname=node,
                 image=image,
                 command=list(app.command) if app.command else None,
@@ -112,8 +165,12 @@ class App(pulumi.ComponentResource):
                     tests=_health_test(app), interval=readback.duration(app.health.interval_s),
                     timeout=readback.duration(app.health.timeout_s), retries=app.health.retries,
                     start_period=readback.duration(app.health.start_period_s)) if app.health else None,
-                labels=labels(stack.name, app=app.name, node=str(number), role=app.type,
+                labels=labels(stack.name, app=app.name, node=str(number), role=app.type, strategy=self.strategy,
                               **({"databases": used} if used else {})),
+                # A new copy counts once its health check passes; one that never does fails the up.
+                wait=health is not None, wait_timeout=wait_timeout_s(app) if health is not None else None,
+                # Replaced or removed: SIGTERM, then this long to finish in-flight requests.
+                destroy_grace_seconds=app.shutdown_timeout_s, stop_timeout=app.shutdown_timeout_s,
                 opts=pulumi.ResourceOptions(
                     parent=self, delete_before_replace=True,
                     # The gate: a copy is registered only once the release succeeded (the engine

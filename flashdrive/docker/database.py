@@ -50,6 +50,10 @@ def _health_test(db: ResolvedDatabase) -> list[str]:
     }[db.engine]
 
 
+# Seconds a database gets to shut down cleanly when stopped, replaced or removed.
+DATABASE_STOP_GRACE_S = 120
+
+
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
@@ -81,6 +85,10 @@ class Database(pulumi.ComponentResource):
                 retries=3 if db.engine == "mongodb" else 30, start_period="30s"),
             # Wait until healthy, so a release command that migrates finds the database ready.
             wait=True, wait_timeout=180,
+            # Replaced or removed: the image's stop signal (Postgres: SIGINT, a fast clean shutdown),
+            # then time for a clean shutdown (checkpoint, flush) before a kill. Never two on one
+            # volume: a database is always replaced stop-first (pulumi-docker's delete-before-replace).
+            destroy_grace_seconds=DATABASE_STOP_GRACE_S, stop_timeout=DATABASE_STOP_GRACE_S,
             labels=labels(stack, database=db.name, engine=db.engine),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             **hardened(size=db.size, add_capabilities=DATA_IMAGE_CAPABILITIES),

@@ -6,6 +6,8 @@ The generated Dockerfile (and the CA bundle, when `build.ca_bundle` is set) are 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from flashdrive.buildpack.build_context import context_hash
 from flashdrive.model.resolve import CA_BUNDLE_IN_CONTEXT
 from flashdrive.model.stack import ResolvedBuild
 
@@ -72,21 +75,26 @@ def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pu
 
 
 class Build(pulumi.ComponentResource):
-    def __init__(self, build: ResolvedBuild, platform: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, build: ResolvedBuild, platform: str, host: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Build", build.key, None, opts)
         self.key = build.key
+        dockerfile = write_build_files(build)
+        # What the image is made of, known before it is built: the copies' versions derive from it.
+        self.version = hashlib.sha256(json.dumps(
+            [context_hash(build.context, dockerfile), sorted(build.build_args), platform]).encode()).hexdigest()
         # Local only: a single Docker host runs what it built, no registry in between.
         self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self, platform=platform)
         # The digest changes with every rebuild, so containers that take it roll.
         self.reference = self.image.repo_digest
+        self.cleanup = self._remove_when_replaced(host)
         self.register_outputs({"image": self.image.image_name, "digest": self.image.repo_digest})
 
-    def remove_when_replaced(self, host: str, users: list[pulumi.Resource]) -> command.local.Command:
+    def _remove_when_replaced(self, host: str) -> command.local.Command:
         """Rebuilt images would pile up untagged: each rebuild moves the tag, and the old image stays.
-        This Command lives as long as one image: a new digest replaces it (create-before-delete),
-        after `users` (the containers and releases running the image) moved to the new one, and
-        its delete, run with the old inputs, removes the old image. An image still used by a
-        container is not removed (`docker image rm` refuses, without -f)."""
+        This Command lives as long as one image: a new digest replaces it, and its delete, run with
+        the old inputs, removes the old image. Everything that runs the image (copies, release)
+        depends on it, so the engine deletes it after them, at the end of the `up`; an image still
+        used by a container is not removed (`docker image rm` refuses, without -f)."""
         return command.local.Command(
             f"{self.key}-image-cleanup",
             create='echo "$FLASHDRIVE_IMAGE"',
@@ -95,4 +103,4 @@ class Build(pulumi.ComponentResource):
             triggers=[self.reference],
             add_previous_output_in_env=False,
             logging=command.local.Logging.NONE,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=users))
+            opts=pulumi.ResourceOptions(parent=self))

@@ -26,22 +26,20 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
-    builds = {key: Build(build, host.platform, opts=on_host) for key, build in stack.builds.items()}
+    builds = {key: Build(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
     apps: dict[str, App] = {}
     release_of_source: dict[str, App] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
-        built = builds[app.build.key].reference if app.build is not None else None
+        build = builds[app.build.key] if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, built, network, disks, endpoints, host, credentials,
-                         depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else []),
+        apps[name] = App(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
+                         image_version=build.version if build else str(app.image),
+                         depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else [])
+                         + ([build.cleanup] if build else []),
                          opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
-    for key, build in builds.items():
-        users = [r for a in apps.values() if a.app.build is not None and a.app.build.key == key
-                 for r in a.containers + ([a.release] if a.release else [])]
-        build.remove_when_replaced(host.host, users)
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],

@@ -100,7 +100,7 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
     elif app.release is False:
         release = None
     disks = tuple(
-        ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}")
+        ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}", d.exclusive)
         for d in app.disks)
     domains = tuple(
         ResolvedDomain(d.host, d.certificate.config if d.certificate else None, d.key.config if d.key else None)
@@ -111,7 +111,7 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
-        release_timeout_s=app.release_timeout_s,
+        release_timeout_s=app.release_timeout_s, shutdown_timeout_s=app.shutdown_timeout_s,
     )
 
 

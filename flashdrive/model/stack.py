@@ -27,6 +27,7 @@ class ResolvedDisk:
     size_gb: int
     read_only: bool
     volume_name: str  # physical: <stack>-disk-<name>
+    exclusive: bool = False  # never two writers: its app deploys stop-first
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class ResolvedApp:
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
     release_timeout_s: int = 1800
+    shutdown_timeout_s: int = 30
+
+    @property
+    def stop_first(self) -> bool:
+        """Deployed by stopping the old copies before starting new ones: a disk that must never have
+        two writers. Every other app rolls: new copies start beside the old ones."""
+        return any(d.exclusive for d in self.disks)
 
     @property
     def is_web(self) -> bool:

@@ -169,6 +169,8 @@ class Disk(Model):
     """Size in GB; all disks of an app must fit the free disk space of its size."""
     access: Literal["read_write", "read_only"] = "read_write"
     """read_write (default) or read_only."""
+    exclusive: bool = False
+    """Never two writers, not even during a deploy (SQLite, say): the app is deployed stop-first instead of rolling."""
 
 
 class Domain(Model):
@@ -230,6 +232,8 @@ class App(Model):
     """Runs once per deploy, before new copies start; a failure stops the deploy. Default: the Procfile's release; false disables it."""
     release_timeout_s: Annotated[int, Field(ge=10, le=86400)] = 1800
     """Seconds the release command may run before it is stopped and the deploy fails; default 1800."""
+    shutdown_timeout_s: Annotated[int, Field(ge=1, le=3600)] = 30
+    """Grace a copy gets to finish its requests (SIGTERM, then SIGKILL) when it is replaced or removed; default 30."""
     env: dict[EnvName, EnvValue] = {}
     """Environment variables, at build and at run time."""
     disks: list[Disk] = []

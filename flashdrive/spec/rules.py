@@ -188,7 +188,11 @@ class _Checker:
             self.error(("apps", name, "disks"), f"the disks need {total} GB, but size {app.size} includes {size.disk_gb} GB",
                        f"use size: {bigger} ({SIZES[bigger].disk_gb} GB), or smaller disks" if bigger
                        else f"the largest size includes {SIZES['xl'].disk_gb} GB: use smaller disks", key=True)
-        if app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
+        exclusive = next((d.name for d in app.disks if d.exclusive), None)
+        if app.nodes > 1 and exclusive:
+            self.error(("apps", name, "nodes"), f"{app.nodes} copies would all write disk '{exclusive}', which is "
+                       "exclusive (never two writers)", "use nodes: 1 (or a bigger size), or drop exclusive: true")
+        elif app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
             self.warning(("apps", name, "nodes"), f"{app.nodes} copies share the read_write disk "
                          f"'{next(d.name for d in app.disks if d.access == 'read_write')}': fine for reads, "
                          "risky when copies write the same file at the same time",

@@ -4,6 +4,7 @@ that changes, the exit code, and for data loss a message naming what is lost and
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +13,13 @@ import pytest
 
 import _diff_specs as specs
 import flashdrive.cli.main as cli_main
+from cli_helpers import unversioned
 from flashdrive.diff import check, diff_plans, load_side
+
+
+def rolled(verdicts: dict[str, str]) -> dict[str, str]:
+    """Verdicts by copy (`shop-web-1`), whatever the version in a rolling copy's name."""
+    return {unversioned(name): verdict for name, verdict in verdicts.items()}
 
 
 @dataclass
@@ -49,7 +56,7 @@ def diff_to(base, tmp_path, capsys):
         code = cli_main.main(["diff", str(base), str(head), *flags])
         captured = capsys.readouterr()
         assert "Traceback" not in captured.out + captured.err
-        return Outcome(report_diff.verdicts(), code, captured.out, captured.err,
+        return Outcome(rolled(report_diff.verdicts()), code, captured.out, captured.err,
                        [f.holder.label for f in report.findings], report.cautions)
 
     return run
@@ -206,9 +213,11 @@ def test_the_markdown_comment_leads_with_data_loss_then_counts_then_a_table_per_
     assert caution < counts < web < disk
     unchanged = sum(1 for r in load_side(str(base)).plan.resources if r.custom) - 4
     assert lines[counts] == f"**0** to create · **0** to update · **3** to replace · **1** to delete · {unchanged} unchanged"
-    assert lines[web + 2:web + 5] == [
-        "| resource | change | what changes |", "|---|---|---|",
-        "| `shop-web-1` Container | ± replace | volumes: /app/media removed **(replaces)** |"]
+    assert lines[web + 2:web + 4] == ["| resource | change | what changes |", "|---|---|---|"]
+    # A rolling copy's new version is shown against the old one it replaces.
+    assert re.fullmatch(r"\| `shop-web-1-(?P<new>[0-9a-f]{8})` Container \| ± replace \| name: shop-web-1-[0-9a-f]{8} → "
+                        r"shop-web-1-(?P=new) \*\*\(replaces\)\*\*<br>volumes: /app/media removed \*\*\(replaces\)\*\* \|",
+                        lines[web + 4]), lines[web + 4]
     assert "- **disk `media`** (volume `shop-disk-media`) would be **deleted**: disk 'media' is removed from " \
            "apps.web.disks." in outcome.out
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cli_helpers import unversioned
 from flashdrive.plan import plan_spec
 
 CONTAINER = "docker:index/container:Container"
@@ -59,7 +60,8 @@ def plan(write_spec):
 
 
 def containers(plan):
-    return {r.name: r for r in plan.by_type(CONTAINER)}
+    """By name; a rolling copy by its name without the version (`shop-web-1`)."""
+    return {unversioned(r.name): r for r in plan.by_type(CONTAINER)}
 
 
 def test_only_the_edge_publishes_ports_and_only_80_and_443(plan):
@@ -85,8 +87,9 @@ def test_disk_volumes_are_named_from_stack_and_disk_never_the_app(write_spec):
 
 
 def test_copies_equal_nodes_and_all_answer_to_the_app_name(plan):
-    web = [c for name, c in containers(plan).items() if name.startswith("shop-web-")]
-    assert sorted(c.name for c in web) == ["shop-web-1", "shop-web-2", "shop-web-3"]
+    web = {name: c for name, c in containers(plan).items() if name.startswith("shop-web-")}
+    assert sorted(web) == ["shop-web-1", "shop-web-2", "shop-web-3"]
+    web = [web[name] for name in sorted(web)]
     for number, container in enumerate(sorted(web, key=lambda c: c.name), start=1):
         internal = container.inputs["networksAdvanced"][0]
         assert internal["aliases"] == ["web", f"web-{number}"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import copy_of, unversioned
 from flashdrive.plan import capture, plan_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_main_py_registers_exactly_what_plan_shows():
     assert from_main.outputs == planned.outputs
 
 
-def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monkeypatch):
+def test_a_code_change_rebuilds_the_image_reruns_the_release_and_rolls_new_copies_only(tmp_path, monkeypatch):
     copy = tmp_path / "shop"
     shutil.copytree(ROOT / "examples/django-shop", copy,
                     ignore=shutil.ignore_patterns(".flashdrive", "__pycache__"))
@@ -56,20 +57,20 @@ def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monke
     views = copy / "app/store/views.py"
     views.write_text(views.read_text() + "\n# a code change\n")
     after = {r.urn: r for r in plan_spec("flashdrive.yaml").resources}
-    changed = {urn for urn in before if before[urn].inputs != after[urn].inputs}
-    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "docker:index/container:Container",
-                                                     "command:local:Command"}
+    changed = {urn for urn in before.keys() & after.keys() if before[urn].inputs != after[urn].inputs}
+    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "command:local:Command"}
     image = next(urn for urn in changed if before[urn].type == "docker:index/image:Image")
     assert before[image].inputs["build"]["contextDigest"] != after[image].inputs["build"]["contextDigest"]
-    containers = {before[urn].name for urn in changed if before[urn].type == "docker:index/container:Container"}
-    # The release reruns (its trigger is the digest) and every copy of the source's two apps takes
-    # the new digest; nothing else moves.
-    commands = {before[urn].name: urn for urn in changed if before[urn].type == "command:local:Command"}
     # The release reruns and the image's cleanup is renewed: both are triggered by the digest.
+    commands = {before[urn].name: urn for urn in changed if before[urn].type == "command:local:Command"}
     assert set(commands) == {"shop-web-release", "shop-app-a172ce-image-cleanup"}
     for urn in commands.values():
         assert before[urn].inputs["triggers"][0] != after[urn].inputs["triggers"][0]
-    assert containers == {"shop-web-1", "shop-web-2", "shop-worker-1"}
+    # Every copy of the source's two apps is a new version beside the old one; nothing else moves.
+    gone, new = before.keys() - after.keys(), after.keys() - before.keys()
+    assert sorted(unversioned(before[urn].name) for urn in gone) == ["shop-web-1", "shop-web-2", "shop-worker-1"]
+    assert sorted(unversioned(after[urn].name) for urn in new) == ["shop-web-1", "shop-web-2", "shop-worker-1"]
+    assert all({"label": "flashdrive.strategy", "value": "rolling"} in after[urn].inputs["labels"] for urn in new)
 
 
 def test_a_file_the_build_ignores_changes_nothing(tmp_path, monkeypatch):
@@ -93,9 +94,8 @@ def test_the_example_builds_one_image_for_web_and_worker():
     assert image.inputs["build"]["context"] == "examples/django-shop/app"
     # Build args carry plain build-scoped values only; secrets never reach an image.
     assert image.inputs["build"]["args"] == {"DJANGO_SETTINGS_MODULE": "shop.settings"}
-    containers = {r.name: r for r in plan.by_type("docker:index/container:Container")}
-    digest = containers["shop-web-1"].inputs["image"]
-    assert containers["shop-worker-1"].inputs["image"] == digest
+    digest = copy_of(plan, "shop-web-1").inputs["image"]
+    assert copy_of(plan, "shop-worker-1").inputs["image"] == digest
 
 
 def test_the_procfile_release_runs_before_the_copies():
@@ -104,7 +104,7 @@ def test_the_procfile_release_runs_before_the_copies():
     assert "/bin/sh -c 'python manage.py migrate --noinput'" in release.inputs["create"]
     assert release.inputs["environment"]["DATABASE_URL"] == "[secret]"
     assert "--env=DATABASE_URL" in release.inputs["create"]
-    web = plan.get("shop-web-1", "docker:index/container:Container")
+    web = copy_of(plan, "shop-web-1")
     assert release.urn in web.options["dependsOn"]
 
 
@@ -113,7 +113,7 @@ def test_apps_of_one_source_migrate_once_and_all_wait_for_it():
     releases = [r.name for r in plan.by_type("command:local:Command") if r.name.endswith("-release")]
     assert releases == ["shop-web-release"]
     release = plan.get("shop-web-release", "command:local:Command")
-    worker = plan.get("shop-worker-1", "docker:index/container:Container")
+    worker = copy_of(plan, "shop-worker-1")
     assert release.urn in worker.options["dependsOn"]
 
 
@@ -121,11 +121,14 @@ def test_a_rebuilt_image_is_removed_once_nothing_runs_it():
     plan = plan_spec(EXAMPLE)
     image = plan.get("shop-app-a172ce", "docker:index/image:Image")
     cleanup = plan.get("shop-app-a172ce-image-cleanup", "command:local:Command")
-    digest = plan.get("shop-web-1", "docker:index/container:Container").inputs["image"]
+    digest = copy_of(plan, "shop-web-1").inputs["image"]
     # One Command per image: a new digest replaces it, and its delete (run with the old inputs)
-    # removes the old image, after every container and release of that image moved on.
+    # removes the old image. Whatever runs the image depends on it, so the engine deletes it after
+    # them, at the end of the up: after the old copies are gone.
     assert cleanup.inputs["triggers"] == [digest] and cleanup.inputs["environment"]["FLASHDRIVE_IMAGE"] == digest
     assert cleanup.inputs["delete"] == 'docker image rm "$FLASHDRIVE_IMAGE" >/dev/null 2>&1 || true'
-    users = {plan.get(n, "docker:index/container:Container").urn for n in ("shop-web-1", "shop-web-2", "shop-worker-1")}
-    users.add(plan.get("shop-web-release", "command:local:Command").urn)
-    assert users <= set(cleanup.depends_on) and image.urn in cleanup.depends_on
+    assert image.urn in cleanup.depends_on
+    users = [copy_of(plan, n) for n in ("shop-web-1", "shop-web-2", "shop-worker-1")]
+    users.append(plan.get("shop-web-release", "command:local:Command"))
+    for user in users:
+        assert cleanup.urn in user.depends_on, user.name

@@ -14,6 +14,7 @@ import pytest
 
 from flashdrive.docker.release import ReleaseContainer, release_environment, release_script
 from flashdrive.model import resolve
+from cli_helpers import copy_of
 from flashdrive.plan import plan_spec
 from flashdrive.spec import load_spec
 
@@ -152,7 +153,7 @@ def test_every_docker_resource_goes_through_the_explicit_provider(plan):
 
 def test_a_copy_waits_for_the_release_and_takes_nothing_from_it(plan):
     release = plan.get("shop-web-release", COMMAND)
-    copy = plan.get("shop-web-1", CONTAINER)
+    copy = copy_of(plan, "shop-web-1")
     assert release.urn in copy.depends_on
     assert all(release.urn not in urns for urns in copy.property_dependencies.values())
     assert copy.delete_before_replace is True
