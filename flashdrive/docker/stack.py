@@ -42,7 +42,7 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
             release_of_source.setdefault(app.build.key, apps[name])
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
-    edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
+    edge = Edge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
                 opts=on_host)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},

@@ -67,7 +67,7 @@ def test_renaming_an_app_loses_no_data(diff_to):
     assert outcome.verdicts == {
         "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
         "shop-store-1": "create", "shop-store-2": "create", "shop-store-image": "create",
-        "shop-edge": "replace",
+        "shop-edge-routes": "replace",
     }
     assert (outcome.code, outcome.lost) == (0, [])
     assert outcome.err == ""
@@ -139,7 +139,7 @@ def test_changing_an_env_var_replaces_only_that_apps_copies(diff_to):
 
 def test_more_nodes_add_a_copy_and_renew_the_edge(diff_to):
     outcome = diff_to(specs.more_nodes)
-    assert outcome.verdicts == {"shop-web-3": "create", "shop-edge": "replace"}
+    assert outcome.verdicts == {"shop-web-3": "create", "shop-edge-routes": "replace"}
     assert (outcome.code, outcome.lost) == (0, [])
 
 
@@ -153,7 +153,7 @@ def test_dropping_the_app_that_has_a_disk_is_data_loss(diff_to):
     outcome = diff_to(specs.drop_web)
     assert outcome.verdicts == {
         "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
-        "shop-disk-media": "delete", "shop-edge": "replace", "shop-backup": "replace",
+        "shop-disk-media": "delete", "shop-edge-routes": "replace", "shop-backup": "replace",
     }
     assert (outcome.code, outcome.lost) == (3, ["disk 'media'"])
     assert "app 'web' is removed from the spec, and with it disk 'media'" in outcome.out
@@ -161,7 +161,7 @@ def test_dropping_the_app_that_has_a_disk_is_data_loss(diff_to):
 
 def test_changing_a_domain_renews_the_edge_and_the_copies_that_answer_to_it(diff_to):
     outcome = diff_to(specs.change_domain)
-    assert outcome.verdicts == {"shop-edge": "replace", "shop-web-1": "replace", "shop-web-2": "replace"}
+    assert outcome.verdicts == {"shop-edge-routes": "replace", "shop-web-1": "replace", "shop-web-2": "replace"}
     assert (outcome.code, outcome.lost) == (0, [])
 
 

@@ -103,3 +103,16 @@ def test_an_exclusive_disk_cannot_have_two_copies(tmp_path, cli):
     assert run.code != 0
     assert any("apps.notes.nodes: 2 copies would all write disk 'db', which is exclusive" in line
                for line in run.error_lines), run.err
+
+
+def test_the_edge_keeps_one_caddy_and_takes_new_routes_live(tmp_path, plan):
+    more = plan_of(tmp_path, SPEC.replace("nodes: 2", "nodes: 3"), "more.yaml")
+    edge, edge_after = plan.get("shop-edge", CONTAINER), more.get("shop-edge", CONTAINER)
+    # The container never changes with the routes: same inputs, so the engine leaves it running.
+    assert edge.inputs == edge_after.inputs
+    assert edge.inputs["command"][-1] == "--watch" and "uploads" not in edge.inputs
+    routes, routes_after = (p.get("shop-edge-routes", "command:local:Command") for p in (plan, more))
+    assert "web-3:8000" in routes_after.inputs["environment"]["FLASHDRIVE_CADDYFILE"]
+    assert routes.inputs["triggers"] != routes_after.inputs["triggers"]
+    assert routes.urn in edge.depends_on
+    assert copy_of(more, "shop-web-3").urn in routes_after.depends_on
