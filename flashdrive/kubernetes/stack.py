@@ -41,7 +41,7 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     if stack.web_apps:
         Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, ns, disks, databases, cluster.storage_class)
+        Backups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},

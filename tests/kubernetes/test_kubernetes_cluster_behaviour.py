@@ -53,12 +53,16 @@ def test_a_release_may_run_for_the_spec_s_timeout_and_not_longer(shop, tmp_path)
 # ---- disks
 
 
-def test_app_pods_change_a_disk_s_group_only_when_its_root_does_not_have_it(shop):
+def test_app_and_backup_pods_change_a_disk_s_group_only_when_its_root_does_not_have_it(shop):
+    kinds = set()
     for manifest in manifests(shop):
-        if manifest["kind"] in ("Deployment", "Job"):
-            context = manifest["spec"]["template"]["spec"]["securityContext"]
+        if manifest["kind"] in ("Deployment", "Job", "CronJob"):
+            kinds.add(manifest["kind"])
+            [template] = pod_templates(manifest)
+            context = template["spec"]["securityContext"]
             assert context["fsGroup"] == 10001
             assert context["fsGroupChangePolicy"] == "OnRootMismatch"
+    assert kinds == {"Deployment", "Job", "CronJob"}
 
 
 def test_a_copy_checks_its_writable_disks_before_it_starts(shop):
@@ -190,8 +194,6 @@ def test_every_pod_pulls_with_the_image_pull_secrets(tmp_path):
     kinds = set()
     for manifest in manifests(plan):
         for template in pod_templates(manifest):
-            if manifest["kind"] == "CronJob":
-                continue
             kinds.add(manifest["kind"])
             assert template["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}], manifest["kind"]
-    assert kinds == {"Deployment", "Job", "StatefulSet"}
+    assert kinds == {"Deployment", "Job", "StatefulSet", "CronJob"}
