@@ -197,3 +197,10 @@ def test_every_pod_pulls_with_the_image_pull_secrets(tmp_path):
             kinds.add(manifest["kind"])
             assert template["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}], manifest["kind"]
     assert kinds == {"Deployment", "Job", "StatefulSet", "CronJob"}
+
+
+def test_the_text_plan_shows_how_long_a_release_may_run(shop):
+    from flashdrive.plan import render
+    text = render(shop, "text")
+    job = text.index("+ kubernetes:batch/v1:Job  shop-web-release  [delete-before-replace]")
+    assert "(timeouts: create 1800s, update 1800s)" in text[job:text.index("+ ", job + 2)]
