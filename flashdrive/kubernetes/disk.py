@@ -50,18 +50,18 @@ def write_check(disks: list[tuple[str, str, str]], storage_class: str | None, gr
              "check() {",
              '  probe="$3/.flashdrive-write-check-${HOSTNAME:-$$}"',
              '  if (: > "$probe") 2>/dev/null && rm -f "$probe"; then return 0; fi',
-             '  echo "error: disk \'$1\' (claim $2) is mounted at $3, but this pod (uid $(id -u 2>/dev/null),'
-             ' groups $(id -G 2>/dev/null)) cannot write to it" >&2',
+             ('  echo "error: disk \'$1\' (claim $2) is mounted at $3, but this pod (uid $(id -u 2>/dev/null),'
+              ' groups $(id -G 2>/dev/null)) cannot write to it" >&2'),
              "  failed=1",
              "}"]
     lines += [f"check {name} {claim} {mount}" for name, claim, mount in disks]
     lines += ['[ "$failed" = 0 ] && exit 0',
               "cat >&2 <<'EOF'",
-              f"why: the volume is not owned by group {group}: the storage driver did not apply the pod's fsGroup"
-              " (most ReadWriteMany drivers, such as NFS, EFS and Azure Files, ignore it)",
-              f"fix: make {where} create volumes owned by uid and gid {group}: on EFS, the parameters"
-              f' provisioningMode: efs-ap, uid: "{group}", gid: "{group}"; on NFS, an export owned by {group}:{group}'
-              f" (or all_squash,anonuid={group},anongid={group}); or use a class whose CSI driver has fsGroupPolicy: File",
+              (f"why: the volume is not owned by group {group}: the storage driver did not apply the pod's fsGroup"
+               " (most ReadWriteMany drivers, such as NFS, EFS and Azure Files, ignore it)"),
+              (f"fix: make {where} create volumes owned by uid and gid {group}: on EFS, the parameters"
+               f' provisioningMode: efs-ap, uid: "{group}", gid: "{group}"; on NFS, an export owned by {group}:{group}'
+               f" (or all_squash,anonuid={group},anongid={group}); or use a class whose CSI driver has fsGroupPolicy: File"),
               "EOF",
               "exit 1"]
     return "\n".join(lines)

@@ -10,8 +10,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 import pytest
-
 from _k8s_helpers import plan_for, pod_templates
+
 from flashdrive.kubernetes.network_policy import ACME_SOLVER
 from flashdrive.plan.manifests import manifests
 
