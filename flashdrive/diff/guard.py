@@ -284,9 +284,6 @@ def check(diff: PlanDiff) -> Report:
         holder = holder_of(change.base)
         if holder is None:
             continue
-        if change.verdict == REPLACE and holder.replace_keeps_data and change.head is not None \
-                and holder_of(change.head) is not None and holder_of(change.head).physical == holder.physical:  # type: ignore[union-attr]
-            continue  # recreated under the same name, it binds the same claims again
         cause = (context.deletion_cause(holder) if change.verdict == DELETE
                  else context.replacement_cause(change, holder))
         findings.append(Finding(holder, change.verdict, change.base.name, cause, _consequence(change)))

@@ -76,6 +76,18 @@ def test_renaming_a_database_loses_its_data(guard):
     assert "database 'main'" in findings
 
 
+def drop_database(spec):
+    del spec["databases"]["cache"]
+    spec["apps"]["worker"]["env"].pop("REDIS_URL")
+    spec["apps"]["web"]["env"].pop("REDIS_URL", None)
+
+
+def test_removing_a_database_is_one_finding_its_claim(report):
+    _, found = report(drop_database)
+    assert [(f.holder.label, f.holder.noun, f.holder.physical) for f in found.findings] == [
+        ("database 'cache'", "volume claim", "shop-db-cache")]
+
+
 def test_resizing_a_database_grows_its_claim_in_place_and_leaves_the_stateful_set_alone(report, changes):
     # The backup repository is sized from what it backs up: it grows too.
     assert changes(resize_database) == {("PersistentVolumeClaim", "shop-db-main"): "update",
