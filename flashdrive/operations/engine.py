@@ -36,6 +36,9 @@ def connect() -> Any:
         raise unreachable(_short(exc)) from None
     except Exception as exc:  # noqa: BLE001 - connection errors of requests or ssh: the engine is not there
         raise unreachable(_short(exc)) from None
+    # The 30 s above bounds the first answer only: a one-off, an exec or a followed log may stay
+    # silent for longer than any read timeout, as the docker CLI lets them.
+    client.api.timeout = None
     return client
 
 

@@ -3,10 +3,16 @@
 A copy stops with SIGTERM first (gunicorn finishes the requests it holds), and the next copy is
 touched only once this one's health check passes again, so at most one copy is ever out; a copy
 that does not come back stops the restart with the others still serving.
+
+A web copy must also be back in the edge's rotation before the next one stops: the edge took it
+out when it stopped (its active probe failed, or a request to it did: passive health), and sends
+to it again only after its next passing probe and once the passive `fail_duration` is over. The
+wait is read from the edge's own Caddyfile, so it follows whatever the edge was deployed with.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -74,13 +80,37 @@ def _not_ready(member: Member, why: str, health: dict | None) -> OperationError:
                           f"see `flashdrive logs {member.app}`")
 
 
+_CADDY_DURATION = re.compile(r"^\s*(fail_duration|health_interval)\s+(\d+(?:\.\d+)?)(ms|s|m|h)\s*$", re.MULTILINE)
+_CADDY_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def edge_rejoin_seconds(caddyfile: str) -> float:
+    """How long after a copy is healthy the edge may still leave it out: probe interval, passive hold."""
+    found = [float(number) * _CADDY_UNITS[unit] for _, number, unit in _CADDY_DURATION.findall(caddyfile)]
+    return max(found, default=0.0) + (1.0 if found else 0.0)
+
+
+def _edge_caddyfile(stack: DeployedStack) -> str:
+    edge = next((m for m in stack.members if m.role == "edge" and m.running), None)
+    if edge is None:
+        return ""
+    try:
+        api = stack.client.api
+        exec_id = api.exec_create(edge.id, ["cat", "/etc/caddy/Caddyfile"], stdout=True, stderr=False)["Id"]
+        return api.exec_start(exec_id).decode(errors="replace")
+    except Exception:  # noqa: BLE001 - no edge configuration to read: no edge to wait for
+        return ""
+
+
 def restart(stack: DeployedStack, app: str, *, out: IO[str] = sys.stdout, stop_timeout: int = STOP_TIMEOUT_S,
-            wait: Callable[..., float] = wait_ready) -> list[tuple[str, float]]:
+            wait: Callable[..., float] = wait_ready, sleep: Callable[[float], None] = time.sleep) -> list[tuple[str, float]]:
     copies = stack.copies(app)
     if not copies:
         raise OperationError(f"app '{app}' has no copies in stack '{stack.name}'")
+    behind_edge = any(m.role == "web" for m in copies)
+    rejoin = edge_rejoin_seconds(_edge_caddyfile(stack)) if behind_edge and len(copies) > 1 else 0.0
     done = []
-    for member in copies:
+    for index, member in enumerate(copies):
         out.write(f"restarting {member.display} ({member.name}) ...\n")
         out.flush()
         member.container.restart(timeout=stop_timeout)
@@ -88,4 +118,8 @@ def restart(stack: DeployedStack, app: str, *, out: IO[str] = sys.stdout, stop_t
         out.write(f"{member.display} is up again ({seconds:.1f}s)\n")
         out.flush()
         done.append((member.display, seconds))
+        if rejoin and index < len(copies) - 1:
+            out.write(f"waiting {rejoin:.0f}s for the edge to send requests to {member.display} again\n")
+            out.flush()
+            sleep(rejoin)
     return done

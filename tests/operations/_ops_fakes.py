@@ -140,6 +140,8 @@ class FakeAPI:
         return {"Id": "exec1"}
 
     def exec_start(self, exec_id, **kwargs):
+        if not kwargs.get("stream"):
+            return self.client.exec_output
         return iter(self.client.output)
 
     def exec_inspect(self, exec_id):
@@ -160,6 +162,7 @@ class FakeClient:
         self.exit_code = 0
         self.made: list[FakeContainer] = []
         self.execs: list = []
+        self.exec_output = b""  # what a command run without streaming prints
 
     def current(self) -> list[FakeContainer]:
         return self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]

@@ -128,3 +128,47 @@ def test_the_wait_for_health_follows_the_copys_health_check():
              "Retries": 5}
     member = DeployedStack(client_with(web(1, healthcheck=check)), "shop").copy("web", 1)
     assert restarting.ready_within(member) == 60 + 15 * 6
+
+
+CADDYFILE = """\
+(app-web) {
+\treverse_proxy web-1:8000 web-2:8000 {
+\t\thealth_interval 10s
+\t\thealth_timeout 5s
+\t\tfail_duration 30s
+\t}
+}
+"""
+
+
+def test_a_web_copy_is_back_in_the_edges_rotation_before_the_next_one_stops():
+    edge = FakeContainer(attrs("shop", "edge", {L.ROLE: "edge"}))
+    events: list[str] = []
+    one, two = web(1), web(2)
+    for container in (one, two):
+        container.events = events
+    client = client_with(one, two, edge)
+    client.exec_output = CADDYFILE.encode()
+    out = io.StringIO()
+    restarting.restart(DeployedStack(client, "shop"), "web", out=out, wait=lambda member, within: 1.0,
+                       sleep=lambda seconds: events.append(f"wait {seconds:g}s"))
+    assert events == ["restart shop-web-1", "wait 31s", "restart shop-web-2"]
+    assert client.execs[0][1] == ["cat", "/etc/caddy/Caddyfile"]
+    assert "waiting 31s for the edge to send requests to web.1 again" in out.getvalue()
+
+
+def test_workers_restart_without_waiting_for_the_edge():
+    edge = FakeContainer(attrs("shop", "edge", {L.ROLE: "edge"}))
+    workers = [FakeContainer(attrs("shop", f"worker-{n}", {L.APP: "worker", L.NODE: str(n), L.ROLE: "worker"}))
+               for n in (1, 2)]
+    client = client_with(*workers, edge)
+    client.exec_output = CADDYFILE.encode()
+    waits: list[float] = []
+    restarting.restart(DeployedStack(client, "shop"), "worker", out=io.StringIO(), wait=lambda member, within: 1.0,
+                       sleep=waits.append)
+    assert waits == [] and all(w.restarted for w in workers)
+
+
+@pytest.mark.parametrize("caddyfile, seconds", [(CADDYFILE, 31), ("\t\thealth_interval 500ms\n", 1.5), ("", 0)])
+def test_the_edge_rejoin_wait_is_read_from_its_caddyfile(caddyfile, seconds):
+    assert restarting.edge_rejoin_seconds(caddyfile) == seconds
