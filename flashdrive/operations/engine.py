@@ -42,9 +42,24 @@ def connect() -> Any:
     return client
 
 
+_CAUSES = (  # what the SDK's nested exceptions mean, in the words an operator needs
+    ("Permission denied", "permission denied: run as root or as a member of the docker group"),
+    ("FileNotFoundError", "no socket there"),
+    ("No such file", "no socket there"),
+    ("Connection refused", "connection refused"),
+    ("NewConnectionError", "cannot connect"),
+    ("timed out", "no answer in time"),
+    ("Timeout", "no answer in time"),
+)
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+    text = str(exc).strip()
+    for needle, words in _CAUSES:
+        if needle in text:
+            return words
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 120 else first[:119] + "…"
 
 
 def parse_time(value: str | None) -> datetime | None:

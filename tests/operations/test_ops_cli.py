@@ -60,7 +60,7 @@ def test_an_engine_that_does_not_answer_says_how_to_reach_one(cli, monkeypatch, 
     run = cli("ps", "--stack", "shop")
     assert run.code == 1
     assert len(run.err.strip().splitlines()) == 1
-    assert run.err.startswith("flashdrive ps: error: no Docker engine answers at tcp://127.0.0.1:9")
+    assert run.err.startswith("flashdrive ps: error: no Docker engine answers at tcp://127.0.0.1:9 (connection refused)")
     assert "DOCKER_HOST" in run.err
 
 
