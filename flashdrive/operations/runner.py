@@ -116,7 +116,7 @@ def run(stack: DeployedStack, app: str, command: list[str], *, tty: bool | None 
                 stream = client.api.attach(container.id, stdout=True, stderr=True, stream=True, logs=True,
                                            demux=True)
                 container.start()
-                _copy_demuxed(stream, out, err)
+                copy_demuxed(stream, out, err)
             return int(container.wait().get("StatusCode", 1))
         finally:
             if container is not None:
@@ -141,12 +141,12 @@ def exec_in(stack: DeployedStack, member: Member, command: list[str], *, tty: bo
             _resize(api.exec_resize, exec_id)
             _pump(attached)
         else:
-            _copy_demuxed(api.exec_start(exec_id, stream=True, demux=True), out, err)
+            copy_demuxed(api.exec_start(exec_id, stream=True, demux=True), out, err)
     code = api.exec_inspect(exec_id).get("ExitCode")
     return 1 if code is None else int(code)
 
 
-def _copy_demuxed(stream, out: IO[bytes] | None, err: IO[bytes] | None) -> None:
+def copy_demuxed(stream, out: IO[bytes] | None, err: IO[bytes] | None) -> None:
     out = out or sys.stdout.buffer
     err = err or sys.stderr.buffer
     for chunk_out, chunk_err in stream:
