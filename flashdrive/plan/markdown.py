@@ -66,7 +66,7 @@ def render_markdown(plan: Plan) -> str:
         lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", ""]
         jobs = (component.outputs or {}).get("jobs")
         if isinstance(jobs, dict) and jobs:  # a scheduler's jobs and when they run
-            lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in jobs.items()), ""]
+            lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in sorted(jobs.items())), ""]
             if isinstance((component.outputs or {}).get("on_deploy"), str):
                 lines += [f"On a deploy: {component.outputs['on_deploy']}.", ""]
         lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
