@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -96,6 +97,7 @@ def next_runs(schedule: str, after: datetime, count: int = 1) -> list[datetime]:
     return [next(runs) for _ in range(count)]
 
 
+@lru_cache(maxsize=1)
 def cronsim_source() -> str:
     """The cronsim module, as shipped next to the Docker scheduler, with its license on top.
 

@@ -6,22 +6,30 @@ app's image, and the next-run times are computed at run time, in the container, 
 is a child process of the scheduler, with the app's env, disks, networks and size (the container's);
 never the edge network, never the Docker socket.
 
-Deploys: the scheduler container has no fixed name, so Pulumi creates the new one first and
-removes the old one afterwards. Both mount the app's cron state volume, whose lock files keep a job
-from starting while the other scheduler runs it (and a due time from running twice); the old
-scheduler, stopped with a grace period of the longest job timeout, starts nothing more and leaves
-once its running jobs end. So a deploy never kills a running job (it finishes on the version it
-started with), and `pulumi up` may finish up to that long after the new version serves.
+Deploys: pulumi-docker replaces a container delete-before-replace, which would stop the old
+scheduler before the new one exists. So each version of the scheduler is a resource of its own,
+named by a digest of everything it runs that the program knows (the image's source or reference,
+env, disks, size, jobs, the scheduler itself): Pulumi creates the new version during the deploy and
+deletes the old one, no longer declared, at its end. Both mount the app's cron state volume, whose
+lock files keep a job from starting while the other scheduler runs it (and a due time from running
+twice); the old scheduler, stopped with a grace period of the longest job timeout, starts nothing
+more and leaves once its running jobs end. So a deploy never kills a running job (it finishes on
+the version it started with), and `pulumi up` may finish up to that long after the new version
+serves. What the digest cannot see (a new value of a config secret, a prebuilt tag pushed again)
+replaces the scheduler in place: the old one still finishes its running job first, and runs due
+until the new one starts are not run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
+from flashdrive.buildpack.build_context import BadPattern, context_hash
 from flashdrive.cron import scheduler as scheduler_module
 from flashdrive.cron.records import STATE_DIR
 from flashdrive.cron.schedule import cronsim_source
@@ -43,6 +51,24 @@ def grace_seconds(app: ResolvedApp) -> int:
 def jobs_file(app: ResolvedApp) -> str:
     return json.dumps([{"name": job.name, "expression": job.expression, "command": job.command,
                         "timeout_s": job.timeout_s} for job in app.cron], indent=2) + "\n"
+
+
+def _image_source(app: ResolvedApp) -> str:
+    """What the app's image is made of, as far as the program knows before the build."""
+    if app.build is None:
+        return f"image {app.image}"
+    try:
+        files = context_hash(app.build.context, app.build.context / ".flashdrive" / "Dockerfile")
+    except (BadPattern, OSError):  # the build reports it; the version falls back to the rest
+        files = "?"
+    return json.dumps(["build", files, app.build.dockerfile, app.build.build_args, app.build.base_image])
+
+
+def scheduler_version(app: ResolvedApp, program: str) -> str:
+    """A digest of what a scheduler runs: a new one for every version worth a new scheduler."""
+    parts = [_image_source(app), repr(app.env), repr(app.disks), repr(app.size), app.pids_limit, app.egress,
+             jobs_file(app), program, cronsim_source()]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:10]
 
 
 class Cron(pulumi.ComponentResource):
@@ -73,17 +99,20 @@ class Cron(pulumi.ComponentResource):
             volumes=[state_mount],
             attach=True, logs=True, must_run=False,
             labels=labels(stack_name, app=app.name, role="cron-prepare"),
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # Once, for the volume: a later image changes nothing about a folder's mode.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, ignore_changes=["image"]),
             **hardened(restart="no"),
         )
         nets = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name)]
         if app.egress:
             nets.append(docker.ContainerNetworksAdvancedArgs(name=network.egress.name))
         grace = grace_seconds(app)
+        program = Path(scheduler_module.__file__).read_text(encoding="utf-8")
+        # A resource per version: the new one starts while the old one finishes its running job.
+        name = f"{stack_name}-{app.name}-cron-{scheduler_version(app, program)}"
         self.scheduler = docker.Container(
-            # No `name`: Docker gets a fresh one per version, so the new scheduler can start while the
-            # old one finishes its running job (Pulumi's create-before-delete).
-            f"{stack_name}-{app.name}-cron",
+            name,
+            name=name,
             image=image,
             # -I -S: the scheduler sees neither the app's PYTHON* settings nor its packages; the jobs it
             # starts get the container's whole env.
@@ -93,8 +122,7 @@ class Cron(pulumi.ComponentResource):
             networks_advanced=nets,
             volumes=list(volumes) + [state_mount],
             uploads=[
-                docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/scheduler.py",
-                                           content=Path(scheduler_module.__file__).read_text(encoding="utf-8")),
+                docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/scheduler.py", content=program),
                 docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/cronsim.py", content=cronsim_source()),
                 docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/jobs.json", content=jobs_file(app)),
             ],

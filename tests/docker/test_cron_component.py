@@ -4,6 +4,7 @@ size, started before the old one leaves; read from the real program's registrati
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,11 @@ def plan(write_spec):
 
 
 def container(plan, name):
+    if name.endswith("-cron"):  # the scheduler, named by its version
+        app = name.split("-")[1]
+        [found] = [c for c in plan.by_type(CONTAINER) if labels(c).get("flashdrive.role") == "cron"
+                   and labels(c)["flashdrive.app"] == app]
+        return found
     return plan.get(name, CONTAINER)
 
 
@@ -80,9 +86,8 @@ def test_each_app_with_jobs_gets_one_scheduler_and_an_app_without_none(plan):
 
 def test_the_scheduler_is_created_before_the_old_one_is_removed_and_waits_for_its_longest_job(plan):
     web = container(plan, "shop-web-cron")
-    # No fixed name: Docker names each version, so Pulumi may create the new one first.
-    assert "name" not in web.inputs
-    assert web.delete_before_replace is False
+    # A resource per version: Pulumi creates the new one and deletes the old one at the end.
+    assert re.fullmatch(r"shop-web-cron-[0-9a-f]{10}", web.name) and web.inputs["name"] == web.name
     assert web.inputs["destroyGraceSeconds"] == 3600 + 30  # report's default timeout is the longest
     assert web.inputs["stopTimeout"] == 3600 + 30
     assert container(plan, "shop-api-cron").inputs["destroyGraceSeconds"] == 60 + 30
@@ -143,14 +148,14 @@ def test_removing_every_job_removes_the_scheduler_and_its_volume(write_spec):
                            "command: ./sync.sh, timeout_s: 60}\n", "    egress: false\n")
     assert without != SPEC
     plan = plan_spec(write_spec(without))
-    assert "shop-api-cron" not in {r.name for r in plan.by_type(CONTAINER)}
+    assert not [c for c in plan.by_type(CONTAINER) if c.name.startswith("shop-api-cron")]
     assert "shop-api-cron-state" not in {r.name for r in plan.by_type(VOLUME)}
-    assert "shop-web-cron" in {r.name for r in plan.by_type(CONTAINER)}
+    assert container(plan, "shop-web-cron")
 
 
 def test_every_plan_format_shows_the_jobs(plan):
     text = render(plan, "text")
-    assert "shop-web-cron" in text and "flashdrive.cron.clearsessions" in text
+    assert container(plan, "shop-web-cron").name in text and "flashdrive.cron.clearsessions" in text
     assert "clearsessions" in render(plan, "markdown")
     mermaid = render(plan, "mermaid")
     assert "cron clearsessions @daily" in mermaid and "cron sync 0 * * * *" in mermaid
@@ -159,3 +164,18 @@ def test_every_plan_format_shows_the_jobs(plan):
     assert "On a deploy: new scheduler first" in render(plan, "markdown")
     assert "=> on_deploy: \"new scheduler first; the old one leaves after its running jobs (up may wait 3630 s more)" \
            in text
+
+
+def test_a_new_version_is_a_new_scheduler_and_the_same_version_the_same(write_spec):
+    name = lambda plan: container(plan, "shop-web-cron").name  # noqa: E731
+    first, again = plan_spec(write_spec()), plan_spec(write_spec())
+    assert name(first) == name(again)
+    for change in (("ghcr.io/acme/web:1.4", "ghcr.io/acme/web:1.5"), ("PLAIN: hello", "PLAIN: bye"),
+                   ("command: ./report.sh", "command: ./report.sh --full"), ("size: m", "size: l")):
+        changed = plan_spec(write_spec(SPEC.replace(*change)))
+        assert name(changed) != name(first), change
+        assert container(changed, "shop-api-cron").name == container(first, "shop-api-cron").name, change
+
+
+def test_the_state_volume_is_prepared_once_whatever_the_image(plan):
+    assert "image" in container(plan, "shop-web-cron-prepare").ignore_changes
