@@ -1,8 +1,12 @@
 """What `flashdrive ps` shows of cron jobs: the last run and the next one, from the scheduler's record.
 
 On Docker the record is `runs.jsonl` on the app's cron state volume (written by
-flashdrive/cron/scheduler.py; read it with `docker exec <scheduler> cat /flashdrive/cron-state/runs.jsonl`
-or from any container mounting the volume). `job_status` turns its text into one status per job.
+flashdrive/cron/scheduler.py). For `ps`: find the scheduler with the labels
+`flashdrive.stack=<stack>,flashdrive.role=cron` (one per app with jobs, `flashdrive.app=<app>`), take its
+jobs with `jobs_from_labels`, read the record with `docker exec <scheduler> cat RECORDS_FILE`, and
+`job_status(jobs, text)` gives each job's last run (exit code, duration; still running when it has
+no end) and next run. On Kubernetes the same facts are the CronJob's Jobs (`kubectl get jobs -l
+flashdrive.dev/cron-job=<job>`) and `next_runs` of its schedule.
 """
 
 from __future__ import annotations
@@ -36,6 +40,17 @@ class JobStatus:
     last_run: LastRun | None
     next_run: datetime  # UTC
     skipped: int  # runs skipped because the previous one was still going, in the record
+
+
+# Labels of the Docker scheduler container: `flashdrive.role=cron`, `flashdrive.app=<app>`, and
+# `flashdrive.cron.<job>=<schedule as written>` per job.
+JOB_LABEL_PREFIX = "flashdrive.cron."
+
+
+def jobs_from_labels(labels: dict[str, str]) -> dict[str, str]:
+    """A Docker scheduler's jobs (name → schedule), from its container's labels, sorted by name."""
+    return {key.removeprefix(JOB_LABEL_PREFIX): value for key, value in sorted(labels.items())
+            if key.startswith(JOB_LABEL_PREFIX)}
 
 
 def parse_records(text: str) -> list[dict]:
