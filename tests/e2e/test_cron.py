@@ -120,6 +120,9 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
     first_end = next(line for line in runs if line.startswith("end ") and line.endswith(old_host))
     assert int(first_end.split()[1]) - long_started >= LONG_S
     assert deploy_started + deploy_s >= long_started + LONG_S
+    # ...and the new scheduler had started before that run ended.
+    new_started = datetime.fromisoformat(new["State"]["StartedAt"][:26].rstrip("Z") + "+00:00").timestamp()
+    assert new_started < int(first_end.split()[1])
     print(f"[e2e] cron: deploy during a {LONG_S} s run took {deploy_s:.0f} s")
 
     # Let the new scheduler run a few minutes of its own (and the long job once more, past its skip).
@@ -147,6 +150,9 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
                                             datetime.now(timezone.utc))}
     assert status["tick"].last_run.exit_code == 0 and status["tick"].next_run > datetime.now(timezone.utc)
     assert status["long"].skipped >= 1
+    skipped = [r for r in (json.loads(line) for line in text.splitlines()) if r["event"] == "skipped"]
+    assert any(r["job"] == "long" and r["scheduler"] == new["Config"]["Hostname"] for r in skipped), \
+        "the new scheduler never saw the old one's run going"
     records = [json.loads(line) for line in text.splitlines()]
     finished = [r for r in records if r["event"] == "finished"]
     assert all(r["exit_code"] == 0 and not r["timed_out"] for r in finished)
