@@ -163,6 +163,7 @@ class App(pulumi.ComponentResource):
                 metadata["annotations"] = annotations
             return {"metadata": metadata, "spec": spec}
 
+        self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
         waits_for = list(depends_on or [])
         self.release: k8s.batch.v1.Job | None = None
         if app.release:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from flashdrive.model.images import image_for
-from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
-                                    ResolvedDisk, ResolvedDomain, ResolvedStack)
+from flashdrive.cron.schedule import expand
+from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
+                                    ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
 from flashdrive.spec.model import App, Database, Spec, config_keys
@@ -111,6 +112,8 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+        cron=tuple(ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command,
+                                   job.timeout_s) for job in app.cron),
     )
 
 

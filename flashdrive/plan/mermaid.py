@@ -64,6 +64,7 @@ class _App:
     env: dict[str, str] = field(default_factory=dict)
     mounts: list[tuple[str, str, bool]] = field(default_factory=list)
     containers: list[PlannedResource] = field(default_factory=list)
+    cron: dict[str, str] = field(default_factory=dict)  # job → schedule
 
 
 @dataclass
@@ -127,6 +128,12 @@ def _read(plan: Plan) -> _Stack:
             app = stack.apps.setdefault(labels["flashdrive.app"], _App(labels["flashdrive.app"], "worker"))
             if role == "release":
                 app.release = True
+                continue
+            if role == "cron":  # the scheduler: its jobs are in its labels
+                app.cron = {k.removeprefix("flashdrive.cron."): v for k, v in labels.items()
+                            if k.startswith("flashdrive.cron.")}
+                continue
+            if role.startswith("cron"):
                 continue
             app.role = role or app.role
             app.copies.append(str(resource.inputs.get("hostname") or resource.name))
@@ -207,6 +214,9 @@ def render_mermaid(plan: Plan) -> str:
         body.append(f'        subgraph {app_id}["app {_text(app.name)} ({_text(app.role)}) · {_text(details)}"]')
         for copy in app.copies:
             body.append(f'            {ids("copy", f"{app.name}/{copy}")}["{_text(copy)}"]')
+        if app.cron:
+            jobs = "<br/>".join(f"cron {_text(job)} {_text(when)}" for job, when in sorted(app.cron.items()))
+            body.append(f'            {ids("cron", app.name)}["{jobs}<br/>(UTC, one run at a time)"]')
         body.append("        end")
         if app.role == "web" and stack.edge:
             hosts = "<br/>".join(_text(h) for h in app.hosts) or _text(app.name)

@@ -172,6 +172,19 @@ class Disk(Model):
     """read_write (default) or read_only."""
 
 
+class CronJob(Model):
+    """A scheduled job, run in its own container with the app's image, env, disks, networks and size."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
+    """Unique in the app; names the job in logs, in `flashdrive ps` and on the cluster."""
+    schedule: Annotated[str, Field(min_length=1)]
+    """When it runs, in UTC: five fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @weekly, @monthly, @yearly."""
+    command: Annotated[str, Field(min_length=1)]
+    """The command, run by /bin/sh in the app's folder, e.g. `python manage.py clearsessions`."""
+    timeout_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
+    """Seconds a run may take before it is stopped (default 3600). A deploy waits for a running job at most this long."""
+
+
 class Domain(Model):
     """A custom domain, with a certificate from ACME or one you bring."""
 
@@ -235,6 +248,8 @@ class App(Model):
     """Virtual disks mounted into every copy."""
     domains: list[DomainEntry] = []
     """Custom domains (web only)."""
+    cron: list[CronJob] = []
+    """Scheduled jobs: one run of a job at a time, and a deploy never kills a running one."""
 
     @field_validator("health_check")
     @classmethod

@@ -106,6 +106,25 @@ class _Checker:
         self.env(name, app)
         if isinstance(app.release, str) and not app.release.strip():
             self.error(path + ("release",), "release is empty", "write the command, or `release: false` to run none")
+        self.cron(name, app)
+
+    def cron(self, name: str, app: App) -> None:
+        from flashdrive.cron.schedule import problem as schedule_problem
+
+        seen: dict[str, int] = {}
+        for index, job in enumerate(app.cron):
+            path = ("apps", name, "cron", index)
+            if job.name in seen:
+                self.error(path + ("name",), f"app '{name}' already has a cron job named '{job.name}' "
+                           f"(#{seen[job.name] + 1})", "give each job of an app its own name")
+            else:
+                seen[job.name] = index
+            bad = schedule_problem(job.schedule)
+            if bad is not None:
+                self.error(path + ("schedule",), bad.message, bad.hint,
+                           mark=self._offset_mark(path + ("schedule",), bad.offset))
+            if not job.command.strip():
+                self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
 
     def source(self, name: str, app: App) -> None:
         path = ("apps", name, "source")
