@@ -276,4 +276,4 @@ def stack_name(spec: str | None, stack: str | None) -> str:
     try:
         return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
     except InputError as exc:
-        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None
