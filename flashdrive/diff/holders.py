@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, K8S_STATEFUL_SET,
+                               LABEL_DATABASE, LABEL_DISK, LABEL_ROLE, ROLE_BACKUPS)
 from flashdrive.plan.model import PlannedResource
 
 
@@ -42,18 +44,18 @@ def _docker_name(inputs: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
-_KUBERNETES_KINDS = {"disk": "flashdrive.disk", "database": "flashdrive.database"}
+_KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     """The kubernetes backend's `app.kubernetes.io/*` labels, in the docker labels' terms."""
     metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), Mapping) else {}
-    component, name = labels.get("app.kubernetes.io/component"), labels.get("app.kubernetes.io/name")
+    component, name = labels.get(K8S_COMPONENT), labels.get(K8S_NAME)
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
-        return {"flashdrive.role": "backups"}
+        return {LABEL_ROLE: ROLE_BACKUPS}
     return {}
 
 
@@ -64,15 +66,15 @@ def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
 
 
 def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
-    return {"flashdrive.role": "namespace"}
+    return {LABEL_ROLE: "namespace"}
 
 
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
-    HolderType("docker:index/volume:Volume", docker_labels, _docker_name, "volume"),
-    HolderType("kubernetes:core/v1:PersistentVolumeClaim", kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType("kubernetes:apps/v1:StatefulSet", kubernetes_labels, _kubernetes_name, "stateful set",
+    HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
+    HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
+    HolderType(K8S_STATEFUL_SET, kubernetes_labels, _kubernetes_name, "stateful set",
                replace_keeps_data=True),
-    HolderType("kubernetes:core/v1:Namespace", _namespace_labels, _kubernetes_name, "namespace"),
+    HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
 
@@ -114,11 +116,11 @@ def holder_of(resource: PlannedResource) -> Holder | None:
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
     keeps = row.replace_keeps_data
-    if "flashdrive.disk" in labels:
-        return Holder("disk", labels["flashdrive.disk"], physical, row.noun, keeps)
-    if "flashdrive.database" in labels:
-        return Holder("database", labels["flashdrive.database"], physical, row.noun, keeps)
-    role = labels.get("flashdrive.role")
+    if LABEL_DISK in labels:
+        return Holder("disk", labels[LABEL_DISK], physical, row.noun, keeps)
+    if LABEL_DATABASE in labels:
+        return Holder("database", labels[LABEL_DATABASE], physical, row.noun, keeps)
+    role = labels.get(LABEL_ROLE)
     if role in ("edge", "backups", "namespace"):
         return Holder(role, None, physical, row.noun, keeps)
     return None

@@ -36,7 +36,9 @@ from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
 from pulumi.runtime.stack import run_in_stack
 
 from flashdrive.plan import values
-from flashdrive.plan.model import STACK_TYPE, Plan, PlannedResource
+from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
+                               RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
+from flashdrive.plan.model import Plan, PlannedResource
 from flashdrive.problems import InputError
 
 
@@ -51,10 +53,6 @@ class ProgramError(Exception):
 
 # --- mocks: deterministic answers for what only a provider would know ------------------------
 
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-RANDOM_STRING = "random:index/randomString:RandomString"
-DOCKER_IMAGE = "docker:index/image:Image"
-DOCKER_REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 
 
 def _digest(*parts: Any) -> str:
@@ -97,15 +95,15 @@ class PlanMocks(Mocks):
             if typ == RANDOM_PASSWORD:
                 state["bcryptHash"] = "$2a$10$" + _placeholder(seed + "#bcrypt", 53)
             return resource_id, state
-        if typ == "random:index/randomId:RandomId":
+        if typ == RANDOM_ID:
             hexa = _placeholder(seed, 2 * int(inputs.get("byteLength") or 8))
             raw = bytes.fromhex(hexa)
             return resource_id, {**inputs, "hex": hexa, "dec": str(int(hexa, 16)),
                                  "b64Std": base64.b64encode(raw).decode(),
                                  "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
-        if typ == "random:index/randomUuid:RandomUuid":
+        if typ == RANDOM_UUID:
             return resource_id, {**inputs, "result": str(uuid.uuid5(uuid.NAMESPACE_URL, seed))}
-        if typ == "random:index/randomInteger:RandomInteger":
+        if typ == RANDOM_INTEGER:
             return resource_id, {**inputs, "result": inputs.get("min", 0)}
         if typ == DOCKER_IMAGE:
             image_name = str(inputs.get("imageName") or name)

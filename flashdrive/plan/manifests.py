@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from flashdrive.labels import DOCKER_IMAGE
 from flashdrive.plan.model import Plan, PlannedResource
 from flashdrive.plan.values import SECRET
 from flashdrive.problems import InputError, Problem
@@ -40,7 +41,7 @@ def render_manifests(plan: Plan) -> str:
             hint="add --backend kubernetes, or use --format text or json")])
     objects = manifests(plan)
     header = [f"# Kubernetes manifests of stack '{plan.stack}' planned by flashdrive; secrets show as {SECRET}."]
-    images = [r.inputs.get("imageName") for r in plan.resources if r.type == "docker:index/image:Image"]
+    images = [r.inputs.get("imageName") for r in plan.resources if r.type == DOCKER_IMAGE]
     if images:
         header.append("# Built from source and pushed before these are applied: " + ", ".join(sorted(images)))
     documents = ["---\n" + yaml.dump(_ordered(m), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
