@@ -20,8 +20,10 @@ def test_ci_reads_the_readme_set_up_and_test_commands():
     assert setup.returncode == 0 and tests.returncode == 0, setup.stderr + tests.stderr
     assert "pip install -e '.[dev]'" in setup.stdout
     assert tests.stdout.strip() == ".venv/bin/python -m pytest -q"
+    lint = readme_block("lint")
+    assert lint.stdout.strip() == ".venv/bin/ruff check flashdrive && .venv/bin/mypy flashdrive"
     run = (ROOT / ".ci" / "run").read_text()
-    assert "readme setup" in run and "readme test" in run
+    assert "readme setup" in run and "readme test" in run and "readme lint" in run
 
 
 def test_a_missing_marker_fails_instead_of_running_nothing():

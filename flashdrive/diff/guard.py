@@ -215,9 +215,10 @@ def _cautions(diff: PlanDiff) -> list[str]:
                 f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
                 f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
     for change in diff.changes:
-        if change.base is not None and change.head is not None and holder_of(change.base) is not None \
+        base_holder = holder_of(change.base) if change.base is not None else None
+        if base_holder is not None and change.base is not None and change.head is not None \
                 and change.base.retain_on_delete and not change.head.retain_on_delete:
-            cautions.append(f"{holder_of(change.base).label} ({change.name}) is no longer retained on delete: "  # type: ignore[union-attr]
+            cautions.append(f"{base_holder.label} ({change.name}) is no longer retained on delete: "
                             f"removing it later would delete its data")
     return cautions
 
@@ -232,8 +233,9 @@ def check(diff: PlanDiff) -> Report:
         holder = holder_of(change.base)
         if holder is None:
             continue
-        if change.verdict == REPLACE and holder.replace_keeps_data and change.head is not None \
-                and holder_of(change.head) is not None and holder_of(change.head).physical == holder.physical:  # type: ignore[union-attr]
+        head_holder = holder_of(change.head) if change.head is not None else None
+        if change.verdict == REPLACE and holder.replace_keeps_data and head_holder is not None \
+                and head_holder.physical == holder.physical:
             continue  # recreated under the same name, it binds the same claims again
         cause = (context.deletion_cause(holder) if change.verdict == DELETE
                  else context.replacement_cause(change, holder))

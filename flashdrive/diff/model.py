@@ -91,7 +91,7 @@ class PlanDiff:
         return [c for c in self.changes if c.verdict != SAME]
 
     def counts(self) -> dict[str, int]:
-        counts = {verdict: 0 for verdict in (*VERDICTS, SAME)}
+        counts = dict.fromkeys((*VERDICTS, SAME), 0)
         for change in self.changes:
             counts[change.verdict] += 1
         return counts

@@ -85,12 +85,14 @@ def _without(mapping, *keys: str) -> dict:
 
 
 def _identity(inputs: Mapping[str, Any]) -> tuple:
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    metadata = inputs.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
     return metadata.get("name"), metadata.get("namespace")
 
 
 def _spec(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    return inputs.get("spec") if isinstance(inputs.get("spec"), Mapping) else {}
+    spec = inputs.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
 
 
 # Kind → whether a change of its spec forces a replacement (nested fields matter for these kinds).

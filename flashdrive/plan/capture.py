@@ -110,7 +110,8 @@ class PlanMocks(Mocks):
             repository = image_name.split("@")[0]
             if ":" in repository.rsplit("/", 1)[-1]:
                 repository = repository.rsplit(":", 1)[0]
-            build = inputs.get("build") if isinstance(inputs.get("build"), dict) else {}
+            build = inputs.get("build")
+            build = build if isinstance(build, dict) else {}
             return resource_id, {
                 **inputs,
                 "imageName": image_name,
@@ -134,11 +135,12 @@ class PlanMocks(Mocks):
             inputs["name"] = name
         return resource_id, inputs
 
-    def call(self, args) -> dict:
+    def call(self, args) -> tuple[dict, list[tuple[str, str]] | None]:
+        """(result, failures): the SDK's mock monitor takes both this and a bare dict."""
         if args.token == "docker:index/getRegistryImage:getRegistryImage":
             image = str(args.args.get("name", ""))
-            return {"name": image, "sha256Digest": f"sha256:{_digest(image)}"}
-        return {}
+            return {"name": image, "sha256Digest": f"sha256:{_digest(image)}"}, None
+        return {}, None
 
     # Mocks' optional hooks (the monitor calls them when the program registers stack transforms).
     def register_transform(self, transform) -> None:  # pragma: no cover - transforms never run under mocks
@@ -213,7 +215,7 @@ class RecordingMonitor(MockMonitor):
                                    f"{request.type} are both named '{request.name}' under the same parent")
             self.recorded.resources[urn] = resource
 
-        mocks: PlanMocks = self.mocks  # type: ignore[assignment]
+        mocks = self.mocks  # a PlanMocks: capture() installs one
         mocks._current.urn, mocks._current.masked = urn, inputs
         try:
             response = super().RegisterResource(request)
@@ -375,6 +377,7 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         pulumi_settings.configure(MockSettings(
             monitor=monitor,
             monitor_features=features,
+            # The SDK's MockEngine wants a logging.Logger; _LogCollector has the methods it calls.
             engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]
             project=project,
             stack=stack,
@@ -409,7 +412,8 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         _restore_settings_defaults(pulumi_settings.Settings, _PRISTINE_DEFAULTS)
         # Let what the run left behind (futures, loops, resources in cycles) be finalized here,
         # on this thread, rather than at some later collection in the caller's thread.
-        del loop, executor, thread_loops
+        thread_loops.clear()
+        del loop, executor
         gc.collect()
 
 

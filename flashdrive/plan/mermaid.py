@@ -102,7 +102,8 @@ def _databases_by_password(plan: Plan, components: Mapping[str, str], resource: 
     found = set()
     for urn in resource.depends_on:
         owner = by_urn.get(urn)
-        if owner is not None and owner.type.startswith("random:") and owner.parent in components:
+        if owner is not None and owner.type.startswith("random:") and owner.parent is not None \
+                and owner.parent in components:
             found.add(components[owner.parent])
     return found
 
@@ -185,6 +186,10 @@ def _read_docker(plan: Plan) -> _Stack:
 
 # --- kubernetes: the objects' app.kubernetes.io labels say what each is ----------------------
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _k8s_labels(resource: PlannedResource) -> dict[str, str]:
     metadata = resource.inputs.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
@@ -248,8 +253,7 @@ def _read_kubernetes(plan: Plan) -> _Stack:
     for resource in plan.resources:
         labels = _k8s_labels(resource)
         component, label_name = labels.get(K8S_COMPONENT, ""), labels.get(K8S_NAME, "")
-        metadata = resource.inputs.get("metadata") if isinstance(resource.inputs.get("metadata"), Mapping) else {}
-        object_name = str(metadata.get("name", resource.name))
+        object_name = str(_mapping(resource.inputs.get("metadata")).get("name", resource.name))
         if resource.type == K8S_NAMESPACE:
             stack.group = f"stack {name} · namespace {object_name}"
         elif resource.type == K8S_CLAIM and component == "disk":
@@ -275,7 +279,7 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             stack.backups = True
             jobs.append(resource)
         elif resource.type == K8S_INGRESS:
-            spec = resource.inputs.get("spec") if isinstance(resource.inputs.get("spec"), Mapping) else {}
+            spec = _mapping(resource.inputs.get("spec"))
             ingress_classes.add(str(spec.get("ingressClassName") or "default class"))
             hosts = [str(rule["host"]) for rule in spec.get("rules") or [] if isinstance(rule, Mapping) and rule.get("host")]
             app = stack.apps.setdefault(label_name, _App(label_name, "web"))
@@ -283,8 +287,8 @@ def _read_kubernetes(plan: Plan) -> _Stack:
     for resource, labels in deployments:
         app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
         app.role = labels.get(K8S_COMPONENT) or app.role
-        spec = resource.inputs.get("spec") if isinstance(resource.inputs.get("spec"), Mapping) else {}
-        replicas = spec.get("replicas") if isinstance(spec.get("replicas"), int) else 1
+        replicas = _mapping(resource.inputs.get("spec")).get("replicas")
+        replicas = replicas if isinstance(replicas, int) else 1
         app.copies = [f"pod {n}" for n in range(1, replicas + 1)]  # a Deployment's pods have no numbers
         pod = _k8s_pod(resource)
         containers = _k8s_containers(pod)
