@@ -140,7 +140,7 @@ def run_backup(stack: str) -> int:
 
 
 def _app_containers(stack: str, volume: str | None = None) -> list[str]:
-    filters: dict = {"label": [f"{L.STACK}={stack}", L.APP]}
+    filters: dict = {"label": [f"{L.LABEL_STACK}={stack}", L.LABEL_APP]}
     if volume:
         filters["volume"] = volume
     return [c.name for c in _client().containers.list(filters=filters)]
@@ -168,7 +168,7 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
                    **(env or {})}
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
-        labels={L.STACK: deployed.stack, L.ROLE: "backup-restore"}, environment=environment,
+        labels={L.LABEL_STACK: deployed.stack, L.LABEL_ROLE: "backup-restore"}, environment=environment,
         volumes=list(volumes), network=networks[0] if networks else None)
     try:
         for network in networks[1:]:
@@ -208,7 +208,7 @@ def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.
 
 
 def _volumes(stack: str) -> set[str]:
-    return {v.name for v in _client().volumes.list(filters={"label": f"{L.STACK}={stack}"})}
+    return {v.name for v in _client().volumes.list(filters={"label": f"{L.LABEL_STACK}={stack}"})}
 
 
 def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -252,9 +252,9 @@ def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
         raise BackupError(f"database '{name}' has no container {container} on this host")
     details = found.attrs
     labels = details["Config"]["Labels"] or {}
-    if labels.get(L.DATABASE) != name:
+    if labels.get(L.LABEL_DATABASE) != name:
         raise BackupError(f"{container} is not a flashdrive database")
-    return labels[L.ENGINE], details
+    return labels[L.LABEL_ENGINE], details
 
 
 def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -309,4 +309,4 @@ def stack_name(spec: str | None, stack: str | None) -> str:
     try:
         return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
     except InputError as exc:
-        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None

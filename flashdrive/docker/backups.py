@@ -88,7 +88,7 @@ class Backups(pulumi.ComponentResource):
                 **hardened(size=SIZES["xs"], pids_limit=256),
             )
             job_repository = pulumi.Output.concat(
-                f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/")
+                "RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/")
             prune_repository: pulumi.Input[str] = "RESTIC_REPOSITORY=/repository"
         elif isinstance(target, S3Target):
             s3 = target.s3

@@ -123,6 +123,7 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
     owners = _procfile_release_owners(spec)
     return ResolvedStack(
         name=stack,
+        # The CLI's --backend is a plain str, checked by argparse's choices, not the Literal.
         backend=backend or spec.backend,  # type: ignore[arg-type]
         apps={name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()},
         databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},

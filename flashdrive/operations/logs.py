@@ -81,7 +81,7 @@ def log_sources(stack: DeployedStack, app: str | None) -> list[Member]:
     if app is not None:
         stack.check_app(app)
     return [m for m in stack.members
-            if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == L.RELEASE_ROLE)]
+            if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == L.ROLE_RELEASE)]
 
 
 def _read(member: Member, *, since: float | None, tail: int | None, follow: bool) -> Any:

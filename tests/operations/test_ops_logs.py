@@ -18,7 +18,7 @@ from flashdrive.operations.stack import DeployedStack
 
 def copy(node: int, chunks: list[bytes], *, app: str = "web", running: bool = True,
          started: str = "2026-01-01T11:00:00Z") -> FakeContainer:
-    return FakeContainer(attrs("shop", f"{app}-{node}", {L.APP: app, L.NODE: str(node), L.ROLE: "web"},
+    return FakeContainer(attrs("shop", f"{app}-{node}", {L.LABEL_APP: app, L.LABEL_NODE: str(node), L.LABEL_ROLE: "web"},
                                running=running, started=started), logs=chunks)
 
 

@@ -22,16 +22,16 @@ def shop(stack: str = "shop") -> list[FakeContainer]:
     refused = {"Start": "2026-01-01T11:59:57Z", "End": "2026-01-01T11:59:58Z", "ExitCode": 1,
                "Output": "Traceback (most recent call last):\n  ...\nConnectionRefusedError: [Errno 111] Connection refused\n"}
     return [FakeContainer(a) for a in (
-        attrs(stack, "edge", {L.ROLE: "edge"}),
-        attrs(stack, "backup", {L.ROLE: "backup-job"}),
-        attrs(stack, "main", {L.DATABASE: "main", L.ENGINE: "postgres"}, health="healthy", probes=[passed]),
-        attrs(stack, "web-2", {L.APP: "web", L.NODE: "2", L.ROLE: "web"}, health="unhealthy", probes=[passed, refused],
+        attrs(stack, "edge", {L.LABEL_ROLE: "edge"}),
+        attrs(stack, "backup", {L.LABEL_ROLE: "backup-job"}),
+        attrs(stack, "main", {L.LABEL_DATABASE: "main", L.LABEL_ENGINE: "postgres"}, health="healthy", probes=[passed]),
+        attrs(stack, "web-2", {L.LABEL_APP: "web", L.LABEL_NODE: "2", L.LABEL_ROLE: "web"}, health="unhealthy", probes=[passed, refused],
               restarts=3, image=BUILT),
-        attrs(stack, "worker-1", {L.APP: "worker", L.NODE: "1", L.ROLE: "worker"}, image=BUILT, memory_mib=256,
+        attrs(stack, "worker-1", {L.LABEL_APP: "worker", L.LABEL_NODE: "1", L.LABEL_ROLE: "worker"}, image=BUILT, memory_mib=256,
               cpus=0.25),
-        attrs(stack, "web-release", {L.APP: "web", L.ROLE: "release"}, running=False, exit_code=0, image=BUILT,
+        attrs(stack, "web-release", {L.LABEL_APP: "web", L.LABEL_ROLE: "release"}, running=False, exit_code=0, image=BUILT,
               finished="2026-01-01T11:58:00Z"),
-        attrs(stack, "web-1", {L.APP: "web", L.NODE: "1", L.ROLE: "web"}, health="healthy", probes=[passed],
+        attrs(stack, "web-1", {L.LABEL_APP: "web", L.LABEL_NODE: "1", L.LABEL_ROLE: "web"}, health="healthy", probes=[passed],
               image=BUILT, started="2026-01-01T09:30:00Z"),
     )]
 
