@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.backups.scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
@@ -140,7 +140,7 @@ def run_backup(stack: str) -> int:
 
 
 def _app_containers(stack: str, volume: str | None = None) -> list[str]:
-    filters: dict = {"label": [f"{L.LABEL_STACK}={stack}", L.LABEL_APP]}
+    filters: dict = {"label": [f"{LABEL_STACK}={stack}", LABEL_APP]}
     if volume:
         filters["volume"] = volume
     return [c.name for c in _client().containers.list(filters=filters)]
@@ -168,7 +168,7 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
                    **(env or {})}
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
-        labels={L.LABEL_STACK: deployed.stack, L.LABEL_ROLE: "backup-restore"}, environment=environment,
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
         volumes=list(volumes), network=networks[0] if networks else None)
     try:
         for network in networks[1:]:
@@ -208,7 +208,7 @@ def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.
 
 
 def _volumes(stack: str) -> set[str]:
-    return {v.name for v in _client().volumes.list(filters={"label": f"{L.LABEL_STACK}={stack}"})}
+    return {v.name for v in _client().volumes.list(filters={"label": f"{LABEL_STACK}={stack}"})}
 
 
 def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -252,9 +252,9 @@ def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
         raise BackupError(f"database '{name}' has no container {container} on this host")
     details = found.attrs
     labels = details["Config"]["Labels"] or {}
-    if labels.get(L.LABEL_DATABASE) != name:
+    if labels.get(LABEL_DATABASE) != name:
         raise BackupError(f"{container} is not a flashdrive database")
-    return labels[L.LABEL_ENGINE], details
+    return labels[LABEL_ENGINE], details
 
 
 def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:

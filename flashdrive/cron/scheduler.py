@@ -43,6 +43,7 @@ if sys.version_info < (3, 10):
     sys.exit(2)
 
 from cronsim import CronSim  # noqa: E402 - after the path and version checks
+import contextlib
 
 RECORDS = "runs.jsonl"
 MAX_RECORDS_BYTES = 4 * 1024 * 1024  # then runs.jsonl becomes runs.1.jsonl (one older file is kept)
@@ -207,10 +208,8 @@ class Scheduler:
 
     @staticmethod
     def _signal(process: subprocess.Popen, number: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, number)
-        except ProcessLookupError:
-            pass
 
     @staticmethod
     def _pump(name: str, process: subprocess.Popen) -> None:
