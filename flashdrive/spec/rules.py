@@ -27,6 +27,23 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-
 IMAGE_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 
 
+# Env names that usually hold secrets, as words of the name (SECRET_KEY, DB_PASSWORD, githubToken).
+SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|PASS|PWD|TOKEN|CREDENTIALS?|PRIVATE|API_?KEY|ACCESS_?KEY|"
+                         r"DSN|SALT)(_|$)", re.IGNORECASE)
+# A URL that carries a password: scheme://user:password@host.
+URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+def looks_secret(name: str, value: str) -> bool:
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return bool(SECRET_NAME.search(words)) or bool(URL_PASSWORD.search(value))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.lower().split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
 class _Checker:
     def __init__(self, loaded: LoadedSpec, problems: Problems, detect_sources: bool):
         self.loaded = loaded
@@ -109,7 +126,15 @@ class _Checker:
 
     def source(self, name: str, app: App) -> None:
         path = ("apps", name, "source")
+        base = self.loaded.base_dir.resolve()
         folder = (self.loaded.base_dir / app.source).resolve()
+        if folder != base and base not in folder.parents:
+            # The whole folder is sent to the image build, and plan writes .flashdrive/ files into it.
+            self.error(path, f"source '{app.source}' is outside the spec's folder ({base}): everything in "
+                       f"{folder} would be sent to the image build",
+                       "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
+                       "flashdrive.yaml to the folder above the app")
+            return
         if not folder.exists():
             self.error(path, f"source folder '{app.source}' does not exist (looked in {folder})",
                        "source is relative to the folder of the spec file")
@@ -255,6 +280,12 @@ class _Checker:
             if var.secret and isinstance(value, ScopedValue) and value.scope != "run":
                 self.error(path + ("scope",), f"this value holds a secret, and scope {value.scope} would store it "
                            "in the image", "use scope: run (secrets are set only when the app runs)")
+            if var.at_build and not var.secret and app.source and looks_secret(var_name, text):
+                self.warning(path, f"{var_name} looks like a secret, and this plain value is also a build "
+                             "argument: it stays readable in the image (`docker history`) and in the spec's repository",
+                             f"keep it out of the spec: `{var_name}: {{config: {_camel(var_name)}}}` and "
+                             f"`pulumi config set --secret {_camel(var_name)} ...` (or `{{generate: secret}}`); "
+                             "if it is not secret, `{value: ..., scope: run}` keeps it out of the image", key=True)
             if var.at_build and app.image and isinstance(value, ScopedValue) and value.scope == "build":
                 self.warning(path + ("scope",), "scope build has no effect on an app run from a prebuilt image",
                              "use scope: run")
@@ -347,6 +378,19 @@ class _Checker:
                 field = "endpoint" if key == "s3" else "url"
                 self.error(("backups", "target", key, field), f"'{url}' is not an http(s) URL",
                            "write e.g. https://backup.example.com/shop")
+        rest_prune = getattr(getattr(target, "rest", None), "prune", None)
+        if rest_prune is not None and rest_prune.url is not None and not re.match(r"^https?://\S+$", rest_prune.url):
+            self.error(("backups", "target", "rest", "prune", "url"), f"'{rest_prune.url}' is not an http(s) URL",
+                       "write e.g. https://backup.example.com/shop")
+        for key in ("s3", "rest"):
+            settings = getattr(target, key, None)
+            if self.spec.backups.enabled and settings is not None and settings.prune is None:
+                self.warning(("backups", "target", key), "the backup job and the prune job share one set of "
+                             "credentials: whoever holds the backup job's can delete the history",
+                             "give the backup job keys that cannot delete (S3: put and get only, with object lock; "
+                             "REST: a server run with --append-only), and the prune job its own: "
+                             + ("`prune: {access_key: {config: ...}, secret_key: {config: ...}}`" if key == "s3"
+                                else "`prune: {url: https://..., password: {config: ...}}`"), key=True)
 
     def kubernetes(self) -> None:
         if self.spec.backend != "kubernetes":

@@ -363,7 +363,8 @@ apps:
 databases:
   main: {engine: postgres, version: "16"}
 backups:
-  target: {s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: a}, secret_key: {config: s}}}
+  target: {s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: a}, secret_key: {config: s},
+                prune: {access_key: {config: pa}, secret_key: {config: ps}}}}
 """
 OVERLAY = """\
 stack: shop-staging
