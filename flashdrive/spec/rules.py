@@ -18,8 +18,26 @@ from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, pars
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
 
-# Names the stack itself uses on its networks; an app or database may not take them.
-RESERVED_NAMES = {"edge", "backups", "localhost"}
+# Names the stack itself uses on its networks, for containers and Kubernetes objects; an app or
+# database may not take them.
+RESERVED_NAMES = {"edge", "localhost"}
+RESERVED_PREFIX = "backup"  # backup, backups, backup-server, backup-prune, backup-ledger, backup-restore
+COPY_OR_RELEASE = re.compile(r"^(?P<app>.+)-(?P<what>[0-9]+|release)$")
+
+
+def platform_name_clash(name: str, other_apps: set[str]) -> str | None:
+    """Why an app or database name would collide with a name flashdrive gives its own things."""
+    if name in RESERVED_NAMES:
+        return f"is the name of the stack's own {'edge proxy' if name == 'edge' else 'loopback host'}"
+    if name.startswith(RESERVED_PREFIX):
+        return ("starts with 'backup', which the stack's backup containers and objects use (backup, "
+                "backup-server, backup-prune...): the backup job could reach it instead of its server")
+    match = COPY_OR_RELEASE.match(name)
+    if match and match.group("app") in other_apps:
+        app, what = match.group("app"), match.group("what")
+        role = "release job" if what == "release" else f"copy #{what}"
+        return f"is the container name and host name of app '{app}''s {role}"
+    return None
 # Set on every copy; a user value wins, with a warning.
 PROVIDED_ENV = {"PORT", "FLASHDRIVE_STACK", "FLASHDRIVE_APP", "FLASHDRIVE_NODE", "FLASHDRIVE_HOSTS"}
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var", "/tmp")
@@ -42,6 +60,32 @@ def looks_secret(name: str, value: str) -> bool:
 def _camel(name: str) -> str:
     head, *rest = name.lower().split("_")
     return head + "".join(word.capitalize() for word in rest)
+
+
+# What may appear in values written into generated text (see _Checker.generated_text).
+URL_PATH = re.compile(r"[A-Za-z0-9._~!$&()*+,;=:@%/?-]")  # RFC 3986 path and query, minus quotes
+MOUNT_PATH = re.compile(r"[A-Za-z0-9._/@+-]")
+PROCESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}(/[A-Za-z0-9._-]+)*/?$")
+DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def _first_bad(text: str, allowed: re.Pattern[str]) -> str | None:
+    return next((ch for ch in text if not allowed.fullmatch(ch)), None)
+
+
+def _describe(ch: str) -> str:
+    names = {" ": "a space", "\n": "a line break", "\r": "a carriage return", "\t": "a tab", "'": "a quote (')",
+             '"': 'a quote (")', "\0": "a NUL character"}
+    return names.get(ch) or (f"the control character U+{ord(ch):04X}" if not ch.isprintable() else f"'{ch}'")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A value as it can be printed on one line of an error."""
+    shown = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
 class _Checker:
@@ -88,20 +132,26 @@ class _Checker:
         self.build()
         self.backups()
         self.kubernetes()
+        self.generated_text()
         if not self.spec.apps and not self.spec.databases:
             self.warning((), "the stack has no apps and no databases: nothing will run",
                          "add an app under `apps:`; `flashdrive init APP_DIR` writes one from your code")
 
     def names(self) -> None:
+        apps = set(self.spec.apps)
+        for section in ("apps", "databases"):
+            for name in getattr(self.spec, section):
+                clash = platform_name_clash(name, apps - {name})
+                if clash:
+                    suffix = "-db" if section == "databases" else "-app"
+                    match = COPY_OR_RELEASE.match(name)
+                    other = (name.replace(RESERVED_PREFIX, "archive", 1) if name.startswith(RESERVED_PREFIX)
+                             else match.group("app") + suffix if match and name not in RESERVED_NAMES else name + suffix)
+                    self.error((section, name), f"'{name}' {clash}", f"pick another name, e.g. '{other}'", key=True)
         for name in self.spec.databases:
             if name in self.spec.apps:
                 self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
                            f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
-        for section in ("apps", "databases"):
-            for name in getattr(self.spec, section):
-                if name in RESERVED_NAMES:
-                    self.error((section, name), f"'{name}' is reserved for the stack's own services",
-                               f"pick another name, e.g. '{name}-1'", key=True)
 
     def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)
@@ -248,7 +298,7 @@ class _Checker:
             first = acme[0]
             self.error(first, f"domain '{self._domain_at(first).host}' gets its certificate from ACME, which needs an "
                        "account email", "add `tls: {email: you@example.com}` at the top level")
-        if tls.email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", tls.email):
+        if tls.email is not None and not EMAIL.match(tls.email):
             self.error(("tls", "email"), f"'{tls.email}' is not an email address", "write e.g. ops@example.com")
         if not HOSTNAME.match(tls.default_domain):
             self.error(("tls", "default_domain"), f"'{tls.default_domain}' is not a valid domain",
@@ -357,7 +407,7 @@ class _Checker:
                 if b"-----BEGIN CERTIFICATE-----" not in head:
                     self.error(("build", "ca_bundle"), f"'{build.ca_bundle}' holds no PEM certificate",
                                "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks")
-        if build.pip_index_url is not None and not re.match(r"^https?://\S+$", build.pip_index_url):
+        if build.pip_index_url is not None and not re.match(r"^https?://[^\s'\"\\\\`$]+$", build.pip_index_url):
             self.error(("build", "pip_index_url"), f"'{build.pip_index_url}' is not an http(s) URL",
                        "write e.g. https://pypi.example.com/simple")
 
@@ -391,6 +441,49 @@ class _Checker:
                              "REST: a server run with --append-only), and the prune job its own: "
                              + ("`prune: {access_key: {config: ...}, secret_key: {config: ...}}`" if key == "s3"
                                 else "`prune: {url: https://..., password: {config: ...}}`"), key=True)
+
+    def generated_text(self) -> None:
+        """Values that are written into generated text (Caddyfile, probes, scripts, manifests,
+        command lines) must be plain at their position: a newline, a quote or a brace there would
+        end the value and start code or configuration of the writer's choosing."""
+        for name, app in self.spec.apps.items():
+            health = app.health_check
+            if health is not None:
+                path = ("apps", name, "health_check") + (() if isinstance(health, str) else ("path",))
+                text = health if isinstance(health, str) else health.path
+                bad = _first_bad(text, URL_PATH)
+                if bad is not None or len(text) > 1024:
+                    self.error(path, f"'{_shown(text)}' is not a plain URL path: "
+                               + (f"{_describe(bad)} is not allowed in it" if bad is not None else "longer than 1024 characters"),
+                               "write a path like /healthz; percent-encode other characters (%20 for a space)")
+            if app.process is not None and not PROCESS.match(app.process):
+                self.error(("apps", name, "process"), f"'{_shown(app.process)}' is not a Procfile process name",
+                           "a process name has letters, digits, '-' and '_', e.g. web or worker")
+            if app.image is not None and (not IMAGE_REF.match(app.image) or len(app.image) > 512):
+                self.error(("apps", name, "image"), f"'{_shown(app.image)}' is not an image reference",
+                           "write e.g. ghcr.io/acme/web:1.4 or registry.example.com/web@sha256:...")
+            if isinstance(app.release, str) and "\0" in app.release:
+                self.error(("apps", name, "release"), "the release command holds a NUL character",
+                           "remove it: a command line cannot carry one")
+            for index, disk in enumerate(app.disks):
+                bad = _first_bad(disk.mount, MOUNT_PATH)
+                if bad is not None and disk.mount.startswith("/"):
+                    self.error(("apps", name, "disks", index, "mount"), f"mount '{_shown(disk.mount)}' holds "
+                               f"{_describe(bad)}, which container mounts cannot carry",
+                               "use letters, digits and - _ . @ + in mount paths, e.g. /app/media")
+        bucket = getattr(getattr(self.spec.backups.target, "s3", None), "bucket", None)
+        if bucket is not None and not S3_BUCKET.match(bucket):
+            self.error(("backups", "target", "s3", "bucket"), f"'{_shown(bucket)}' is not a bucket name",
+                       "write a bucket name, optionally with a path: acme-backups or acme-backups/shop")
+        for key in ("storage_class", "ingress_class", "cluster_issuer"):
+            value = getattr(self.spec.kubernetes, key)
+            if value is not None and not DNS_SUBDOMAIN.match(value):
+                self.error(("kubernetes", key), f"'{_shown(value)}' is not a Kubernetes object name",
+                           "lowercase letters, digits, '-' and '.', e.g. standard or letsencrypt-prod")
+        registry = self.spec.kubernetes.registry
+        if registry is not None and not IMAGE_REF.match(registry):
+            self.error(("kubernetes", "registry"), f"'{_shown(registry)}' is not a registry path",
+                       "write e.g. registry.example.com/shop")
 
     def kubernetes(self) -> None:
         if self.spec.backend != "kubernetes":

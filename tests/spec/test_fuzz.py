@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from flashdrive.cli.main import main
 
-APP_DIR = Path(__file__).resolve().parent / "apps" / "web"
+APP_DIR = Path(__file__).resolve().parent / "invalid" / "apps" / "web"
 
 SEEDS: list[str] = [
     """\
