@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
@@ -177,7 +178,13 @@ class _Checker:
     def source(self, name: str, app: App) -> None:
         path = ("apps", name, "source")
         base = self.loaded.base_dir.resolve()
-        folder = (self.loaded.base_dir / app.source).resolve()
+        try:
+            folder = (self.loaded.base_dir / app.source).resolve()
+            exists, is_dir = folder.exists(), folder.is_dir()
+        except (OSError, ValueError) as exc:
+            self.error(path, f"source '{_shown(app.source)}' cannot be used as a folder: {os_reason(exc)}",
+                       "write the folder's path relative to the spec, e.g. ./app")
+            return
         if folder != base and base not in folder.parents:
             # The whole folder is sent to the image build, and plan writes .flashdrive/ files into it.
             self.error(path, f"source '{app.source}' is outside the spec's folder ({base}): everything in "
@@ -185,11 +192,11 @@ class _Checker:
                        "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
                        "flashdrive.yaml to the folder above the app")
             return
-        if not folder.exists():
+        if not exists:
             self.error(path, f"source folder '{app.source}' does not exist (looked in {folder})",
                        "source is relative to the folder of the spec file")
             return
-        if not folder.is_dir():
+        if not is_dir:
             self.error(path, f"source '{app.source}' is a file, not a folder",
                        "point source at the folder holding the Procfile")
             return
@@ -399,11 +406,15 @@ class _Checker:
         build = self.spec.build
         if build.ca_bundle is not None:
             bundle = self.loaded.base_dir / build.ca_bundle
-            if not bundle.is_file():
+            try:
+                head = read_bounded(bundle, 16 * MIB)
+            except FileNotFoundError:
                 self.error(("build", "ca_bundle"), f"CA bundle '{build.ca_bundle}' does not exist (looked in {bundle})",
                            "the path is relative to the folder of the spec file")
+            except (OSError, ValueError) as exc:
+                self.error(("build", "ca_bundle"), f"CA bundle '{_shown(build.ca_bundle)}' cannot be read: "
+                           f"{os_reason(exc)}", "point it at a PEM file, relative to the folder of the spec file")
             else:
-                head = bundle.read_bytes()[:1_000_000]
                 if b"-----BEGIN CERTIFICATE-----" not in head:
                     self.error(("build", "ca_bundle"), f"'{build.ca_bundle}' holds no PEM certificate",
                                "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks")
@@ -513,7 +524,7 @@ def cron_problem(schedule: str) -> str | None:
         names = _CRON_NAMES.get(index, {})
         for part in text.split(","):
             base, _, step = part.partition("/")
-            if step and (not step.isdigit() or int(step) == 0):
+            if step and (not (step.isascii() and step.isdigit()) or int(step) == 0):
                 return f"the {label} step '{step}' is not a positive number"
             if base == "*":
                 continue
@@ -522,7 +533,8 @@ def cron_problem(schedule: str) -> str | None:
                 return f"the {label} '{part}' is not a number or range"
             values = []
             for bound in bounds:
-                value = names.get(bound.lower()) if not bound.isdigit() else int(bound)
+                # isdigit() alone accepts '²' and other digits int() refuses.
+                value = int(bound) if bound.isascii() and bound.isdigit() else names.get(bound.lower())
                 if value is None:
                     return f"the {label} '{bound}' is not a number"
                 if not low <= value <= high:
