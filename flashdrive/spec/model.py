@@ -315,22 +315,41 @@ class Database(Model):
         return self.disk_gb or SIZES[self.size].disk_gb
 
 
+class S3PruneKeys(Model):
+    access_key: ConfigValue
+    """Access key id of the prune job, the only one allowed to delete, from a config secret."""
+    secret_key: ConfigValue
+    """Its secret access key, from a config secret."""
+
+
 class S3Settings(Model):
     endpoint: str
     """S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com."""
     bucket: str
     """Bucket name; may include a path prefix, e.g. backups/shop."""
     access_key: ConfigValue
-    """Access key id, from a config secret."""
+    """Access key id of the backup job, from a config secret: give it put and get, never delete."""
     secret_key: ConfigValue
-    """Secret access key, from a config secret."""
+    """Secret access key of the backup job, from a config secret."""
+    prune: S3PruneKeys | None = None
+    """The prune job's own keys, which may delete; without them the backup job's keys must delete too."""
+
+
+class RestPrune(Model):
+    url: str | None = None
+    """URL of a REST server that allows deletes (no --append-only); default the target's url."""
+    password: ConfigValue
+    """HTTP password of the prune job on that server, from a config secret."""
 
 
 class RestSettings(Model):
     url: str
-    """restic REST server URL, e.g. https://backup.example.com/shop."""
+    """restic REST server URL, e.g. https://backup.example.com/shop; run it with --append-only."""
     password: ConfigValue | None = None
-    """HTTP password for the REST server, from a config secret."""
+    """HTTP password of the backup job on the REST server, from a config secret."""
+    prune: RestPrune | None = None
+    """The prune job's own server URL and password, which may delete; without them the backup job's
+    credentials must delete too."""
 
 
 class VolumeTarget(Model):
