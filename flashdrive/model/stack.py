@@ -48,7 +48,8 @@ class ResolvedBuild:
     context: Path
     dockerfile: str  # the text
     python_version: str
-    base_image: str
+    base_image: str  # the runtime stage's
+    build_image: str  # the build stage's: compilers and -dev headers
     build_args: tuple[tuple[str, str], ...]  # plain build-scoped values, never secrets
     ca_bundle: Path | None
     dockerignore: str | None  # written only when the app has none of its own
