@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from flashdrive.database_tls import TLS_DIR, ServerTLS, server_options
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, quantity_gb, resources, selector)
@@ -49,9 +50,12 @@ def credentials_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dic
     return [_secret_env("REDIS_PASSWORD", secret, "password"), _secret_env("REDISCLI_AUTH", secret, "password")]
 
 
-def _args(db: ResolvedDatabase) -> list[str] | None:
+def _args(db: ResolvedDatabase, tls: bool = False) -> list[str] | None:
     if db.engine == "mysql":
-        return [f"--datadir={data_dir(db)}"]  # the image's entrypoint puts mysqld in front of options
+        # The image's entrypoint puts mysqld in front of options.
+        return [f"--datadir={data_dir(db)}", *(server_options("mysql") if tls else [])]
+    if db.engine == "postgres" and tls:
+        return ["postgres", *server_options("postgres")]
     if db.engine == "redis":
         # The official image has no password variable; expand it inside the container instead of
         # writing it into the pod spec.
@@ -72,7 +76,7 @@ def _probe_command(db: ResolvedDatabase) -> list[str]:
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
-    def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
+    def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str], tls: ServerTLS | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -112,9 +116,20 @@ class Database(pulumi.ComponentResource):
             "securityContext": container_security(DATABASE_UID),
             "volumeMounts": [{"name": DATA_VOLUME, "mountPath": db.data_dir}],
         }
-        args = _args(db)
+        args = _args(db, tls is not None)
         if args:
             container["args"] = args
+        volumes = []
+        if tls is not None:
+            # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key
+            # owned by root when no one outside that group can read it.
+            self.tls_secret = k8s.core.v1.Secret(
+                f"{stack}-{db.name}-tls",
+                metadata={"name": f"{db.name}-tls", "namespace": namespace, "labels": labels(stack, db.name, "database")},
+                type="Opaque", string_data={"ca.crt": tls.ca_pem, "server.crt": tls.cert_pem, "server.key": tls.key_pem},
+                opts=child)
+            volumes.append({"name": "tls", "secret": {"secretName": self.tls_secret.metadata.name, "defaultMode": 0o440}})
+            container["volumeMounts"].append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
         self.stateful_set = k8s.apps.v1.StatefulSet(
             db.volume_name,
             metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
@@ -130,6 +145,7 @@ class Database(pulumi.ComponentResource):
                         "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID,
                                                         keep_ownership=True),
                         "containers": [container],
+                        **({"volumes": volumes} if volumes else {}),
                     },
                 },
                 "volumeClaimTemplates": [{
