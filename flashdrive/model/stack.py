@@ -88,6 +88,14 @@ class ResolvedApp:
         return tuple(names)
 
     @property
+    def probe_host(self) -> str:
+        """The Host every health probe sends: the first public host, as the app's real traffic has it
+        (apps allow their public names; many refuse internal ones), else the internal name."""
+        if self.domains:
+            return self.domains[0].host
+        return self.default_domain or self.name
+
+    @property
     def public_url(self) -> str | None:
         if not self.is_web:
             return None
