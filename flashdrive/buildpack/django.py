@@ -150,7 +150,7 @@ def host_warnings(info: DjangoInfo, public_hosts: tuple[str, ...] | list[str]) -
                 warnings.append(f"{where}: ALLOWED_HOSTS = {listed} refuses {', '.join(refused)}: Django answers "
                                 f"400 (DisallowedHost) to every request for {'them' if len(refused) > 1 else 'it'}"
                                 f"{probes}; {fix}.")
-        elif "*" not in hosts.value:
+        elif not host_allowed("app.stack.localhost", hosts.value):  # a default domain's shape
             warnings.append(f"{where}: ALLOWED_HOSTS is the fixed list {listed}: Django answers 400 to any other "
                             f"name, such as the app's default domain <app>.<stack>.localhost; {fix}.")
     redirect = info.literal.get("SECURE_SSL_REDIRECT")
