@@ -9,7 +9,8 @@ import time
 
 import pytest
 from harness import EXAMPLE, Deployment, temp_folder, write_overlay
-from provider import docker, remove_volumes, teardown_stack
+from deploy import destroy_stack
+from provider import docker
 
 from flashdrive.cli.main import main
 
@@ -24,15 +25,13 @@ def stack(stand_in_images):
     folder = temp_folder()
     extra = f"backups:\n  keep_days: {KEEP_DAYS}\n"
     overlay = write_overlay(folder, STACK, stand_in_images, extra)
-    teardown_stack(STACK)
-    remove_volumes(STACK)
-    deployment = Deployment(STACK, EXAMPLE, overlay, {})
+    destroy_stack(stack=STACK)
+    deployment = Deployment(STACK, EXAMPLE, overlay, {}, images=stand_in_images)
     try:
         deployment.deploy()
         yield deployment
     finally:
-        teardown_stack(STACK)
-        remove_volumes(STACK)
+        destroy_stack(stack=STACK)
 
 
 def flashdrive(capsys, *args: str) -> tuple[int, str, str]:
