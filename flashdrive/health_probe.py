@@ -31,9 +31,12 @@ def _url(app: ResolvedApp) -> str:
 
 
 def python_probe(app: ResolvedApp) -> str:
-    """A `python -c` script for images the buildpack built (Python is there, curl may not be)."""
+    """A `python -c` script for images the buildpack built (Python is there, curl may not be).
+
+    One line (`exec` of the script's repr): a health command may pass through a shell on its way
+    (Docker's CLI takes `--health-cmd` as one string), and a line break would not survive it."""
     assert app.health is not None
-    return "\n".join([
+    return "exec(" + repr("\n".join([
         "import sys, urllib.request as r, urllib.error as e",
         "class Keep(r.HTTPRedirectHandler):",
         "    def redirect_request(self, *args): return None",
@@ -50,7 +53,7 @@ def python_probe(app: ResolvedApp) -> str:
         "if status < 400: sys.exit(0)",
         "line = next((l.strip() for l in body.decode('utf-8', 'replace').splitlines() if l.strip()), '')",
         f"print(where + ': HTTP ' + str(status) + ': ' + line[:{BODY_CHARS}]); sys.exit(1)",
-    ])
+    ])) + ")"
 
 
 def shell_probe(app: ResolvedApp) -> str:

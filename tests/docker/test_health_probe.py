@@ -135,3 +135,13 @@ def test_the_probe_host_is_the_first_domain_else_the_default_domain(tmp_path):
     assert probe_headers(stack.apps["web"]) == {"Host": "shop.example.com", "X-Forwarded-Proto": "https"}
     caddyfile = render_caddyfile(stack)
     assert "\t\thealth_headers {\n\t\t\tHost shop.example.com\n\t\t\tX-Forwarded-Proto https\n\t\t}" in caddyfile
+
+
+def test_the_python_probe_survives_a_shell_the_way_dockers_cli_passes_it(server):
+    import json
+
+    script = python_probe(_app(server, host="web"))
+    assert "\n" not in script and "$" not in script and "`" not in script
+    # what `docker run --health-cmd` does with an exec-form command: one shell string
+    result = subprocess.run(["sh", "-c", f"{sys.executable} -c {json.dumps(script)}"], capture_output=True, text=True)
+    assert result.stdout == f"GET http://127.0.0.1:{server}/ Host: web: HTTP 400: <h1>Bad Request (400)</h1>\n"
