@@ -18,6 +18,7 @@ import pulumi_random as random
 
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
+from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import Disk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
@@ -54,9 +55,9 @@ def _probes(app: ResolvedApp) -> dict:
     health = app.health
     if health is None or app.port is None:
         return {}
-    # The Host header is the app's internal name, which FLASHDRIVE_HOSTS (ALLOWED_HOSTS) includes.
+    # The Host and scheme of the app's real traffic (flashdrive/health_probe.py says why).
     check = {"httpGet": {"path": health.path, "port": app.port, "scheme": "HTTP",
-                         "httpHeaders": [{"name": "Host", "value": app.name}]},
+                         "httpHeaders": [{"name": k, "value": v} for k, v in probe_headers(app).items()]},
              "periodSeconds": health.interval_s, "timeoutSeconds": health.timeout_s,
              "failureThreshold": health.retries}
     # Docker's start period: failures before the first success do not count. Liveness and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.database_tls import database_tls
 from flashdrive.kubernetes.app import App
 from flashdrive.kubernetes.backup import Backups
 from flashdrive.kubernetes.cron import Cron
@@ -21,7 +22,9 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     namespace = Namespace(stack.name, cluster.namespace)
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
-    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets) for name, db in stack.databases.items()}
+    _, tls = database_tls(stack.name, stack.databases.values())
+    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name))
+                 for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
     disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}

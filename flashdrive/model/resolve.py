@@ -59,17 +59,19 @@ def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
     ))
     ca_bundle = (loaded.base_dir / spec.build.ca_bundle).resolve() if spec.build.ca_bundle else None
     base_image = image_for(spec.images, "python", detection.python_version)
+    build_image = image_for(spec.images, "python_build", detection.python_version)
     # The image is shared by every app of this source: it prepares every mount they use.
     mounts = sorted({disk.mount for other in spec.apps.values() if other.source and
                      Path(other.source).as_posix() == Path(app.source).as_posix() for disk in other.disks})
     dockerfile = render_dockerfile(
-        detection, base_image=base_image, build_args=[n for n, _ in build_args],
+        detection, base_image=base_image, build_image=build_image, build_args=[n for n, _ in build_args],
         ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None, pip_index_url=spec.build.pip_index_url,
         disk_mounts=mounts)
     has_own_ignore = (context / ".dockerignore").exists()
     return ResolvedBuild(
         key=_source_key(spec.stack, app.source), context=context, dockerfile=dockerfile,
-        python_version=detection.python_version, base_image=base_image, build_args=build_args,
+        python_version=detection.python_version, base_image=base_image, build_image=build_image,
+        build_args=build_args,
         ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else default_dockerignore())
 
 

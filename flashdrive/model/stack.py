@@ -58,7 +58,8 @@ class ResolvedBuild:
     context: Path
     dockerfile: str  # the text
     python_version: str
-    base_image: str
+    base_image: str  # the runtime stage's
+    build_image: str  # the build stage's: compilers and -dev headers
     build_args: tuple[tuple[str, str], ...]  # plain build-scoped values, never secrets
     ca_bundle: Path | None
     dockerignore: str | None  # written only when the app has none of its own
@@ -96,6 +97,14 @@ class ResolvedApp:
             names.append(self.default_domain)
         names.append(self.name)
         return tuple(names)
+
+    @property
+    def probe_host(self) -> str:
+        """The Host every health probe sends: the first public host, as the app's real traffic has it
+        (apps allow their public names; many refuse internal ones), else the internal name."""
+        if self.domains:
+            return self.domains[0].host
+        return self.default_domain or self.name
 
     @property
     def public_url(self) -> str | None:

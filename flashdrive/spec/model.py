@@ -70,6 +70,9 @@ class Images(Model):
     """Prefix put in front of every default image, e.g. `registry.example.com/hub`."""
     python: str | None = None
     """Replaces the python base image; `{version}` becomes the app's Python version."""
+    python_build: str | None = None
+    """Replaces the image of the build stage (compilers and -dev headers; the same Debian release and
+    Python as `python`); `{version}` becomes the app's Python version."""
     postgres: str | None = None
     """Replaces the postgres image; `{version}` becomes the database's version."""
     mysql: str | None = None

@@ -240,6 +240,8 @@ class _Checker:
                 return
             self.detected[folder] = detection
         self.loaded.detections[name] = detection
+        if app.type == "web" and detection.django is not None:
+            self.django_hosts(name, app, detection.django)
         process = app.process_name
         where = ("apps", name, "process") if app.process else ("apps", name)
         procfile = posixpath.join(app.source, "Procfile")
@@ -253,6 +255,15 @@ class _Checker:
             files = ", ".join(posixpath.join(app.source, f) for f in detection.dependency_files)
             self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
                        f"dependencies in {files}", f"add gunicorn to {files}", key=True)
+
+    def django_hosts(self, name: str, app: App, django) -> None:
+        """Warn when the app's literal Django settings would refuse the names it is reached by."""
+        from flashdrive.buildpack.django import host_warnings
+
+        hosts = [d if isinstance(d, str) else d.host for d in app.domains]
+        hosts.append(f"{name}.{self.spec.stack}.{self.spec.tls.default_domain}")
+        for message in host_warnings(django, hosts):
+            self.warning(("apps", name, "source"), message)
 
     def disks(self, name: str, app: App, disk_owner: dict) -> None:
         mounts: dict[str, int] = {}
