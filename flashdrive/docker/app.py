@@ -33,20 +33,15 @@ from flashdrive.docker.host import DockerHost
 from flashdrive.docker.network import StackNetwork
 from flashdrive.docker.release import ReleaseContainer, release_command
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
+from flashdrive.health_probe import python_probe, shell_probe
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
 
 
 def _health_test(app: ResolvedApp) -> list[str]:
-    assert app.health is not None and app.port is not None
-    # The Host header is the app's internal name, which FLASHDRIVE_HOSTS (ALLOWED_HOSTS) includes.
+    # The Host and scheme of the app's real traffic; failures print what was asked and what came back.
     if app.build is not None:
-        probe = ("import sys,urllib.request as u;"
-                 f"r=u.urlopen(u.Request('http://127.0.0.1:{app.port}{app.health.path}',headers={{'Host':'{app.name}'}}),"
-                 f"timeout={app.health.timeout_s});sys.exit(0 if r.status<400 else 1)")
-        return ["CMD", "python", "-c", probe]
-    url = f"http://127.0.0.1:{app.port}{app.health.path}"
-    return ["CMD-SHELL", f"wget -q -O /dev/null --header 'Host: {app.name}' {url} || "
-                         f"curl -fsS -o /dev/null -H 'Host: {app.name}' {url}"]
+        return ["CMD", "python", "-c", python_probe(app)]
+    return ["CMD-SHELL", shell_probe(app)]
 
 
 def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str) -> dict[str, str]:
@@ -149,6 +144,9 @@ class App(pulumi.ComponentResource):
         self.strategy = "stop-first" if app.stop_first else "rolling"
         self.version = copy_version(stack, app, image_version, user_env)
         health = app.health
+        # What the app's scheduled jobs run with (flashdrive.docker.cron): the image, which they take
+        # once the release succeeded (they depend on it), the copies' env and disks.
+        self.image, self.envs, self.volumes = image, envs, volumes
         self.containers: list[docker.Container] = []
         for number, node in enumerate(app.node_names(), start=1):
             name = f"{stack.name}-{node}" if app.stop_first else f"{stack.name}-{node}-{self.version}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pulumi
 
 from flashdrive.credentials import Credentials
+from flashdrive.database_tls import database_tls
 from flashdrive.docker.app import App
 from flashdrive.docker.backups import Backups
+from flashdrive.docker.cron import Cron
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
@@ -22,7 +24,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     on_host = pulumi.ResourceOptions(providers=[host.provider(stack.name)])
     credentials = Credentials(stack.name)
     network = StackNetwork(stack.name, opts=on_host)
-    databases = {name: Database(stack.name, db, network, credentials, opts=on_host)
+    ca, tls = database_tls(stack.name, stack.databases.values())
+    databases = {name: Database(stack.name, db, network, credentials, tls.get(name), opts=on_host)
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
@@ -40,6 +43,13 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
                          opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for app in apps.values():
+        if app.app.cron:
+            # Jobs run the image once released: after this app's release, or its source's.
+            owner = release_of_source.get(app.app.build.key) if app.app.build is not None else app
+            release = [owner.release] if owner is not None and owner.release is not None else []
+            Cron(stack.name, app.app, app.image, app.envs("cron"), network, app.volumes,
+                 depends_on=[db.container for db in databases.values()] + release, opts=on_host)
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
     edge = Edge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
@@ -50,6 +60,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
                      **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()}},
         "edge": edge.container.name,
     }
+    if ca is not None:
+        outputs["database_ca"] = ca.cert_pem  # for clients that verify the chain (sslmode=verify-full)
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
