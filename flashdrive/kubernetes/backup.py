@@ -340,7 +340,8 @@ class Backups(pulumi.ComponentResource):
                 "image": stack.backups.image,
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["/bin/sh", "/flashdrive/prune.sh"],
-                "env": env,
+                # The script has keep_days written in; this copy tells whoever reads the manifest.
+                "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
                 "resources": resources(SIZES["s"]),
                 "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
                 "volumeMounts": mounts,
