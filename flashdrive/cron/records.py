@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flashdrive.cron.schedule import next_runs
 
@@ -71,7 +71,7 @@ def job_status(jobs: dict[str, str], records_text: str, now: datetime | None = N
 
     The last run is the latest started one, with its end, exit code and duration once it finished.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     records = parse_records(records_text)
     statuses = []
     for name, schedule in jobs.items():

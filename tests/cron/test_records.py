@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flashdrive.cron.records import jobs_from_labels, job_status
+from flashdrive.cron.records import job_status, jobs_from_labels
 
-NOW = datetime(2026, 1, 1, 0, 2, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 0, 2, 30, tzinfo=UTC)
 
 
 def line(**record) -> str:
@@ -25,10 +25,10 @@ def test_the_last_run_is_the_latest_started_with_its_end_exit_code_and_duration(
     ])
     a, b, c = job_status({"a": "@hourly", "b": "*/5 * * * *", "c": "@daily"}, text, NOW)
     assert (a.last_run.exit_code, a.last_run.duration_s, a.last_run.end, a.skipped) == (3, 0.99, "2026-01-01T00:00:01.000Z", 1)
-    assert a.next_run == datetime(2026, 1, 1, 1, 0, tzinfo=timezone.utc)
+    assert a.next_run == datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
     assert b.last_run.end is None and b.last_run.exit_code is None  # still running
-    assert b.next_run == datetime(2026, 1, 1, 0, 5, tzinfo=timezone.utc)
-    assert c.last_run is None and c.next_run == datetime(2026, 1, 2, tzinfo=timezone.utc)
+    assert b.next_run == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    assert c.last_run is None and c.next_run == datetime(2026, 1, 2, tzinfo=UTC)
 
 
 def test_a_schedulers_jobs_come_from_its_labels():

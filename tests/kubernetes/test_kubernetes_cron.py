@@ -6,8 +6,8 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 import yaml
-
 from _k8s_helpers import env_of, objects, plan_for, pod_templates
+
 from flashdrive.plan import render
 from flashdrive.plan.manifests import manifests
 
