@@ -5,10 +5,9 @@ A data holder is recognised by its type and by the labels the backend puts on it
 certificates and ACME account) and `flashdrive.role=backups` (the backup repository). A backend
 adds a row to `HOLDER_TYPES`: its type token, where the labels are, where the physical name is.
 
-Kubernetes rows: PersistentVolumeClaim (disks, the backup repository), StatefulSet (a database's
-volumeClaimTemplate: replaced under the same name, it binds the same claims again, so only its
-deletion or a new name loses data) and Namespace (deleting it deletes every claim in it); their
-`app.kubernetes.io/component`/`name` labels map to the kinds below.
+Kubernetes rows: PersistentVolumeClaim (disks, databases, the backup repository) and Namespace
+(deleting it deletes every claim in it); their `app.kubernetes.io/component`/`name` labels map to
+the kinds below. A database's StatefulSet holds no data: it mounts the database's own claim.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ class HolderType:
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
     noun: str  # what the thing is called in messages
-    replace_keeps_data: bool = False  # replaced under the same name, it finds its data again
 
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -70,8 +68,6 @@ def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
     HolderType("docker:index/volume:Volume", docker_labels, _docker_name, "volume"),
     HolderType("kubernetes:core/v1:PersistentVolumeClaim", kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType("kubernetes:apps/v1:StatefulSet", kubernetes_labels, _kubernetes_name, "stateful set",
-               replace_keeps_data=True),
     HolderType("kubernetes:core/v1:Namespace", _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
@@ -84,7 +80,6 @@ class Holder:
     name: str | None  # the disk's or database's name in the spec
     physical: str | None  # the volume's own name on the host
     noun: str
-    replace_keeps_data: bool = False
 
     @property
     def label(self) -> str:
@@ -113,12 +108,11 @@ def holder_of(resource: PlannedResource) -> Holder | None:
         return None
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
-    keeps = row.replace_keeps_data
     if "flashdrive.disk" in labels:
-        return Holder("disk", labels["flashdrive.disk"], physical, row.noun, keeps)
+        return Holder("disk", labels["flashdrive.disk"], physical, row.noun)
     if "flashdrive.database" in labels:
-        return Holder("database", labels["flashdrive.database"], physical, row.noun, keeps)
+        return Holder("database", labels["flashdrive.database"], physical, row.noun)
     role = labels.get("flashdrive.role")
     if role in ("edge", "backups", "namespace"):
-        return Holder(role, None, physical, row.noun, keeps)
+        return Holder(role, None, physical, row.noun)
     return None

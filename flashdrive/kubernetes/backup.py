@@ -87,7 +87,7 @@ def restic_script(stack: str, keep_days: int) -> str:
 class Backups(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, Disk],
                  databases: dict[str, Database], storage_class: str | None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Backups", f"{stack.name}-backups", None, opts)
         backups = stack.backups
         # The password is the only key to the repository: deleting it would make every backup
@@ -162,7 +162,7 @@ class Backups(pulumi.ComponentResource):
             "volumeMounts": mounts,
         }
         pod_spec: dict = {
-            **pod_defaults(),
+            **pod_defaults(pull_secrets),
             "restartPolicy": "Never",
             # The apps' group: the disks' files are readable, the repository claim writable.
             "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),

@@ -234,6 +234,8 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             provider=request.provider or None,
             deleted_with=request.deletedWith or None,
+            custom_timeouts={key: getattr(request.customTimeouts, key) for key in ("create", "update", "delete")
+                             if getattr(request.customTimeouts, key)},
         )
         with self._lock:
             if urn in self.recorded.resources:

@@ -87,6 +87,9 @@ def render_text(plan: Plan) -> str:
             lines.append(f"{detail}(ignore changes: {', '.join(resource.ignore_changes)})")
         if resource.replace_on_changes:
             lines.append(f"{detail}(replace on changes: {', '.join(resource.replace_on_changes)})")
+        if resource.custom_timeouts:
+            waits = ", ".join(f"{key} {value}" for key, value in resource.custom_timeouts.items())
+            lines.append(f"{detail}(timeouts: {waits})")
         for child in children.get(resource.urn, []):
             emit(child, depth + 1)
 

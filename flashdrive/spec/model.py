@@ -6,10 +6,11 @@ attribute docstrings are what editors show. Rules that span several keys live in
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from flashdrive.spec.sizes import SIZES
 
@@ -371,6 +372,16 @@ class Backups(Model):
     """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
 
 
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as error:
+        raise ValueError(f"not an address block like 10.0.0.0/16: {error}") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
+
+
 class Kubernetes(Model):
     """Settings read only with backend: kubernetes."""
 
@@ -381,9 +392,19 @@ class Kubernetes(Model):
     ingress_class: str = "nginx"
     """Ingress class of the cluster's ingress controller."""
     cluster_issuer: str | None = None
-    """cert-manager ClusterIssuer for domains."""
+    """cert-manager ClusterIssuer for domains; without one, an ACME Issuer for tls.email is created in the namespace."""
     registry: str | None = None
     """Registry that images built from source are pushed to, e.g. registry.example.com/shop."""
+    image_pull_secrets: list[Name] = []
+    """Secrets (kubernetes.io/dockerconfigjson, in the namespace) every pod pulls its images with."""
+    ingress_controller_namespace: Name | None = None
+    """Namespace of the ingress controller, the only one that reaches web apps; default ingress-nginx for class nginx."""
+    ingress_controller_cidrs: list[Cidr] = []
+    """Addresses that may also reach web apps on their port: host-network controllers, load balancers that send to pods."""
+    dns_cidrs: list[Cidr] = ["169.254.20.10/32"]
+    """DNS servers outside pods that restricted pods may query (NodeLocal DNSCache's address by default)."""
+    release_timeout_s: Annotated[int, Field(ge=60, le=86400)] = 1800
+    """Seconds a release Job (migrations) may run before the deploy fails."""
 
 
 class Spec(Model):
