@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def problem(schedule: str) -> ScheduleProblem | None:
             return ScheduleProblem(f"the day of week field '{field}' uses 7 for Sunday, which Kubernetes refuses",
                                    offset, "write 0 for Sunday")
     try:
-        CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=timezone.utc))
+        CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=UTC))
     except CronSimError as exc:
         name = str(exc).removeprefix("Bad ").strip()
         index = _CRONSIM_FIELDS.get(name)
@@ -92,7 +92,7 @@ def problem(schedule: str) -> ScheduleProblem | None:
 
 def next_runs(schedule: str, after: datetime, count: int = 1) -> list[datetime]:
     """The next `count` times (UTC) a valid schedule is due, strictly after `after`."""
-    after = after.astimezone(timezone.utc) if after.tzinfo else after.replace(tzinfo=timezone.utc)
+    after = after.astimezone(UTC) if after.tzinfo else after.replace(tzinfo=UTC)
     runs = CronSim(expand(schedule), after)
     return [next(runs) for _ in range(count)]
 
