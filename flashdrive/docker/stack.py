@@ -43,12 +43,13 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
                          opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
-    for app in apps.values():
-        if app.app.cron:
+    for component in apps.values():
+        if component.app.cron:
             # Jobs run the image once released: after this app's release, or its source's.
-            owner = release_of_source.get(app.app.build.key) if app.app.build is not None else app
+            build = component.app.build
+            owner = release_of_source.get(build.key) if build is not None else component
             release = [owner.release] if owner is not None and owner.release is not None else []
-            Cron(stack.name, app.app, app.image, app.envs("cron"), network, app.volumes,
+            Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
                  depends_on=[db.container for db in databases.values()] + release, opts=on_host)
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
