@@ -164,12 +164,14 @@ def ensure_master_key(settings: Settings, pulumi_path: str) -> None:
     from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key
 
     env = {**os.environ, **workspace_env(settings)}
-    common = dict(cwd=settings.project_dir, env=env, capture_output=True, text=True)
-    found = subprocess.run([pulumi_path, "config", "get", FULL_CONFIG_KEY, "--stack", settings.stack], **common)
-    if found.returncode == 0:
+
+    def pulumi_config(*args: str, given: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pulumi_path, "config", *args, "--stack", settings.stack], input=given,
+                              cwd=settings.project_dir, env=env, capture_output=True, text=True)
+
+    if pulumi_config("get", FULL_CONFIG_KEY).returncode == 0:
         return
-    made = subprocess.run([pulumi_path, "config", "set", "--secret", FULL_CONFIG_KEY, "--stack", settings.stack,
-                           "--non-interactive"], input=new_master_key(), **common)
+    made = pulumi_config("set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=new_master_key())
     if made.returncode != 0:
         reason = (made.stderr.strip().splitlines() or ["no output"])[-1]
         raise AutomationError(f"cannot set {FULL_CONFIG_KEY} on stack '{settings.stack}': {reason}")

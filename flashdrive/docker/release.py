@@ -91,7 +91,7 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
         create = f"printf '%s\\n' {lines} | {create}"
     what = f"the release command of app '{app.name}'"
     kept = "no copy of the app was changed; the running copies keep serving. The next `up` runs it again."
-    lines = [
+    script = [
         "set -u",
         f"n={q(container.name)}",
         # A release interrupted with its `up` may have left its container behind.
@@ -118,7 +118,7 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
         "fi",
         "exit 1",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(script) + "\n"
 
 
 def release_environment(host: str, image: pulumi.Input[str], env: Mapping[str, pulumi.Input[str]]) -> dict:

@@ -46,8 +46,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     for component in apps.values():
         if component.app.cron:
             # Jobs run the image once released: after this app's release, or its source's.
-            build = component.app.build
-            owner = release_of_source.get(build.key) if build is not None else component
+            source = component.app.build
+            owner = release_of_source.get(source.key) if source is not None else component
             release = [owner.release] if owner is not None and owner.release is not None else []
             Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
                  depends_on=[db.container for db in databases.values()] + release, opts=on_host)

@@ -127,7 +127,6 @@ class Backups(pulumi.ComponentResource):
         # The password is the only key to the repository: deleting it would make every backup
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        child = pulumi.ResourceOptions(parent=self)
         # From the stack's master key, so a retained repository opens again after `pulumi destroy`.
         secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive("backups/repository-password", 48)}
         job_keys, prune_keys, server_keys = ["RESTIC_PASSWORD"], ["RESTIC_PASSWORD"], []
