@@ -27,6 +27,10 @@ def _snippet(app: ResolvedApp) -> list[str]:
         "\tencode zstd gzip",
         f"\treverse_proxy {upstreams} {{",
         "\t\tlb_policy least_conn",  # the guide's "least occupied node"
+        # A copy that refuses a connection (starting, or stopping during a deploy) is not an error
+        # for the client: Caddy tries another copy for up to 5 s.
+        "\t\tlb_try_duration 5s",
+        "\t\tlb_try_interval 250ms",
         f"\t\thealth_uri {health.path}",
         f"\t\thealth_interval {health.interval_s}s",
         f"\t\thealth_timeout {health.timeout_s}s",

@@ -33,7 +33,10 @@ CADDYFILE = "/data/Caddyfile"  # on the edge's volume, written by the routes Com
 WRITE_ROUTES = ('printf \'%s\' "$FLASHDRIVE_CADDYFILE" | docker run --rm -i --network none --cap-drop ALL '
                 '--security-opt no-new-privileges:true --mount "type=volume,source=$FLASHDRIVE_EDGE_VOLUME,target=/data" '
                 '--entrypoint /bin/sh "$FLASHDRIVE_EDGE_IMAGE" '
-                f"-c 'cat > {CADDYFILE}.new && mv {CADDYFILE}.new {CADDYFILE}'")
+                f"-c 'cat > {CADDYFILE}.new && mv {CADDYFILE}.new {CADDYFILE}'"
+                # Caddy's watcher looks at the file every second: by the time the engine moves on
+                # (and stops copies that left the routes), the edge routes by the new file.
+                " && sleep 2")
 
 
 class Edge(pulumi.ComponentResource):
