@@ -56,6 +56,12 @@ def test_every_copy_is_an_upstream_with_least_connections_and_active_health_chec
     assert "reverse_proxy api-1:9000 {" in caddyfile
 
 
+def test_a_copy_that_refuses_a_connection_is_retried_on_another_copy(stack):
+    # During a deploy a stopping copy refuses new connections: the client must never see that.
+    snippet = render_caddyfile(stack).split("(app-web) {", 1)[1].split("\n}\n", 1)[0]
+    assert "\t\tlb_try_duration 5s" in snippet and "\t\tlb_try_interval 250ms" in snippet
+
+
 def test_custom_domains_use_acme_and_the_default_domain_the_internal_ca(stack):
     caddyfile = render_caddyfile(stack)
     assert "email ops@example.com" in caddyfile
