@@ -173,14 +173,39 @@ def test_databases_have_minutes_to_recover_before_liveness_counts(market):
             assert startup["exec"] == container["livenessProbe"]["exec"]
 
 
-def test_the_redis_password_is_on_no_command_line(tmp_path):
-    plan = _spec(tmp_path, "databases:\n  cache: {engine: redis}\n")
-    container = objects(plan)[("StatefulSet", "s-db-cache")]["spec"]["template"]["spec"]["containers"][0]
-    script = container["args"][2]
-    command_line = script.split("<<")[0]
-    assert command_line.startswith("exec redis-server - ")
-    assert "REDIS_PASSWORD" not in command_line and "requirepass" not in command_line
-    assert script.split("\n")[1:] == ["requirepass $REDIS_PASSWORD", "EOF"]
+def _redis_commands(tmp_path) -> dict[str, list[str]]:
+    spec = "databases:\n  cache: {engine: redis}\n"
+    on_cluster = objects(_spec(tmp_path, spec))[("StatefulSet", "s-db-cache")]["spec"]["template"]["spec"]
+    docker_plan = plan_for(_write(tmp_path / "docker.yaml", spec), backend="docker")
+    container = next(r for r in docker_plan.resources if r.type == "docker:index/container:Container"
+                     and r.inputs.get("name") == "s-cache")
+    return {"kubernetes": on_cluster["containers"][0]["args"], "docker": container.inputs["command"]}
+
+
+def _write(path, body: str):
+    path.write_text(f"version: 1\nstack: s\n{body}")
+    return path
+
+
+@pytest.mark.parametrize("backend", ["kubernetes", "docker"])
+def test_the_redis_password_reaches_the_server_on_its_standard_input_not_its_command_line(tmp_path, backend):
+    # Run the planned command with a stand-in redis-server that records what it was given: what
+    # execve saw (and audit logs, `ps` before the server renames itself) is its argv.
+    command = _redis_commands(tmp_path)[backend]
+    assert command[:2] == ["sh", "-c"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "redis-server"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\ncat > {tmp_path}/stdin\n')
+    fake.chmod(0o755)
+    password = "s3cret-Redis-password-0123456789"
+    subprocess.run(["sh", "-c", command[2]], env={"PATH": f"{bin_dir}:/usr/bin:/bin", "REDIS_PASSWORD": password},
+                   check=True, timeout=30)
+    argv = (tmp_path / "argv").read_text().split("\n")
+    assert argv[0] == "-"  # configuration from standard input
+    assert "--appendonly" in argv
+    assert not any(password in arg for arg in argv)
+    assert (tmp_path / "stdin").read_text() == f"requirepass {password}\n"
 
 
 # ---- private registries
