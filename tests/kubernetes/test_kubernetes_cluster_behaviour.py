@@ -164,9 +164,12 @@ def test_postgres_gets_shared_memory_sized_from_its_size(tmp_path):
         assert {"name": "shm", "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
 
 
-def test_databases_have_minutes_to_recover_before_liveness_counts(market):
+def test_databases_have_minutes_to_recover_and_to_shut_down_cleanly(market):
     for manifest in manifests(market):
         if manifest["kind"] == "StatefulSet":
+            assert manifest["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 120
+            # A StatefulSet stops its pod before it starts the next: never two servers on one claim.
+            assert manifest["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
             container = manifest["spec"]["template"]["spec"]["containers"][0]
             startup = container["startupProbe"]
             assert startup["periodSeconds"] * startup["failureThreshold"] == 600
