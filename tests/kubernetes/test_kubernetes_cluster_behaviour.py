@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from _k8s_helpers import objects, plan_for, pod_templates
 
+from flashdrive.diff.holders import docker_labels
 from flashdrive.kubernetes.disk import write_check
 from flashdrive.plan.manifests import manifests
 from flashdrive.spec.sizes import SIZES
@@ -176,38 +177,59 @@ def test_databases_have_minutes_to_recover_and_to_shut_down_cleanly(market):
             assert startup["exec"] == container["livenessProbe"]["exec"]
 
 
-def _redis_commands(tmp_path) -> dict[str, list[str]]:
-    spec = "databases:\n  cache: {engine: redis}\n"
-    on_cluster = objects(_spec(tmp_path, spec))[("StatefulSet", "s-db-cache")]["spec"]["template"]["spec"]
-    docker_plan = plan_for(_write(tmp_path / "docker.yaml", spec), backend="docker")
-    container = next(r for r in docker_plan.resources if r.type == "docker:index/container:Container"
-                     and r.inputs.get("name") == "s-cache")
-    return {"kubernetes": on_cluster["containers"][0]["args"], "docker": container.inputs["command"]}
+ENGINES = "databases:\n  pg: {engine: postgres}\n  my: {engine: mysql}\n  mo: {engine: mongodb}\n  re: {engine: redis}\n"
+TOOLS = ("redis-server", "redis-cli", "mysqladmin", "pg_isready", "mongosh", "mongo")
 
 
-def _write(path, body: str):
-    path.write_text(f"version: 1\nstack: s\n{body}")
-    return path
+def _database_scripts(tmp_path, backend: str) -> list[str]:
+    """Every shell script a database's container runs: its command and its health probes."""
+    spec = tmp_path / f"{backend}.yaml"
+    spec.write_text(f"version: 1\nstack: s\nbackend: {backend}\n{ENGINES}")
+    plan = plan_for(spec, backend=backend)
+    scripts = []
+    if backend == "kubernetes":
+        for manifest in manifests(plan):
+            if manifest["kind"] == "StatefulSet":
+                container = manifest["spec"]["template"]["spec"]["containers"][0]
+                scripts += [container["args"][2]] if container.get("args", [""])[0] == "sh" else []
+                scripts += [container[probe]["exec"]["command"][2]
+                            for probe in ("startupProbe", "readinessProbe", "livenessProbe")]
+    else:
+        for resource in plan.resources:
+            if resource.type == "docker:index/container:Container" \
+                    and "flashdrive.database" in docker_labels(resource.inputs):
+                command = resource.inputs.get("command") or []
+                scripts += [command[2]] if command[:2] == ["sh", "-c"] else []
+                test = resource.inputs["healthcheck"]["tests"]
+                assert test[0] == "CMD-SHELL"
+                scripts.append(test[1])
+    return scripts
 
 
 @pytest.mark.parametrize("backend", ["kubernetes", "docker"])
-def test_the_redis_password_reaches_the_server_on_its_standard_input_not_its_command_line(tmp_path, backend):
-    # Run the planned command with a stand-in redis-server that records what it was given: what
-    # execve saw (and audit logs, `ps` before the server renames itself) is its argv.
-    command = _redis_commands(tmp_path)[backend]
-    assert command[:2] == ["sh", "-c"]
+def test_no_database_process_is_handed_a_password_on_its_command_line(tmp_path, backend):
+    # Run each planned script with stand-ins for the engines' tools that record what they are
+    # given: what execve saw (and audit logs, and `ps` before a server renames itself) is argv.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "redis-server"
-    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\ncat > {tmp_path}/stdin\n')
-    fake.chmod(0o755)
-    password = "s3cret-Redis-password-0123456789"
-    subprocess.run(["sh", "-c", command[2]], env={"PATH": f"{bin_dir}:/usr/bin:/bin", "REDIS_PASSWORD": password},
-                   check=True, timeout=30)
-    argv = (tmp_path / "argv").read_text().split("\n")
-    assert argv[0] == "-"  # configuration from standard input
-    assert "--appendonly" in argv
-    assert not any(password in arg for arg in argv)
+    for tool in TOOLS:
+        fake = bin_dir / tool
+        fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$(basename "$0")" "$@" >> {tmp_path}/argv\n'
+                        f'[ "$(basename "$0")" = redis-server ] && cat >> {tmp_path}/stdin\n'
+                        '[ "$(basename "$0")" = redis-cli ] && echo PONG\nexit 0\n')
+        fake.chmod(0o755)
+    password = "s3cretDatabasePassword0123456789"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "POSTGRES_USER": "pg", "POSTGRES_DB": "pg"}
+    env.update({name: password for name in ("POSTGRES_PASSWORD", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD",
+                                             "MONGO_INITDB_ROOT_PASSWORD", "REDIS_PASSWORD", "REDISCLI_AUTH")})
+    scripts = _database_scripts(tmp_path, backend)
+    for script in scripts:
+        subprocess.run(["sh", "-c", script], env=env, stdin=subprocess.DEVNULL, check=True, timeout=30)
+    argv = (tmp_path / "argv").read_text()
+    assert {line for line in argv.splitlines() if line in TOOLS} == {"redis-server", "redis-cli", "mysqladmin",
+                                                                    "pg_isready", "mongosh"}
+    assert password not in argv
+    # Redis, which has no password variable, reads it from its standard input.
     assert (tmp_path / "stdin").read_text() == f"requirepass {password}\n"
 
 
