@@ -118,6 +118,16 @@ def _check_disks(root: Path) -> None:
     assert (passed.returncode, passed.stderr) == (0, "")
 
 
+def test_a_shared_disk_without_a_storage_class_is_warned_about_before_the_claim_stays_pending(tmp_path):
+    body = "apps:\n  web:\n    image: nginx:1\n    port: 80\n    nodes: 2\n" \
+           "    disks: [{name: media, mount: /media, size_gb: 1}]\n"
+    warned = [m for severity, m in _spec(tmp_path, body, "{ingress_class: nginx}").logs if severity == "warning"]
+    assert len(warned) == 1
+    assert warned[0].startswith("disk 'media' is shared by copies on several nodes (ReadWriteMany), and "
+                                "kubernetes.storage_class is not set")
+    assert [m for severity, m in _spec(tmp_path, body, "{storage_class: efs}").logs if severity == "warning"] == []
+
+
 # ---- copies across nodes
 
 
