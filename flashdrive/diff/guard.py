@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flashdrive.diff.holders import Holder, docker_labels, holder_of
 from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
 from flashdrive.plan.model import Plan
 
 
@@ -64,12 +65,12 @@ def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:
 
 
 def _apps(plan: Plan) -> set[str]:
-    return {labels["flashdrive.app"] for labels, _ in _containers(plan) if "flashdrive.app" in labels}
+    return {labels[LABEL_APP] for labels, _ in _containers(plan) if LABEL_APP in labels}
 
 
 def _mounted_by(plan: Plan, volume: str | None) -> list[str]:
-    return sorted({labels["flashdrive.app"] for labels, volumes in _containers(plan)
-                   if volume in volumes and "flashdrive.app" in labels})
+    return sorted({labels[LABEL_APP] for labels, volumes in _containers(plan)
+                   if volume in volumes and LABEL_APP in labels})
 
 
 def _quote_all(names: list[str]) -> str:
@@ -189,9 +190,9 @@ def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
     for resource in plan.resources:
         if resource.type == CONTAINER:
             labels = docker_labels(resource.inputs)
-            if "flashdrive.database" in labels:
-                by_parent_db[resource.parent] = labels["flashdrive.database"]
-                engines[labels["flashdrive.database"]] = labels.get("flashdrive.engine")
+            if LABEL_DATABASE in labels:
+                by_parent_db[resource.parent] = labels[LABEL_DATABASE]
+                engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
     images: dict[str, str | None] = {}
     for resource in plan.resources:
         if resource.type == REMOTE_IMAGE and resource.parent in by_parent_db:
@@ -200,7 +201,6 @@ def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
     return {db: (engines.get(db), images.get(db)) for db in engines}
 
 
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def _generated_secret(diff: PlanDiff, change: ResourceChange) -> tuple[str, str] | None:

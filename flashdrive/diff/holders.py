@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flashdrive.labels import DOCKER_VOLUME, K8S_CLAIM, K8S_NAMESPACE, LABEL_DATABASE, LABEL_DISK, LABEL_ROLE
 from flashdrive.plan.model import PlannedResource
 
 
@@ -40,7 +41,7 @@ def _docker_name(inputs: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
-_KUBERNETES_KINDS = {"disk": "flashdrive.disk", "database": "flashdrive.database"}
+_KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -51,7 +52,7 @@ def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
-        return {"flashdrive.role": "backups"}
+        return {LABEL_ROLE: "backups"}
     return {}
 
 
@@ -62,13 +63,13 @@ def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
 
 
 def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
-    return {"flashdrive.role": "namespace"}
+    return {LABEL_ROLE: "namespace"}
 
 
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
-    HolderType("docker:index/volume:Volume", docker_labels, _docker_name, "volume"),
-    HolderType("kubernetes:core/v1:PersistentVolumeClaim", kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType("kubernetes:core/v1:Namespace", _namespace_labels, _kubernetes_name, "namespace"),
+    HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
+    HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
+    HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
 
@@ -108,11 +109,11 @@ def holder_of(resource: PlannedResource) -> Holder | None:
         return None
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
-    if "flashdrive.disk" in labels:
-        return Holder("disk", labels["flashdrive.disk"], physical, row.noun)
-    if "flashdrive.database" in labels:
-        return Holder("database", labels["flashdrive.database"], physical, row.noun)
-    role = labels.get("flashdrive.role")
+    if LABEL_DISK in labels:
+        return Holder("disk", labels[LABEL_DISK], physical, row.noun)
+    if LABEL_DATABASE in labels:
+        return Holder("database", labels[LABEL_DATABASE], physical, row.noun)
+    role = labels.get(LABEL_ROLE)
     if role in ("edge", "backups", "namespace"):
         return Holder(role, None, physical, row.noun)
     return None

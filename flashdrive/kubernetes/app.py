@@ -21,6 +21,7 @@ import pulumi_random as random
 
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
+from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import Disk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
@@ -57,9 +58,9 @@ def _probes(app: ResolvedApp) -> dict:
     health = app.health
     if health is None or app.port is None:
         return {}
-    # The Host header is the app's internal name, which FLASHDRIVE_HOSTS (ALLOWED_HOSTS) includes.
+    # The Host and scheme of the app's real traffic (flashdrive/health_probe.py says why).
     check = {"httpGet": {"path": health.path, "port": app.port, "scheme": "HTTP",
-                         "httpHeaders": [{"name": "Host", "value": app.name}]},
+                         "httpHeaders": [{"name": k, "value": v} for k, v in probe_headers(app).items()]},
              "periodSeconds": health.interval_s, "timeoutSeconds": health.timeout_s,
              "failureThreshold": health.retries}
     # Docker's start period: failures before the first success do not count. Liveness and
@@ -166,6 +167,7 @@ class App(pulumi.ComponentResource):
                 metadata["annotations"] = annotations
             return {"metadata": metadata, "spec": spec}
 
+        self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
         waits_for = list(depends_on or [])
         self.release: k8s.batch.v1.Job | None = None
         if app.release:

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from flashdrive.database_tls import TLS_DIR, ServerTLS, server_options
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.kubernetes.disk import claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
@@ -52,9 +53,12 @@ def credentials_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dic
     return [_secret_env("REDIS_PASSWORD", secret, "password"), _secret_env("REDISCLI_AUTH", secret, "password")]
 
 
-def _args(db: ResolvedDatabase) -> list[str] | None:
+def _args(db: ResolvedDatabase, tls: bool = False) -> list[str] | None:
     if db.engine == "mysql":
-        return [f"--datadir={data_dir(db)}"]  # the image's entrypoint puts mysqld in front of options
+        # The image's entrypoint puts mysqld in front of options.
+        return [f"--datadir={data_dir(db)}", *(server_options("mysql") if tls else [])]
+    if db.engine == "postgres" and tls:
+        return ["postgres", *server_options("postgres")]
     if db.engine == "redis":
         return ["sh", "-c", redis_command(db.data_dir)]
     return None
@@ -92,7 +96,8 @@ class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
-                 pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
+                 pull_secrets: tuple[str, ...] = (), tls: ServerTLS | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Alphanumeric only: the password goes into URLs unescaped.
@@ -133,7 +138,7 @@ class Database(pulumi.ComponentResource):
             "securityContext": container_security(DATABASE_UID),
             "volumeMounts": mounts,
         }
-        args = _args(db)
+        args = _args(db, tls is not None)
         if args:
             container["args"] = args
         if db.engine == "postgres":
@@ -147,6 +152,16 @@ class Database(pulumi.ComponentResource):
             spec=claim_spec(db.data_gb, "ReadWriteOnce", None),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         volumes.append({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": self.claim.metadata.name}})
+        if tls is not None:
+            # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key
+            # owned by root when no one outside that group can read it.
+            self.tls_secret = k8s.core.v1.Secret(
+                f"{stack}-{db.name}-tls",
+                metadata={"name": f"{db.name}-tls", "namespace": namespace, "labels": labels(stack, db.name, "database")},
+                type="Opaque", string_data={"ca.crt": tls.ca_pem, "server.crt": tls.cert_pem, "server.key": tls.key_pem},
+                opts=child)
+            volumes.append({"name": "tls", "secret": {"secretName": self.tls_secret.metadata.name, "defaultMode": 0o440}})
+            container["volumeMounts"].append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
         self.stateful_set = k8s.apps.v1.StatefulSet(
             db.volume_name,
             metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},

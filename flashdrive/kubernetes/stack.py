@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.database_tls import database_tls
 from flashdrive.kubernetes.app import App
 from flashdrive.kubernetes.backup import Backups
+from flashdrive.kubernetes.cron import Cron
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk
 from flashdrive.kubernetes.edge import Edge
@@ -20,7 +22,9 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     namespace = Namespace(stack.name, cluster.namespace)
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
-    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets) for name, db in stack.databases.items()}
+    _, tls = database_tls(stack.name, stack.databases.values())
+    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name))
+                 for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
     disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}
@@ -45,6 +49,10 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
                          depends_on=[db.stateful_set for db in databases.values()], release_of_source=owner)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for app in apps.values():
+        if app.app.cron:
+            # After the app's Deployment: a run starts on the version the deploy rolled out.
+            Cron(stack.name, app.app, app.pod, ns, depends_on=[app.deployment])
     if stack.web_apps:
         Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLAN_VERSION = 1
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ class Images(Model):
     """Prefix put in front of every default image, e.g. `registry.example.com/hub`."""
     python: str | None = None
     """Replaces the python base image; `{version}` becomes the app's Python version."""
+    python_build: str | None = None
+    """Replaces the image of the build stage (compilers and -dev headers; the same Debian release and
+    Python as `python`); `{version}` becomes the app's Python version."""
     postgres: str | None = None
     """Replaces the postgres image; `{version}` becomes the database's version."""
     mysql: str | None = None
@@ -172,6 +175,19 @@ class Disk(Model):
     """read_write (default) or read_only."""
 
 
+class CronJob(Model):
+    """A scheduled job, run in its own container with the app's image, env, disks, networks and size."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
+    """Unique in the app; names the job in logs, in `flashdrive ps` and on the cluster."""
+    schedule: Annotated[str, Field(min_length=1)]
+    """When it runs, in UTC: five fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @weekly, @monthly, @yearly."""
+    command: Annotated[str, Field(min_length=1)]
+    """The command, run by /bin/sh in the app's folder, e.g. `python manage.py clearsessions`."""
+    timeout_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
+    """Seconds a run may take before it is stopped (default 3600). A deploy waits for a running job at most this long."""
+
+
 class Domain(Model):
     """A custom domain, with a certificate from ACME or one you bring."""
 
@@ -235,6 +251,8 @@ class App(Model):
     """Virtual disks mounted into every copy."""
     domains: list[DomainEntry] = []
     """Custom domains (web only)."""
+    cron: list[CronJob] = []
+    """Scheduled jobs: one run of a job at a time, and a deploy never kills a running one."""
 
     @field_validator("health_check")
     @classmethod
@@ -300,22 +318,41 @@ class Database(Model):
         return self.disk_gb or SIZES[self.size].disk_gb
 
 
+class S3PruneKeys(Model):
+    access_key: ConfigValue
+    """Access key id of the prune job, the only one allowed to delete, from a config secret."""
+    secret_key: ConfigValue
+    """Its secret access key, from a config secret."""
+
+
 class S3Settings(Model):
     endpoint: str
     """S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com."""
     bucket: str
     """Bucket name; may include a path prefix, e.g. backups/shop."""
     access_key: ConfigValue
-    """Access key id, from a config secret."""
+    """Access key id of the backup job, from a config secret: give it put and get, never delete."""
     secret_key: ConfigValue
-    """Secret access key, from a config secret."""
+    """Secret access key of the backup job, from a config secret."""
+    prune: S3PruneKeys | None = None
+    """The prune job's own keys, which may delete; without them the backup job's keys must delete too."""
+
+
+class RestPrune(Model):
+    url: str | None = None
+    """URL of a REST server that allows deletes (no --append-only); default the target's url."""
+    password: ConfigValue
+    """HTTP password of the prune job on that server, from a config secret."""
 
 
 class RestSettings(Model):
     url: str
-    """restic REST server URL, e.g. https://backup.example.com/shop."""
+    """restic REST server URL, e.g. https://backup.example.com/shop; run it with --append-only."""
     password: ConfigValue | None = None
-    """HTTP password for the REST server, from a config secret."""
+    """HTTP password of the backup job on the REST server, from a config secret."""
+    prune: RestPrune | None = None
+    """The prune job's own server URL and password, which may delete; without them the backup job's
+    credentials must delete too."""
 
 
 class VolumeTarget(Model):

@@ -87,7 +87,19 @@ def test_databases_write_below_the_root_of_their_volume(shop, market):
     assert {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"} in postgres["env"]
     assert postgres["volumeMounts"][0] == {"name": "data", "mountPath": "/var/lib/postgresql/data"}
     mysql = objects(market)[("StatefulSet", "market-db-orders")]["spec"]["template"]["spec"]["containers"][0]
-    assert mysql["args"] == ["--datadir=/var/lib/mysql/data"]
+    assert mysql["args"][0] == "--datadir=/var/lib/mysql/data"
+
+
+def test_postgres_and_mysql_serve_tls_from_a_group_readable_secret(shop, market):
+    for plan, name, args in ((shop, "main", ["postgres", "-c", "ssl=on"]), (market, "orders", ["--datadir=/var/lib/mysql/data"])):
+        pod = objects(plan)[("StatefulSet", f"{plan is shop and 'shop' or 'market'}-db-{name}")]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["args"][:len(args)] == args
+        assert any("/etc/flashdrive/tls/server.key" in arg for arg in container["args"])
+        assert {"name": "tls", "mountPath": "/etc/flashdrive/tls", "readOnly": True} in container["volumeMounts"]
+        secret = next(v["secret"] for v in pod["volumes"] if v["name"] == "tls")
+        # root-owned, group (fsGroup) readable: the only way Postgres accepts a key it does not own
+        assert secret == {"secretName": f"{name}-tls", "defaultMode": 0o440}
 
 
 def test_databases_keep_the_ownership_of_their_data_directory(shop):
