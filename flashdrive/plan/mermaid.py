@@ -266,8 +266,13 @@ def _read_kubernetes(plan: Plan) -> _Stack:
         elif resource.type == K8S_CLAIM and component == "disk":
             claims[object_name] = label_name
             stack.disks[label_name] = object_name
-        elif resource.type == K8S_CLAIM and component == "backup":
+        elif resource.type == K8S_CLAIM and component == "backup" and label_name != "backup-ledger":
             stack.backups, stack.backup_repository = True, object_name
+        elif resource.type == "kubernetes:core/v1:ConfigMap" and label_name == "backup-prune":
+            # The prune script, which alone forgets snapshots, says how many days it keeps.
+            script = str(_mapping(resource.inputs.get("data")).get("prune.sh", ""))
+            found = re.search(r"keep (\d+) days of received snapshots", script)
+            stack.backup_keep_days = found.group(1) if found else stack.backup_keep_days
         elif resource.type == K8S_SECRET and component == "database":
             credentials[object_name] = label_name
             if resource.parent:

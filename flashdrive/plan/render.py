@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flashdrive.plan.model import STACK_TYPE, Plan, PlannedResource
+from flashdrive.labels import STACK_TYPE
+from flashdrive.plan.model import Plan, PlannedResource
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
 
