@@ -8,16 +8,18 @@ credentials the deploy gave them — the operator never handles the repository p
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import json
+import re
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive import labels as L
-from flashdrive.backups.scripts import DISKS_DIR, dump_file, password_env
+from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
 
@@ -58,6 +60,17 @@ class Snapshot:
     id: str
     time: str
     tags: dict[str, str]
+    full_id: str = ""
+    received: datetime.datetime | None = None  # when the repository received it (trusted)
+    claimed: datetime.datetime | None = None   # the time written into it by the client (not trusted)
+
+    @property
+    def forged(self) -> bool:
+        """The claimed time is far from the received one: someone wrote it with restic --time."""
+        if self.received is None or self.claimed is None:
+            return False
+        ahead = (self.claimed - self.received).total_seconds()
+        return ahead > CLAIM_AHEAD_SECONDS or -ahead > CLAIM_BEHIND_SECONDS
 
     @property
     def what(self) -> str:
@@ -92,17 +105,42 @@ class DeployedStack:
             if "does not exist" in message or "Is there a repository" in message:
                 return []
             raise BackupError(f"restic could not list snapshots: {message.strip()[-800:]}")
+        received = self.received()
         found = []
         for item in json.loads(result.stdout or b"[]") or []:
             tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
-            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags))
-        return sorted(found, key=lambda s: s.time)
+            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags,
+                                  item["id"], received.get(item["id"]), _claimed_time(item["time"])))
+        # Newest last by the time the repository received them: a claimed time can be forged.
+        return sorted(found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc),
+                                            s.time))
+
+    def received(self) -> dict[str, datetime.datetime]:
+        """When the repository received each snapshot, from the prune job (the only one that can tell)."""
+        result = _docker("exec", f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
+        if result.returncode != 0:
+            return {}
+        times = {}
+        for line in result.stdout.decode(errors="replace").splitlines():
+            snapshot, _, seconds = line.partition(" ")
+            if seconds.strip().isdigit():
+                times[snapshot] = datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc)
+        return times
 
     def latest(self, what: str) -> Snapshot:
         matching = [s for s in self.snapshots() if s.what == what]
         if not matching:
             raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
         return matching[-1]
+
+
+def _claimed_time(text: str) -> datetime.datetime | None:
+    """restic's RFC 3339 time, with up to nanoseconds, which fromisoformat does not take."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return None
+    moment = datetime.datetime.fromisoformat(match.group(1) + match.group(2).replace("Z", "+00:00"))
+    return moment.astimezone(datetime.timezone.utc)
 
 
 def list_backups(stack: str) -> str:
@@ -114,18 +152,27 @@ def list_backups(stack: str) -> str:
     for snapshot in snapshots:
         runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
     lines = [f"Backups of stack '{stack}' (newest last):", "",
-             f"{'run':<18} {'status':<8} {'snapshot':<10} what"]
+             f"{'run':<18} {'status':<8} {'snapshot':<10} {'received':<17} what"]
     for run, items in runs.items():
         status = next((s.tags["status"] for s in items if "status" in s.tags), "running?")
         for item in items:
             if "status" in item.tags:
                 continue
-            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} {item.what}")
+            received = f"{item.received:%Y-%m-%d %H:%M}" if item.received else "?"
+            flag = f"  FORGED? claims {item.claimed:%Y-%m-%d %H:%M}" if item.forged else ""
+            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} "
+                         f"{received:<17} {item.what}{flag}")
         if all("status" in item.tags for item in items):
             lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {'-':<10} (nothing stored)")
     failed = [run for run, items in runs.items() if any(s.tags.get("status") == "failed" for s in items)]
     if failed:
         lines += ["", f"{len(failed)} run(s) FAILED: see `docker logs {deployed.job}` for why."]
+    forged = [s for s in snapshots if s.forged]
+    if forged:
+        lines += ["", f"{len(forged)} snapshot(s) claim a time far from when the repository received them "
+                  f"({', '.join(s.id for s in forged[:10])}{'...' if len(forged) > 10 else ''}): someone holding the "
+                  "backup job's credentials wrote them with a chosen time. The prune judges by the received time, "
+                  "so they push no real snapshot out; rotate the stack's credentials and look for who wrote them."]
     return "\n".join(lines) + "\n"
 
 
@@ -140,7 +187,7 @@ def run_backup(stack: str) -> int:
 
 
 def _app_containers(stack: str, volume: str | None = None) -> list[str]:
-    filters: dict = {"label": [f"{L.STACK}={stack}", L.APP]}
+    filters: dict = {"label": [f"{LABEL_STACK}={stack}", LABEL_APP]}
     if volume:
         filters["volume"] = volume
     return [c.name for c in _client().containers.list(filters=filters)]
@@ -168,7 +215,7 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
                    **(env or {})}
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
-        labels={L.STACK: deployed.stack, L.ROLE: "backup-restore"}, environment=environment,
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
         volumes=list(volumes), network=networks[0] if networks else None)
     try:
         for network in networks[1:]:
@@ -208,7 +255,7 @@ def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.
 
 
 def _volumes(stack: str) -> set[str]:
-    return {v.name for v in _client().volumes.list(filters={"label": f"{L.STACK}={stack}"})}
+    return {v.name for v in _client().volumes.list(filters={"label": f"{LABEL_STACK}={stack}"})}
 
 
 def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -252,9 +299,9 @@ def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
         raise BackupError(f"database '{name}' has no container {container} on this host")
     details = found.attrs
     labels = details["Config"]["Labels"] or {}
-    if labels.get(L.DATABASE) != name:
+    if labels.get(LABEL_DATABASE) != name:
         raise BackupError(f"{container} is not a flashdrive database")
-    return labels[L.ENGINE], details
+    return labels[LABEL_ENGINE], details
 
 
 def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -309,4 +356,4 @@ def stack_name(spec: str | None, stack: str | None) -> str:
     try:
         return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
     except InputError as exc:
-        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None

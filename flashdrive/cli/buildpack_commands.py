@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -12,6 +13,7 @@ from flashdrive.buildpack import BuildpackError, Detection, detect, render_docke
 from flashdrive.buildpack.dependencies import MANAGER_FILES
 from flashdrive.buildpack.starter import render_starter, source_path, stack_name, summary
 from flashdrive.problems import InputError, Mark, Problem
+from flashdrive.spec.model import ENV_NAME
 
 SPEC_FILE = "flashdrive.yaml"
 
@@ -49,6 +51,9 @@ def _env_pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if not re.match(ENV_NAME, name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not an environment variable name: letters, digits and '_', "
+                                         "not starting with a digit")
     return name, value
 
 

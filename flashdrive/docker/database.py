@@ -35,9 +35,9 @@ def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: p
 
 def _command(db: ResolvedDatabase) -> list[str] | None:
     if db.engine == "redis":
-        # The official image has no password variable; expand it inside the container instead of
-        # writing it into the container's command.
-        return ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data']
+        # The official image has no password variable. The shell writes it into the server's
+        # standard input (`-`: configuration from stdin): on no command line that `ps` shows.
+        return ["sh", "-c", "exec redis-server - --appendonly yes --dir /data <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"]
     return None
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from flashdrive import labels as L
+from flashdrive.labels import ROLE_RELEASE
 from flashdrive.operations.engine import OperationError, parse_time
 from flashdrive.operations.stack import DeployedStack, Member
 
@@ -81,7 +81,7 @@ def log_sources(stack: DeployedStack, app: str | None) -> list[Member]:
     if app is not None:
         stack.check_app(app)
     return [m for m in stack.members
-            if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == L.RELEASE_ROLE)]
+            if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == ROLE_RELEASE)]
 
 
 def _read(member: Member, *, since: float | None, tail: int | None, follow: bool) -> Any:

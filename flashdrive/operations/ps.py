@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flashdrive import labels as L
+from flashdrive.labels import IMAGE_REVISION
 from flashdrive.operations.engine import parse_time
 from flashdrive.operations.stack import DeployedStack, Member
 
@@ -78,7 +78,7 @@ def image_of(client: Any, image_id: str, cache: dict[str, dict]) -> dict:
         digests = attrs.get("RepoDigests") or []
         image_labels = (attrs.get("Config") or {}).get("Labels") or {}
         cache[image_id] = {"id": image_id, "digest": digests[0].split("@", 1)[-1] if digests else None,
-                           "tags": attrs.get("RepoTags") or [], "revision": image_labels.get(L.IMAGE_REVISION)}
+                           "tags": attrs.get("RepoTags") or [], "revision": image_labels.get(IMAGE_REVISION)}
     return cache[image_id]
 
 
@@ -147,7 +147,7 @@ def render_text(stack_name: str, rows: list[dict], now: datetime | None = None) 
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     lines = [f"Stack '{stack_name}': {len(rows)} container(s)", ""]
     for line in table:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[-1])
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1])
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

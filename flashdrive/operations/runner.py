@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, NETWORK_EDGE, ROLE_RUN
 from flashdrive.operations.engine import OperationError
 from flashdrive.operations.stack import DeployedStack, Member
 
@@ -33,7 +33,7 @@ def one_off_settings(stack: DeployedStack, app: str, command: list[str], *, tty:
     config, host = template.attrs.get("Config") or {}, template.attrs.get("HostConfig") or {}
     roles = stack.network_roles()
     networks = [name for name in (template.attrs.get("NetworkSettings") or {}).get("Networks") or {}
-                if name in roles and roles[name] != L.EDGE_NETWORK]
+                if name in roles and roles[name] != NETWORK_EDGE]
     env = [item for item in config.get("Env") or [] if not item.startswith("FLASHDRIVE_NODE=")]
     env.append("FLASHDRIVE_NODE=run")
     name = f"{stack.name}-{app}-run-{secrets.token_hex(3)}"
@@ -45,7 +45,7 @@ def one_off_settings(stack: DeployedStack, app: str, command: list[str], *, tty:
         "environment": env,
         "user": config.get("User") or None,
         "working_dir": config.get("WorkingDir") or None,
-        "labels": {L.STACK: stack.name, L.APP: app, L.ROLE: L.RUN_ROLE},
+        "labels": {LABEL_STACK: stack.name, LABEL_APP: app, LABEL_ROLE: ROLE_RUN},
         "volumes": list(host.get("Binds") or []),
         "mounts": list(host.get("Mounts") or []),
         "network": networks[0] if networks else "none",

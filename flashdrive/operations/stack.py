@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flashdrive import labels as L
+from flashdrive.labels import (LABEL_APP, LABEL_DATABASE, LABEL_NETWORK, LABEL_NODE, LABEL_ROLE, LABEL_STACK,
+                               ROLE_RELEASE, ROLE_RUN)
 from flashdrive.operations.engine import OperationError, engine_address
 from flashdrive.problems import InputError, Problem
 
 # Where each kind of container comes in listings: an app's copies, then its release, then the
 # databases, the edge, and the backup jobs.
-_ORDER = {"copy": 0, L.RELEASE_ROLE: 1, L.RUN_ROLE: 2, "database": 3, "edge": 4}
+_ORDER = {"copy": 0, ROLE_RELEASE: 1, ROLE_RUN: 2, "database": 3, "edge": 4}
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,18 @@ class Member:
 
     @property
     def app(self) -> str | None:
-        return self.labels.get(L.APP)
+        return self.labels.get(LABEL_APP)
 
     @property
     def node(self) -> int | None:
-        value = self.labels.get(L.NODE)
+        value = self.labels.get(LABEL_NODE)
         return int(value) if value and value.isdigit() else None
 
     @property
     def role(self) -> str:
-        if L.DATABASE in self.labels:
+        if LABEL_DATABASE in self.labels:
             return "database"
-        return self.labels.get(L.ROLE, "")
+        return self.labels.get(LABEL_ROLE, "")
 
     @property
     def is_copy(self) -> bool:
@@ -93,8 +94,8 @@ class Member:
             return f"{self.app}.{self.node}"
         if self.app is not None:
             return f"{self.app}.{self.role}"
-        if L.DATABASE in self.labels:
-            return self.labels[L.DATABASE]
+        if LABEL_DATABASE in self.labels:
+            return self.labels[LABEL_DATABASE]
         return self.role or self.name
 
     @property
@@ -107,8 +108,8 @@ class Member:
 
 
 def stack_names(client: Any) -> list[str]:
-    found = client.containers.list(all=True, sparse=True, filters={"label": L.STACK})
-    return sorted({(c.attrs.get("Labels") or {}).get(L.STACK, "") for c in found} - {""})
+    found = client.containers.list(all=True, sparse=True, filters={"label": LABEL_STACK})
+    return sorted({(c.attrs.get("Labels") or {}).get(LABEL_STACK, "") for c in found} - {""})
 
 
 class DeployedStack:
@@ -125,7 +126,7 @@ class DeployedStack:
             raise OperationError(f"no stack '{name}' on the engine at {where}; {listing}")
 
     def _members(self) -> list[Member]:
-        found = self.client.containers.list(all=True, filters={"label": f"{L.STACK}={self.name}"},
+        found = self.client.containers.list(all=True, filters={"label": f"{LABEL_STACK}={self.name}"},
                                             ignore_removed=True)
         return sorted((Member.of(c) for c in found), key=Member.sort_key)
 
@@ -134,7 +135,7 @@ class DeployedStack:
 
     @property
     def apps(self) -> list[str]:
-        return sorted({m.app for m in self.members if m.is_copy or m.role == L.RELEASE_ROLE})
+        return sorted({m.app for m in self.members if m.is_copy or m.role == ROLE_RELEASE})
 
     def check_app(self, app: str) -> None:
         if app not in self.apps:
@@ -168,14 +169,14 @@ class DeployedStack:
         for candidate in [m for m in copies if m.running] + copies:
             return candidate
         for member in self.members:
-            if member.app == app and member.role == L.RELEASE_ROLE:
+            if member.app == app and member.role == ROLE_RELEASE:
                 return member
         raise OperationError(f"app '{app}' has no container in stack '{self.name}' to take its settings from")
 
     def network_roles(self) -> dict[str, str]:
         """Network name -> its role (internal, edge, public, egress)."""
-        found = self.client.networks.list(filters={"label": f"{L.STACK}={self.name}"})
-        return {n.name: (n.attrs.get("Labels") or {}).get(L.NETWORK, "") for n in found}
+        found = self.client.networks.list(filters={"label": f"{LABEL_STACK}={self.name}"})
+        return {n.name: (n.attrs.get("Labels") or {}).get(LABEL_NETWORK, "") for n in found}
 
 
 def parse_app_node(text: str) -> tuple[str, int | None]:

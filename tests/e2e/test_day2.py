@@ -20,7 +20,7 @@ from deploy import destroy_stack
 from harness import EXAMPLE, Deployment, edge_root_ca, retry, temp_folder
 from provider import docker
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_RUN
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +62,8 @@ def flashdrive(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def one_offs() -> list[str]:
-    return docker("ps", "--all", "--quiet", "--filter", f"label={L.STACK}={STACK}",
-                  "--filter", f"label={L.ROLE}={L.RUN_ROLE}").stdout.split()
+    return docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_STACK}={STACK}",
+                  "--filter", f"label={LABEL_ROLE}={ROLE_RUN}").stdout.split()
 
 
 def test_run_migrate_check_exits_zero_and_a_failing_commands_code_comes_through(stack):
@@ -168,7 +168,7 @@ def test_ps_json_matches_the_engine(stack):
     shown = flashdrive("ps", "--stack", STACK, "--json")
     assert shown.returncode == 0, shown.stderr
     rows = {row["container"]: row for row in json.loads(shown.stdout)["containers"]}
-    ids = docker("ps", "--all", "--quiet", "--filter", f"label={L.STACK}={STACK}").stdout.split()
+    ids = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_STACK}={STACK}").stdout.split()
     engine = {item["Name"].lstrip("/"): item for item in json.loads(docker("inspect", *ids).stdout)}
     assert set(rows) == set(engine)
     for name, item in engine.items():
@@ -179,7 +179,7 @@ def test_ps_json_matches_the_engine(stack):
         assert row["image"]["id"] == item["Image"]
         assert row["health"] == (item["State"].get("Health") or {}).get("Status")
         assert row["size"]["memory_mib"] == item["HostConfig"]["Memory"] // 2**20
-        assert row["app"] == item["Config"]["Labels"].get(L.APP)
+        assert row["app"] == item["Config"]["Labels"].get(LABEL_APP)
     names = {row["name"] for row in rows.values()}
     assert {"web.1", "web.2", "web.release", "worker.1", "main", "cache", "edge", "backup-job"} <= names
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_NETWORK, LABEL_STACK
 
 _ids = itertools.count(1)
 
@@ -23,7 +23,7 @@ def attrs(stack: str, name: str, labels: dict[str, str], *, running: bool = True
     return {
         "Id": f"{next(_ids):064x}", "Name": f"/{stack}-{name}", "Image": image, "RestartCount": restarts,
         "State": state,
-        "Config": {"Labels": {L.STACK: stack, **labels}, "Env": env or [], "Image": image, "User": "10001:10001",
+        "Config": {"Labels": {LABEL_STACK: stack, **labels}, "Env": env or [], "Image": image, "User": "10001:10001",
                    "WorkingDir": "/app", "Healthcheck": healthcheck},
         "HostConfig": {"Memory": memory_mib * 1024 * 1024, "MemorySwap": memory_mib * 1024 * 1024,
                        "NanoCpus": int(cpus * 1e9), "Binds": binds or [], "Init": True, "CapDrop": ["ALL"],
@@ -169,4 +169,4 @@ class FakeClient:
 
 
 def stack_network(stack: str, role: str) -> FakeNetwork:
-    return FakeNetwork(f"{stack}-{role}", {"Labels": {L.STACK: stack, L.NETWORK: role}})
+    return FakeNetwork(f"{stack}-{role}", {"Labels": {LABEL_STACK: stack, LABEL_NETWORK: role}})

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from _ops_fakes import FakeClient, FakeContainer, attrs
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_APP, LABEL_NODE, LABEL_ROLE
 from flashdrive.operations import logs
 from flashdrive.operations.engine import OperationError
 from flashdrive.operations.stack import DeployedStack
@@ -18,7 +18,7 @@ from flashdrive.operations.stack import DeployedStack
 
 def copy(node: int, chunks: list[bytes], *, app: str = "web", running: bool = True,
          started: str = "2026-01-01T11:00:00Z") -> FakeContainer:
-    return FakeContainer(attrs("shop", f"{app}-{node}", {L.APP: app, L.NODE: str(node), L.ROLE: "web"},
+    return FakeContainer(attrs("shop", f"{app}-{node}", {LABEL_APP: app, LABEL_NODE: str(node), LABEL_ROLE: "web"},
                                running=running, started=started), logs=chunks)
 
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from _ops_fakes import FakeClient, FakeContainer, attrs, stack_network
 
-from flashdrive import labels as L
+from flashdrive.labels import LABEL_APP, LABEL_NODE, LABEL_ROLE, ROLE_RUN
 from flashdrive.operations import restart as restarting
 from flashdrive.operations import runner
 from flashdrive.operations.engine import OperationError
@@ -21,7 +21,7 @@ def web(node: int, **extra) -> FakeContainer:
                     networks=("shop-internal", "shop-edge", "shop-egress"),
                     binds=["shop-disk-media:/app/media"])
     settings.update(extra)
-    return FakeContainer(attrs("shop", f"web-{node}", {L.APP: "web", L.NODE: str(node), L.ROLE: "web"}, **settings))
+    return FakeContainer(attrs("shop", f"web-{node}", {LABEL_APP: "web", LABEL_NODE: str(node), LABEL_ROLE: "web"}, **settings))
 
 
 def client_with(*containers: FakeContainer) -> FakeClient:
@@ -42,7 +42,7 @@ def test_a_one_off_gets_the_apps_image_env_disks_size_and_every_network_but_the_
     assert created["volumes"] == ["shop-disk-media:/app/media"]
     assert created["mem_limit"] == 512 * 1024 * 1024 and created["nano_cpus"] == 500_000_000
     assert created["cap_drop"] == ["ALL"] and created["security_opt"] == ["no-new-privileges:true"]
-    assert created["user"] == "10001:10001" and created["labels"][L.ROLE] == L.RUN_ROLE
+    assert created["user"] == "10001:10001" and created["labels"][LABEL_ROLE] == ROLE_RUN
     assert created["network"] == "shop-internal"
     assert client.networks.get("shop-egress").connected == [created["name"]]
     assert client.networks.get("shop-edge").connected == []  # never reachable from the edge
@@ -142,7 +142,7 @@ CADDYFILE = """\
 
 
 def test_a_web_copy_is_back_in_the_edges_rotation_before_the_next_one_stops():
-    edge = FakeContainer(attrs("shop", "edge", {L.ROLE: "edge"}))
+    edge = FakeContainer(attrs("shop", "edge", {LABEL_ROLE: "edge"}))
     events: list[str] = []
     one, two = web(1), web(2)
     for container in (one, two):
@@ -158,8 +158,8 @@ def test_a_web_copy_is_back_in_the_edges_rotation_before_the_next_one_stops():
 
 
 def test_workers_restart_without_waiting_for_the_edge():
-    edge = FakeContainer(attrs("shop", "edge", {L.ROLE: "edge"}))
-    workers = [FakeContainer(attrs("shop", f"worker-{n}", {L.APP: "worker", L.NODE: str(n), L.ROLE: "worker"}))
+    edge = FakeContainer(attrs("shop", "edge", {LABEL_ROLE: "edge"}))
+    workers = [FakeContainer(attrs("shop", f"worker-{n}", {LABEL_APP: "worker", LABEL_NODE: str(n), LABEL_ROLE: "worker"}))
                for n in (1, 2)]
     client = client_with(*workers, edge)
     client.exec_output = CADDYFILE.encode()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from _ops_fakes import FakeClient, FakeContainer, attrs
 
-from flashdrive import labels as L
+from flashdrive.labels import IMAGE_REVISION, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_NODE, LABEL_ROLE
 from flashdrive.operations import ps
 from flashdrive.operations.engine import OperationError
 from flashdrive.operations.stack import DeployedStack, parse_app_node
@@ -22,22 +22,22 @@ def shop(stack: str = "shop") -> list[FakeContainer]:
     refused = {"Start": "2026-01-01T11:59:57Z", "End": "2026-01-01T11:59:58Z", "ExitCode": 1,
                "Output": "Traceback (most recent call last):\n  ...\nConnectionRefusedError: [Errno 111] Connection refused\n"}
     return [FakeContainer(a) for a in (
-        attrs(stack, "edge", {L.ROLE: "edge"}),
-        attrs(stack, "backup", {L.ROLE: "backup-job"}),
-        attrs(stack, "main", {L.DATABASE: "main", L.ENGINE: "postgres"}, health="healthy", probes=[passed]),
-        attrs(stack, "web-2", {L.APP: "web", L.NODE: "2", L.ROLE: "web"}, health="unhealthy", probes=[passed, refused],
+        attrs(stack, "edge", {LABEL_ROLE: "edge"}),
+        attrs(stack, "backup", {LABEL_ROLE: "backup-job"}),
+        attrs(stack, "main", {LABEL_DATABASE: "main", LABEL_ENGINE: "postgres"}, health="healthy", probes=[passed]),
+        attrs(stack, "web-2", {LABEL_APP: "web", LABEL_NODE: "2", LABEL_ROLE: "web"}, health="unhealthy", probes=[passed, refused],
               restarts=3, image=BUILT),
-        attrs(stack, "worker-1", {L.APP: "worker", L.NODE: "1", L.ROLE: "worker"}, image=BUILT, memory_mib=256,
+        attrs(stack, "worker-1", {LABEL_APP: "worker", LABEL_NODE: "1", LABEL_ROLE: "worker"}, image=BUILT, memory_mib=256,
               cpus=0.25),
-        attrs(stack, "web-release", {L.APP: "web", L.ROLE: "release"}, running=False, exit_code=0, image=BUILT,
+        attrs(stack, "web-release", {LABEL_APP: "web", LABEL_ROLE: "release"}, running=False, exit_code=0, image=BUILT,
               finished="2026-01-01T11:58:00Z"),
-        attrs(stack, "web-1", {L.APP: "web", L.NODE: "1", L.ROLE: "web"}, health="healthy", probes=[passed],
+        attrs(stack, "web-1", {LABEL_APP: "web", LABEL_NODE: "1", LABEL_ROLE: "web"}, health="healthy", probes=[passed],
               image=BUILT, started="2026-01-01T09:30:00Z"),
     )]
 
 
 IMAGES = {BUILT: {"RepoDigests": ["registry.example.com/shop/web@sha256:" + "cd" * 32],
-                  "Config": {"Labels": {L.IMAGE_REVISION: "0123456789abcdef0123456789abcdef01234567"}}}}
+                  "Config": {"Labels": {IMAGE_REVISION: "0123456789abcdef0123456789abcdef01234567"}}}}
 
 
 def test_ps_lists_each_app_copies_then_release_then_databases_edge_and_backups():
