@@ -4,7 +4,8 @@ Pebble (Debian's package) runs beside the stack on its public network, `<stack>-
 `tls.acme_ca` pointing at it and `tls.acme_ca_root` the root of pebble's own HTTPS (made here:
 Debian ships no certificate for it). Its validation authority resolves the custom domains
 through pebble-challtestsrv's DNS, which answers with the edge's address on that network, and
-fetches the HTTP-01 challenge from the edge on port 80. The issued certificates chain to another
+validates against the edge itself (HTTP-01 on its port 80, or TLS-ALPN-01 on 443: Caddy picks
+one; PEBBLE_VA_NOSLEEP=1 in the image). The issued certificates chain to another
 root, pebble's issuing root (new at each pebble start, read from its management API), which the
 client trusts, as a browser trusts Let's Encrypt's.
 
@@ -19,7 +20,10 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -136,12 +140,55 @@ class Pebble:
         return result.stdout + result.stderr
 
 
+@contextmanager
+def dns_follows_the_edge(pebble: Pebble, hosts: list[str]):
+    """The edge is replaced with its new configuration and asks pebble at once, before anyone
+    could know its new address: pebble waits, paused, until the DNS answers `hosts` with it."""
+    events = subprocess.Popen(["docker", "events", "--filter", f"container={STACK}-edge", "--filter", "event=start",
+                               "--format", "{{.ID}}"], stdout=subprocess.PIPE, text=True)
+    docker("pause", PEBBLE)
+
+    failed: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            if events.stdout.readline():  # empty once the deploy is over without a new edge
+                pebble.point(hosts, Pebble.address(f"{STACK}-edge"))
+                print(f"[e2e] DNS points at the new edge {time.time() - edge_started():.2f}s after it started")
+        except BaseException as error:  # noqa: BLE001 - raised in the test's thread below
+            failed.append(error)
+        finally:
+            docker("unpause", PEBBLE)
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        events.terminate()
+        follower.join(timeout=60)
+    if failed:
+        raise failed[0]
+
+
+def edge_log(message: str) -> list[dict]:
+    """The edge's (Caddy's JSON) log entries whose message starts with `message`."""
+    result = docker("logs", f"{STACK}-edge", check=False)
+    entries = [json.loads(line) for line in (result.stdout + result.stderr).splitlines() if line.startswith("{")]
+    return [entry for entry in entries if str(entry.get("msg", "")).startswith(message)]
+
+
+def edge_started() -> float:
+    started = json.loads(docker("inspect", f"{STACK}-edge").stdout)[0]["State"]["StartedAt"]  # RFC 3339, in ns
+    return datetime.fromisoformat(started[:26]).replace(tzinfo=UTC).timestamp()
+
+
 def peer_certificate(host: str, address: str, ca_pem: str) -> dict:
     """The certificate the edge serves for `host` (SNI), verified against `ca_pem`."""
     context = ssl.create_default_context(cadata=ca_pem)
-    with socket.create_connection((address, 443), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=host) as tls:
-            return tls.getpeercert()
+    with socket.create_connection((address, 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as tls:
+        return tls.getpeercert()
 
 
 def issuer_name(certificate: dict) -> str:
@@ -166,14 +213,9 @@ def acme_stack(stand_in_images, tmp_path_factory):
         spec.write_text(SPEC.format(stack=STACK, acme_ca=ACME_CA, domains=json.dumps(domains)))
         if not domains:
             return deployment.deploy().last.changes
-        # The edge is replaced with its new configuration and asks pebble at once; pebble waits,
-        # paused, until the DNS answers the domains with the new edge's address.
-        docker("pause", PEBBLE)
-        try:
+        with dns_follows_the_edge(pebble, domains):
             changes = deployment.deploy().last.changes
-            pebble.point(domains, Pebble.address(f"{STACK}-edge"))
-        finally:
-            docker("unpause", PEBBLE)
+        print(f"[e2e] up with {domains}: {deployment.seconds:.1f}s")
         return changes
 
     pebble.stop()
@@ -184,7 +226,8 @@ def acme_stack(stand_in_images, tmp_path_factory):
         deployment.extra.update(pebble=pebble, up=up)
         yield deployment
     finally:
-        print(f"[e2e] pebble log:\n{pebble.logs()[-3000:]}")
+        issued = [line for line in pebble.logs().splitlines() if "Issued certificate" in line]
+        print("[e2e] pebble: " + ("\n".join(issued) or "issued no certificate"))
         pebble.stop()
         destroy_stack(stack=STACK)
         shutil.rmtree(folder, ignore_errors=True)
@@ -202,6 +245,14 @@ def test_a_custom_domain_gets_its_certificate_from_the_acme_ca_the_spec_names(ac
         assert status == 200 and b"acme-e2e" in body, (status, body[:200])
     retry(answered, seconds=120)
     print(f"[e2e] {FIRST}: HTTPS with pebble's certificate {time.perf_counter() - started:.1f}s after the up began")
+    solved = edge_log("trying to solve challenge")
+    assert [(e["identifier"], e["ca"]) for e in solved] == [(FIRST, ACME_CA)]
+    # Pebble's validation authority fetched the key authorization from the edge itself (HTTP-01 on
+    # port 80, or TLS-ALPN-01 on 443: Caddy picks either).
+    served = edge_log("served key authentication")
+    assert served and {e["remote"].rpartition(":")[0] for e in served} == {Pebble.address(PEBBLE)}, served
+    obtained = edge_log("certificate obtained successfully")[0]["ts"] - edge_started()
+    print(f"[e2e] {FIRST}: {solved[0]['challenge_type']}, certificate obtained {obtained:.1f}s after the edge started")
     certificate = peer_certificate(FIRST, acme_stack.address, root)
     assert "Pebble Intermediate CA" in issuer_name(certificate), certificate["issuer"]
     assert ("DNS", FIRST) in certificate["subjectAltName"]
@@ -232,6 +283,8 @@ def test_a_domain_added_later_gets_its_own_certificate_and_the_first_is_not_reis
     assert "Pebble Intermediate CA" in issuer_name(second)
     assert ("DNS", SECOND) in second["subjectAltName"] and ("DNS", FIRST) not in second["subjectAltName"]
     assert second["serialNumber"] != first_serial
+    # The new edge found the first certificate on its kept volume and asked only for the second.
+    assert [e["identifier"] for e in edge_log("obtaining certificate")] == [SECOND]
     assert first["serialNumber"] == first_serial, "the first domain's certificate was issued again"
     status, _, _ = https(FIRST, "/", ca_pem=root, address=acme_stack.address)
     assert status == 200
