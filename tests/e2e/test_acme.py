@@ -4,8 +4,8 @@ Pebble (Debian's package) runs beside the stack on its public network, `<stack>-
 `tls.acme_ca` pointing at it and `tls.acme_ca_root` the root of pebble's own HTTPS (made here:
 Debian ships no certificate for it). Its validation authority resolves the custom domains
 through pebble-challtestsrv's DNS, which answers with the edge's address on that network, and
-validates against the edge itself (HTTP-01 on its port 80, or TLS-ALPN-01 on 443: Caddy picks
-one; PEBBLE_VA_NOSLEEP=1 in the image). The issued certificates chain to another
+fetches the HTTP-01 challenge from the edge itself, on its port 80 (PEBBLE_VA_NOSLEEP=1 in the
+image: no random wait before validating). The issued certificates chain to another
 root, pebble's issuing root (new at each pebble start, read from its management API), which the
 client trusts, as a browser trusts Let's Encrypt's.
 
@@ -63,7 +63,9 @@ PEBBLE_CONFIG = {"pebble": {
     "certificate": "/etc/pebble/https.crt",
     "privateKey": "/etc/pebble/https.key",
     "httpPort": 80,    # HTTP-01 is fetched from the edge's port 80
-    "tlsPort": 443,    # TLS-ALPN-01 from its 443
+    # TLS-ALPN-01 goes to a port nothing listens on: when Caddy tries it first (it picks either at
+    # random), it fails in a second and Caddy goes on with HTTP-01, so HTTP-01 is always proven.
+    "tlsPort": 5001,
     "ocspResponderURL": "",
     "externalAccountBindingRequired": False,
 }}
@@ -246,13 +248,16 @@ def test_a_custom_domain_gets_its_certificate_from_the_acme_ca_the_spec_names(ac
     retry(answered, seconds=120)
     print(f"[e2e] {FIRST}: HTTPS with pebble's certificate {time.perf_counter() - started:.1f}s after the up began")
     solved = edge_log("trying to solve challenge")
-    assert [(e["identifier"], e["ca"]) for e in solved] == [(FIRST, ACME_CA)]
-    # Pebble's validation authority fetched the key authorization from the edge itself (HTTP-01 on
-    # port 80, or TLS-ALPN-01 on 443: Caddy picks either).
+    assert {(e["identifier"], e["ca"]) for e in solved} == {(FIRST, ACME_CA)}
+    assert solved[-1]["challenge_type"] == "http-01"
+    # Pebble's validation authority fetched the key authorization from the edge itself, on port 80.
     served = edge_log("served key authentication")
-    assert served and {e["remote"].rpartition(":")[0] for e in served} == {Pebble.address(PEBBLE)}, served
-    obtained = edge_log("certificate obtained successfully")[0]["ts"] - edge_started()
-    print(f"[e2e] {FIRST}: {solved[0]['challenge_type']}, certificate obtained {obtained:.1f}s after the edge started")
+    assert served and {e["challenge"] for e in served} == {"http-01"}, served
+    assert {e["remote"].rpartition(":")[0] for e in served} == {Pebble.address(PEBBLE)}, served
+    obtained = [e for e in edge_log("certificate obtained successfully") if e["identifier"] == FIRST][0]["ts"]
+    obtained -= edge_started()
+    print(f"[e2e] {FIRST}: certificate obtained {obtained:.1f}s after the edge started, "
+          f"challenges tried: {[e['challenge_type'] for e in solved]}")
     certificate = peer_certificate(FIRST, acme_stack.address, root)
     assert "Pebble Intermediate CA" in issuer_name(certificate), certificate["issuer"]
     assert ("DNS", FIRST) in certificate["subjectAltName"]
@@ -285,6 +290,7 @@ def test_a_domain_added_later_gets_its_own_certificate_and_the_first_is_not_reis
     assert second["serialNumber"] != first_serial
     # The new edge found the first certificate on its kept volume and asked only for the second.
     assert [e["identifier"] for e in edge_log("obtaining certificate")] == [SECOND]
+    assert {(e["identifier"], e["challenge"]) for e in edge_log("served key authentication")} == {(SECOND, "http-01")}
     assert first["serialNumber"] == first_serial, "the first domain's certificate was issued again"
     status, _, _ = https(FIRST, "/", ca_pem=root, address=acme_stack.address)
     assert status == 200
