@@ -53,6 +53,9 @@ def render_caddyfile(stack: ResolvedStack, cert_dir: str = CERT_DIR) -> str:
         lines.append(f"\tacme_ca {stack.acme_ca}")
         if stack.acme_ca_root_config:
             lines.append(f"\tacme_ca_root {ACME_CA_ROOT}")
+    # The internal CA's root is for clients, not for the edge's own trust store: installing it
+    # there runs update-ca-certificates before Caddy listens (seconds at every edge start).
+    lines.append("\tskip_install_trust")
     # No admin API: a new configuration means a new edge container.
     lines += ["\tadmin off", "}", ""]
     web_apps = sorted(stack.web_apps, key=lambda a: a.name)

@@ -178,3 +178,8 @@ def test_real_caddy_sends_acme_orders_to_the_named_ca_trusting_the_given_root(tm
     # One issuer: the named CA, over HTTPS trusting the root; no fallback to another CA.
     assert acme["issuers"] == [{"module": "acme", "ca": "https://pebble:14000/dir", "email": "ops@example.com",
                                 "trusted_roots_pem_files": [str(root)]}]
+
+
+def test_the_edge_does_not_install_its_internal_root_into_its_own_trust_store(stack):
+    # update-ca-certificates at start delayed the first HTTPS answer by seconds on every new edge.
+    assert "skip_install_trust" in _global_options(render_caddyfile(stack))
