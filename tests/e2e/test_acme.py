@@ -48,8 +48,7 @@ stack: {stack}
 tls:
   email: ops@acme-e2e.test
   acme_ca: {acme_ca}
-  acme_ca_root: {{config: pebbleHttpsRoot}}
-apps:
+{root}apps:
   web:
     source: ./app
     port: 8000
@@ -211,8 +210,9 @@ def acme_stack(stand_in_images, tmp_path_factory):
     deployment = Deployment(STACK, spec, None, {"flashdrive:pebbleHttpsRoot": pebble.https_root.read_text()},
                             images=stand_in_images)
 
-    def up(domains: list[str]) -> dict[str, int]:
-        spec.write_text(SPEC.format(stack=STACK, acme_ca=ACME_CA, domains=json.dumps(domains)))
+    def up(domains: list[str], root: bool = True) -> dict[str, int]:
+        spec.write_text(SPEC.format(stack=STACK, acme_ca=ACME_CA, domains=json.dumps(domains),
+                                    root="  acme_ca_root: {config: pebbleHttpsRoot}\n" if root else ""))
         if not domains:
             return deployment.deploy().last.changes
         with dns_follows_the_edge(pebble, domains):
@@ -233,6 +233,17 @@ def acme_stack(stand_in_images, tmp_path_factory):
         pebble.stop()
         destroy_stack(stack=STACK)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_without_the_root_of_its_https_the_edge_cannot_talk_to_the_acme_ca(acme_stack):
+    acme_stack.extra["up"]([FIRST], root=False)
+
+    def refused() -> list[dict]:
+        found = [e for e in edge_log("") if "x509: certificate signed by unknown authority" in str(e.get("error"))]
+        assert found
+        return found
+    assert "acme-e2e-pebble:14000" in str(retry(refused, seconds=60)[0]["error"])
+    assert edge_log("trying to solve challenge") == []
 
 
 def test_a_custom_domain_gets_its_certificate_from_the_acme_ca_the_spec_names(acme_stack):
