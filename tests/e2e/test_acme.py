@@ -9,8 +9,9 @@ image: no random wait before validating). The issued certificates chain to anoth
 root, pebble's issuing root (new at each pebble start, read from its management API), which the
 client trusts, as a browser trusts Let's Encrypt's.
 
-One stack, updated in order: first without a custom domain (the public network pebble joins
-comes with it), then a domain is connected, then a second one.
+One stack, updated in order (each test starts where the last left it): first without a custom
+domain (the public network pebble joins comes with it), then a domain connected without
+`tls.acme_ca_root` (refused), then with it, then a second domain.
 """
 
 from __future__ import annotations
