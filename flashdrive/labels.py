@@ -77,3 +77,7 @@ K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 # dependency says it.
 DATABASES_LABEL = "flashdrive.databases"
 DATABASES_ANNOTATION = "flashdrive.io/databases"
+
+# Where the edge's Caddyfile lives (on its volume; flashdrive/docker/edge.py writes it, Caddy
+# reloads it, `flashdrive restart` reads it).
+EDGE_CADDYFILE = "/data/Caddyfile"

@@ -19,15 +19,16 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from flashdrive.docker.caddyfile import certificate_paths, render_caddyfile
+from flashdrive.docker.caddyfile import ACME_CA_ROOT, certificate_paths, certificate_sources, render_caddyfile
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import EDGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import config_value
+from flashdrive.labels import EDGE_CADDYFILE
 from flashdrive.model.stack import ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
-CADDYFILE = "/data/Caddyfile"  # on the edge's volume, written by the routes Command
+CADDYFILE = EDGE_CADDYFILE  # on the edge's volume, written by the routes Command
 
 # Writes the Caddyfile from the environment onto the volume, atomically (Caddy never reads half a file).
 WRITE_ROUTES = ('printf \'%s\' "$FLASHDRIVE_CADDYFILE" | docker run --rm -i --network none --cap-drop ALL '
@@ -64,6 +65,8 @@ class Edge(pulumi.ComponentResource):
                     cert, key = certificate_paths(domain.host)
                     uploads.append(docker.ContainerUploadArgs(file=cert, content=config_value(domain.certificate_config)))
                     uploads.append(docker.ContainerUploadArgs(file=key, content=config_value(domain.key_config)))
+        if stack.uses_acme and stack.acme_ca_root_config:
+            uploads.append(docker.ContainerUploadArgs(file=ACME_CA_ROOT, content=config_value(stack.acme_ca_root_config)))
         self.container = docker.Container(
             f"{stack.name}-edge",
             name=f"{stack.name}-edge",
@@ -80,4 +83,4 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.routes]),
             **hardened(size=SIZES["s"], add_capabilities=EDGE_CAPABILITIES),
         )
-        self.register_outputs({"caddyfile": self.caddyfile})
+        self.register_outputs({"caddyfile": self.caddyfile, "certificates": certificate_sources(stack)})
