@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -24,9 +25,11 @@ class BackupError(Exception):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 
-def _docker(*args: str, check: bool = True, input: bytes | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
+def _docker(*args: str, check: bool = True, input: bytes | None = None, timeout: float = 3600,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:
-        result = subprocess.run(["docker", *args], capture_output=True, timeout=timeout, input=input)
+        result = subprocess.run(["docker", *args], capture_output=True, timeout=timeout, input=input,
+                                env={**os.environ, **env} if env else None)
     except FileNotFoundError:
         raise BackupError("the docker command is not installed; backups of a docker stack need the Docker Engine") from None
     if check and result.returncode != 0:
@@ -180,21 +183,31 @@ def _stopped(containers: list[str]):
             _docker("start", *containers)
 
 
+RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
+
+
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = f"{deployed.stack}-backup-restore"
     _docker("rm", "--force", "--volumes", name, check=False)
     create = ["create", "--name", name, "--entrypoint", "/bin/sh", "--label", f"flashdrive.stack={deployed.stack}",
-              "--label", "flashdrive.role=backup-restore"]
-    for key, value in {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
-                       **(env or {})}.items():
-        create += ["--env", f"{key}={value}"]
+              "--label", "flashdrive.role=backup-restore",
+              # Least privilege, as the stack's own containers: restoring files with their owners and
+              # modes needs these capabilities and nothing else.
+              "--cap-drop", "ALL", *[arg for cap in RESTORE_CAPABILITIES for arg in ("--cap-add", cap)],
+              "--security-opt", "no-new-privileges:true", "--pids-limit", "512", "--memory", "1g"]
+    values = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
+              **(env or {})}
+    # `--env NAME` without a value: docker takes it from its own environment, so the repository
+    # password is on no command line (the host's process list shows every one).
+    for key in values:
+        create += ["--env", key]
     for volume in volumes:
         create += ["--volume", volume]
     if networks:
         create += ["--network", networks[0]]
-    _docker(*create, deployed.inspect["Config"]["Image"], "-c", script)
+    _docker(*create, deployed.inspect["Config"]["Image"], "-c", script, env=values)
     try:
         for network in networks[1:]:
             _docker("network", "connect", network, name)
@@ -248,7 +261,10 @@ RESTORE_COMMANDS = {
     "postgres": ('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
                  '--dbname {name}'),
     "mysql": 'MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
-    "mongodb": 'mongorestore --drop --archive --uri "mongodb://{user}:${pw}@{host}:27017/{name}?authSource=admin"',
+    # mongorestore reads the password from a file, not from its command line.
+    "mongodb": ('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore --config=/tmp/mongo.yaml '
+                '--drop --archive --host {host} --port 27017 --username {user} --authenticationDatabase admin '
+                '--nsInclude "{name}.*"'),
 }
 EMPTY_CHECKS = {
     "postgres": ('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
