@@ -1,23 +1,26 @@
 """`flashdrive backup list|run|restore` for a stack deployed on this Docker host.
 
-Talks to the Docker Engine through the docker CLI (the engine's own client), and runs restic
-inside the stack's backup containers, with the credentials the deploy gave them — the operator
-never handles the repository password.
+Talks to the Docker Engine through the Docker SDK, the client `flashdrive ps|logs|run|exec|restart`
+use too (DOCKER_HOST honoured), and runs restic inside the stack's backup containers, with the
+credentials the deploy gave them — the operator never handles the repository password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
-import os
 import re
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
+from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
 
 
@@ -25,16 +28,31 @@ class BackupError(Exception):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 
-def _docker(*args: str, check: bool = True, input: bytes | None = None, timeout: float = 3600,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+@functools.cache
+def _client() -> Any:
     try:
-        result = subprocess.run(["docker", *args], capture_output=True, timeout=timeout, input=input,
-                                env={**os.environ, **env} if env else None)
-    except FileNotFoundError:
-        raise BackupError("the docker command is not installed; backups of a docker stack need the Docker Engine") from None
-    if check and result.returncode != 0:
-        raise BackupError(f"docker {args[0]} failed: {result.stderr.decode(errors='replace').strip()[-1500:]}")
-    return result
+        return connect()
+    except OperationError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _container(name: str) -> Any | None:
+    from docker.errors import NotFound
+
+    try:
+        return _client().containers.get(name)
+    except NotFound:
+        return None
+
+
+def _exec(container: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`command` in a running container: its exit code and output, as a finished process."""
+    result = _client().containers.get(container).exec_run(list(command), demux=True)
+    out, err = result.output or (None, None)
+    done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    if check and done.returncode != 0:
+        raise BackupError(f"{command[0]} in {container} failed: {done.stderr.decode(errors='replace').strip()[-1500:]}")
+    return done
 
 
 @dataclass
@@ -68,17 +86,17 @@ class DeployedStack:
     def __init__(self, stack: str):
         self.stack = stack
         self.job = f"{stack}-backup"
-        found = _docker("ps", "--all", "--quiet", "--filter", f"name=^/{self.job}$", check=False)
-        if found.returncode != 0 or not found.stdout.strip():
+        found = _container(self.job)
+        if found is None:
             raise BackupError(f"stack '{stack}' has no backup job on this Docker host (no container {self.job}): "
                               "deploy it with `pulumi up`, check the stack name, or enable backups in the spec")
-        self.inspect = json.loads(_docker("inspect", self.job).stdout)[0]
+        self.inspect = found.attrs
         if not self.inspect["State"]["Running"]:
             raise BackupError(f"the backup job {self.job} is not running: start it with `docker start {self.job}`")
         self.env = dict(item.split("=", 1) for item in self.inspect["Config"]["Env"])
 
     def restic(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return _docker("exec", self.job, "restic", *args, check=check)
+        return _exec(self.job, "restic", *args, check=check)
 
     def snapshots(self) -> list[Snapshot]:
         result = self.restic("snapshots", "--json", "--host", self.stack, check=False)
@@ -99,7 +117,11 @@ class DeployedStack:
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
-        result = _docker("exec", f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
+        prune = f"{self.stack}-backup-prune"
+        found = _container(prune)
+        if found is None or found.status != "running":
+            return {}
+        result = _exec(prune, "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
             return {}
         times = {}
@@ -160,27 +182,31 @@ def list_backups(stack: str) -> str:
 
 def run_backup(stack: str) -> int:
     deployed = DeployedStack(stack)
-    process = subprocess.run(["docker", "exec", deployed.job, "/flashdrive/backup.sh"])
-    return process.returncode
+    from flashdrive.operations.runner import copy_demuxed
+
+    api = _client().api
+    exec_id = api.exec_create(deployed.job, ["/flashdrive/backup.sh"], stdout=True, stderr=True)["Id"]
+    copy_demuxed(api.exec_start(exec_id, stream=True, demux=True), None, None)  # its progress, as it runs
+    return api.exec_inspect(exec_id)["ExitCode"]
 
 
 def _app_containers(stack: str, volume: str | None = None) -> list[str]:
-    args = ["ps", "--quiet", "--filter", f"label=flashdrive.stack={stack}", "--filter", "label=flashdrive.app"]
+    filters: dict = {"label": [f"{LABEL_STACK}={stack}", LABEL_APP]}
     if volume:
-        args += ["--filter", f"volume={volume}"]
-    return _docker(*args).stdout.decode().split()
+        filters["volume"] = volume
+    return [c.name for c in _client().containers.list(filters=filters)]
 
 
 @contextlib.contextmanager
 def _stopped(containers: list[str]):
     """The app copies stay stopped while a restore writes, and start again whatever happens."""
-    if containers:
-        _docker("stop", *containers)
+    for name in containers:
+        _client().containers.get(name).stop()
     try:
         yield containers
     finally:
-        if containers:
-            _docker("start", *containers)
+        for name in containers:
+            _client().containers.get(name).start()
 
 
 RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
@@ -190,30 +216,35 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = f"{deployed.stack}-backup-restore"
-    _docker("rm", "--force", "--volumes", name, check=False)
-    create = ["create", "--name", name, "--entrypoint", "/bin/sh", "--label", f"flashdrive.stack={deployed.stack}",
-              "--label", "flashdrive.role=backup-restore",
-              # Least privilege, as the stack's own containers: restoring files with their owners and
-              # modes needs these capabilities and nothing else.
-              "--cap-drop", "ALL", *[arg for cap in RESTORE_CAPABILITIES for arg in ("--cap-add", cap)],
-              "--security-opt", "no-new-privileges:true", "--pids-limit", "512", "--memory", "1g"]
-    values = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
-              **(env or {})}
-    # `--env NAME` without a value: docker takes it from its own environment, so the repository
-    # password is on no command line (the host's process list shows every one).
-    for key in values:
-        create += ["--env", key]
-    for volume in volumes:
-        create += ["--volume", volume]
-    if networks:
-        create += ["--network", networks[0]]
-    _docker(*create, deployed.inspect["Config"]["Image"], "-c", script, env=values)
+    client = _client()
+    _remove(name)
+    environment = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
+                   **(env or {})}
+    container = client.containers.create(
+        deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
+        volumes=list(volumes), network=networks[0] if networks else None,
+        # Least privilege, as the stack's own containers: restoring files with their owners and
+        # modes needs these capabilities and nothing else.
+        cap_drop=["ALL"], cap_add=list(RESTORE_CAPABILITIES), security_opt=["no-new-privileges:true"],
+        pids_limit=512, mem_limit="1g")
     try:
         for network in networks[1:]:
-            _docker("network", "connect", network, name)
-        return _docker("start", "--attach", name, check=False)
+            client.networks.get(network).connect(container)
+        container.start()
+        code = container.wait()["StatusCode"]
+        out = container.logs(stdout=True, stderr=False)
+        err = container.logs(stdout=False, stderr=True)
+        return subprocess.CompletedProcess(["/bin/sh", "-c", script], code, out, err)
     finally:
-        _docker("rm", "--force", "--volumes", name, check=False)
+        _remove(name)
+
+
+def _remove(name: str) -> None:
+    found = _container(name)
+    if found is not None:
+        with contextlib.suppress(Exception):
+            found.remove(force=True, v=True)  # anonymous volumes only; named ones stay
 
 
 def _job_networks(deployed: DeployedStack) -> list[str]:
@@ -235,7 +266,7 @@ def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.
 
 
 def _volumes(stack: str) -> set[str]:
-    return set(_docker("volume", "ls", "--quiet", "--filter", f"label=flashdrive.stack={stack}").stdout.decode().split())
+    return {v.name for v in _client().volumes.list(filters={"label": f"{LABEL_STACK}={stack}"})}
 
 
 def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -277,14 +308,14 @@ EMPTY_CHECKS = {
 
 def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
     container = f"{deployed.stack}-{name}"
-    found = _docker("inspect", container, check=False)
-    if found.returncode != 0:
+    found = _container(container)
+    if found is None:
         raise BackupError(f"database '{name}' has no container {container} on this host")
-    details = json.loads(found.stdout)[0]
+    details = found.attrs
     labels = details["Config"]["Labels"] or {}
-    if labels.get("flashdrive.database") != name:
+    if labels.get(LABEL_DATABASE) != name:
         raise BackupError(f"{container} is not a flashdrive database")
-    return labels["flashdrive.engine"], details
+    return labels[LABEL_ENGINE], details
 
 
 def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -318,7 +349,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
     # Redis reads its RDB only at start, and an append-only file would win over it: stop the
     # server, put the snapshot in place of both, start it again.
     container, volume = f"{deployed.stack}-{name}", f"{deployed.stack}-db-{name}"
-    _docker("stop", container)
+    _client().containers.get(container).stop()
     try:
         script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
                   "rm -rf /data/appendonlydir /data/appendonly.aof; cp /tmp/dump.rdb /data/dump.rdb; "
@@ -327,7 +358,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
         if result.returncode != 0:
             raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
     finally:
-        _docker("start", container)
+        _client().containers.get(container).start()
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:
@@ -339,4 +370,4 @@ def stack_name(spec: str | None, stack: str | None) -> str:
     try:
         return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
     except InputError as exc:
-        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Callable
 
 from flashdrive.buildpack import BuildpackError, Detection, detect, render_dockerfile
+from flashdrive.buildpack.app_json import read_app_json
 from flashdrive.buildpack.dependencies import MANAGER_FILES
-from flashdrive.buildpack.starter import render_starter, source_path, stack_name, summary
+from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
 from flashdrive.problems import InputError, Mark, Problem
 from flashdrive.spec.model import ENV_NAME
+from flashdrive.spec.schema import schema_text
 
 SPEC_FILE = "flashdrive.yaml"
 
@@ -132,12 +134,19 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
         )])
     detection = _detected(args.app_dir)
     _print_warnings(detection)
+    try:
+        app_json = read_app_json(args.app_dir)
+    except BuildpackError as exc:
+        raise InputError([exc.to_problem()]) from None
     stack = stack_name(args.app_dir, here)
     source = source_path(args.app_dir, here)
     try:
-        target.write_text(render_starter(detection, source=source, stack=stack), encoding="utf-8")
+        target.write_text(render_starter(detection, source=source, stack=stack, app_json=app_json), encoding="utf-8")
+        # The spec's $schema points here: written beside it, from this flashdrive's own model.
+        (here / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(f"cannot write {SPEC_FILE}: {exc.strerror}", mark=Mark(SPEC_FILE, 1, 1))]) from None
-    print(f"Wrote {SPEC_FILE} for {source}: {summary(detection, stack=stack)}.")
+    print(f"Wrote {SPEC_FILE} (and {SCHEMA_FILE}, for editors) for {source}: "
+          f"{summary(detection, stack=stack, app_json=app_json)}.")
     print("Next: review it, then run `flashdrive validate`.")
     return 0

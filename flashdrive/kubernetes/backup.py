@@ -120,8 +120,9 @@ def _secret_env(secret_name: pulumi.Input[str], keys: list[str]) -> list[dict]:
 class Backups(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, Disk],
                  databases: dict[str, Database], storage_class: str | None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Backups", f"{stack.name}-backups", None, opts)
+        self.pull_secrets = pull_secrets
         backups = stack.backups
         # The password is the only key to the repository: deleting it would make every backup
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
@@ -228,7 +229,7 @@ class Backups(pulumi.ComponentResource):
             "volumeMounts": mounts,
         }
         pod_spec: dict = {
-            **pod_defaults(),
+            **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
             # The apps' group: the disks' files are readable.
             "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
@@ -288,8 +289,8 @@ class Backups(pulumi.ComponentResource):
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": selector("backup-server", "backup")},
                 "template": {"metadata": {"labels": server_labels}, "spec": {
-                    **pod_defaults(),
-                    "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID, keep_ownership=True),
+                    **pod_defaults(self.pull_secrets),
+                    "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
                     "containers": [container],
                     "volumes": [{"name": "repository",
                                  "persistentVolumeClaim": {"claimName": self.repository.metadata.name}},
@@ -331,9 +332,9 @@ class Backups(pulumi.ComponentResource):
                             "persistentVolumeClaim": {"claimName": self.repository.metadata.name}})
             mounts.append({"name": "repository", "mountPath": REPOSITORY})
         pod_spec: dict = {
-            **pod_defaults(),
+            **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
-            "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID, keep_ownership=True),
+            "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
             "containers": [{
                 "name": "prune",
                 "image": stack.backups.image,

@@ -174,6 +174,25 @@ class _Checker:
         self.env(name, app)
         if isinstance(app.release, str) and not app.release.strip():
             self.error(path + ("release",), "release is empty", "write the command, or `release: false` to run none")
+        self.cron(name, app)
+
+    def cron(self, name: str, app: App) -> None:
+        from flashdrive.cron.schedule import problem as schedule_problem
+
+        seen: dict[str, int] = {}
+        for index, job in enumerate(app.cron):
+            path = ("apps", name, "cron", index)
+            if job.name in seen:
+                self.error(path + ("name",), f"app '{name}' already has a cron job named '{job.name}' "
+                           f"(#{seen[job.name] + 1})", "give each job of an app its own name")
+            else:
+                seen[job.name] = index
+            bad = schedule_problem(job.schedule)
+            if bad is not None:
+                self.error(path + ("schedule",), bad.message, bad.hint,
+                           mark=self._offset_mark(path + ("schedule",), bad.offset))
+            if not job.command.strip():
+                self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
 
     def source(self, name: str, app: App) -> None:
         path = ("apps", name, "source")
@@ -221,6 +240,8 @@ class _Checker:
                 return
             self.detected[folder] = detection
         self.loaded.detections[name] = detection
+        if app.type == "web" and detection.django is not None:
+            self.django_hosts(name, app, detection.django)
         process = app.process_name
         where = ("apps", name, "process") if app.process else ("apps", name)
         procfile = posixpath.join(app.source, "Procfile")
@@ -234,6 +255,15 @@ class _Checker:
             files = ", ".join(posixpath.join(app.source, f) for f in detection.dependency_files)
             self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
                        f"dependencies in {files}", f"add gunicorn to {files}", key=True)
+
+    def django_hosts(self, name: str, app: App, django) -> None:
+        """Warn when the app's literal Django settings would refuse the names it is reached by."""
+        from flashdrive.buildpack.django import host_warnings
+
+        hosts = [d if isinstance(d, str) else d.host for d in app.domains]
+        hosts.append(f"{name}.{self.spec.stack}.{self.spec.tls.default_domain}")
+        for message in host_warnings(django, hosts):
+            self.warning(("apps", name, "source"), message)
 
     def disks(self, name: str, app: App, disk_owner: dict) -> None:
         mounts: dict[str, int] = {}

@@ -19,6 +19,7 @@ from flashdrive.problems import InputError, Mark, Problem
 try:  # libyaml is ~10x faster; the pure-Python composer gives the same nodes.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the wheel
+    # Another class with the same interface under the same name.
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 # An alias bomb ("billion laughs") must end in an error, not an exhausted machine.
@@ -98,7 +99,7 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.constructor.construct_object(node)
-            except Exception as exc:  # PyYAML raises ValueError & co. for `!!int shop`
+            except Exception as exc:  # noqa: BLE001 - PyYAML raises ValueError & co. for `!!int shop`
                 tag = node.tag.rsplit(":", 1)[-1]
                 raise InputError([Problem(f"'{node.value}' is not a valid {tag} ({getattr(exc, 'problem', None) or exc})",
                                           mark, hint=f"remove the !!{tag} tag or fix the value")]) from None
@@ -133,6 +134,7 @@ class _Builder:
                         continue
                     for k, v in value.items():
                         merged.setdefault(k, v)
+                        # a merged mapping's Pos has children by key, like its value
                         merged_pos.setdefault(k, pos.children[k])  # type: ignore[index]
                 continue
             if not isinstance(key_node, yaml.ScalarNode):

@@ -272,23 +272,38 @@ def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(s
     assert "dump of" not in result.stdout
 
 
-def test_restore_hands_the_repository_credentials_to_docker_in_its_environment(monkeypatch):
+def test_restore_runs_least_privileged_with_the_credentials_in_its_environment(monkeypatch):
+    from types import SimpleNamespace
+
     from flashdrive.backups import operations
 
-    calls = []
+    created = {}
 
-    def fake_run(args, **kwargs):
-        calls.append((args, kwargs.get("env") or {}))
-        return subprocess.CompletedProcess(args, 0, b"", b"")
+    class Container:
+        def start(self):
+            pass
 
-    monkeypatch.setattr(operations.subprocess, "run", fake_run)
+        def wait(self):
+            return {"StatusCode": 0}
+
+        def logs(self, **kwargs):
+            return b""
+
+    def create(image, command, **kwargs):
+        created.update(kwargs, image=image, command=command)
+        return Container()
+
+    client = SimpleNamespace(containers=SimpleNamespace(create=create), networks=None)
+    monkeypatch.setattr(operations, "_client", lambda: client)
+    monkeypatch.setattr(operations, "_container", lambda name: None)
     deployed = operations.DeployedStack.__new__(operations.DeployedStack)
     deployed.stack, deployed.job = "shop", "shop-backup"
     deployed.env = {"RESTIC_PASSWORD": "repo-secret", "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/",
                     "PATH": "/bin"}
     deployed.inspect = {"Config": {"Image": "restic"}}
-    operations._one_off(deployed, "true")
-    create = next((args, env) for args, env in calls if args[1] == "create")
-    assert "repo-secret" not in " ".join(create[0]) and "w-secret" not in " ".join(create[0])
-    assert ["--env", "RESTIC_PASSWORD"] == create[0][create[0].index("RESTIC_PASSWORD") - 1:][:2]
-    assert create[1]["RESTIC_PASSWORD"] == "repo-secret"
+    assert operations._one_off(deployed, "true").returncode == 0
+    assert "secret" not in " ".join(created["command"])
+    assert created["environment"] == {"RESTIC_PASSWORD": "repo-secret",
+                                      "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/"}
+    assert created["cap_drop"] == ["ALL"] and set(created["cap_add"]) == {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}
+    assert created["security_opt"] == ["no-new-privileges:true"] and created["pids_limit"] == 512

@@ -72,6 +72,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from tls_double import TYPES as TLS_TYPES
+from tls_double import create_tls
+
 from flashdrive.diff.replacement import replacing_inputs
 from flashdrive.plan.capture import PlanMocks
 
@@ -508,6 +511,8 @@ class EngineMocks(PlanMocks):
             return self._container(inputs)
         if typ == LOCAL_COMMAND:
             return self._command(inputs)
+        if typ in TLS_TYPES:  # keys and certificates live in the state only, as pulumi-tls keeps them
+            return create_tls(typ, inputs)
         raise CreateFailed(f"the engine double cannot create {typ}")
 
     def _network(self, inputs: dict) -> tuple[str, dict]:
