@@ -323,7 +323,7 @@ class Backups(pulumi.ComponentResource):
             self.ledger = k8s.core.v1.PersistentVolumeClaim(
                 f"{stack.name}-backup-ledger",
                 metadata={"name": "backup-ledger", "namespace": namespace,
-                          "labels": labels(stack.name, "backup-ledger", "backup")},
+                          "labels": labels(stack.name, "backup-ledger", "backup-ledger")},
                 spec=claim_spec(1, "ReadWriteOnce", storage_class), opts=kept)
             volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": self.ledger.metadata.name}})
             mounts.append({"name": "ledger", "mountPath": posixpath.dirname(LEDGER)})
@@ -340,7 +340,7 @@ class Backups(pulumi.ComponentResource):
                 "image": stack.backups.image,
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["/bin/sh", "/flashdrive/prune.sh"],
-                "env": env,
+                "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
                 "resources": resources(SIZES["s"]),
                 "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
                 "volumeMounts": mounts,

@@ -292,6 +292,8 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             app = stack.apps.setdefault(label_name, _App(label_name, "web"))
             app.hosts += [host for host in hosts if host not in app.hosts]
     for resource, labels in deployments:
+        if labels.get(K8S_COMPONENT) == "backup":  # the append-only backup server, not an app
+            continue
         app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
         app.role = labels.get(K8S_COMPONENT) or app.role
         replicas = _mapping(resource.inputs.get("spec")).get("replicas")
@@ -322,9 +324,9 @@ def _read_kubernetes(plan: Plan) -> _Stack:
                 ref = ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}) if isinstance(entry, Mapping) else {}
                 if ref.get("name") in credentials:
                     stack.backed_up.add(("db", credentials[ref["name"]]))
-            if stack.backup_keep_days is None:
-                found = re.search(r"--keep-within-daily (\d+)d", " ".join(map(str, container.get("command") or [])))
-                stack.backup_keep_days = found.group(1) if found else None
+            for entry in container.get("env") or []:  # the prune job's retention
+                if isinstance(entry, Mapping) and entry.get("name") == "KEEP_DAYS" and "value" in entry:
+                    stack.backup_keep_days = str(entry["value"])
     return stack
 
 
