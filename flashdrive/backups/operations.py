@@ -119,7 +119,7 @@ class DeployedStack:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
         prune = f"{self.stack}-backup-prune"
         found = _container(prune)
-        if found is None or found.status != "running":
+        if found is None or found.status != "running":  # exec into a stopped container fails
             return {}
         result = _exec(prune, "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
