@@ -46,10 +46,18 @@ def _container(name: str) -> Any | None:
 
 
 def _exec(container: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`command` in a running container: its exit code and output, as a finished process."""
-    result = _client().containers.get(container).exec_run(list(command), demux=True)
-    out, err = result.output or (None, None)
-    done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    """`command` in a running container: its exit code and output, as a finished process.
+
+    A container that is missing or stopped fails like `docker exec` does (125), for `check` to judge.
+    """
+    from docker.errors import APIError
+
+    try:
+        result = _client().containers.get(container).exec_run(list(command), demux=True)
+        out, err = result.output or (None, None)
+        done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    except APIError as exc:  # NotFound included
+        done = subprocess.CompletedProcess(list(command), 125, b"", str(exc.explanation or exc).encode())
     if check and done.returncode != 0:
         raise BackupError(f"{command[0]} in {container} failed: {done.stderr.decode(errors='replace').strip()[-1500:]}")
     return done
@@ -117,11 +125,7 @@ class DeployedStack:
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
-        prune = f"{self.stack}-backup-prune"
-        found = _container(prune)
-        if found is None or found.status != "running":  # exec into a stopped container fails
-            return {}
-        result = _exec(prune, "/flashdrive/received.sh", check=False)
+        result = _exec(f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
             return {}
         times = {}

@@ -54,7 +54,8 @@ def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
 def _health_test(db: ResolvedDatabase) -> list[str]:
     return {
         "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-        "mysql": ["CMD-SHELL", 'mysqladmin ping -h 127.0.0.1 -u root --password="$MYSQL_ROOT_PASSWORD" --silent'],
+        # The client reads MYSQL_PWD: the password is on no command line, every second.
+        "mysql": ["CMD-SHELL", 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent'],
         "mongodb": ["CMD-SHELL", "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'"],
         "redis": ["CMD-SHELL", "redis-cli ping | grep -q PONG"],
     }[db.engine]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from flashdrive.docker.caddyfile import certificate_paths, render_caddyfile
+from flashdrive.docker.caddyfile import ACME_CA_ROOT, certificate_paths, certificate_sources, render_caddyfile
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import EDGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -36,6 +36,8 @@ class Edge(pulumi.ComponentResource):
                     cert, key = certificate_paths(domain.host)
                     uploads.append(docker.ContainerUploadArgs(file=cert, content=config_value(domain.certificate_config)))
                     uploads.append(docker.ContainerUploadArgs(file=key, content=config_value(domain.key_config)))
+        if stack.uses_acme and stack.acme_ca_root_config:
+            uploads.append(docker.ContainerUploadArgs(file=ACME_CA_ROOT, content=config_value(stack.acme_ca_root_config)))
         self.container = docker.Container(
             f"{stack.name}-edge",
             name=f"{stack.name}-edge",
@@ -52,4 +54,4 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=depends_on or []),
             **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=EDGE_CAPABILITIES),
         )
-        self.register_outputs({"caddyfile": self.caddyfile})
+        self.register_outputs({"caddyfile": self.caddyfile, "certificates": certificate_sources(stack)})

@@ -3,7 +3,10 @@
 as a Job that must succeed before the Deployment rolls.
 
 The Job is named by the image digest and the command, so each release runs once: a new image means
-a new Job, and Pulumi waits for it to complete before it touches the Deployment.
+a new Job, and Pulumi waits for it to complete (up to `kubernetes.release_timeout_s`) before it
+touches the Deployment. A Job that failed is replaced by the next `pulumi up`, not waited on.
+
+Apps with `nodes > 1` spread their copies over nodes and have a PodDisruptionBudget of one.
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ def shm_mib(db: ResolvedDatabase) -> int:
 
 # Crash recovery of a large database may take minutes: liveness starts only once it answers.
 STARTUP_SECONDS = 600
+SHUTDOWN_SECONDS = 120
 
 
 def _probe_command(db: ResolvedDatabase) -> list[str]:
@@ -175,6 +176,9 @@ class Database(pulumi.ComponentResource):
                     "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
                     "spec": {
                         **pod_defaults(pull_secrets),
+                        # Time for a clean shutdown (a checkpoint, flushed buffers) before the kill:
+                        # otherwise the next start recovers from a crash.
+                        "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
                         "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
                         "containers": [container],
                         "volumes": volumes,

@@ -136,4 +136,6 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
         backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
                                 spec.backups, image_for(spec.images, "restic"), image_for(spec.images, "rclone")),
         config_keys=tuple(config_keys(spec)),
+        acme_ca=spec.tls.acme_ca,
+        acme_ca_root_config=spec.tls.acme_ca_root.config if spec.tls.acme_ca_root else None,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.model import Backups, HealthCheck
+from flashdrive.spec.model import LETS_ENCRYPT, Backups, HealthCheck
 from flashdrive.spec.sizes import Size
 
 # PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
@@ -154,6 +154,12 @@ class ResolvedStack:
     edge_volume_name: str  # physical: <stack>-edge-data (certificates)
     backups: ResolvedBackups
     config_keys: tuple[str, ...] = field(default=())  # every {config: KEY} the spec reads
+    acme_ca: str = LETS_ENCRYPT  # directory URL of the ACME CA for custom domains
+    acme_ca_root_config: str | None = None  # config key of the PEM root of the ACME server's own HTTPS
+
+    @property
+    def uses_acme(self) -> bool:
+        return any(d.acme for app in self.web_apps for d in app.domains)
 
     @property
     def disks(self) -> list[ResolvedDisk]:

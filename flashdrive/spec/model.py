@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -98,6 +99,10 @@ class Build(Model):
     """Package index used while installing packages, e.g. https://pypi.example.com/simple."""
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
 class Tls(Model):
     """Certificates for domains."""
 
@@ -105,6 +110,18 @@ class Tls(Model):
     """ACME account email; required when a custom domain gets its certificate from ACME."""
     default_domain: str = "localhost"
     """Every web app also answers on <app>.<stack>.<default_domain>, with a certificate from the edge's internal CA."""
+    acme_ca: str = LETS_ENCRYPT
+    """ACME directory URL that custom domains get their certificates from; default Let's Encrypt production. Staging while you try things: https://acme-staging-v02.api.letsencrypt.org/directory, or your company's ACME CA."""
+    acme_ca_root: ConfigValue | None = None
+    """The root (PEM) that the ACME server's own HTTPS certificate chains to, from a config secret, when no public CA signed it. Not the root that signs the issued certificates: clients must trust that one themselves."""
+
+    @field_validator("acme_ca")
+    @classmethod
+    def _acme_ca_is_an_https_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url) or parts.fragment:
+            raise ValueError(f"'{url}' is not an https URL of an ACME directory; write e.g. {LETS_ENCRYPT_STAGING}")
+        return url
 
 
 class HealthCheck(Model):

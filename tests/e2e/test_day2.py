@@ -104,6 +104,47 @@ def test_a_one_off_is_removed_when_interrupted(stack):
     assert one_offs() == []
 
 
+def at_a_terminal(*args: str, typed: bytes, seconds: float = 120) -> tuple[int, bytes]:
+    """`flashdrive ARGS` on a pseudo-terminal, as a person types `typed` at its prompt."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, its stdin and stdout the terminal
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "flashdrive", *args])
+    output, sent = b"", False
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not data:
+                    break
+                output += data
+            if not sent and b"$ " in output:
+                os.write(fd, typed)
+                sent = True
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_run_and_exec_give_a_terminal_when_there_is_one(stack):
+    typed = b"tty; echo node=$FLASHDRIVE_NODE; exit 5\r"
+    code, output = at_a_terminal("run", "web", "--stack", STACK, "--", "sh", typed=typed)
+    assert code == 5, output
+    assert b"/dev/pts/" in output and b"node=run" in output
+    assert one_offs() == []
+    code, output = at_a_terminal("exec", "web.2", "--stack", STACK, "--", "sh", typed=typed)
+    assert code == 5 and b"/dev/pts/" in output and b"node=2" in output
+
+
 def test_exec_runs_in_the_named_copy_with_its_exit_code(stack):
     second = flashdrive("exec", "web.2", "--stack", STACK, "--", "sh", "-c", "echo $FLASHDRIVE_NODE; exit 3")
     assert second.returncode == 3 and second.stdout.strip() == "2"

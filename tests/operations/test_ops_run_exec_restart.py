@@ -110,7 +110,9 @@ def test_restart_takes_one_copy_at_a_time_each_healthy_before_the_next():
 
 def test_restart_stops_at_a_copy_that_does_not_come_back():
     one, two = healthy_after(web(1), ["starting", "unhealthy"]), web(2)
-    wait = lambda member, within: restarting.wait_ready(member, within=within, sleep=lambda s: None)
+
+    def wait(member, within):
+        return restarting.wait_ready(member, within=within, sleep=lambda s: None)
     with pytest.raises(OperationError, match="web.1 is unhealthy.*the copies after it were not touched"):
         restarting.restart(DeployedStack(client_with(one, two), "shop"), "web", out=io.StringIO(), wait=wait)
     assert two.restarted == []
