@@ -213,6 +213,9 @@ def _stopped(containers: list[str]):
             _client().containers.get(name).start()
 
 
+RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
+
+
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
@@ -224,7 +227,11 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
         labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
-        volumes=list(volumes), network=networks[0] if networks else None)
+        volumes=list(volumes), network=networks[0] if networks else None,
+        # Least privilege, as the stack's own containers: restoring files with their owners and
+        # modes needs these capabilities and nothing else.
+        cap_drop=["ALL"], cap_add=list(RESTORE_CAPABILITIES), security_opt=["no-new-privileges:true"],
+        pids_limit=512, mem_limit="1g")
     try:
         for network in networks[1:]:
             client.networks.get(network).connect(container)
@@ -289,7 +296,10 @@ RESTORE_COMMANDS = {
     "postgres": ('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
                  '--dbname {name}'),
     "mysql": 'MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
-    "mongodb": 'mongorestore --drop --archive --uri "mongodb://{user}:${pw}@{host}:27017/{name}?authSource=admin"',
+    # mongorestore reads the password from a file, not from its command line.
+    "mongodb": ('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore --config=/tmp/mongo.yaml '
+                '--drop --archive --host {host} --port 27017 --username {user} --authenticationDatabase admin '
+                '--nsInclude "{name}.*"'),
 }
 EMPTY_CHECKS = {
     "postgres": ('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '

@@ -37,16 +37,6 @@ SERVER_PORT = 8000
 CRON_CAPABILITIES = ["SETGID", "SETUID"]
 # Reading every file of a disk, whatever its owner and mode, as a backup must.
 READ_ALL_CAPABILITIES = ["DAC_READ_SEARCH"]
-ALPINE_TOOLS = {"postgres": "postgresql-client", "mysql": "mariadb-client", "mongodb": "mongodb-tools", "redis": "redis"}
-TOOL_COMMANDS = {"postgres": "pg_dump", "mysql": "mysqldump", "mongodb": "mongodump", "redis": "redis-cli"}
-
-
-def _install_missing_tools(stack: ResolvedStack) -> str:
-    """The official restic image has no database clients: add them with apk when they are missing."""
-    steps = []
-    for engine in sorted({db.engine for db in stack.databases.values()}):
-        steps.append(f"command -v {TOOL_COMMANDS[engine]} >/dev/null || apk add --no-cache {ALPINE_TOOLS[engine]}")
-    return "".join(f"{step}; " for step in steps)
 
 
 class Backups(pulumi.ComponentResource):
@@ -86,11 +76,15 @@ class Backups(pulumi.ComponentResource):
                 # rclone reads --user and --pass from RCLONE_USER and RCLONE_PASS: the password stays
                 # off the command line, which every process of the host can read.
                 command=[f"exec rclone serve restic --append-only --addr 0.0.0.0:{SERVER_PORT} {REPOSITORY_DIR}"],
-                envs=["RCLONE_USER=writer", pulumi.Output.concat("RCLONE_PASS=", writer_password)],
+                envs=["RCLONE_USER=writer", pulumi.Output.concat("RCLONE_PASS=", writer_password),
+                      "RCLONE_CONFIG=/tmp/rclone.conf", "XDG_CACHE_HOME=/tmp"],
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
                                                                         aliases=["backup-server"])],
                 volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)],
                 labels=labels(stack.name, role="backup-server"),
+                # Nothing to write but the repository: a read-only root, and a small /tmp.
+                read_only=True,
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 **hardened(size=SIZES["xs"]),
             )
@@ -125,17 +119,19 @@ class Backups(pulumi.ComponentResource):
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                               content=crontab(settings.schedule, "/flashdrive/backup.sh"))]
-        job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name),
-                        # The way out: s3/rest targets, and apk when the image lacks a dump client.
-                        docker.ContainerNetworksAdvancedArgs(name=network.egress.name)]
+        job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name)]
         if self.server is not None:
             job_networks.append(docker.ContainerNetworksAdvancedArgs(name=self.network.name))
+        else:  # the way out, to an s3 or rest target
+            job_networks.append(docker.ContainerNetworksAdvancedArgs(name=network.egress.name))
         self.job = docker.Container(
             f"{stack.name}-backup",
             name=f"{stack.name}-backup",
             image=image,
             entrypoints=["/bin/sh", "-c"],
-            command=[_install_missing_tools(stack) + CROND],
+            # The image carries its tools (restic, crond, the database clients): nothing is installed
+            # at start, which would run code fetched from the internet with the job's credentials.
+            command=[CROND],
             envs=common_env + job_env + [
                 pulumi.Output.concat(f"{password_env(db.name)}=", databases[db.name].password)
                 for db in sorted(stack.databases.values(), key=lambda d: d.name)],

@@ -304,6 +304,8 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             app = stack.apps.setdefault(label_name, _App(label_name, "web"))
             app.hosts += [host for host in hosts if host not in app.hosts]
     for resource, labels in deployments:
+        if labels.get(K8S_COMPONENT) == "backup":  # the append-only backup server, not an app
+            continue
         app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
         app.role = labels.get(K8S_COMPONENT) or app.role
         replicas = _mapping(resource.inputs.get("spec")).get("replicas")

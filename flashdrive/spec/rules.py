@@ -427,14 +427,15 @@ class _Checker:
             if "://" in template:
                 self.error(path, f"'{template}' is an image reference, not a URL", "drop the scheme, e.g. registry.example.com/hub")
                 continue
-            if not template.strip() or any(c.isspace() for c in template):
-                self.error(path, f"'{template}' is not an image reference", "write e.g. registry.example.com/pg:{version}")
-                continue
-            for placeholder in IMAGE_PLACEHOLDER.findall(template):
-                if placeholder != "version" or key == "mirror":
-                    self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
-                               "the only placeholder is {version}, in per-image keys" if key == "mirror"
-                               else "the only placeholder is {version}")
+            bad = [p for p in IMAGE_PLACEHOLDER.findall(template) if p != "version" or key == "mirror"]
+            for placeholder in bad:
+                self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
+                           "the only placeholder is {version}, in per-image keys" if key == "mirror"
+                           else "the only placeholder is {version}")
+            # The python image becomes a Dockerfile's FROM line: nothing but an image reference.
+            if not bad and (not IMAGE_REF.match(IMAGE_PLACEHOLDER.sub("1", template)) or len(template) > 512):
+                self.error(path, f"'{_shown(template)}' is not an image reference",
+                           "write e.g. registry.example.com/pg:{version}")
 
     def build(self) -> None:
         build = self.spec.build
