@@ -51,3 +51,11 @@ def test_the_probe_sees_pulumi_when_a_command_does_import_it():
     found = modules_after("plan", EXAMPLE, "--format", "json")
     assert found["code"] == 0
     assert "pulumi" in found["pulumi"] and "pulumi_docker" in found["pulumi"]
+
+
+@pytest.mark.parametrize(("argv", "code"), [(("validate", EXAMPLE), 0), (("validate", "no-such.yaml"), 1),
+                                            (("plan", "--format", "pdf"), 2)])
+def test_python_m_flashdrive_exits_with_the_commands_code(argv, code):
+    result = subprocess.run([sys.executable, "-m", "flashdrive", *argv], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
