@@ -116,12 +116,11 @@ class DockerBench:
 
     # -- from nothing to the first HTTPS 200 -------------------------------------------------
     def _clean(self) -> None:
-        from provider import remove_volumes, teardown_stack
+        from deploy import destroy_stack
 
-        teardown_stack(STACK)
-        remove_volumes(STACK)
+        destroy_stack(stack=STACK)
 
-    def _first_200(self, started: float, read_ca) -> float:
+    def _first_200(self, started: float, read_ca, address: str = "127.0.0.1") -> float:
         from harness import https
 
         ca = None
@@ -131,7 +130,7 @@ class DockerBench:
                 if ca is None:
                     ca = read_ca()
                 if ca is not None:
-                    status, _, _ = https(HOST, "/", ca_pem=ca, timeout=5)
+                    status, _, _ = https(HOST, "/", ca_pem=ca, timeout=5, address=address)
                     if status == 200:
                         return time.perf_counter() - started
             except Exception:  # noqa: BLE001 - not up yet: poll again
@@ -145,7 +144,7 @@ class DockerBench:
 
         self._clean()
         started = time.perf_counter()
-        deployment = Deployment(STACK, self.spec, self.overlay, dict(self.config))
+        deployment = Deployment(STACK, self.spec, self.overlay, dict(self.config), images=self.images)
         try:
             deployment.deploy()
             deployed = time.perf_counter() - started
@@ -154,12 +153,12 @@ class DockerBench:
                 pem = docker("exec", f"{STACK}-edge", "cat", "/data/caddy/pki/authorities/local/root.crt",
                              check=False).stdout
                 return pem if "BEGIN CERTIFICATE" in pem else None
-            seconds = self._first_200(started, read_ca)
+            seconds = self._first_200(started, read_ca, deployment.address)
         finally:
-            if deployment.mocks is not None:
-                self.tags.update(deployment.mocks.images)
+            if deployment.last is not None:
+                self.tags.update(deployment.last.build_seconds)
             self._clean()
-        builds = deployment.mocks.build_seconds if deployment.mocks else {}
+        builds = deployment.last.build_seconds if deployment.last else {}
         self.log(f"harness: deployed in {deployed:.1f}s, first HTTPS 200 at {seconds:.1f}s "
                  f"(image build from cache: {sum(builds.values()):.1f}s)")
         return {"seconds": seconds, "deploy_s": deployed, "build_s": sum(builds.values())}

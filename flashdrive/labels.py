@@ -28,6 +28,15 @@ ROLE_BACKUPS = "backups"  # the backup repository's volume
 ROLE_BACKUP_SERVER = "backup-server"
 ROLE_BACKUP_JOB = "backup-job"  # reads the disks and dumps the databases
 ROLE_BACKUP_PRUNE = "backup-prune"
+ROLE_RUN = "run"  # a one-off `flashdrive run` container
+COPY_ROLES = (ROLE_WEB, ROLE_WORKER)
+
+# Values of LABEL_NETWORK.
+NETWORK_EDGE = "edge"  # the network the edge reaches web copies on: never given to one-off runs
+
+# The git commit an image was built from, as the OCI image spec names it: a label of the image,
+# never a container input (that would replace every copy on every commit).
+IMAGE_REVISION = "org.opencontainers.image.revision"
 
 # --- Kubernetes: the recommended app.kubernetes.io labels -------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from flashdrive.buildpack.aptfile import read_aptfile
 from flashdrive.buildpack.dependencies import PIPENV, Dependencies, detect_package_manager, read_dependencies
 from flashdrive.buildpack.django import DjangoInfo, detect_django
 from flashdrive.buildpack.dockerignore import dockerignore_patterns, is_excluded
@@ -31,6 +32,7 @@ class Detection:
     # A dependency is the app's own folder (`-e .`, a path dependency): the install must run after the
     # source is copied, so code changes reinstall the dependencies.
     installs_app_source: bool = False
+    apt_packages: tuple[str, ...] = ()  # the Aptfile's Debian packages, installed in both build stages
 
     def to_json(self) -> dict[str, Any]:
         """The `flashdrive detect --json` document (CLI.md)."""
@@ -113,6 +115,7 @@ def detect(app_dir: Path, *, build_env: Mapping[str, str] = {}) -> Detection:
         dependencies=names,
         warnings=tuple(warnings),
         installs_app_source=deps.installs_app_source,
+        apt_packages=read_aptfile(app_dir),
     )
 
 

@@ -15,11 +15,24 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
+class Setting:
+    """A setting assigned a literal value, and where (for the warning that points at it)."""
+
+    value: object
+    file: str  # relative to the app folder
+    line: int
+
+
+@dataclass(frozen=True)
 class DjangoInfo:
     manage_py: str  # path of manage.py relative to the app folder
     collectstatic: bool  # run `manage.py collectstatic` at build
     wsgi_module: str | None  # e.g. "shop.wsgi", for `gunicorn shop.wsgi`
     settings_module: str | None  # e.g. "shop.settings"
+    # The settings that decide whether the app answers its hosts, where assigned (value None: not a
+    # literal, e.g. read from the environment); empty when something flashdrive cannot follow may
+    # assign them (django_heroku.settings(locals()) does).
+    literal: dict[str, Setting] = field(default_factory=dict)
 
 
 @dataclass
@@ -27,6 +40,7 @@ class _Settings:
     """What the settings modules assign at top level; a value of None means "set, but not known statically"."""
 
     values: dict[str, object] = field(default_factory=dict)
+    where: dict[str, tuple[Path, int]] = field(default_factory=dict)  # the last assignment of each name
     opaque: bool = False  # something (star import we cannot follow, locals()) may assign more
     files: list[Path] = field(default_factory=list)
     required_env: list[tuple[Path, int, str]] = field(default_factory=list)  # os.environ["X"] at import time
@@ -90,8 +104,64 @@ def detect_django(app_dir: Path, build_env: Mapping[str, str], dependencies: fro
             "django-heroku is abandoned upstream and flashdrive does not need it; replace it with dj-database-url "
             "(DATABASES from DATABASE_URL) and whitenoise (static files), and remove `django_heroku.settings(locals())`."
         )
-    info = DjangoInfo("manage.py", collectstatic, wsgi_module, settings_module or None)
+    literal = {} if settings.opaque else {
+        name: Setting(settings.values.get(name), settings.where[name][0].relative_to(app_dir).as_posix(),
+                      settings.where[name][1])
+        for name in HOST_SETTINGS if name in settings.where}
+    info = DjangoInfo("manage.py", collectstatic, wsgi_module, settings_module or None, literal)
+    warnings.extend(host_warnings(info, ()))
     return info, warnings
+
+
+HOST_SETTINGS = ("ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER")
+FLASHDRIVE_HOSTS_FIX = 'ALLOWED_HOSTS = os.environ.get("FLASHDRIVE_HOSTS", "localhost").split(",")'
+_PROXY_HEADER = ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """Django's validate_host: `*`, an exact name, or `.example.com` for it and its subdomains."""
+    host = host.lower().rstrip(".")
+    for pattern in (p.lower() for p in allowed):
+        if pattern == "*" or pattern == host:
+            return True
+        if pattern.startswith(".") and (host.endswith(pattern) or host == pattern[1:]):
+            return True
+    return False
+
+
+def host_warnings(info: DjangoInfo, public_hosts: tuple[str, ...] | list[str]) -> list[str]:
+    """Warnings, with the fix, when literal settings would refuse the app's traffic.
+
+    Without `public_hosts` (`flashdrive detect`, which does not know the spec), a fixed
+    ALLOWED_HOSTS is reported as a risk; with them (validation), only the hosts it refuses are named.
+    """
+    warnings = []
+    hosts = info.literal.get("ALLOWED_HOSTS")
+    if hosts is not None and isinstance(hosts.value, list):
+        where = f"{hosts.file}:{hosts.line}"
+        listed = "[" + ", ".join(repr(h) for h in hosts.value) + "]"
+        fix = (f"write `{FLASHDRIVE_HOSTS_FIX}` (flashdrive sets FLASHDRIVE_HOSTS to every name the app "
+               "answers to), or add the names to the list")
+        if public_hosts:
+            refused = [h for h in public_hosts if not host_allowed(h, hosts.value)]
+            if refused:
+                probes = " (the health checks ask for the first, so every copy counts as unhealthy)" \
+                    if refused[0] == public_hosts[0] else ""
+                warnings.append(f"{where}: ALLOWED_HOSTS = {listed} refuses {', '.join(refused)}: Django answers "
+                                f"400 (DisallowedHost) to every request for {'them' if len(refused) > 1 else 'it'}"
+                                f"{probes}; {fix}.")
+        elif not host_allowed("app.stack.localhost", hosts.value):  # a default domain's shape
+            warnings.append(f"{where}: ALLOWED_HOSTS is the fixed list {listed}: Django answers 400 to any other "
+                            f"name, such as the app's default domain <app>.<stack>.localhost; {fix}.")
+    redirect = info.literal.get("SECURE_SSL_REDIRECT")
+    proxy = info.literal.get("SECURE_PROXY_SSL_HEADER")
+    if redirect is not None and redirect.value is True and (
+            proxy is None or (proxy.value is not None and proxy.value != _PROXY_HEADER)):
+        warnings.append(f"{redirect.file}:{redirect.line}: SECURE_SSL_REDIRECT = True without SECURE_PROXY_SSL_HEADER: "
+                        "the edge terminates HTTPS and forwards plain HTTP, so Django redirects every request, "
+                        "HTTPS ones too (a redirect loop); add `SECURE_PROXY_SSL_HEADER = (\"HTTP_X_FORWARDED_PROTO\", "
+                        "\"https\")` (the edge sets that header, as Heroku's router does).")
+    return warnings
 
 
 def module_file(app_dir: Path, module: str) -> Path | None:
@@ -179,6 +249,7 @@ def _read_settings(app_dir: Path, path: Path, module: str, settings: _Settings, 
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         settings.values[target.id] = _evaluate(node.value, settings.values)
+                        settings.where[target.id] = (path, node.lineno)
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
                 settings.values[node.target.id] = _evaluate(node.value, settings.values)
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
@@ -235,8 +306,8 @@ def _apply_call(call: ast.Call, settings: _Settings) -> None:
 
 
 def _evaluate(node: ast.AST, known: dict[str, object]) -> object:
-    """Strings and lists of strings, concatenated; anything else is None (unknown)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+    """Strings, booleans and lists of strings, concatenated; anything else is None (unknown)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool)):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [_evaluate(item, known) for item in node.elts]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from flashdrive.buildpack.build_context import BadPattern, IgnoreRules
+from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import read_text
 
 # Local state that must not reach the image: VCS data, virtualenvs and caches (they would shadow or
@@ -34,6 +35,44 @@ htmlcov
 .idea
 .vscode
 .DS_Store
+# Secrets: keys, credentials and deploy state never belong in an image, where anyone who can pull
+# it reads them. Certificates (*.pem, *.crt) are public and often needed at run time: only files
+# named like private keys are left out.
+**/id_rsa*
+**/id_dsa*
+**/id_ecdsa*
+**/id_ed25519*
+**/.ssh
+**/.gnupg
+**/.aws
+**/.azure
+**/.config/gcloud
+**/.kube
+**/.docker/config.json
+**/.npmrc
+**/.pypirc
+**/.netrc
+**/.git-credentials
+**/.pgpass
+**/.my.cnf
+**/.htpasswd
+**/*.key
+**/*.p12
+**/*.pfx
+**/*.jks
+**/*.keystore
+**/privkey*.pem
+**/*key.pem
+**/Pulumi.*.yaml
+**/.pulumi
+.flashdrive/state
+**/*.tfstate
+**/*.tfstate.*
+**/.terraform
+**/*.tfvars
+**/credentials.json
+**/service-account*.json
+!.flashdrive/ca.pem
 """
 
 
@@ -42,52 +81,22 @@ def default_dockerignore() -> str:
 
 
 def dockerignore_patterns(app_dir: Path) -> tuple[list[str], bool]:
-    """The patterns in force and whether they are the app's own (True) or flashdrive's default."""
+    """The patterns in force and whether they are the app's own (True) or flashdrive's default.
+    A pattern Docker would refuse is a BuildpackError at its line."""
     path = app_dir / ".dockerignore"
     own = path.is_file()
     text = read_text(path) if own else _DEFAULT_DOCKERIGNORE
-    patterns = [line.strip() for line in text.split("\n") if line.strip() and not line.strip().startswith("#")]
+    try:
+        IgnoreRules.parse(text, where=str(path))
+    except BadPattern as exc:
+        raise BuildpackError(f".dockerignore line {exc.line}: {exc.reason}; Docker refuses the build with "
+                             "'syntax error in pattern'",
+                             hint="fix or remove that line (a literal '[' is written '\\[')",
+                             file=path, line=exc.line) from None
+    patterns = [line.strip() for line in text.split("\n") if line.strip() and not line.startswith("#")]
     return patterns, own
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    pattern = pattern.strip("/")
-    out, i = "", 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if pattern.startswith("/", i):
-                i += 1
-                out += "(?:.*/)?"
-            else:
-                out += ".*"
-            continue
-        if ch == "*":
-            out += "[^/]*"
-        elif ch == "?":
-            out += "[^/]"
-        elif ch == "[":
-            end = pattern.find("]", i)
-            if end < 0:
-                out += re.escape(ch)
-            else:
-                out += "[" + pattern[i + 1:end].replace("\\", "\\\\") + "]"
-                i = end
-        else:
-            out += re.escape(ch)
-        i += 1
-    return re.compile(out + r"\Z")
-
-
 def is_excluded(patterns: list[str], relative_path: str) -> bool:
-    """Docker's rule: the last matching pattern wins; a pattern matching a folder excludes what is in it."""
-    parts = relative_path.strip("/").split("/")
-    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    excluded = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        regex = _pattern_regex(pattern[1:] if negate else pattern)
-        if any(regex.match(candidate) for candidate in candidates):
-            excluded = not negate
-    return excluded
+    """Docker's verdict for one path (see build_context: the one matcher)."""
+    return IgnoreRules.parse("\n".join(patterns)).excludes(relative_path)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from flashdrive.problems import InputError, Mark, Problem
+from flashdrive.spec.model import ENV_NAME
+from flashdrive.spec.schema import schema_text
 
 if TYPE_CHECKING:
     from flashdrive.buildpack import Detection
@@ -51,6 +54,9 @@ def _env_pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if not re.match(ENV_NAME, name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not an environment variable name: letters, digits and '_', "
+                                         "not starting with a digit")
     return name, value
 
 
@@ -125,7 +131,9 @@ def _dockerfile_command(args: argparse.Namespace) -> int:
 
 
 def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cwd) -> int:
-    from flashdrive.buildpack.starter import render_starter, source_path, stack_name, summary
+    from flashdrive.buildpack import BuildpackError
+    from flashdrive.buildpack.app_json import read_app_json
+    from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
 
     here = cwd()
     target = here / SPEC_FILE
@@ -137,12 +145,19 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
         )])
     detection = _detected(args.app_dir)
     _print_warnings(detection)
+    try:
+        app_json = read_app_json(args.app_dir)
+    except BuildpackError as exc:
+        raise InputError([exc.to_problem()]) from None
     stack = stack_name(args.app_dir, here)
     source = source_path(args.app_dir, here)
     try:
-        target.write_text(render_starter(detection, source=source, stack=stack), encoding="utf-8")
+        target.write_text(render_starter(detection, source=source, stack=stack, app_json=app_json), encoding="utf-8")
+        # The spec's $schema points here: written beside it, from this flashdrive's own model.
+        (here / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(f"cannot write {SPEC_FILE}: {exc.strerror}", mark=Mark(SPEC_FILE, 1, 1))]) from None
-    print(f"Wrote {SPEC_FILE} for {source}: {summary(detection, stack=stack)}.")
+    print(f"Wrote {SPEC_FILE} (and {SCHEMA_FILE}, for editors) for {source}: "
+          f"{summary(detection, stack=stack, app_json=app_json)}.")
     print("Next: review it, then run `flashdrive validate`.")
     return 0

@@ -5,10 +5,9 @@ A data holder is recognised by its type and by the labels the backend puts on it
 certificates and ACME account) and `flashdrive.role=backups` (the backup repository). A backend
 adds a row to `HOLDER_TYPES`: its type token, where the labels are, where the physical name is.
 
-Kubernetes rows: PersistentVolumeClaim (disks, the backup repository), StatefulSet (a database's
-volumeClaimTemplate: replaced under the same name, it binds the same claims again, so only its
-deletion or a new name loses data) and Namespace (deleting it deletes every claim in it); their
-`app.kubernetes.io/component`/`name` labels map to the kinds below.
+Kubernetes rows: PersistentVolumeClaim (disks, databases, the backup repository) and Namespace
+(deleting it deletes every claim in it); their `app.kubernetes.io/component`/`name` labels map to
+the kinds below. A database's StatefulSet holds no data: it mounts the database's own claim.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, K8S_STATEFUL_SET,
-                               LABEL_DATABASE, LABEL_DISK, LABEL_ROLE, ROLE_BACKUPS)
+from flashdrive.labels import DOCKER_VOLUME, K8S_CLAIM, K8S_NAMESPACE, LABEL_DATABASE, LABEL_DISK, LABEL_ROLE
 from flashdrive.plan.model import PlannedResource
 
 
@@ -28,7 +26,6 @@ class HolderType:
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
     noun: str  # what the thing is called in messages
-    replace_keeps_data: bool = False  # replaced under the same name, it finds its data again
 
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -49,21 +46,19 @@ _KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     """The kubernetes backend's `app.kubernetes.io/*` labels, in the docker labels' terms."""
-    metadata = inputs.get("metadata")
-    metadata = metadata if isinstance(metadata, Mapping) else {}
-    labels = metadata.get("labels")
-    labels = labels if isinstance(labels, Mapping) else {}
-    component, name = labels.get(K8S_COMPONENT), labels.get(K8S_NAME)
+    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    labels = metadata.get("labels") if isinstance(metadata.get("labels"), Mapping) else {}
+    component, name = labels.get("app.kubernetes.io/component"), labels.get("app.kubernetes.io/name")
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
-        return {LABEL_ROLE: ROLE_BACKUPS}
+        return {LABEL_ROLE: "backups"}
     return {}
 
 
 def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
-    metadata = inputs.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    name = metadata.get("name")
     return name if isinstance(name, str) else None
 
 
@@ -74,8 +69,6 @@ def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
     HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
     HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType(K8S_STATEFUL_SET, kubernetes_labels, _kubernetes_name, "stateful set",
-               replace_keeps_data=True),
     HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
@@ -88,7 +81,6 @@ class Holder:
     name: str | None  # the disk's or database's name in the spec
     physical: str | None  # the volume's own name on the host
     noun: str
-    replace_keeps_data: bool = False
 
     @property
     def label(self) -> str:
@@ -117,12 +109,11 @@ def holder_of(resource: PlannedResource) -> Holder | None:
         return None
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
-    keeps = row.replace_keeps_data
     if LABEL_DISK in labels:
-        return Holder("disk", labels[LABEL_DISK], physical, row.noun, keeps)
+        return Holder("disk", labels[LABEL_DISK], physical, row.noun)
     if LABEL_DATABASE in labels:
-        return Holder("database", labels[LABEL_DATABASE], physical, row.noun, keeps)
+        return Holder("database", labels[LABEL_DATABASE], physical, row.noun)
     role = labels.get(LABEL_ROLE)
     if role in ("edge", "backups", "namespace"):
-        return Holder(role, None, physical, row.noun, keeps)
+        return Holder(role, None, physical, row.noun)
     return None

@@ -60,7 +60,9 @@ _CONTAINER_UPDATED_IN_PLACE = frozenset({
     "destroyGraceSeconds", "containerReadRefreshTimeoutMilliseconds",
     "restart", "maxRetryCount",
     "memory", "memorySwap", "cpuShares", "cpuSet", "cpuPeriod", "cpuQuota",
-    "healthcheck",  # updated in place, although the Docker API ignores it (upstream issue #988)
+    # Not "healthcheck": the provider would update it in place, but the Docker API cannot change a
+    # running container's health check (upstream issue #988), so the old probe would keep running.
+    # App copies set replace_on_changes=["healthcheck"]: a changed probe replaces the copy.
     "init", "tmpfs",
 })
 

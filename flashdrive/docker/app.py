@@ -15,6 +15,7 @@ from flashdrive.docker.disk import Disk
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
+from flashdrive.health_probe import python_probe, shell_probe
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
 
 
@@ -23,16 +24,10 @@ class ReleaseFailed(Exception):
 
 
 def _health_test(app: ResolvedApp) -> list[str]:
-    assert app.health is not None and app.port is not None
-    # The Host header is the app's internal name, which FLASHDRIVE_HOSTS (ALLOWED_HOSTS) includes.
+    # The Host and scheme of the app's real traffic; failures print what was asked and what came back.
     if app.build is not None:
-        probe = ("import sys,urllib.request as u;"
-                 f"r=u.urlopen(u.Request('http://127.0.0.1:{app.port}{app.health.path}',headers={{'Host':'{app.name}'}}),"
-                 f"timeout={app.health.timeout_s});sys.exit(0 if r.status<400 else 1)")
-        return ["CMD", "python", "-c", probe]
-    url = f"http://127.0.0.1:{app.port}{app.health.path}"
-    return ["CMD-SHELL", f"wget -q -O /dev/null --header 'Host: {app.name}' {url} || "
-                         f"curl -fsS -o /dev/null -H 'Host: {app.name}' {url}"]
+        return ["CMD", "python", "-c", python_probe(app)]
+    return ["CMD-SHELL", shell_probe(app)]
 
 
 def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str) -> dict[str, str]:
@@ -109,6 +104,8 @@ class App(pulumi.ComponentResource):
             # Copies take the image only once the release succeeded: a failure creates none.
             gate = pulumi.Output.all(image, checked).apply(lambda result: result[0])
 
+        # What the app's scheduled jobs run with (flashdrive.docker.cron): the image once released.
+        self.image, self.envs, self.volumes = gate, envs, volumes
         self.containers: list[docker.Container] = []
         for number, node in enumerate(app.node_names(), start=1):
             self.containers.append(docker.Container(
@@ -124,7 +121,8 @@ class App(pulumi.ComponentResource):
                     tests=_health_test(app), interval=f"{app.health.interval_s}s", timeout=f"{app.health.timeout_s}s",
                     retries=app.health.retries, start_period=f"{app.health.start_period_s}s") if app.health else None,
                 labels=labels(stack.name, app=app.name, node=str(number), role=app.type),
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
+                # Docker cannot change a running container's health check: a new probe needs a new copy.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["healthcheck"],
                                             depends_on=([self.release] if self.release else []) + (depends_on or [])),
                 **hardened(size=app.size, pids_limit=app.pids_limit),
             ))

@@ -7,6 +7,7 @@ custom domains, the internal CA the default domains, and brought certificates ar
 
 from __future__ import annotations
 
+from flashdrive.health_probe import probe_headers
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
 
 CERT_DIR = "/etc/caddy/certs"
@@ -29,9 +30,9 @@ def _snippet(app: ResolvedApp) -> list[str]:
         f"\t\thealth_uri {health.path}",
         f"\t\thealth_interval {health.interval_s}s",
         f"\t\thealth_timeout {health.timeout_s}s",
-        # Django checks Host against ALLOWED_HOSTS; the internal name is always among them.
+        # The Host and scheme of real traffic: apps allow their public names, and redirect plain HTTP.
         "\t\thealth_headers {",
-        f"\t\t\tHost {app.name}",
+        *(f"\t\t\t{name} {value}" for name, value in probe_headers(app).items()),
         "\t\t}",
         "\t\tfail_duration 30s",
         "\t}",

@@ -6,10 +6,13 @@ the database, so renaming or removing an app never touches it.
 
 from __future__ import annotations
 
+import shlex
+
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from flashdrive.database_tls import CA_FILE, CERT_FILE, KEY_FILE, SERVER_USER, ServerTLS, server_options
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -33,11 +36,18 @@ def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: p
     return [env("REDIS_PASSWORD", password), env("REDISCLI_AUTH", password)]
 
 
-def _command(db: ResolvedDatabase) -> list[str] | None:
+def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
+    if tls is not None:
+        # The key is uploaded as root; the server, which the image's entrypoint runs as its own user,
+        # must own it (Postgres refuses a key anyone else can read). Options alone after the
+        # entrypoint: it puts the image's server command in front of them.
+        user = SERVER_USER[db.engine]
+        return ["sh", "-c", f"chown {user}:{user} {KEY_FILE} && chmod 600 {KEY_FILE}"
+                            f" && exec docker-entrypoint.sh {shlex.join(server_options(db.engine))}"]
     if db.engine == "redis":
-        # The official image has no password variable; expand it inside the container instead of
-        # writing it into the container's command.
-        return ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data']
+        # The official image has no password variable. The shell writes it into the server's
+        # standard input (`-`: configuration from stdin): on no command line that `ps` shows.
+        return ["sh", "-c", "exec redis-server - --appendonly yes --dir /data <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"]
     return None
 
 
@@ -53,7 +63,7 @@ def _health_test(db: ResolvedDatabase) -> list[str]:
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
-    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork,
+    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, tls: ServerTLS | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -68,7 +78,13 @@ class Database(pulumi.ComponentResource):
             name=f"{stack}-{db.name}",
             image=image.image_id,
             envs=_environment(db, password.result, root_password),
-            command=_command(db),
+            command=_command(db, tls),
+            # The TLS files are written into the container, never into an image or an env var.
+            uploads=None if tls is None else [
+                docker.ContainerUploadArgs(file=CA_FILE, content=tls.ca_pem),
+                docker.ContainerUploadArgs(file=CERT_FILE, content=tls.cert_pem),
+                docker.ContainerUploadArgs(file=KEY_FILE, content=tls.key_pem),
+            ],
             # Databases live on the internal network only: no published port, no way out.
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.internal.name, aliases=[db.name])],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=db.data_dir)],

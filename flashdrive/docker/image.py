@@ -30,9 +30,13 @@ def write_build_files(build: ResolvedBuild) -> Path:
     generated = build.context / GENERATED_DIR
     dockerfile = generated / "Dockerfile"
     _write_if_changed(dockerfile, build.dockerfile.encode())
+    specific_ignore = generated / "Dockerfile.dockerignore"
     if build.dockerignore is not None:
-        # BuildKit reads <Dockerfile>.dockerignore when the context has no .dockerignore.
-        _write_if_changed(generated / "Dockerfile.dockerignore", build.dockerignore.encode())
+        # BuildKit reads <Dockerfile>.dockerignore, and prefers it to the context's .dockerignore.
+        _write_if_changed(specific_ignore, build.dockerignore.encode())
+    elif specific_ignore.is_file():
+        # The app now brings its own .dockerignore: ours, left from an earlier run, would win over it.
+        specific_ignore.unlink()
     if build.ca_bundle is not None:
         _write_if_changed(build.context / CA_BUNDLE_IN_CONTEXT, build.ca_bundle.read_bytes())
     return dockerfile

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.database_tls import database_tls
 from flashdrive.docker.app import App
 from flashdrive.docker.backups import Backups
+from flashdrive.docker.cron import Cron
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
@@ -16,7 +18,8 @@ from flashdrive.model.stack import ResolvedStack
 
 def build_docker_stack(stack: ResolvedStack) -> dict:
     network = StackNetwork(stack.name)
-    databases = {name: Database(stack.name, db, network) for name, db in stack.databases.items()}
+    ca, tls = database_tls(stack.name, stack.databases.values())
+    databases = {name: Database(stack.name, db, network, tls.get(name)) for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk) for disk in stack.disks}
     builds = {key: Build(build) for key, build in stack.builds.items()}
@@ -31,6 +34,10 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
                          release_gate=owner.release_gate if owner else None)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for app in apps.values():
+        if app.app.cron:
+            Cron(stack.name, app.app, app.image, app.envs("cron"), network, app.volumes,
+                 depends_on=[db.container for db in databases.values()])
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
@@ -40,6 +47,8 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
                      **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()}},
         "edge": edge.container.name,
     }
+    if ca is not None:
+        outputs["database_ca"] = ca.cert_pem  # for clients that verify the chain (sslmode=verify-full)
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

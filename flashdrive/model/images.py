@@ -7,6 +7,8 @@ from flashdrive.spec.model import Images
 # Docker Hub's official images; `{version}` is the Python or engine version asked for.
 DEFAULT_IMAGES = {
     "python": "python:{version}-slim",
+    # The build stage: the full image has the compilers and -dev headers (buildpack-deps underneath).
+    "python_build": "python:{version}",
     "postgres": "postgres:{version}",
     "mysql": "mysql:{version}",
     "mongodb": "mongo:{version}",

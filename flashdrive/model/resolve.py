@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from flashdrive.model.images import image_for
-from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
-                                    ResolvedDisk, ResolvedDomain, ResolvedStack)
+from flashdrive.cron.schedule import expand
+from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
+                                    ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
 from flashdrive.spec.model import App, Database, Spec, config_keys
@@ -58,17 +59,19 @@ def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
     ))
     ca_bundle = (loaded.base_dir / spec.build.ca_bundle).resolve() if spec.build.ca_bundle else None
     base_image = image_for(spec.images, "python", detection.python_version)
+    build_image = image_for(spec.images, "python_build", detection.python_version)
     # The image is shared by every app of this source: it prepares every mount they use.
     mounts = sorted({disk.mount for other in spec.apps.values() if other.source and
                      Path(other.source).as_posix() == Path(app.source).as_posix() for disk in other.disks})
     dockerfile = render_dockerfile(
-        detection, base_image=base_image, build_args=[n for n, _ in build_args],
+        detection, base_image=base_image, build_image=build_image, build_args=[n for n, _ in build_args],
         ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None, pip_index_url=spec.build.pip_index_url,
         disk_mounts=mounts)
     has_own_ignore = (context / ".dockerignore").exists()
     return ResolvedBuild(
         key=_source_key(spec.stack, app.source), context=context, dockerfile=dockerfile,
-        python_version=detection.python_version, base_image=base_image, build_args=build_args,
+        python_version=detection.python_version, base_image=base_image, build_image=build_image,
+        build_args=build_args,
         ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else default_dockerignore())
 
 
@@ -111,6 +114,8 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+        cron=tuple(ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command,
+                                   job.timeout_s) for job in app.cron),
     )
 
 

@@ -41,6 +41,16 @@ class ResolvedDomain:
 
 
 @dataclass(frozen=True)
+class ResolvedCronJob:
+    name: str
+    app: str
+    schedule: str  # as written (`@daily` stays `@daily`)
+    expression: str  # its five fields, UTC
+    command: str
+    timeout_s: int
+
+
+@dataclass(frozen=True)
 class ResolvedBuild:
     """How to build one image from a source folder; apps with the same source share it."""
 
@@ -48,7 +58,8 @@ class ResolvedBuild:
     context: Path
     dockerfile: str  # the text
     python_version: str
-    base_image: str
+    base_image: str  # the runtime stage's
+    build_image: str  # the build stage's: compilers and -dev headers
     build_args: tuple[tuple[str, str], ...]  # plain build-scoped values, never secrets
     ca_bundle: Path | None
     dockerignore: str | None  # written only when the app has none of its own
@@ -72,6 +83,7 @@ class ResolvedApp:
     build: ResolvedBuild | None
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
+    cron: tuple[ResolvedCronJob, ...] = ()
 
     @property
     def is_web(self) -> bool:
@@ -85,6 +97,14 @@ class ResolvedApp:
             names.append(self.default_domain)
         names.append(self.name)
         return tuple(names)
+
+    @property
+    def probe_host(self) -> str:
+        """The Host every health probe sends: the first public host, as the app's real traffic has it
+        (apps allow their public names; many refuse internal ones), else the internal name."""
+        if self.domains:
+            return self.domains[0].host
+        return self.default_domain or self.name
 
     @property
     def public_url(self) -> str | None:

@@ -174,6 +174,32 @@ def _alias(alias) -> Any:
     return shown
 
 
+def provider_checked(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs as the provider's Check hands them to the engine.
+
+    pulumi-docker's Image Check adds `build.contextDigest`, a hash of exactly the files the build
+    sends (its `.dockerignore` rules applied) and of the Dockerfile: the engine's diff sees a code
+    change as a change of the image, which is rebuilt, and so rolls every container that takes
+    its digest. The plan records the same field (our hash; the value differs from the provider's,
+    the changes it shows do not)."""
+    build = inputs.get("build")
+    if type_token != DOCKER_IMAGE or not isinstance(build, dict) or not isinstance(build.get("context"), str):
+        return inputs
+    from pathlib import Path
+
+    from flashdrive.buildpack.build_context import BadPattern, context_hash
+
+    context = Path(build["context"])
+    dockerfile = Path(build["dockerfile"]) if isinstance(build.get("dockerfile"), str) else context / "Dockerfile"
+    if not context.is_dir():
+        return inputs  # the build itself reports a missing context
+    try:
+        digest = context_hash(context, dockerfile)
+    except (BadPattern, OSError) as exc:
+        raise ProgramError(f"cannot read the build context {context}: {exc}") from None
+    return {**inputs, "build": {**build, "contextDigest": digest}}
+
+
 class RecordingMonitor(MockMonitor):
     """A MockMonitor that records each request (type, name, parent, custom, inputs with secrets
     masked, resource options) and the outputs registered for stacks and components, and that
@@ -187,7 +213,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
-        inputs = values.struct_to_python(request.object, mask=True)
+        inputs = provider_checked(request.type, values.struct_to_python(request.object, mask=True))
         property_dependencies = {key: tuple(sorted(set(deps.urns)))
                                  for key, deps in sorted(request.propertyDependencies.items())}
         resource = PlannedResource(
@@ -208,6 +234,8 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             provider=request.provider or None,
             deleted_with=request.deletedWith or None,
+            custom_timeouts={key: getattr(request.customTimeouts, key) for key in ("create", "update", "delete")
+                             if getattr(request.customTimeouts, key)},
         )
         with self._lock:
             if urn in self.recorded.resources:
@@ -216,11 +244,11 @@ class RecordingMonitor(MockMonitor):
             self.recorded.resources[urn] = resource
 
         mocks = self.mocks  # a PlanMocks: capture() installs one
-        mocks._current.urn, mocks._current.masked = urn, inputs
+        mocks._current.urn, mocks._current.masked, mocks._current.resource = urn, inputs, resource
         try:
             response = super().RegisterResource(request)
         finally:
-            mocks._current.urn, mocks._current.masked = "", {}
+            mocks._current.urn, mocks._current.masked, mocks._current.resource = "", {}, None
 
         # The engine marks an output secret when the program asked for it or when the input of
         # the same name was secret; the plain mock does neither.

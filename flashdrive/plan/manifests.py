@@ -19,7 +19,7 @@ from flashdrive.problems import InputError, Problem
 
 # The order `kubectl apply -f` needs: what others refer to first.
 KIND_ORDER = ("Namespace", "NetworkPolicy", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service",
-              "StatefulSet", "Job", "Deployment", "CronJob", "Ingress")
+              "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "CronJob", "Issuer", "Certificate", "Ingress")
 HEAD = ("apiVersion", "kind", "metadata")
 TLS_KEYS = ("tls.crt", "tls.key")
 

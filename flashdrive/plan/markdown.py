@@ -65,8 +65,13 @@ def render_markdown(plan: Plan) -> str:
         children = by_parent.get(component.urn, [])
         if not children:
             continue
-        lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", "",
-                  "| resource | type | settings | data |", "|---|---|---|---|"]
+        lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", ""]
+        jobs = (component.outputs or {}).get("jobs")
+        if isinstance(jobs, dict) and jobs:  # a scheduler's jobs and when they run
+            lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in sorted(jobs.items())), ""]
+            if isinstance((component.outputs or {}).get("on_deploy"), str):
+                lines += [f"On a deploy: {component.outputs['on_deploy']}.", ""]
+        lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
         for child in children:
             lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")
         lines.append("")

@@ -67,6 +67,7 @@ class _App:
     env: dict[str, str] = field(default_factory=dict)  # plain values; secrets as [secret]
     disks: list[tuple[str, str, bool]] = field(default_factory=list)  # (disk, mount path, read only)
     uses_databases: set[str] = field(default_factory=set)  # through secret references (url, password)
+    cron: dict[str, str] = field(default_factory=dict)  # job → schedule
 
 
 @dataclass
@@ -153,6 +154,12 @@ def _read_docker(plan: Plan) -> _Stack:
             app = stack.apps.setdefault(labels[LABEL_APP], _App(labels[LABEL_APP], "worker"))
             if role == "release":
                 app.release = True
+                continue
+            if role == "cron":  # the scheduler: its jobs are in its labels
+                app.cron = {k.removeprefix("flashdrive.cron."): v for k, v in labels.items()
+                            if k.startswith("flashdrive.cron.")}
+                continue
+            if role.startswith("cron"):
                 continue
             app.role = role or app.role
             app.copies.append(str(resource.inputs.get("hostname") or resource.name))
@@ -383,6 +390,9 @@ def render_mermaid(plan: Plan) -> str:
         body.append(f'        subgraph {app_id}["app {_text(app.name)} ({_text(app.role)}) · {_text(details)}"]')
         for copy in app.copies:
             body.append(f'            {ids("copy", f"{app.name}/{copy}")}["{_text(copy)}"]')
+        if app.cron:
+            jobs = "<br/>".join(f"cron {_text(job)} {_text(when)}" for job, when in sorted(app.cron.items()))
+            body.append(f'            {ids("cron", app.name)}["{jobs}<br/>(UTC, one run at a time)"]')
         body.append("        end")
         if app.role == "web" and stack.edge:
             hosts = "<br/>".join(_text(h) for h in app.hosts) or _text(app.name)

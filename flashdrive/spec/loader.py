@@ -10,6 +10,7 @@ import copy
 import datetime
 import difflib
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,11 +336,20 @@ def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], pro
             problems.add(problem)
 
 
-def load_document(spec_path: Path, overlay_path: Path | None = None) -> Document:
+def _overlay_paths(overlay: Path | str | Sequence[Path | str] | None) -> list[Path]:
+    if overlay is None:
+        return []
+    if isinstance(overlay, (str, Path)):
+        return [Path(overlay)]
+    return [Path(p) for p in overlay]
+
+
+def load_document(spec_path: Path, overlay_path: Path | str | Sequence[Path | str] | None = None) -> Document:
+    """The spec with its overlays merged over it, in order (a later overlay wins)."""
     doc = load_yaml_file(spec_path)
     _require_mapping(doc)
-    if overlay_path is not None:
-        over = load_yaml_file(overlay_path)
+    for path in _overlay_paths(overlay_path):
+        over = load_yaml_file(path)
         _require_mapping(over)
         data, pos = merge(doc.data, doc.pos, over.data, over.pos)
         doc = Document(doc.file, data, pos, doc.problems + over.problems)
@@ -352,12 +362,11 @@ def _require_mapping(doc: Document) -> None:
                                   doc.pos.mark, hint="start with `version: 1` and `stack: NAME` at the left margin")])
 
 
-def load_spec(spec_path: Path | str, overlay_path: Path | str | None = None, *,
+def load_spec(spec_path: Path | str, overlay_path: Path | str | Sequence[Path | str] | None = None, *,
               detect_sources: bool = True) -> LoadedSpec:
     """Load, merge, validate. Raises InputError with every problem found (warnings included)."""
     spec_path = Path(spec_path)
-    overlay = Path(overlay_path) if overlay_path is not None else None
-    doc = load_document(spec_path, overlay)
+    doc = load_document(spec_path, overlay_path)
     problems = Problems(list(doc.problems))
     _stringify_scalars(doc.data, doc.pos)
     from flashdrive.spec.rules import check

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from buildpack_helpers import FIXTURES, GOLDEN, django_app
-from flashdrive.buildpack import default_dockerignore, detect, procfile_command, render_dockerfile
+from flashdrive.buildpack import BuildpackError, default_dockerignore, detect, procfile_command, render_dockerfile
 from flashdrive.buildpack.dockerignore import is_excluded
 
 CORPORATE = {"ca_bundle": ".flashdrive/ca.pem", "pip_index_url": "https://pypi.corp.example.com/simple"}
@@ -45,26 +45,89 @@ def test_dockerfile_matches_its_golden(case):
     assert text == golden.read_text()
 
 
+def _stages(text: str) -> tuple[list[str], list[str]]:
+    """The build stage's lines and the runtime stage's lines."""
+    lines = text.splitlines()
+    froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+    assert len(froms) == 2, froms
+    return lines[froms[0]:froms[1]], lines[froms[1]:]
+
+
 @pytest.mark.parametrize("fixture", ["pip_django", "pipenv_flask", "poetry_django", "uv_celery", "pip_worker"])
-def test_dependencies_install_before_the_source_is_copied(fixture):
+def test_dependencies_install_before_the_source_is_copied_in_both_stages(fixture):
     detection = detect(FIXTURES / fixture)
-    lines = render_dockerfile(detection).splitlines()
-    source_copy = lines.index("COPY --chown=10001:10001 . .")
-    copies = [i for i, line in enumerate(lines) if line.startswith("COPY ") and i != source_copy]
-    copied = " ".join(lines[i] for i in copies)
-    assert all(name in copied for name in detection.dependency_files)
-    install = next(i for i in range(max(copies) + 1, len(lines)) if lines[i].startswith("RUN "))
-    assert install < source_copy
+    build, runtime = _stages(render_dockerfile(detection))
+    source_in_build = build.index("COPY . .") if "COPY . ." in build else len(build)
+    copies = [i for i, line in enumerate(build) if line.startswith("COPY ") and i < source_in_build]
+    assert all(name in " ".join(build[i] for i in copies) for name in detection.dependency_files)
+    install = next(i for i in range(max(copies) + 1, len(build)) if build[i].startswith("RUN "))
+    assert install < source_in_build
+    source_in_runtime = runtime.index("COPY --chown=10001:10001 . .")
+    takes = [i for i, line in enumerate(runtime) if "from=build" in line]
+    assert takes and max(takes) < source_in_runtime
 
 
 @pytest.mark.parametrize("fixture, command", [
-    ("pip_django", "RUN pip install --no-cache-dir -r requirements.txt"),
-    ("pipenv_flask", "/opt/pipenv/bin/pipenv install --deploy --system"),
-    ("poetry_django", "/opt/poetry/bin/poetry sync --only main --no-root"),
+    ("pip_django", "RUN pip wheel --no-cache-dir --wheel-dir /opt/flashdrive/wheels -r requirements.txt"),
+    ("pipenv_flask", "RUN /opt/pipenv/bin/pipenv verify \\"),
+    ("poetry_django", "RUN /opt/poetry/bin/poetry sync --only main --no-root --no-ansi"),
     ("uv_celery", "RUN uv sync --locked --no-dev --no-install-project"),
 ])
 def test_each_manager_installs_exactly_what_is_locked(fixture, command):
-    assert command in render_dockerfile(detect(FIXTURES / fixture))
+    assert command in render_dockerfile(detect(FIXTURES / fixture)).splitlines()
+
+
+@pytest.mark.parametrize("fixture", ["pip_django", "pipenv_flask", "poetry_django", "uv_celery", "pip_editable"])
+def test_the_runtime_stage_installs_what_the_build_stage_built_and_no_toolchain(fixture):
+    text = render_dockerfile(detect(FIXTURES / fixture), base_image="slim:1", build_image="full:1")
+    build, runtime = _stages(text)
+    assert build[0] == "FROM full:1 AS build" and runtime[0] == "FROM slim:1"
+    runtime_text = "\n".join(runtime)
+    # nothing that downloads or compiles a Python package runs in the runtime stage
+    for tool in ("pip wheel", "pipenv", "poetry", "uv ", "gcc", "-dev", "build-essential", "-r requirements.txt"):
+        assert tool not in runtime_text, tool
+    assert "COPY --from=build /opt/flashdrive/runtime-packages /opt/flashdrive/runtime-packages" in runtime
+    if detect(FIXTURES / fixture).package_manager in ("poetry", "uv"):
+        assert "COPY --from=build /opt/venv /opt/venv" in runtime
+        assert "    PATH=/opt/venv/bin:$PATH \\" in runtime
+    else:
+        assert "pip install --no-cache-dir --no-index --no-deps" in runtime_text
+        assert "--mount=type=bind,from=build,source=/opt/flashdrive/wheels" in runtime_text
+
+
+def test_runtime_libraries_come_from_scanning_the_built_extension_modules():
+    build, runtime = _stages(render_dockerfile(detect(FIXTURES / "pip_django")))
+    scan = "\n".join(build[next(i for i, line in enumerate(build) if "ldd" in line) - 3:])
+    assert "-exec ldd {} +" in scan and 'dpkg -S "$lib"' in scan and "> /opt/flashdrive/runtime-packages" in scan
+    # the runtime stage downloads only packages it lacks, and nothing when it lacks none
+    installing = "\n".join(runtime)
+    assert 'if [ -n "$missing" ]; then' in installing
+    assert "apt-get install -y --no-install-recommends $missing" in installing
+
+
+def test_aptfile_packages_install_in_both_stages(make_app):
+    app = make_app({
+        "Procfile": "web: gunicorn app:app\n",
+        "requirements.txt": "gunicorn\n",
+        "Aptfile": "# for pdf rendering\nlibcairo2-dev\n\nghostscript libcairo2-dev\n",
+    })
+    detection = detect(app)
+    assert detection.apt_packages == ("libcairo2-dev", "ghostscript")
+    build, runtime = _stages(render_dockerfile(detection))
+    assert " && apt-get install -y --no-install-recommends libcairo2-dev ghostscript \\" in build
+    assert any("$(cat /opt/flashdrive/runtime-packages) libcairo2-dev ghostscript;" in line for line in runtime)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("https://example.com/x.deb", "adds a repository or a .deb file"),
+    (":repo:deb http://apt.example.com stable main", "adds a repository or a .deb file"),
+    ("LibFoo", "not a Debian package name"),
+])
+def test_aptfile_lines_that_are_not_package_names_are_errors_at_their_line(make_app, line, message):
+    app = make_app({"Procfile": "web: python app.py\n", "requirements.txt": "flask\n", "Aptfile": f"curl\n{line}\n"})
+    with pytest.raises(BuildpackError, match=message) as raised:
+        detect(app)
+    assert raised.value.line == 2 and raised.value.file == app / "Aptfile"
 
 
 def test_runs_as_a_fixed_non_root_user_that_owns_the_app_folder():
@@ -145,6 +208,23 @@ def test_default_dockerignore_keeps_local_state_out_but_flashdrive_inputs_in():
         assert is_excluded(patterns, path), path
     for path in (".flashdrive/ca.pem", "requirements.txt", "shop/settings.py", "Procfile", ".python-version",
                  "environment.py"):
+        assert not is_excluded(patterns, path), path
+
+
+# The 25 common secret files a review sent to images with the old default (19 got through).
+SECRET_FILES = ("id_rsa", "id_rsa.pub", "deploy/id_ed25519", ".ssh/config", "home/.ssh/id_ecdsa",
+                ".aws/credentials", ".aws/config", ".docker/config.json", ".npmrc", ".pypirc", ".netrc",
+                ".git-credentials", "certs/server.key", "tls/privkey.pem", "certs/server-key.pem", "keys/app.p12",
+                "Pulumi.prod.yaml", "infra/Pulumi.staging.yaml", ".flashdrive/state/dev.json", "terraform.tfstate",
+                "infra/terraform.tfstate.backup", "prod.tfvars", ".kube/config", ".pgpass", "gcp/credentials.json")
+
+
+def test_default_dockerignore_keeps_common_secret_files_out_of_images():
+    patterns = [line for line in default_dockerignore().splitlines() if line and not line.startswith("#")]
+    leaked = [path for path in SECRET_FILES if not is_excluded(patterns, path)]
+    assert leaked == []
+    # Certificates are public and apps need them at run time (a database's CA); so is the build's CA.
+    for path in ("certs/rds-ca.pem", "certs/chain.crt", ".flashdrive/ca.pem", "shop/keys.py", "Pulumi.yaml.md"):
         assert not is_excluded(patterns, path), path
 
 

@@ -25,12 +25,12 @@ def test_init_writes_a_spec_for_a_django_app_with_postgres_and_redis(cli, projec
     shutil.copytree(FIXTURES / "pip_django", project / "app")
     result = cli("init", "app")
     assert result.code == 0, result.err
-    assert result.out == ("Wrote flashdrive.yaml for ./app: stack 'shop-project', apps web (web), worker (worker), "
+    assert result.out == ("Wrote flashdrive.yaml (and flashdrive.schema.json, for editors) for ./app: stack "
+                          "'shop-project', apps web (web), worker (worker), "
                           "databases main (postgres), cache (redis).\n"
                           "Next: review it, then run `flashdrive validate`.\n")
     text = (project / "flashdrive.yaml").read_text()
-    assert text.splitlines()[0] == SCHEMA_COMMENT == (
-        "# yaml-language-server: $schema=https://raw.githubusercontent.com/flashdrive/flashdrive/main/flashdrive.schema.json")
+    assert text.splitlines()[0] == SCHEMA_COMMENT == "# yaml-language-server: $schema=./flashdrive.schema.json"
     env = {"SECRET_KEY": {"generate": "secret", "length": 50},
            "DATABASE_URL": "${databases.main.url}", "REDIS_URL": "${databases.cache.url}"}
     assert yaml.safe_load(text) == {
@@ -122,3 +122,101 @@ def test_a_generic_app_folder_name_takes_the_project_folder_name(tmp_path):
     (tmp_path / "acme" / "src").mkdir(parents=True)
     assert stack_name(tmp_path / "acme" / "src", tmp_path / "acme") == "acme"
     assert stack_name(tmp_path / "acme", tmp_path) == "acme"
+
+
+E2E_APPS = FIXTURES.parents[1] / "e2e" / "apps"
+
+
+def test_the_schema_init_points_at_is_written_beside_the_spec_and_validates_it(cli, project):
+    import json
+
+    import jsonschema
+
+    from flashdrive.spec.schema import json_schema
+
+    shutil.copytree(FIXTURES / "pip_django", project / "app")
+    assert cli("init", "app").code == 0
+    reference = (project / "flashdrive.yaml").read_text().splitlines()[0].split("$schema=", 1)[1]
+    schema_path = (project / reference).resolve()
+    assert schema_path == project / "flashdrive.schema.json"
+    schema = json.loads(schema_path.read_text())
+    assert schema == json_schema()
+    jsonschema.validate(yaml.safe_load((project / "flashdrive.yaml").read_text()), schema)
+
+
+def test_init_reads_app_json_env_addons_and_formation(cli, project):
+    shutil.copytree(E2E_APPS / "heroku_style", project / "app")
+    result = cli("init", "app")
+    assert result.code == 0, result.err
+    assert "add-ons without an equivalent: papertrail:choklad" in result.out
+    text = (project / "flashdrive.yaml").read_text()
+    spec = yaml.safe_load(text)
+    web = spec["apps"]["web"]
+    # standard-2x has 1 GiB: size m; quantity 2: two nodes
+    assert (web["size"], web["nodes"]) == ("m", 2)
+    assert web["env"] == {
+        "DJANGO_SECRET_KEY": {"generate": "secret", "length": 64},  # the app reads this one, not SECRET_KEY
+        "WEB_CONCURRENCY": "2",
+        "DATABASE_URL": "${databases.main.url}",
+    }
+    assert "# SENTRY_DSN: optional in app.json, no default: Where errors are reported." in text
+    assert spec["databases"] == {"main": {"engine": "postgres"}}
+    assert "  main:  # app.json add-on for DATABASE_URL" in text
+    assert "# app.json add-ons with no flashdrive equivalent" in text and "papertrail:choklad" in text
+    from flashdrive.spec.loader import load_spec
+    assert load_spec(project / "flashdrive.yaml").spec.apps["web"].nodes == 2
+
+
+@pytest.mark.parametrize("app_json, expected_env, expected_databases", [
+    ({"env": {"API_TOKEN": {"required": True, "description": "the payment API"}, "MODE": "live"},
+      "addons": [{"plan": "heroku-postgresql", "as": "ANALYTICS"}, "heroku-redis:mini", "jawsdb"]},
+     {"API_TOKEN": {"config": "apiToken"}, "MODE": "live", "ANALYTICS_URL": "${databases.analytics.url}",
+      "REDIS_URL": "${databases.cache.url}", "JAWSDB_URL": "${databases.mysql.url}"},
+     {"analytics": {"engine": "postgres"}, "cache": {"engine": "redis"}, "mysql": {"engine": "mysql"}}),
+    ({"addons": ["cleardb:ignite", "mongolab"]},
+     {"CLEARDB_DATABASE_URL": "${databases.main.url}", "MONGODB_URI": "${databases.mongo.url}"},
+     {"main": {"engine": "mysql"}, "mongo": {"engine": "mongodb"}}),
+])
+def test_app_json_addons_become_databases_under_heroku_s_variable_names(cli, project, make_app, app_json,
+                                                                         expected_env, expected_databases):
+    import json
+
+    make_app({"requirements.txt": "flask\ngunicorn\n", ".python-version": "3.12\n", "Procfile": "web: gunicorn a:app\n",
+              "app.json": json.dumps(app_json)}, name="Shop_Project/api")
+    assert cli("init", "api").code == 0
+    spec = yaml.safe_load((project / "flashdrive.yaml").read_text())
+    assert spec["apps"]["web"]["env"] == expected_env
+    assert spec["databases"] == expected_databases
+
+
+@pytest.mark.parametrize("requirements, databases, url_variable", [
+    ("django\ngunicorn\ndjango-heroku\n", {"main": {"engine": "postgres"}}, "DATABASE_URL"),
+    ("django\ngunicorn\nmysqlclient\ndj-database-url\n", {"main": {"engine": "mysql"}}, "DATABASE_URL"),
+    ("flask\ngunicorn\npymongo\n", {"mongo": {"engine": "mongodb"}}, "MONGODB_URI"),
+])
+def test_a_dependency_that_implies_a_database_adds_it(cli, project, make_app, requirements, databases, url_variable):
+    make_app({"requirements.txt": requirements, ".python-version": "3.12\n", "Procfile": "web: gunicorn a:app\n"},
+             name="Shop_Project/api")
+    assert cli("init", "api").code == 0
+    spec = yaml.safe_load((project / "flashdrive.yaml").read_text())
+    assert spec["databases"] == databases
+    assert spec["apps"]["web"]["env"][url_variable] == f"${{databases.{next(iter(databases))}.url}}"
+
+
+def test_app_json_postdeploy_is_noted_not_dropped(cli, project, make_app):
+    make_app({"requirements.txt": "flask\ngunicorn\n", ".python-version": "3.12\n", "Procfile": "web: gunicorn a:app\n",
+              "app.json": '{"scripts": {"postdeploy": "python seed.py"}, "formation": {"web": {"quantity": 40}}}'},
+             name="Shop_Project/api")
+    result = cli("init", "api")
+    assert "app.json's postdeploy `python seed.py` is yours to run once" in result.out
+    text = (project / "flashdrive.yaml").read_text()
+    assert "# app.json runs `python seed.py` once after the first deploy (scripts.postdeploy)" in text
+    assert "    nodes: 20  # from app.json's formation: quantity 40 is outside 1..20" in text
+
+
+def test_a_broken_app_json_is_an_error_at_its_line(cli, project, make_app):
+    make_app({"requirements.txt": "flask\ngunicorn\n", ".python-version": "3.12\n", "Procfile": "web: gunicorn a:app\n",
+              "app.json": '{\n  "env": {,}\n}\n'}, name="Shop_Project/api")
+    result = cli("init", "api")
+    assert result.code == 1 and "app.json:2:" in result.err and "not valid JSON" in result.err
+    assert not (project / "flashdrive.yaml").exists()

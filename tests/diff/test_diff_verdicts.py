@@ -98,6 +98,9 @@ def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_
         "shop-main": "delete", "shop-main-image": "delete", "shop-db-main": "delete", "shop-main-password": "delete",
         "shop-primary": "create", "shop-primary-image": "create", "shop-db-primary": "create",
         "shop-primary-password": "create",
+        # its server certificate is for its name (the stack CA stays)
+        **{f"shop-main-tls{part}": "delete" for part in ("", "-key", "-request")},
+        **{f"shop-primary-tls{part}": "create" for part in ("", "-key", "-request")},
         # DATABASE_URL is a secret, so its new value is not shown: it derives from the new password.
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace",
         "shop-backup": "replace",  # it dumps the database under its new name

@@ -11,10 +11,14 @@ from flashdrive.diff.replacement import (CONTAINER, IMAGE, NETWORK, REMOTE_IMAGE
                                          replacing_inputs)
 
 
-@pytest.mark.parametrize("inputs", [["restart"], ["memory", "memorySwap"], ["cpuShares"], ["healthcheck"],
+@pytest.mark.parametrize("inputs", [["restart"], ["memory", "memorySwap"], ["cpuShares"],
                                     ["mustRun", "wait", "waitTimeout"]])
 def test_limits_and_lifecycle_fields_update_a_container_in_place(inputs):
     assert replacing_inputs(CONTAINER, inputs) == []
+
+
+def test_a_changed_health_check_replaces_the_container_because_docker_cannot_change_it_in_place():
+    assert replacing_inputs(CONTAINER, ["healthcheck", "restart"]) == ["healthcheck"]
 
 
 @pytest.mark.parametrize("key", ["image", "envs", "command", "labels", "networksAdvanced", "volumes", "ports",

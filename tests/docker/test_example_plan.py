@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,16 @@ def at_project_root(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+def without_source_digests(text: str) -> str:
+    """The golden copy pins the program's shape. The build context's digest (and so the built
+    image's digest) follows the files on disk, which a local run adds to (the e2e CA bundle):
+    `test_a_code_change_changes_the_image_and_the_containers_only` covers that part."""
+    text = re.sub(r'"contextDigest": "[0-9a-f]{64}"', '"contextDigest": "<digest of the context>"', text)
+    return re.sub(r'(flashdrive/[a-z0-9-]+)@sha256:[0-9a-f]{64}', r'\1@sha256:<follows the context>', text)
+
+
 def test_the_example_plan_matches_its_golden_copy():
-    text = plan_spec(EXAMPLE).to_json()
+    text = without_source_digests(plan_spec(EXAMPLE).to_json())
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
         GOLDEN.write_text(text)
@@ -76,6 +86,36 @@ def test_main_py_registers_exactly_what_plan_shows(spec, overlay, config):
     assert ("shop-staging-web-1" in names) == (overlay is not None)
     text = json.dumps(main_mocks.inputs)
     assert all(value in text for value in config.values())
+
+
+def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monkeypatch):
+    copy = tmp_path / "shop"
+    shutil.copytree(ROOT / "examples/django-shop", copy,
+                    ignore=shutil.ignore_patterns(".flashdrive", "__pycache__"))
+    monkeypatch.chdir(copy)
+    before = {r.urn: r for r in plan_spec("flashdrive.yaml").resources}
+    views = copy / "app/store/views.py"
+    views.write_text(views.read_text() + "\n# a code change\n")
+    after = {r.urn: r for r in plan_spec("flashdrive.yaml").resources}
+    changed = {urn for urn in before if before[urn].inputs != after[urn].inputs}
+    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "docker:index/container:Container"}
+    image = next(urn for urn in changed if before[urn].type == "docker:index/image:Image")
+    assert before[image].inputs["build"]["contextDigest"] != after[image].inputs["build"]["contextDigest"]
+    containers = {before[urn].name for urn in changed if urn != image}
+    # The release and every copy of the source's two apps take the new digest; nothing else moves.
+    assert containers == {"shop-web-release", "shop-web-1", "shop-web-2", "shop-worker-1"}
+
+
+def test_a_file_the_build_ignores_changes_nothing(tmp_path, monkeypatch):
+    copy = tmp_path / "shop"
+    shutil.copytree(ROOT / "examples/django-shop", copy,
+                    ignore=shutil.ignore_patterns(".flashdrive", "__pycache__"))
+    monkeypatch.chdir(copy)
+    before = plan_spec("flashdrive.yaml").to_json()
+    (copy / "app/.env").write_text("SECRET_KEY=local-only\n")
+    (copy / "app/store/__pycache__").mkdir()
+    (copy / "app/store/__pycache__/views.cpython-311.pyc").write_bytes(b"\0")
+    assert plan_spec("flashdrive.yaml").to_json() == before
 
 
 def test_the_example_builds_one_image_for_web_and_worker():

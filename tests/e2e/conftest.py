@@ -57,8 +57,8 @@ def stand_in_images(docker_engine) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shop(stand_in_images):
     """The example stack, deployed for real; containers and networks removed afterwards."""
+    from deploy import destroy_stack
     from harness import EXAMPLE, Deployment, self_signed, temp_folder, write_overlay
-    from provider import remove_volumes, teardown_stack
 
     folder = temp_folder()
     cert, key = self_signed("shop.example.com", folder)
@@ -66,16 +66,14 @@ def shop(stand_in_images):
     extra = ("apps:\n  web:\n    domains:\n      - host: shop.example.com\n"
              "        certificate: {config: shopCertPem}\n        key: {config: shopKeyPem}\n")
     overlay = write_overlay(folder, E2E_STACK, stand_in_images, extra)
-    teardown_stack(E2E_STACK)
-    remove_volumes(E2E_STACK)
-    deployment = Deployment(E2E_STACK, EXAMPLE, overlay, {"flashdrive:shopCertPem": cert, "flashdrive:shopKeyPem": key})
+    destroy_stack(stack=E2E_STACK)
+    deployment = Deployment(E2E_STACK, EXAMPLE, overlay, {"flashdrive:shopCertPem": cert, "flashdrive:shopKeyPem": key},
+                            images=stand_in_images)
     deployment.extra["custom_domain_ca"] = cert
     try:
         deployment.deploy()
-        print(f"[e2e] deployed {E2E_STACK} in {deployment.seconds:.1f}s; builds: {deployment.mocks.build_seconds}",
+        print(f"[e2e] deployed {E2E_STACK} in {deployment.seconds:.1f}s; builds: {deployment.last.build_seconds}",
               file=sys.stderr)
         yield deployment
     finally:
-        teardown_stack(E2E_STACK)
-        if os.environ.get("FLASHDRIVE_E2E_KEEP_VOLUMES") != "1":
-            remove_volumes(E2E_STACK)
+        destroy_stack(stack=E2E_STACK)

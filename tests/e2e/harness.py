@@ -12,16 +12,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provider import EngineMocks, docker, teardown_stack
-
-from flashdrive.plan import capture
-from flashdrive.plan.model import Plan
-from flashdrive.program import build_stack
-from flashdrive.spec import load_spec
+from deploy import Deployed, deploy_stack, destroy_stack, loopback_address, stand_in_overlay
+from provider import docker
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/django-shop/flashdrive.yaml"
-HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def self_signed(host: str, folder: Path) -> tuple[str, str]:
@@ -34,27 +29,39 @@ def self_signed(host: str, folder: Path) -> tuple[str, str]:
 
 @dataclass
 class Deployment:
+    """A stack under test: `deploy()` is `pulumi up` (first or next), through tests/e2e/deploy.py."""
+
     stack: str
     spec: Path
-    overlay: Path
+    overlay: Path | list[Path] | None
     config: dict[str, str]
-    plan: Plan | None = None
-    mocks: EngineMocks | None = None
+    images: dict[str, str] | None = None
+    last: Deployed | None = None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
-    randoms: dict[str, str] = field(default_factory=dict)  # what Pulumi's state keeps between deploys
+
+    @property
+    def overlays(self) -> list[Path]:
+        if self.overlay is None:
+            return []
+        return list(self.overlay) if isinstance(self.overlay, list) else [self.overlay]
+
+    @property
+    def address(self) -> str:
+        return loopback_address(self.stack)
+
+    @property
+    def plan(self):
+        return self.last.plan if self.last else None
 
     def deploy(self) -> "Deployment":
-        loaded = load_spec(self.spec, self.overlay)
-        self.mocks = EngineMocks(self.randoms)
-        started = time.perf_counter()
-        self.plan = capture(lambda: build_stack(loaded), config=self.config,
-                            secret_config_keys=list(self.config), mocks=self.mocks)
-        self.seconds = time.perf_counter() - started
+        self.last = deploy_stack(self.spec, overlays=self.overlays, config=self.config, images=self.images,
+                                 stack=self.stack)
+        self.seconds = self.last.seconds
         return self
 
     def teardown(self) -> None:
-        teardown_stack(self.stack)
+        destroy_stack(stack=self.stack)
 
     def container(self, name: str) -> str:
         return f"{self.stack}-{name}"
@@ -72,22 +79,18 @@ class Deployment:
 
 def write_overlay(folder: Path, stack: str, images: dict[str, str], extra: str = "") -> Path:
     """The e2e variant of a spec: local stand-in images and the host's CA, through real spec keys."""
-    lines = [f"stack: {stack}", "images:"] + [f"  {k}: {v}" for k, v in sorted(images.items())]
-    lines += ["build:", f"  ca_bundle: {HOST_CA_BUNDLE}"]
-    overlay = folder / "e2e.overlay.yaml"
-    overlay.write_text("\n".join(lines) + "\n" + extra)
-    return overlay
+    return stand_in_overlay(folder, images, stack, extra)
 
 
 # --- HTTPS through the edge ------------------------------------------------------------------
 
 def https(host: str, path: str, *, ca_pem: str, method: str = "GET", body: bytes | None = None,
-          timeout: float = 10) -> tuple[int, dict, bytes]:
-    """A request to 127.0.0.1:443 for `host` (SNI and Host), verified against `ca_pem`."""
+          timeout: float = 10, address: str = "127.0.0.1") -> tuple[int, dict, bytes]:
+    """A request to the stack's loopback `address`:443 for `host` (SNI and Host), verified against `ca_pem`."""
     context = ssl.create_default_context(cadata=ca_pem)
-    connection = http.client.HTTPSConnection("127.0.0.1", 443, context=context, timeout=timeout)
-    # Resolve the name to 127.0.0.1 while keeping SNI and certificate checks on `host`.
-    connection.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", 443), timeout=timeout),
+    connection = http.client.HTTPSConnection(address, 443, context=context, timeout=timeout)
+    # Resolve the name to the stack's address while keeping SNI and certificate checks on `host`.
+    connection.sock = context.wrap_socket(socket.create_connection((address, 443), timeout=timeout),
                                           server_hostname=host)
     headers = {"Host": host}
     if body is not None:
@@ -99,8 +102,8 @@ def https(host: str, path: str, *, ca_pem: str, method: str = "GET", body: bytes
     return response.status, dict(response.getheaders()), data
 
 
-def http_plain(host: str, path: str = "/") -> tuple[int, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+def http_plain(host: str, path: str = "/", *, address: str = "127.0.0.1") -> tuple[int, dict]:
+    connection = http.client.HTTPConnection(address, 80, timeout=10)
     connection.request("GET", path, headers={"Host": host})
     response = connection.getresponse()
     response.read()

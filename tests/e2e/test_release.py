@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from harness import Deployment, temp_folder, write_overlay
-from provider import docker, remove_volumes, teardown_stack
-
-from flashdrive.plan import ProgramError
+from deploy import DeployFailed, destroy_stack
+from provider import docker
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +25,10 @@ def test_a_failing_release_stops_the_deploy_with_its_output(stand_in_images):
         "databases:\n"
         "  main: {engine: postgres}\n")
     overlay = write_overlay(folder, STACK, stand_in_images)
-    teardown_stack(STACK)
+    destroy_stack(stack=STACK)
     try:
-        with pytest.raises(ProgramError) as failure:
-            Deployment(STACK, spec, overlay, {}).deploy()
+        with pytest.raises(DeployFailed) as failure:
+            Deployment(STACK, spec, overlay, {}, images=stand_in_images).deploy()
         message = str(failure.value)
         assert "release command of app 'web' exited with code 3" in message
         assert "migration exploded on table orders" in message
@@ -37,5 +36,4 @@ def test_a_failing_release_stops_the_deploy_with_its_output(stand_in_images):
         assert f"{STACK}-web-release" in names
         assert f"{STACK}-web-1" not in names and f"{STACK}-edge" not in names
     finally:
-        teardown_stack(STACK)
-        remove_volumes(STACK)
+        destroy_stack(stack=STACK)

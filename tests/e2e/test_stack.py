@@ -7,7 +7,8 @@ import time
 
 import pytest
 from harness import edge_root_ca, http_plain, https, retry
-from provider import docker, teardown_stack
+from deploy import pulumi_destroy
+from provider import docker
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,7 @@ def get_json(shop, path: str, *, host: str | None = None, ca: str | None = None,
     data = json.dumps(body).encode() if isinstance(body, dict) else body
 
     def call():
-        status, _, raw = https(host, path, ca_pem=ca, method=method, body=data)
+        status, _, raw = https(host, path, ca_pem=ca, method=method, body=data, address=shop.address)
         assert status == expect, f"{method} https://{host}{path} answered {status}: {raw[:500]!r}"
         return json.loads(raw)
     return retry(call, seconds=90)
@@ -47,7 +48,7 @@ def test_the_custom_domain_serves_its_own_certificate(shop):
 
 def test_plain_http_redirects_to_https(shop):
     def redirected():
-        status, headers = http_plain(default_host(shop), "/some/path")
+        status, headers = http_plain(default_host(shop), "/some/path", address=shop.address)
         assert status in (301, 308), status
         assert headers["Location"] == f"https://{default_host(shop)}/some/path"
     retry(redirected, seconds=60)
@@ -136,9 +137,11 @@ def test_every_container_is_hardened(shop):
         assert shop.inspect(f"{app}-1")["Config"]["User"] == "10001:10001"
 
 
-def test_a_file_on_the_disk_survives_recreating_every_container(shop):
+@pytest.mark.xfail(strict=True, reason="issue #22: `pulumi destroy` forgets the database passwords; a new "
+                   "`up` generates new ones that the kept data directory ignores")
+def test_a_file_on_the_disk_survives_destroy_then_up(shop):
     _write_through(shop, "2", "kept.txt", b"still here")
-    teardown_stack(shop.stack)
+    pulumi_destroy(shop.stack)
     assert not shop.stack_containers()
     shop.deploy()
     shop.extra.pop("internal_ca", None)  # the edge keeps its CA on its volume; read it again anyway
@@ -146,8 +149,8 @@ def test_a_file_on_the_disk_survives_recreating_every_container(shop):
     assert get_json(shop, "/files/greeting.txt")["content"] == "hello from copy 1"
 
 
-def test_teardown_leaves_volumes_until_removed_explicitly(shop):
-    teardown_stack(shop.stack)
+def test_destroy_leaves_volumes_until_removed_explicitly(shop):
+    pulumi_destroy(shop.stack)
     label = f"label=flashdrive.stack={shop.stack}"
     assert docker("ps", "--all", "--quiet", "--filter", label).stdout.split() == []
     assert docker("network", "ls", "--quiet", "--filter", label).stdout.split() == []

@@ -47,21 +47,24 @@ def test_renaming_an_app_keeps_its_disk(tmp_path):
     assert claim_urn("web") == claim_urn("site")
 
 
-def test_a_database_is_a_stateful_set_of_one_with_a_headless_service_and_retained_data(market):
+def test_a_database_is_a_stateful_set_of_one_with_a_headless_service_and_a_retained_claim(market):
     found = objects(market)
     stateful_set = found[("StatefulSet", "market-db-orders")]["spec"]
     assert stateful_set["replicas"] == 1
     assert stateful_set["serviceName"] == "orders"
-    assert stateful_set["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    [template] = stateful_set["volumeClaimTemplates"]
-    # The claim is data-market-db-orders-0: the stack and the database, never an app.
-    assert template["metadata"]["name"] == "data"
-    assert template["spec"]["resources"] == {"requests": {"storage": "20G"}}
-    assert template["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # No volumeClaimTemplates: a template cannot change, so a larger disk_gb would never reach the volume.
+    assert "volumeClaimTemplates" not in stateful_set
+    pod = stateful_set["template"]["spec"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "market-db-orders"}} in pod["volumes"]
+    claim = market.get("market-db-orders", CLAIM)
+    assert claim.retain_on_delete
+    # The claim is named from the stack and the database, never an app, as the Docker volume is.
+    assert claim.inputs["metadata"]["name"] == "market-db-orders"
+    assert claim.inputs["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20G"}}}
     service = found[("Service", "orders")]["spec"]
     assert service["clusterIP"] == "None"
     assert service["ports"] == [{"name": "mysql", "port": 3306, "targetPort": 3306, "protocol": "TCP"}]
-    container = stateful_set["template"]["spec"]["containers"][0]
+    container = pod["containers"][0]
     assert container["image"] == "mysql:8.4"
     assert container["resources"]["limits"] == {"cpu": "1000m", "memory": "1024Mi"}
     assert stateful_set["template"]["metadata"]["labels"]["flashdrive.dev/egress"] == "false"
@@ -82,9 +85,21 @@ def test_databases_write_below_the_root_of_their_volume(shop, market):
     # A fresh volume may hold lost+found, which initdb and mysqld --initialize refuse.
     postgres = objects(shop)[("StatefulSet", "shop-db-main")]["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"} in postgres["env"]
-    assert postgres["volumeMounts"] == [{"name": "data", "mountPath": "/var/lib/postgresql/data"}]
+    assert postgres["volumeMounts"][0] == {"name": "data", "mountPath": "/var/lib/postgresql/data"}
     mysql = objects(market)[("StatefulSet", "market-db-orders")]["spec"]["template"]["spec"]["containers"][0]
-    assert mysql["args"] == ["--datadir=/var/lib/mysql/data"]
+    assert mysql["args"][0] == "--datadir=/var/lib/mysql/data"
+
+
+def test_postgres_and_mysql_serve_tls_from_a_group_readable_secret(shop, market):
+    for plan, name, args in ((shop, "main", ["postgres", "-c", "ssl=on"]), (market, "orders", ["--datadir=/var/lib/mysql/data"])):
+        pod = objects(plan)[("StatefulSet", f"{plan is shop and 'shop' or 'market'}-db-{name}")]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["args"][:len(args)] == args
+        assert any("/etc/flashdrive/tls/server.key" in arg for arg in container["args"])
+        assert {"name": "tls", "mountPath": "/etc/flashdrive/tls", "readOnly": True} in container["volumeMounts"]
+        secret = next(v["secret"] for v in pod["volumes"] if v["name"] == "tls")
+        # root-owned, group (fsGroup) readable: the only way Postgres accepts a key it does not own
+        assert secret == {"secretName": f"{name}-tls", "defaultMode": 0o440}
 
 
 def test_databases_keep_the_ownership_of_their_data_directory(shop):

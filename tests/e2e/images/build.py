@@ -46,6 +46,7 @@ BUILD_TIMEOUT = 1800  # seconds per image; a cold build takes well under a minut
 # The spec's `images:` setting for the e2e stack: fixed tags, no `{version}` (one Debian version each).
 IMAGES: dict[str, str] = {
     "python": "flashdrive-e2e/python:3.11",          # bookworm's python3 3.11, venv at /usr/local
+    "python_build": "flashdrive-e2e/python-build:3.11",  # the same Python + compilers and -dev headers
     "postgres": "flashdrive-e2e/postgres:15",        # postgresql-15, official entrypoint contract
     "mysql": "flashdrive-e2e/mysql:mariadb-10.11",   # mariadb-server 10.11, MYSQL_* contract
     "redis": "flashdrive-e2e/redis:7",               # redis-server 7.0
