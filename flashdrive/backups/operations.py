@@ -117,7 +117,10 @@ class DeployedStack:
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
-        result = _docker("exec", f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
+        prune = f"{self.stack}-backup-prune"
+        if _container(prune) is None:
+            return {}
+        result = _exec(prune, "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
             return {}
         times = {}
@@ -130,7 +133,7 @@ class DeployedStack:
     def latest(self, what: str) -> Snapshot:
         matching = [s for s in self.snapshots() if s.what == what]
         if not matching:
-            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
+            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --deployed {self.stack}` first")
         return matching[-1]
 
 
@@ -348,7 +351,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:
-    """--stack wins; else the stack named by the spec file."""
+    """--deployed wins; else the stack named by the spec file."""
     if stack:
         return stack
     from flashdrive.spec import load_spec
