@@ -80,13 +80,13 @@ def problem(schedule: str) -> ScheduleProblem | None:
         CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=timezone.utc))
     except CronSimError as exc:
         name = str(exc).removeprefix("Bad ").strip()
-        index = _CRONSIM_FIELDS.get(name)
-        if index is None:
+        bad = _CRONSIM_FIELDS.get(name)
+        if bad is None:
             return ScheduleProblem(f"'{text}' is not a cron schedule ({exc})", lead, f"write {fields_hint}")
-        offset, field = spans[index]
-        bounds = {0: "0-59", 1: "0-23", 2: "1-31", 3: "1-12 or jan-dec", 4: "0-6 or sun-sat"}[index]
-        return ScheduleProblem(f"the {FIELDS[index]} field '{field}' is not valid", offset,
-                               f"{'an' if FIELDS[index] == 'hour' else 'a'} {FIELDS[index]} is {bounds}; ranges run upwards (1-5) and steps are positive (*/10)")
+        offset, field = spans[bad]
+        bounds = {0: "0-59", 1: "0-23", 2: "1-31", 3: "1-12 or jan-dec", 4: "0-6 or sun-sat"}[bad]
+        return ScheduleProblem(f"the {FIELDS[bad]} field '{field}' is not valid", offset,
+                               f"{'an' if FIELDS[bad] == 'hour' else 'a'} {FIELDS[bad]} is {bounds}; ranges run upwards (1-5) and steps are positive (*/10)")
     return None
 
 
@@ -109,7 +109,7 @@ def cronsim_source() -> str:
     license_text = ""
     for file in distribution.files or []:
         if "LICENSE" in file.name.upper():
-            license_text = Path(distribution.locate_file(file)).read_text(encoding="utf-8")
+            license_text = Path(str(distribution.locate_file(file))).read_text(encoding="utf-8")
             break
     header = [f"# cronsim {distribution.version}, shipped unchanged by flashdrive for its cron scheduler.", "#"]
     header += [f"# {line}".rstrip() for line in license_text.strip().splitlines()]

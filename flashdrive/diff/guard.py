@@ -258,18 +258,21 @@ def _cautions(diff: PlanDiff) -> list[str]:
                 f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
                 f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
     for change in diff.changes:
-        before, after = _storage(change.base), _storage(change.head)
-        if before and after and before != after and (holder := holder_of(change.base)) is not None:  # type: ignore[arg-type]
-            smaller = (_bytes(after) or 0) < (_bytes(before) or 0)
+        size_before, size_after = _storage(change.base), _storage(change.head)
+        if size_before and size_after and size_before != size_after and change.base is not None \
+                and (holder := holder_of(change.base)) is not None:
+            smaller = (_bytes(size_after) or 0) < (_bytes(size_before) or 0)
             cautions.append(
-                f"{holder.label} (claim {holder.physical}) {'shrinks' if smaller else 'grows'} from {before} to {after}: "
+                f"{holder.label} (claim {holder.physical}) {'shrinks' if smaller else 'grows'} from {size_before} "
+                f"to {size_after}: "
                 + ("a claim never shrinks; the cluster refuses the change and the deploy stops" if smaller else
                    "the claim grows in place, on a storage class with allowVolumeExpansion (else the cluster "
                    "refuses the change and the deploy stops)"))
     for change in diff.changes:
-        if change.base is not None and change.head is not None and holder_of(change.base) is not None \
+        base_holder = holder_of(change.base) if change.base is not None else None
+        if base_holder is not None and change.base is not None and change.head is not None \
                 and change.base.retain_on_delete and not change.head.retain_on_delete:
-            cautions.append(f"{holder_of(change.base).label} ({change.name}) is no longer retained on delete: "  # type: ignore[union-attr]
+            cautions.append(f"{base_holder.label} ({change.name}) is no longer retained on delete: "
                             f"removing it later would delete its data")
     return cautions
 

@@ -30,7 +30,8 @@ class HolderType:
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for item in inputs.get("labels") or []:
+    items = inputs.get("labels")
+    for item in items if isinstance(items, list) else []:  # a plan file may hold anything here
         if isinstance(item, Mapping) and isinstance(item.get("label"), str):
             found[item["label"]] = str(item.get("value", ""))
     return found
@@ -46,8 +47,10 @@ _KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     """The kubernetes backend's `app.kubernetes.io/*` labels, in the docker labels' terms."""
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
-    labels = metadata.get("labels") if isinstance(metadata.get("labels"), Mapping) else {}
+    metadata = inputs.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    labels = metadata.get("labels")
+    labels = labels if isinstance(labels, Mapping) else {}
     component, name = labels.get("app.kubernetes.io/component"), labels.get("app.kubernetes.io/name")
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
@@ -57,8 +60,8 @@ def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
-    name = metadata.get("name")
+    metadata = inputs.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
     return name if isinstance(name, str) else None
 
 

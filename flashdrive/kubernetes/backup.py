@@ -320,12 +320,12 @@ class Backups(pulumi.ComponentResource):
         mounts: list[dict] = [{"name": "scripts", "mountPath": "/flashdrive", "readOnly": True},
                               {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}]
         if remote:
-            self.ledger = k8s.core.v1.PersistentVolumeClaim(
+            self.ledger = ledger = k8s.core.v1.PersistentVolumeClaim(
                 f"{stack.name}-backup-ledger",
                 metadata={"name": "backup-ledger", "namespace": namespace,
                           "labels": labels(stack.name, "backup-ledger", "backup")},
                 spec=claim_spec(1, "ReadWriteOnce", storage_class), opts=kept)
-            volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": self.ledger.metadata.name}})
+            volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": ledger.metadata.name}})
             mounts.append({"name": "ledger", "mountPath": posixpath.dirname(LEDGER)})
         else:
             volumes.append({"name": "repository",
