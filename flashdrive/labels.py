@@ -63,6 +63,7 @@ RANDOM_INTEGER = "random:index/randomInteger:RandomInteger"
 
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 K8S_SERVICE = "kubernetes:core/v1:Service"
 K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"

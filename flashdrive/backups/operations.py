@@ -138,7 +138,7 @@ class DeployedStack:
     def latest(self, what: str) -> Snapshot:
         matching = [s for s in self.snapshots() if s.what == what]
         if not matching:
-            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
+            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --deployed {self.stack}` first")
         return matching[-1]
 
 
@@ -366,7 +366,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:
-    """--stack wins; else the stack named by the spec file."""
+    """--deployed wins; else the stack named by the spec file."""
     if stack:
         return stack
     from flashdrive.spec import load_spec

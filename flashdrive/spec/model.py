@@ -53,8 +53,18 @@ def _by_keys(*keys: str):
     return discriminate
 
 
+# Attribute docstrings are field descriptions, which only the JSON Schema shows; reading them
+# parses this file's source, a tenth of a cold `flashdrive plan`. So only the copy of this module
+# that flashdrive.spec.schema loads reads them. Building the models is deferred to their first use:
+# validating a Spec builds one validator for the whole tree instead of one per class at import.
+# Defaults that are models are made with model_construct (they are valid as written), so that
+# defining the classes builds none of them.
+_FIELD_DOCS = __name__.endswith("_with_field_docs")
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=_FIELD_DOCS,
+                              defer_build=True)
 
 
 class ConfigValue(Model):
@@ -413,7 +423,7 @@ class Backups(Model):
     """Cron expression (5 fields), default daily at 03:00."""
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 10
     """Days of history kept, default 10."""
-    target: BackupTarget = VolumeTarget(volume="backups")
+    target: BackupTarget = VolumeTarget.model_construct(volume="backups")
     """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
 
 
@@ -461,19 +471,19 @@ class Spec(Model):
     """The stack's name: a DNS label, at most 30 characters. A stack is a private network."""
     backend: Literal["docker", "kubernetes"] = "docker"
     """docker (default, one host) or kubernetes (a cluster)."""
-    images: Images = Images()
+    images: Images = Images.model_construct()
     """Where official images come from: a mirror prefix, or one image replaced by its key."""
-    build: Build = Build()
+    build: Build = Build.model_construct()
     """Settings for every app built from source: extra CA, package index."""
-    tls: Tls = Tls()
+    tls: Tls = Tls.model_construct()
     """ACME account email and the default domain every web app answers on."""
     apps: dict[Name, App] = {}
     """Apps by name; the name is also the app's internal host name."""
     databases: dict[Name, Database] = {}
     """Databases by name; the name is also the database's internal host name."""
-    backups: Backups = Backups()
+    backups: Backups = Backups.model_construct()
     """Backups of every disk and database of the stack."""
-    kubernetes: Kubernetes = Kubernetes()
+    kubernetes: Kubernetes = Kubernetes.model_construct()
     """Settings read only with backend: kubernetes."""
 
 
