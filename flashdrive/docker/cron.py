@@ -34,6 +34,7 @@ from flashdrive.cron.records import STATE_DIR
 from flashdrive.cron.schedule import cronsim_source
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
+from flashdrive.labels import ROLE_CRON
 from flashdrive.model.stack import ResolvedApp
 
 PROGRAM_DIR = "/flashdrive/cron"
@@ -129,7 +130,7 @@ class Cron(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/jobs.json", content=jobs_file(app)),
             ],
             # What `flashdrive ps` and the plan diagram read: which app, which jobs, when.
-            labels=labels(stack_name, app=app.name, role="cron",
+            labels=labels(stack_name, app=app.name, role=ROLE_CRON,
                           **{f"cron.{job.name}": job.schedule for job in app.cron}),
             # The old scheduler leaves once its running jobs end; a job past its timeout is stopped by
             # the scheduler itself, so the grace period is never what ends a run.

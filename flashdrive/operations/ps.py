@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flashdrive.labels import IMAGE_REVISION
+from flashdrive.labels import IMAGE_REVISION, ROLE_CRON
 from flashdrive.operations.engine import parse_time
 from flashdrive.operations.stack import DeployedStack, Member
 
@@ -104,7 +104,23 @@ def row(member: Member, image: dict, now: datetime) -> dict:
         "uptime_s": int((now - started).total_seconds()) if started and state.get("Running") else None,
         "image": image,
         "size": size_of(attrs.get("HostConfig") or {}),
+        "jobs": _jobs(member, now) if member.role == ROLE_CRON else None,
     }
+
+
+def _jobs(member: Member, now: datetime) -> list[dict]:
+    """A scheduler's jobs: each one's last run (start, end, exit code, duration) and next run."""
+    from flashdrive.cron.records import scheduler_status
+
+    jobs = []
+    for status in scheduler_status(member.container, now):
+        last = status.last_run
+        jobs.append({"name": status.name, "schedule": status.schedule, "next_run": status.next_run.isoformat(),
+                     "skipped": status.skipped,
+                     "last_run": None if last is None else {
+                         "start": last.start, "end": last.end, "exit_code": last.exit_code,
+                         "duration_s": last.duration_s, "timed_out": last.timed_out}})
+    return jobs
 
 
 def collect(stack: DeployedStack, now: datetime | None = None) -> list[dict]:
@@ -148,6 +164,17 @@ def render_text(stack_name: str, rows: list[dict], now: datetime | None = None) 
     lines = [f"Stack '{stack_name}': {len(rows)} container(s)", ""]
     for line in table:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1])
+    for item in rows:
+        for job in item.get("jobs") or []:
+            last = job["last_run"]
+            if last is None:
+                ran = "never run"
+            elif last["end"] is None:
+                ran = f"running since {last['start']}"
+            else:
+                ran = f"last {last['start']} exit {last['exit_code']} ({last['duration_s']:g} s)"
+            skipped = f", {job['skipped']} skipped" if job["skipped"] else ""
+            lines.append(f"  {item['app']}.{job['name']}  {job['schedule']}  {ran}{skipped}  next {job['next_run']}")
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

@@ -9,6 +9,8 @@ end with its grace period, as `pulumi up` does.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import shutil
@@ -19,6 +21,8 @@ import pytest
 from deploy import destroy_stack
 from harness import Deployment
 from provider import docker
+
+from flashdrive.cli.main import main as flashdrive_main
 
 from flashdrive.cron.records import RECORDS_FILE, job_status
 
@@ -160,3 +164,11 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
     assert any(r["job"] == "long" and r["scheduler"] == old_host and r["duration_s"] >= LONG_S for r in finished)
     dues = [(r["job"], r["due"]) for r in records if r["event"] == "started"]
     assert len(dues) == len(set(dues)), "a due time started twice"
+
+    # What a person sees: `flashdrive ps` shows each job's last run and its exit code.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert flashdrive_main(["ps", "--deployed", stack.stack, "--json"]) == 0
+    rows = json.loads(out.getvalue())["containers"]
+    jobs = {job["name"]: job for row in rows for job in row.get("jobs") or []}
+    assert jobs["tick"]["last_run"]["exit_code"] == 0 and jobs["tick"]["next_run"]

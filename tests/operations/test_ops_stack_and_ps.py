@@ -125,3 +125,25 @@ def test_a_bad_copy_number_is_one_line(text):
 @pytest.mark.parametrize("seconds, text", [(5, "5s"), (65, "1m5s"), (3600, "1h"), (3 * 86400 + 7200, "3d2h")])
 def test_durations_read_like_a_human_would_say_them(seconds, text):
     assert ps.duration(seconds) == text
+
+
+class _Scheduler(FakeContainer):
+    """A running Docker scheduler whose record holds one finished run."""
+
+    def exec_run(self, command, **kwargs):
+        from types import SimpleNamespace
+        record = ('{"event": "finished", "job": "clearsessions", "due": "2026-01-01T00:00:00+00:00", '
+                  '"start": "2026-01-01T00:00:01+00:00", "end": "2026-01-01T00:00:03+00:00", "exit_code": 4, '
+                  '"duration_s": 2.0, "timed_out": false, "scheduler": "web-cron"}\n')
+        return SimpleNamespace(exit_code=0, output=record.encode())
+
+
+def test_ps_shows_each_cron_jobs_last_run_with_its_exit_code_and_the_next_run():
+    scheduler = _Scheduler(attrs("shop", "web-cron-0123456789", {LABEL_APP: "web", LABEL_ROLE: "cron",
+                                                                 "flashdrive.cron.clearsessions": "@daily"}))
+    stack = DeployedStack(FakeClient(shop() + [scheduler], images=IMAGES), "shop")
+    rows = ps.collect(stack, NOW)
+    [jobs] = [row["jobs"] for row in rows if row["role"] == "cron"]
+    assert jobs[0]["name"] == "clearsessions" and jobs[0]["last_run"]["exit_code"] == 4
+    assert jobs[0]["next_run"].startswith("2026-01-02T00:00")
+    assert "web.clearsessions  @daily  last 2026-01-01T00:00:01+00:00 exit 4 (2 s)" in ps.render_text("shop", rows, NOW)
