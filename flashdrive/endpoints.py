@@ -80,7 +80,8 @@ class EnvResolver:
         if var.kind == "config":
             return config_value(var.config_key)
         parts = [self.reference(s) if isinstance(s, Reference) else s for s in var.segments]
-        if all(isinstance(p, str) for p in parts):
-            return "".join(parts)  # type: ignore[arg-type]
+        texts = [p for p in parts if isinstance(p, str)]
+        if len(texts) == len(parts):
+            return "".join(texts)
         joined = pulumi.Output.concat(*parts)
         return pulumi.Output.secret(joined) if var.secret else joined

@@ -81,8 +81,7 @@ class Problems:
         return [p for p in self.items if p.severity == "warning"]
 
     def sorted(self) -> list[Problem]:
-        seen: set[Problem] = set()
-        unique = [p for p in self.items if not (p in seen or seen.add(p))]
+        unique = list(dict.fromkeys(self.items))  # the first of equal problems, in order
         return sorted(unique, key=Problem.sort_key)
 
 

@@ -69,14 +69,16 @@ def resolve_settings(project_dir: str | Path = ".", stack: str = DEFAULT_STACK, 
         if value is not None and not (folder / value).is_file():
             raise AutomationError(f"{label} {value}: no such file in {folder}")
     project, has_file = _project_file(folder)
-    backend = project.get("backend") if isinstance(project.get("backend"), dict) else {}
+    backend = project.get("backend")
+    backend_url = backend.get("url") if isinstance(backend, dict) else None
     if environ.get("PULUMI_BACKEND_URL"):
         url, origin = environ["PULUMI_BACKEND_URL"], "PULUMI_BACKEND_URL"
-    elif isinstance(backend.get("url"), str) and backend["url"]:
-        url, origin = backend["url"], "Pulumi.yaml"
+    elif isinstance(backend_url, str) and backend_url:
+        url, origin = backend_url, "Pulumi.yaml"
     else:
         url, origin = default_backend_url(folder), "default"
-    name = project.get("name") if isinstance(project.get("name"), str) else PROJECT
+    name = project.get("name")
+    name = name if isinstance(name, str) else PROJECT
     return Settings(folder, stack, url, origin, name, has_file, spec, overlay)
 
 

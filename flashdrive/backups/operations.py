@@ -1,20 +1,26 @@
 """`flashdrive backup list|run|restore` for a stack deployed on this Docker host.
 
-Talks to the Docker Engine through the docker CLI (the engine's own client), and runs restic
-inside the stack's backup containers, with the credentials the deploy gave them — the operator
-never handles the repository password.
+Talks to the Docker Engine through the Docker SDK, the client `flashdrive ps|logs|run|exec|restart`
+use too (DOCKER_HOST honoured), and runs restic inside the stack's backup containers, with the
+credentials the deploy gave them — the operator never handles the repository password.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
 import json
+import re
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
-from flashdrive.backups.scripts import DISKS_DIR, dump_file, password_env
+from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
+from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
 
 
@@ -22,14 +28,31 @@ class BackupError(Exception):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 
-def _docker(*args: str, check: bool = True, input: bytes | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
+@functools.cache
+def _client() -> Any:
     try:
-        result = subprocess.run(["docker", *args], capture_output=True, timeout=timeout, input=input)
-    except FileNotFoundError:
-        raise BackupError("the docker command is not installed; backups of a docker stack need the Docker Engine") from None
-    if check and result.returncode != 0:
-        raise BackupError(f"docker {args[0]} failed: {result.stderr.decode(errors='replace').strip()[-1500:]}")
-    return result
+        return connect()
+    except OperationError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _container(name: str) -> Any | None:
+    from docker.errors import NotFound
+
+    try:
+        return _client().containers.get(name)
+    except NotFound:
+        return None
+
+
+def _exec(container: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`command` in a running container: its exit code and output, as a finished process."""
+    result = _client().containers.get(container).exec_run(list(command), demux=True)
+    out, err = result.output or (None, None)
+    done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    if check and done.returncode != 0:
+        raise BackupError(f"{command[0]} in {container} failed: {done.stderr.decode(errors='replace').strip()[-1500:]}")
+    return done
 
 
 @dataclass
@@ -37,6 +60,17 @@ class Snapshot:
     id: str
     time: str
     tags: dict[str, str]
+    full_id: str = ""
+    received: datetime.datetime | None = None  # when the repository received it (trusted)
+    claimed: datetime.datetime | None = None   # the time written into it by the client (not trusted)
+
+    @property
+    def forged(self) -> bool:
+        """The claimed time is far from the received one: someone wrote it with restic --time."""
+        if self.received is None or self.claimed is None:
+            return False
+        ahead = (self.claimed - self.received).total_seconds()
+        return ahead > CLAIM_AHEAD_SECONDS or -ahead > CLAIM_BEHIND_SECONDS
 
     @property
     def what(self) -> str:
@@ -52,17 +86,17 @@ class DeployedStack:
     def __init__(self, stack: str):
         self.stack = stack
         self.job = f"{stack}-backup"
-        found = _docker("ps", "--all", "--quiet", "--filter", f"name=^/{self.job}$", check=False)
-        if found.returncode != 0 or not found.stdout.strip():
+        found = _container(self.job)
+        if found is None:
             raise BackupError(f"stack '{stack}' has no backup job on this Docker host (no container {self.job}): "
                               "deploy it with `pulumi up`, check the stack name, or enable backups in the spec")
-        self.inspect = json.loads(_docker("inspect", self.job).stdout)[0]
+        self.inspect = found.attrs
         if not self.inspect["State"]["Running"]:
             raise BackupError(f"the backup job {self.job} is not running: start it with `docker start {self.job}`")
         self.env = dict(item.split("=", 1) for item in self.inspect["Config"]["Env"])
 
     def restic(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return _docker("exec", self.job, "restic", *args, check=check)
+        return _exec(self.job, "restic", *args, check=check)
 
     def snapshots(self) -> list[Snapshot]:
         result = self.restic("snapshots", "--json", "--host", self.stack, check=False)
@@ -71,17 +105,42 @@ class DeployedStack:
             if "does not exist" in message or "Is there a repository" in message:
                 return []
             raise BackupError(f"restic could not list snapshots: {message.strip()[-800:]}")
+        received = self.received()
         found = []
         for item in json.loads(result.stdout or b"[]") or []:
             tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
-            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags))
-        return sorted(found, key=lambda s: s.time)
+            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags,
+                                  item["id"], received.get(item["id"]), _claimed_time(item["time"])))
+        # Newest last by the time the repository received them: a claimed time can be forged.
+        return sorted(found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc),
+                                            s.time))
+
+    def received(self) -> dict[str, datetime.datetime]:
+        """When the repository received each snapshot, from the prune job (the only one that can tell)."""
+        result = _docker("exec", f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
+        if result.returncode != 0:
+            return {}
+        times = {}
+        for line in result.stdout.decode(errors="replace").splitlines():
+            snapshot, _, seconds = line.partition(" ")
+            if seconds.strip().isdigit():
+                times[snapshot] = datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc)
+        return times
 
     def latest(self, what: str) -> Snapshot:
         matching = [s for s in self.snapshots() if s.what == what]
         if not matching:
             raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
         return matching[-1]
+
+
+def _claimed_time(text: str) -> datetime.datetime | None:
+    """restic's RFC 3339 time, with up to nanoseconds, which fromisoformat does not take."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return None
+    moment = datetime.datetime.fromisoformat(match.group(1) + match.group(2).replace("Z", "+00:00"))
+    return moment.astimezone(datetime.timezone.utc)
 
 
 def list_backups(stack: str) -> str:
@@ -93,67 +152,88 @@ def list_backups(stack: str) -> str:
     for snapshot in snapshots:
         runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
     lines = [f"Backups of stack '{stack}' (newest last):", "",
-             f"{'run':<18} {'status':<8} {'snapshot':<10} what"]
+             f"{'run':<18} {'status':<8} {'snapshot':<10} {'received':<17} what"]
     for run, items in runs.items():
         status = next((s.tags["status"] for s in items if "status" in s.tags), "running?")
         for item in items:
             if "status" in item.tags:
                 continue
-            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} {item.what}")
+            received = f"{item.received:%Y-%m-%d %H:%M}" if item.received else "?"
+            flag = f"  FORGED? claims {item.claimed:%Y-%m-%d %H:%M}" if item.forged else ""
+            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} "
+                         f"{received:<17} {item.what}{flag}")
         if all("status" in item.tags for item in items):
             lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {'-':<10} (nothing stored)")
     failed = [run for run, items in runs.items() if any(s.tags.get("status") == "failed" for s in items)]
     if failed:
         lines += ["", f"{len(failed)} run(s) FAILED: see `docker logs {deployed.job}` for why."]
+    forged = [s for s in snapshots if s.forged]
+    if forged:
+        lines += ["", f"{len(forged)} snapshot(s) claim a time far from when the repository received them "
+                  f"({', '.join(s.id for s in forged[:10])}{'...' if len(forged) > 10 else ''}): someone holding the "
+                  "backup job's credentials wrote them with a chosen time. The prune judges by the received time, "
+                  "so they push no real snapshot out; rotate the stack's credentials and look for who wrote them."]
     return "\n".join(lines) + "\n"
 
 
 def run_backup(stack: str) -> int:
     deployed = DeployedStack(stack)
-    process = subprocess.run(["docker", "exec", deployed.job, "/flashdrive/backup.sh"])
-    return process.returncode
+    from flashdrive.operations.runner import copy_demuxed
+
+    api = _client().api
+    exec_id = api.exec_create(deployed.job, ["/flashdrive/backup.sh"], stdout=True, stderr=True)["Id"]
+    copy_demuxed(api.exec_start(exec_id, stream=True, demux=True), None, None)  # its progress, as it runs
+    return api.exec_inspect(exec_id)["ExitCode"]
 
 
 def _app_containers(stack: str, volume: str | None = None) -> list[str]:
-    args = ["ps", "--quiet", "--filter", f"label=flashdrive.stack={stack}", "--filter", "label=flashdrive.app"]
+    filters: dict = {"label": [f"{LABEL_STACK}={stack}", LABEL_APP]}
     if volume:
-        args += ["--filter", f"volume={volume}"]
-    return _docker(*args).stdout.decode().split()
+        filters["volume"] = volume
+    return [c.name for c in _client().containers.list(filters=filters)]
 
 
 @contextlib.contextmanager
 def _stopped(containers: list[str]):
     """The app copies stay stopped while a restore writes, and start again whatever happens."""
-    if containers:
-        _docker("stop", *containers)
+    for name in containers:
+        _client().containers.get(name).stop()
     try:
         yield containers
     finally:
-        if containers:
-            _docker("start", *containers)
+        for name in containers:
+            _client().containers.get(name).start()
 
 
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = f"{deployed.stack}-backup-restore"
-    _docker("rm", "--force", "--volumes", name, check=False)
-    create = ["create", "--name", name, "--entrypoint", "/bin/sh", "--label", f"flashdrive.stack={deployed.stack}",
-              "--label", "flashdrive.role=backup-restore"]
-    for key, value in {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
-                       **(env or {})}.items():
-        create += ["--env", f"{key}={value}"]
-    for volume in volumes:
-        create += ["--volume", volume]
-    if networks:
-        create += ["--network", networks[0]]
-    _docker(*create, deployed.inspect["Config"]["Image"], "-c", script)
+    client = _client()
+    _remove(name)
+    environment = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
+                   **(env or {})}
+    container = client.containers.create(
+        deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
+        volumes=list(volumes), network=networks[0] if networks else None)
     try:
         for network in networks[1:]:
-            _docker("network", "connect", network, name)
-        return _docker("start", "--attach", name, check=False)
+            client.networks.get(network).connect(container)
+        container.start()
+        code = container.wait()["StatusCode"]
+        out = container.logs(stdout=True, stderr=False)
+        err = container.logs(stdout=False, stderr=True)
+        return subprocess.CompletedProcess(["/bin/sh", "-c", script], code, out, err)
     finally:
-        _docker("rm", "--force", "--volumes", name, check=False)
+        _remove(name)
+
+
+def _remove(name: str) -> None:
+    found = _container(name)
+    if found is not None:
+        with contextlib.suppress(Exception):
+            found.remove(force=True, v=True)  # anonymous volumes only; named ones stay
 
 
 def _job_networks(deployed: DeployedStack) -> list[str]:
@@ -175,7 +255,7 @@ def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.
 
 
 def _volumes(stack: str) -> set[str]:
-    return set(_docker("volume", "ls", "--quiet", "--filter", f"label=flashdrive.stack={stack}").stdout.decode().split())
+    return {v.name for v in _client().volumes.list(filters={"label": f"{LABEL_STACK}={stack}"})}
 
 
 def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -214,14 +294,14 @@ EMPTY_CHECKS = {
 
 def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
     container = f"{deployed.stack}-{name}"
-    found = _docker("inspect", container, check=False)
-    if found.returncode != 0:
+    found = _container(container)
+    if found is None:
         raise BackupError(f"database '{name}' has no container {container} on this host")
-    details = json.loads(found.stdout)[0]
+    details = found.attrs
     labels = details["Config"]["Labels"] or {}
-    if labels.get("flashdrive.database") != name:
+    if labels.get(LABEL_DATABASE) != name:
         raise BackupError(f"{container} is not a flashdrive database")
-    return labels["flashdrive.engine"], details
+    return labels[LABEL_ENGINE], details
 
 
 def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, force: bool, out) -> None:
@@ -255,7 +335,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
     # Redis reads its RDB only at start, and an append-only file would win over it: stop the
     # server, put the snapshot in place of both, start it again.
     container, volume = f"{deployed.stack}-{name}", f"{deployed.stack}-db-{name}"
-    _docker("stop", container)
+    _client().containers.get(container).stop()
     try:
         script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
                   "rm -rf /data/appendonlydir /data/appendonly.aof; cp /tmp/dump.rdb /data/dump.rdb; "
@@ -264,7 +344,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
         if result.returncode != 0:
             raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
     finally:
-        _docker("start", container)
+        _client().containers.get(container).start()
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:
@@ -276,4 +356,4 @@ def stack_name(spec: str | None, stack: str | None) -> str:
     try:
         return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
     except InputError as exc:
-        raise InputError(exc.problems + [Problem("or name the stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None

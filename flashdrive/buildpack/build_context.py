@@ -142,10 +142,7 @@ class Pattern:
                     if i < len(text) and text[i] == "/":
                         i += 1
                     if i >= len(text):
-                        if kind == "exact":
-                            kind = "prefix"
-                        else:
-                            kind = "nfa"
+                        kind = "prefix" if kind == "exact" else "nfa"
                         tokens.append((_DOUBLE_STAR_ALL,))
                     else:
                         kind = "nfa"

@@ -35,6 +35,44 @@ htmlcov
 .idea
 .vscode
 .DS_Store
+# Secrets: keys, credentials and deploy state never belong in an image, where anyone who can pull
+# it reads them. Certificates (*.pem, *.crt) are public and often needed at run time: only files
+# named like private keys are left out.
+**/id_rsa*
+**/id_dsa*
+**/id_ecdsa*
+**/id_ed25519*
+**/.ssh
+**/.gnupg
+**/.aws
+**/.azure
+**/.config/gcloud
+**/.kube
+**/.docker/config.json
+**/.npmrc
+**/.pypirc
+**/.netrc
+**/.git-credentials
+**/.pgpass
+**/.my.cnf
+**/.htpasswd
+**/*.key
+**/*.p12
+**/*.pfx
+**/*.jks
+**/*.keystore
+**/privkey*.pem
+**/*key.pem
+**/Pulumi.*.yaml
+**/.pulumi
+.flashdrive/state
+**/*.tfstate
+**/*.tfstate.*
+**/.terraform
+**/*.tfvars
+**/credentials.json
+**/service-account*.json
+!.flashdrive/ca.pem
 """
 
 

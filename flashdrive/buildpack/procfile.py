@@ -15,6 +15,7 @@ from flashdrive.buildpack.sources import read_text
 if TYPE_CHECKING:
     from flashdrive.buildpack.detect import Detection
 
+MAX_LINE = 64 * 1024  # longer lines are not commands, and parsing them would take minutes
 PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 RELEASE = "release"
 
@@ -35,6 +36,10 @@ def parse_procfile(text: str, path: Path) -> Procfile:
     lines: dict[str, int] = {}
     release: str | None = None
     for number, raw in enumerate(text.split("\n"), start=1):
+        if len(raw) > MAX_LINE:
+            raise BuildpackError(f"Procfile line {number} is {len(raw)} characters long; a command is never that long",
+                                 hint="put a long command in a script and run the script from the Procfile",
+                                 file=path, line=number)
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

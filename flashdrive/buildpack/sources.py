@@ -8,21 +8,25 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.buildpack.errors import BuildpackError
+
+
+MAX_SOURCE_FILE_BYTES = 32 * MIB  # the largest lock files of real apps are a few MB
 
 
 def read_text(path: Path) -> str:
     """The file's text, without a UTF-8 byte-order mark, with newlines normalised."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_SOURCE_FILE_BYTES)
     except IsADirectoryError:
         raise BuildpackError(
             f"{path.name} is a directory, but it must be a file",
             hint=f"replace the directory {path} with a file",
             file=path,
         ) from None
-    except OSError as exc:
-        raise BuildpackError(f"cannot read {path.name}: {exc.strerror}", file=path) from None
+    except (OSError, ValueError) as exc:
+        raise BuildpackError(f"cannot read {path.name}: {os_reason(exc)}", file=path) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -43,6 +47,8 @@ def load_toml(path: Path) -> dict[str, Any]:
     text = read_text(path)
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise BuildpackError(f"{path.name} nests too deeply", hint=f"fix {path.name}", file=path) from None
     except tomllib.TOMLDecodeError as exc:
         where = _TOML_POSITION.search(str(exc))
         reason = _TOML_POSITION.sub("", str(exc)).strip()
@@ -59,6 +65,9 @@ def load_json(path: Path) -> Any:
     text = read_text(path)
     try:
         return json.loads(text)
+    except RecursionError:
+        raise BuildpackError(f"{path.name} nests too deeply to be a lock file",
+                             hint=f"regenerate {path.name} with its tool", file=path) from None
     except json.JSONDecodeError as exc:
         raise BuildpackError(
             f"{path.name} is not valid JSON: {exc.msg}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from flashdrive.cli.deployed import add_deployed_argument
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
 
 
@@ -16,7 +17,7 @@ def register(subparsers) -> None:
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("spec", nargs="?", default=None, metavar="SPEC",
                             help="the stack's flashdrive.yaml (default ./flashdrive.yaml), for its name")
-        parser.add_argument("--stack", metavar="NAME", help="the stack's name, instead of reading SPEC")
+        add_deployed_argument(parser)
 
     listing = actions.add_parser("list", help="snapshots per disk and database, and the status of each run")
     common(listing)
@@ -46,7 +47,7 @@ def run_list(args: argparse.Namespace) -> int:
     from flashdrive.backups.operations import list_backups, stack_name
 
     def action():
-        sys.stdout.write(list_backups(stack_name(args.spec, args.stack)))
+        sys.stdout.write(list_backups(stack_name(args.spec, args.deployed)))
         return EXIT_OK
     return _guard(action)
 
@@ -55,7 +56,7 @@ def run_now(args: argparse.Namespace) -> int:
     from flashdrive.backups.operations import run_backup, stack_name
 
     def action():
-        code = run_backup(stack_name(args.spec, args.stack))
+        code = run_backup(stack_name(args.spec, args.deployed))
         if code != 0:
             print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
             return EXIT_INPUT
@@ -67,6 +68,6 @@ def run_restore(args: argparse.Namespace) -> int:
     from flashdrive.backups.operations import restore, stack_name
 
     def action():
-        restore(stack_name(args.spec, args.stack), args.target, args.snapshot, args.force)
+        restore(stack_name(args.spec, args.deployed), args.target, args.snapshot, args.force)
         return EXIT_OK
     return _guard(action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -13,6 +14,7 @@ from flashdrive.buildpack.app_json import read_app_json
 from flashdrive.buildpack.dependencies import MANAGER_FILES
 from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
 from flashdrive.problems import InputError, Mark, Problem
+from flashdrive.spec.model import ENV_NAME
 from flashdrive.spec.schema import schema_text
 
 SPEC_FILE = "flashdrive.yaml"
@@ -51,6 +53,9 @@ def _env_pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if not re.match(ENV_NAME, name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not an environment variable name: letters, digits and '_', "
+                                         "not starting with a digit")
     return name, value
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "flashdrive.cli.diff_command",
     "flashdrive.cli.stack_commands",
     "flashdrive.cli.backup_commands",
+    "flashdrive.cli.operation_commands",
 )
 
 

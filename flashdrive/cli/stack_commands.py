@@ -1,4 +1,6 @@
-"""`flashdrive up|preview|destroy|outputs [--stack NAME]`: the stack through the Pulumi CLI.
+"""`flashdrive up|preview|destroy [SPEC] [--stack NAME]` and `outputs`: the stack through the Pulumi CLI.
+
+`--stack` is the Pulumi stack (dev, pr-123), where Pulumi keeps the state of one deployment.
 
 Runs this project's program with the Automation API; state defaults to a file backend under the
 project and secrets to a passphrase (PULUMI_CONFIG_PASSPHRASE), so no account is needed.
@@ -12,7 +14,7 @@ import os
 import re
 import sys
 
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
+from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 
@@ -46,9 +48,11 @@ def register(subparsers) -> None:
             parser.add_argument("--json", action="store_true", help="print the outputs as one JSON object")
             parser.add_argument("--show-secrets", action="store_true", help="print secret outputs in clear")
         else:
-            parser.add_argument("--spec", metavar="FILE",
-                                help="the spec to deploy, relative to DIR (default: the stack config "
-                                     "flashdrive:spec, else flashdrive.yaml)")
+            # SPEC as validate and plan take it (a path from here); --spec FILE is relative to DIR.
+            parser.add_argument("spec_path", nargs="?", default=None, metavar="SPEC",
+                                help="the spec to deploy (default: the stack config flashdrive:spec, "
+                                     "else flashdrive.yaml in DIR)")
+            parser.add_argument("--spec", metavar="FILE", help="the spec to deploy, relative to DIR")
             parser.add_argument("--overlay", metavar="FILE", help="an overlay deep-merged over the spec")
         parser.set_defaults(handler=run_stack_command, operation=operation)
 
@@ -56,9 +60,19 @@ def register(subparsers) -> None:
 def run_stack_command(args: argparse.Namespace) -> int:
     from flashdrive.automation import AutomationError, resolve_settings, run_operation
 
+    positional, spec = getattr(args, "spec_path", None), getattr(args, "spec", None)
+    if positional is not None and spec is not None:
+        print(f"flashdrive {args.operation}: error: the spec is named twice ({positional} and --spec {spec}); "
+              "give one", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        settings = resolve_settings(args.cwd, args.stack, spec=getattr(args, "spec", None),
-                                    overlay=getattr(args, "overlay", None))
+        if positional is not None:
+            if not os.path.isfile(positional):
+                raise AutomationError(f"{positional}: no such file")
+            # From the current folder, like `flashdrive validate SPEC`; absolute, so it names the
+            # same file once the project folder (-C DIR) is the base.
+            spec = os.path.abspath(positional)
+        settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None))
         # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
         os.chdir(settings.project_dir)
         run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),

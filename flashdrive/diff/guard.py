@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, docker_labels, holder_of
 from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
-from flashdrive.diff.replacement import CONTAINER, REMOTE_IMAGE
+from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
+from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
 from flashdrive.plan.model import Plan
 
 
@@ -64,12 +65,12 @@ def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:
 
 
 def _apps(plan: Plan) -> set[str]:
-    return {labels["flashdrive.app"] for labels, _ in _containers(plan) if "flashdrive.app" in labels}
+    return {labels[LABEL_APP] for labels, _ in _containers(plan) if LABEL_APP in labels}
 
 
 def _mounted_by(plan: Plan, volume: str | None) -> list[str]:
-    return sorted({labels["flashdrive.app"] for labels, volumes in _containers(plan)
-                   if volume in volumes and "flashdrive.app" in labels})
+    return sorted({labels[LABEL_APP] for labels, volumes in _containers(plan)
+                   if volume in volumes and LABEL_APP in labels})
 
 
 def _quote_all(names: list[str]) -> str:
@@ -125,12 +126,53 @@ class _Context:
         after = holder_of(change.head) if change.head is not None else None
         if after is not None and after.physical != holder.physical:
             return f"its physical name changes from '{holder.physical}' to '{after.physical}'"
+        modes = _access_modes(change)
+        if modes is not None:
+            return (f"its access mode changes from {modes[0]} to {modes[1]} (copies on several nodes share a disk "
+                    f"as ReadWriteMany, a single copy has it ReadWriteOnce), and a claim's access mode never changes")
         keys = ", ".join(change.replacing)
         return f"its {keys} change, which the provider cannot update in place: the {holder.noun} is replaced"
 
 
+def _claim_spec(resource) -> dict:
+    spec = resource.inputs.get("spec") if resource is not None and resource.type == PVC else None
+    return spec if isinstance(spec, dict) else {}
+
+
+def _access_modes(change: ResourceChange) -> tuple[str, str] | None:
+    """(before, after) when a claim's access mode changes."""
+    before, after = _claim_spec(change.base).get("accessModes"), _claim_spec(change.head).get("accessModes")
+    if before and after and before != after:
+        return ", ".join(map(str, before)), ", ".join(map(str, after))
+    return None
+
+
+def _storage(resource) -> str | None:
+    requests = (_claim_spec(resource).get("resources") or {}).get("requests") or {}
+    storage = requests.get("storage") if isinstance(requests, dict) else None
+    return storage if isinstance(storage, str) else None
+
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def _bytes(quantity: str) -> float | None:
+    number = quantity.rstrip("kMGTi")
+    try:
+        return float(number) * _UNITS[quantity[len(number):]]
+    except (ValueError, KeyError):
+        return None
+
+
 def _consequence(change: ResourceChange) -> str:
     retained = change.base is not None and change.base.retain_on_delete
+    if change.verdict == REPLACE and retained and _access_modes(change) is not None:
+        metadata = change.base.inputs.get("metadata") or {}  # type: ignore[union-attr]
+        name, namespace = metadata.get("name"), metadata.get("namespace")
+        where = f" -n {namespace}" if isinstance(namespace, str) else ""
+        return ("The old claim is retained under the same name, so `pulumi up` stops with AlreadyExists. To go "
+                f"ahead: copy the data out, `kubectl delete pvc {name}{where}`, deploy, copy the data into the new, "
+                "empty claim; or keep the number of copies")
     if change.verdict == DELETE:
         if retained:
             return ("Pulumi leaves the old volume on the host (retain on delete), detached from the stack: nothing "
@@ -148,9 +190,9 @@ def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
     for resource in plan.resources:
         if resource.type == CONTAINER:
             labels = docker_labels(resource.inputs)
-            if "flashdrive.database" in labels:
-                by_parent_db[resource.parent] = labels["flashdrive.database"]
-                engines[labels["flashdrive.database"]] = labels.get("flashdrive.engine")
+            if LABEL_DATABASE in labels:
+                by_parent_db[resource.parent] = labels[LABEL_DATABASE]
+                engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
     images: dict[str, str | None] = {}
     for resource in plan.resources:
         if resource.type == REMOTE_IMAGE and resource.parent in by_parent_db:
@@ -159,7 +201,6 @@ def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
     return {db: (engines.get(db), images.get(db)) for db in engines}
 
 
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def _generated_secret(diff: PlanDiff, change: ResourceChange) -> tuple[str, str] | None:
@@ -217,6 +258,15 @@ def _cautions(diff: PlanDiff) -> list[str]:
                 f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
                 f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
     for change in diff.changes:
+        before, after = _storage(change.base), _storage(change.head)
+        if before and after and before != after and (holder := holder_of(change.base)) is not None:  # type: ignore[arg-type]
+            smaller = (_bytes(after) or 0) < (_bytes(before) or 0)
+            cautions.append(
+                f"{holder.label} (claim {holder.physical}) {'shrinks' if smaller else 'grows'} from {before} to {after}: "
+                + ("a claim never shrinks; the cluster refuses the change and the deploy stops" if smaller else
+                   "the claim grows in place, on a storage class with allowVolumeExpansion (else the cluster "
+                   "refuses the change and the deploy stops)"))
+    for change in diff.changes:
         if change.base is not None and change.head is not None and holder_of(change.base) is not None \
                 and change.base.retain_on_delete and not change.head.retain_on_delete:
             cautions.append(f"{holder_of(change.base).label} ({change.name}) is no longer retained on delete: "  # type: ignore[union-attr]
@@ -234,9 +284,6 @@ def check(diff: PlanDiff) -> Report:
         holder = holder_of(change.base)
         if holder is None:
             continue
-        if change.verdict == REPLACE and holder.replace_keeps_data and change.head is not None \
-                and holder_of(change.head) is not None and holder_of(change.head).physical == holder.physical:  # type: ignore[union-attr]
-            continue  # recreated under the same name, it binds the same claims again
         cause = (context.deletion_cause(holder) if change.verdict == DELETE
                  else context.replacement_cause(change, holder))
         findings.append(Finding(holder, change.verdict, change.base.name, cause, _consequence(change)))

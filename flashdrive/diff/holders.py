@@ -5,10 +5,9 @@ A data holder is recognised by its type and by the labels the backend puts on it
 certificates and ACME account) and `flashdrive.role=backups` (the backup repository). A backend
 adds a row to `HOLDER_TYPES`: its type token, where the labels are, where the physical name is.
 
-Kubernetes rows: PersistentVolumeClaim (disks, the backup repository), StatefulSet (a database's
-volumeClaimTemplate: replaced under the same name, it binds the same claims again, so only its
-deletion or a new name loses data) and Namespace (deleting it deletes every claim in it); their
-`app.kubernetes.io/component`/`name` labels map to the kinds below.
+Kubernetes rows: PersistentVolumeClaim (disks, databases, the backup repository) and Namespace
+(deleting it deletes every claim in it); their `app.kubernetes.io/component`/`name` labels map to
+the kinds below. A database's StatefulSet holds no data: it mounts the database's own claim.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flashdrive.labels import DOCKER_VOLUME, K8S_CLAIM, K8S_NAMESPACE, LABEL_DATABASE, LABEL_DISK, LABEL_ROLE
 from flashdrive.plan.model import PlannedResource
 
 
@@ -26,7 +26,6 @@ class HolderType:
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
     noun: str  # what the thing is called in messages
-    replace_keeps_data: bool = False  # replaced under the same name, it finds its data again
 
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -42,7 +41,7 @@ def _docker_name(inputs: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
-_KUBERNETES_KINDS = {"disk": "flashdrive.disk", "database": "flashdrive.database"}
+_KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
@@ -53,7 +52,7 @@ def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
-        return {"flashdrive.role": "backups"}
+        return {LABEL_ROLE: "backups"}
     return {}
 
 
@@ -64,15 +63,13 @@ def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
 
 
 def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
-    return {"flashdrive.role": "namespace"}
+    return {LABEL_ROLE: "namespace"}
 
 
 HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
-    HolderType("docker:index/volume:Volume", docker_labels, _docker_name, "volume"),
-    HolderType("kubernetes:core/v1:PersistentVolumeClaim", kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType("kubernetes:apps/v1:StatefulSet", kubernetes_labels, _kubernetes_name, "stateful set",
-               replace_keeps_data=True),
-    HolderType("kubernetes:core/v1:Namespace", _namespace_labels, _kubernetes_name, "namespace"),
+    HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
+    HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
+    HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
 )}
 
 
@@ -84,7 +81,6 @@ class Holder:
     name: str | None  # the disk's or database's name in the spec
     physical: str | None  # the volume's own name on the host
     noun: str
-    replace_keeps_data: bool = False
 
     @property
     def label(self) -> str:
@@ -113,12 +109,11 @@ def holder_of(resource: PlannedResource) -> Holder | None:
         return None
     labels = row.labels(resource.inputs)
     physical = row.physical_name(resource.inputs)
-    keeps = row.replace_keeps_data
-    if "flashdrive.disk" in labels:
-        return Holder("disk", labels["flashdrive.disk"], physical, row.noun, keeps)
-    if "flashdrive.database" in labels:
-        return Holder("database", labels["flashdrive.database"], physical, row.noun, keeps)
-    role = labels.get("flashdrive.role")
+    if LABEL_DISK in labels:
+        return Holder("disk", labels[LABEL_DISK], physical, row.noun)
+    if LABEL_DATABASE in labels:
+        return Holder("database", labels[LABEL_DATABASE], physical, row.noun)
+    role = labels.get(LABEL_ROLE)
     if role in ("edge", "backups", "namespace"):
-        return Holder(role, None, physical, row.noun, keeps)
+        return Holder(role, None, physical, row.noun)
     return None

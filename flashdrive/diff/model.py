@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flashdrive.diff.replacement import replacing_inputs
-from flashdrive.plan.model import STACK_TYPE, Plan, PlannedResource
+from flashdrive.labels import DOCKER_CONTAINER, LABEL_DATABASE, STACK_TYPE
+from flashdrive.plan.model import Plan, PlannedResource
 
 CREATE, UPDATE, REPLACE, DELETE, SAME = "create", "update", "replace", "delete", "same"
 SECRET = "[secret]"
@@ -90,7 +91,7 @@ class PlanDiff:
         return [c for c in self.changes if c.verdict != SAME]
 
     def counts(self) -> dict[str, int]:
-        counts = {verdict: 0 for verdict in (*VERDICTS, SAME)}
+        counts = dict.fromkeys((*VERDICTS, SAME), 0)
         for change in self.changes:
             counts[change.verdict] += 1
         return counts
@@ -164,7 +165,7 @@ def _secret_sources(plan: Plan) -> set[str]:
 
     return {identity(r.urn) for r in plan.resources
             if r.type.startswith("random:")
-            or (r.type == "docker:index/container:Container" and "flashdrive.database" in docker_labels(r.inputs))}
+            or (r.type == DOCKER_CONTAINER and LABEL_DATABASE in docker_labels(r.inputs))}
 
 
 def _with_hidden_secrets(change: ResourceChange, verdicts: dict[str, str]) -> ResourceChange:

@@ -35,16 +35,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from flashdrive.labels import DOCKER_CONTAINER as CONTAINER
+from flashdrive.labels import DOCKER_IMAGE as IMAGE
+from flashdrive.labels import DOCKER_NETWORK as NETWORK
+from flashdrive.labels import DOCKER_REMOTE_IMAGE as REMOTE_IMAGE
+from flashdrive.labels import DOCKER_VOLUME as VOLUME
+from flashdrive.labels import K8S_CLAIM as PVC
+from flashdrive.labels import K8S_NAMESPACE as NAMESPACE
+from flashdrive.labels import K8S_STATEFUL_SET as STATEFUL_SET
+from flashdrive.labels import RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD, RANDOM_STRING, RANDOM_UUID
+
 PROVIDER_SOURCES = {
     "docker": "pulumi-docker 5.x (terraform-provider-docker v3 schema: ForceNew fields)",
     "random": "pulumi-random 4.x (terraform-provider-random: every argument RequiresReplace)",
 }
 
-CONTAINER = "docker:index/container:Container"
-VOLUME = "docker:index/volume:Volume"
-NETWORK = "docker:index/network:Network"
-IMAGE = "docker:index/image:Image"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 
 # Container fields without ForceNew in terraform-provider-docker's schema: lifecycle switches the
 # provider reads at create/delete time, and the limits `docker update` can change on a running
@@ -69,19 +74,12 @@ UPDATED_IN_PLACE: dict[str, frozenset[str]] = {
 REPLACE_ON_ANY = frozenset({
     VOLUME,
     NETWORK,
-    "random:index/randomPassword:RandomPassword",
-    "random:index/randomString:RandomString",
-    "random:index/randomId:RandomId",
-    "random:index/randomUuid:RandomUuid",
-    "random:index/randomInteger:RandomInteger",
+    RANDOM_PASSWORD, RANDOM_STRING, RANDOM_ID, RANDOM_UUID, RANDOM_INTEGER,
 })
 
 UPDATE_ON_ANY = frozenset({IMAGE})
 
 
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-NAMESPACE = "kubernetes:core/v1:Namespace"
 
 
 def _without(mapping, *keys: str) -> dict:
@@ -89,12 +87,14 @@ def _without(mapping, *keys: str) -> dict:
 
 
 def _identity(inputs: Mapping[str, Any]) -> tuple:
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
+    metadata = inputs.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
     return metadata.get("name"), metadata.get("namespace")
 
 
 def _spec(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    return inputs.get("spec") if isinstance(inputs.get("spec"), Mapping) else {}
+    spec = inputs.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
 
 
 # Kind → whether a change of its spec forces a replacement (nested fields matter for these kinds).

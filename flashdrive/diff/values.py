@@ -38,14 +38,15 @@ def _show(value: Any, width: int = VALUE_WIDTH) -> str:
 def _keyed(items: list) -> tuple[str, dict[str, Any]] | None:
     """A list as {item key: item} when every item has the same unique natural key."""
     if items and all(isinstance(i, str) and _ENV.match(i) for i in items):
-        names = [_ENV.match(i).group(1) for i in items]  # type: ignore[union-attr]
+        pairs = [(match.group(1), match.group(2)) for i in items if (match := _ENV.match(i))]
+        names = [name for name, _ in pairs]
         if len(set(names)) == len(names):
-            return "env", {n: _ENV.match(i).group(2) for n, i in zip(names, items)}  # type: ignore[union-attr]
+            return "env", dict(pairs)
     if items and all(isinstance(i, dict) for i in items):
         for field in _ITEM_KEYS:
             keys = [i.get(field) for i in items]
             if all(isinstance(k, (str, int)) for k in keys) and len(set(keys)) == len(keys):
-                return field, {str(k): i for k, i in zip(keys, items)}
+                return field, {str(k): i for k, i in zip(keys, items, strict=True)}
     return None
 
 

@@ -104,6 +104,8 @@ class App(pulumi.ComponentResource):
             # Copies take the image only once the release succeeded: a failure creates none.
             gate = pulumi.Output.all(image, checked).apply(lambda result: result[0])
 
+        # What the app's scheduled jobs run with (flashdrive.docker.cron): the image once released.
+        self.image, self.envs, self.volumes = gate, envs, volumes
         self.containers: list[docker.Container] = []
         for number, node in enumerate(app.node_names(), start=1):
             self.containers.append(docker.Container(

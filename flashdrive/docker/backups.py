@@ -7,18 +7,23 @@ Three containers, three privileges:
 - `<stack>-backup`: the scheduled job (busybox crond). Disks mounted read-only, databases dumped
   over the internal network, snapshots written through the server with write-only credentials.
 - `<stack>-backup-prune`: the only holder of delete rights: the repository volume mounted directly,
-  no network at all; it forgets what is older than `keep_days` and checks the repository.
+  no network at all; it forgets what the repository received more than `keep_days` ago (by the
+  snapshot files' times, which the writer cannot set; see flashdrive.backups.scripts) and checks it.
 With an s3 or rest target the repository is remote: append-only is then the target's to enforce
-(object lock, rest-server --append-only), and only the prune job should hold deleting keys.
+(object lock, rest-server --append-only); the prune job gets the target's `prune` credentials, and
+a volume of its own (`<stack>-backup-ledger`) recording when it first saw each snapshot.
 """
 
 from __future__ import annotations
+
+import posixpath
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from flashdrive.backups.scripts import CROND, PRUNE_SCHEDULE, backup_script, crontab, password_env, prune_script
+from flashdrive.backups.scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
+                                       password_env, prune_script, received_script)
 from flashdrive.docker.disk import Disk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -59,7 +64,9 @@ class Backups(pulumi.ComponentResource):
                                    opts=child).image_id
         common_env = [f"FLASHDRIVE_STACK={stack.name}",
                       pulumi.Output.concat("RESTIC_PASSWORD=", repository_password)]
-        self.server = self.repository = None
+        job_env: list = []
+        prune_env: list = []
+        self.server = self.repository = self.ledger = None
 
         if isinstance(target, VolumeTarget):
             self.repository = retained_volume(
@@ -77,31 +84,44 @@ class Backups(pulumi.ComponentResource):
                 name=f"{stack.name}-backup-server",
                 image=server_image,
                 entrypoints=["/bin/sh", "-c"],
-                command=[f'exec rclone serve restic --append-only --addr 0.0.0.0:{SERVER_PORT} '
-                         '--user writer --pass "$REST_PASSWORD" /repository'],
-                envs=[pulumi.Output.concat("REST_PASSWORD=", writer_password)],
+                # rclone reads --user and --pass from RCLONE_USER and RCLONE_PASS: the password stays
+                # off the command line, which every process of the host can read.
+                command=[f"exec rclone serve restic --append-only --addr 0.0.0.0:{SERVER_PORT} {REPOSITORY_DIR}"],
+                envs=["RCLONE_USER=writer", pulumi.Output.concat("RCLONE_PASS=", writer_password)],
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
                                                                         aliases=["backup-server"])],
-                volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")],
+                volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)],
                 labels=labels(stack.name, role="backup-server"),
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 **hardened(size=SIZES["xs"], pids_limit=256),
             )
-            job_repository = pulumi.Output.concat(
-                f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/")
-            prune_repository: pulumi.Input[str] = "RESTIC_REPOSITORY=/repository"
+            job_env.append(pulumi.Output.concat(
+                f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
+            prune_env.append(f"RESTIC_REPOSITORY={REPOSITORY_DIR}")
         elif isinstance(target, S3Target):
             s3 = target.s3
             url = f"RESTIC_REPOSITORY=s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"
-            job_repository = prune_repository = url
-            common_env += [pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key.config)),
-                           pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key.config))]
+            keys = s3.prune or s3
+            job_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key.config)),
+                        pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key.config))]
+            prune_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(keys.access_key.config)),
+                          pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(keys.secret_key.config))]
         else:
             assert isinstance(target, RestTarget)
             rest = target.rest
-            job_repository = prune_repository = f"RESTIC_REPOSITORY=rest:{rest.url}"
+            job_env.append(f"RESTIC_REPOSITORY=rest:{rest.url}")
             if rest.password is not None:
-                common_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password.config)))
+                job_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password.config)))
+            if rest.prune is not None:
+                prune_env += [f"RESTIC_REPOSITORY=rest:{rest.prune.url or rest.url}",
+                              pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.prune.password.config))]
+            else:
+                prune_env += job_env
+        if self.repository is None:
+            # A remote repository shows no receipt times: the prune job records when it first saw
+            # each snapshot, on a volume no other container mounts.
+            self.ledger = retained_volume(f"{stack.name}-backup-ledger",
+                                          {"flashdrive.stack": stack.name, "flashdrive.role": "backup-ledger"}, self)
 
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
@@ -117,7 +137,7 @@ class Backups(pulumi.ComponentResource):
             image=image,
             entrypoints=["/bin/sh", "-c"],
             command=[_install_missing_tools(stack) + CROND],
-            envs=common_env + [job_repository] + [
+            envs=common_env + job_env + [
                 pulumi.Output.concat(f"{password_env(db.name)}=", databases[db.name].password)
                 for db in sorted(stack.databases.values(), key=lambda d: d.name)],
             networks_advanced=job_networks,
@@ -130,21 +150,25 @@ class Backups(pulumi.ComponentResource):
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
             **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
         )
-        prune_volumes = ([docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path="/repository")]
-                         if self.repository is not None else [])
+        prune_volumes = [docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)
+                         if self.repository is not None else
+                         docker.ContainerVolumeArgs(volume_name=self.ledger.name, container_path=posixpath.dirname(LEDGER))]
         self.prune = docker.Container(
             f"{stack.name}-backup-prune",
             name=f"{stack.name}-backup-prune",
             image=image,
             entrypoints=["/bin/sh", "-c"],
             command=[CROND],
-            envs=common_env + [prune_repository, f"KEEP_DAYS={settings.keep_days}"],
+            envs=common_env + prune_env + [f"KEEP_DAYS={settings.keep_days}"],
             # A local repository needs no network; a remote one is reached through the way out.
             network_mode="none" if self.repository is not None else None,
             networks_advanced=None if self.repository is not None else [
                 docker.ContainerNetworksAdvancedArgs(name=network.egress.name)],
             volumes=prune_volumes,
             uploads=[docker.ContainerUploadArgs(file="/flashdrive/prune.sh", content=prune_script(stack), executable=True),
+                     docker.ContainerUploadArgs(file="/flashdrive/received.sh",
+                                                content=received_script(local=self.repository is not None),
+                                                executable=True),
                      docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                                 content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
             labels=labels(stack.name, role="backup-prune"),

@@ -45,9 +45,9 @@ def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
         return ["sh", "-c", f"chown {user}:{user} {KEY_FILE} && chmod 600 {KEY_FILE}"
                             f" && exec docker-entrypoint.sh {shlex.join(server_options(db.engine))}"]
     if db.engine == "redis":
-        # The official image has no password variable; expand it inside the container instead of
-        # writing it into the container's command.
-        return ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data']
+        # The official image has no password variable. The shell writes it into the server's
+        # standard input (`-`: configuration from stdin): on no command line that `ps` shows.
+        return ["sh", "-c", "exec redis-server - --appendonly yes --dir /data <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"]
     return None
 
 

@@ -7,6 +7,7 @@ import pulumi
 from flashdrive.database_tls import database_tls
 from flashdrive.docker.app import App
 from flashdrive.docker.backups import Backups
+from flashdrive.docker.cron import Cron
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
@@ -33,6 +34,10 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
                          release_gate=owner.release_gate if owner else None)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for app in apps.values():
+        if app.app.cron:
+            Cron(stack.name, app.app, app.image, app.envs("cron"), network, app.volumes,
+                 depends_on=[db.container for db in databases.values()])
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])
     edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])

@@ -19,12 +19,16 @@ import pulumi_random as random
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import probe_headers
-from flashdrive.kubernetes.disk import Disk
+from flashdrive.kubernetes.disk import Disk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
+from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
 
 ENV_CHECKSUM = "flashdrive.dev/env-checksum"
+ROLLOUT = "flashdrive.dev/rollout"
+REPLACE_UNREADY = "pulumi.com/replaceUnready"
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def release_job_name(app_name: str, image: str, command: str) -> str:
@@ -63,6 +67,20 @@ def _probes(app: ResolvedApp) -> dict:
             "readinessProbe": check, "livenessProbe": check}
 
 
+def rollout(app: ResolvedApp, disks: dict[str, Disk]) -> str:
+    """What a deploy of a new version does with the app's copies, as the plan shows it."""
+    single = sorted(d.name for d in app.disks if not disks[d.name].shared)
+    if single:
+        names = ", ".join(f"'{name}'" for name in single)
+        return (f"rolling on one node: disk {names} is ReadWriteOnce, which pods of one node may share, so the new "
+                "copy starts on the old copy's node and replaces it once ready; without room for both there, the "
+                "new copy waits and the deploy fails at its timeout, the old copy still serving")
+    if app.nodes > 1:
+        return (f"rolling: one new copy at a time, each on another node where possible; an old copy stops once "
+                f"its successor is ready, so {app.nodes} copies serve throughout")
+    return "rolling: the new copy starts beside the old one, which stops once its successor is ready"
+
+
 def _checksum(values: dict) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
@@ -72,8 +90,9 @@ def _claim(name: pulumi.Input[str], read_only: bool) -> dict:
 
 
 class App(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, app: ResolvedApp, image: pulumi.Input[str], namespace: pulumi.Input[str],
-                 disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
+    def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
+                 namespace: pulumi.Input[str], disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint],
+                 depends_on: list | None = None,
                  release_of_source: "App | None" = None, opts: pulumi.ResourceOptions | None = None):
         """`release_of_source`: the app whose release Job runs for the same source; this one waits for it."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
@@ -114,12 +133,22 @@ class App(pulumi.ComponentResource):
         pinned = [app.name] if any(not disks[d.name].shared for d in app.disks) else []
         run_as = APP_UID if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
 
+        writable = [(d.name, disks[d.name].physical, d.mount) for d in app.disks if not d.read_only]
+        checks = []
+        if writable and app.build is not None:
+            # The buildpack's image has a shell and runs as APP_UID; a prebuilt image may have neither.
+            checks = [{"name": "disk-check", "image": image, "imagePullPolicy": "IfNotPresent",
+                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, APP_UID)],
+                       "resources": resources(app.size), "securityContext": container_security(run_as),
+                       "volumeMounts": [m for m in mounts if not m.get("readOnly")]}]
+
         def pod(container: dict, component: str, restart: str, node: str | None) -> dict:
             spec: dict = {
-                **pod_defaults(),
+                **pod_defaults(cluster.image_pull_secrets),
                 "restartPolicy": restart,
                 # The group that owns the disks: every copy, whatever its uid, may write to them.
                 "securityContext": pod_security(run_as_user=run_as, fs_group=APP_UID),
+                **({"initContainers": checks} if checks else {}),
                 "containers": [{
                     "image": image, "imagePullPolicy": "IfNotPresent", "env": env(node),
                     "resources": resources(app.size), "securityContext": container_security(run_as),
@@ -135,22 +164,32 @@ class App(pulumi.ComponentResource):
                 metadata["annotations"] = annotations
             return {"metadata": metadata, "spec": spec}
 
+        self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
         waits_for = list(depends_on or [])
         self.release: k8s.batch.v1.Job | None = None
         if app.release:
             name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
+            timeout = f"{cluster.release_timeout_s}s"
             self.release = k8s.batch.v1.Job(
                 f"{stack.name}-{app.name}-release",
-                metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release")},
+                metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release"),
+                          # A Job that failed (a transient error) is replaced by the next `pulumi up`
+                          # instead of being waited on forever (pulumi-kubernetes#856).
+                          "annotations": {REPLACE_UNREADY: "true"}},
                 spec={
                     # A failed migration is not retried: it stops the deploy, as on Docker. No TTL:
                     # a Job that vanished would be created, and so run, again by the next `pulumi up`.
                     "backoffLimit": 0,
+                    # The cluster stops a migration that outlives the deploy's wait for it.
+                    "activeDeadlineSeconds": cluster.release_timeout_s,
                     "template": pod({"name": "release", "args": ["/bin/sh", "-c", app.release]}, "release", "Never",
                                     node="release"),
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for
-                                            + ([release_of_source.release] if release_of_source else [])))
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=waits_for + ([release_of_source.release] if release_of_source else []),
+                    # Its name is fixed by the release: the failed Job goes before its replacement comes.
+                    delete_before_replace=True,
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
         gate = self.release or (release_of_source.release if release_of_source else None)
         if gate is not None:
             waits_for.append(gate)
@@ -170,16 +209,36 @@ class App(pulumi.ComponentResource):
                   "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]}
             if app.port is not None else {"selector": match, "clusterIP": "None"},
             opts=child)
+        template = pod(container, app.type, "Always", node=None)
+        if app.nodes > 1:
+            # The guide's promise: each copy on another server. Counted per ReplicaSet
+            # (pod-template-hash), so the surge copy of a rollout is not squeezed by the old ones;
+            # cordoned nodes (a drain) do not count.
+            template["spec"]["topologySpreadConstraints"] = [{
+                "maxSkew": 1, "topologyKey": HOSTNAME, "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": match}, "matchLabelKeys": ["pod-template-hash"],
+                "nodeTaintsPolicy": "Honor"}]
         self.deployment = k8s.apps.v1.Deployment(
             f"{stack.name}-{app.name}",
-            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type),
+                      "annotations": {ROLLOUT: rollout(app, disks)}},
             spec={
                 "replicas": app.nodes,
                 "selector": {"matchLabels": match},
                 # A new copy must be ready before an old one goes: a deploy never lowers capacity.
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-                "template": pod(container, app.type, "Always", node=None),
+                "template": template,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for))
+        self.disruption_budget = None
+        if app.nodes > 1:
+            # A node drain evicts one copy at a time, each only once the others are ready.
+            self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+                f"{stack.name}-{app.name}",
+                metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": match},
+                      # A copy that is not ready serves nothing: evicting it never blocks a drain.
+                      "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+                opts=child)
         self.register_outputs({"host": app.name, "port": app.port, "replicas": app.nodes,
                                "public_url": app.public_url})

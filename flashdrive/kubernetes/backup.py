@@ -1,28 +1,41 @@
-"""flashdrive:kubernetes:Backups — a CronJob that backs up every disk and database of the stack with
-restic, on the spec's schedule, keeping `keep_days` days of history.
+"""flashdrive:kubernetes:Backups — restic backups of every disk and database of the stack, on the
+spec's schedule, keeping `keep_days` days of history, append-only as on Docker.
 
-Isolation: the repository (its own retained claim for a volume target) and its password Secret are
-mounted and read by the backup pods only; apps never see them, so a compromised app can neither
-read nor delete history. Disks are mounted read-only.
+Three pods, three privileges (a volume target):
+- `backup-server` (Deployment + Service): `rclone serve restic --append-only` over the repository's
+  retained claim, the only pod that mounts it besides the prune. Through it nobody can delete or
+  rewrite a snapshot.
+- `backup` (CronJob): one pod per run; init containers dump each database over the stack's network
+  with the engine's own tool (from the database's image) into a scratch volume, a failed dump fails
+  the pod before restic runs; then restic backs up the disks (mounted read-only) and the dumps
+  through the server, with the writer's credentials. It never holds a right to delete.
+- `backup-prune` (CronJob): mounts the repository claim read-write, no network at all (a
+  NetworkPolicy denies every packet), and forgets what the repository received more than
+  `keep_days` ago, judged by the snapshot files' times, which the writer cannot set (see
+  flashdrive.backups.scripts); then checks the repository.
+With an s3 or rest target the repository is remote: the backup job and the prune job get their own
+credentials (`prune:` in the target), and the prune keeps a ledger of when it first saw each
+snapshot on a small claim only it mounts.
 
-One pod per run: init containers dump each database over the stack's network with the engine's
-own tool (from the database's image) into a scratch volume; a failed dump fails the pod before
-restic runs, so a run never records a half dump as a success. Then restic backs up the disks and
-the dumps, and forgets snapshots older than `keep_days`.
+The repository password and the writer's URL live in the `backup` Secret; each pod reads only the
+keys it needs. Apps never see them.
 """
 
 from __future__ import annotations
+
+import posixpath
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from flashdrive.backups.scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk, claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels, pod_defaults,
-                                             pod_labels, pod_security, resources)
+                                             pod_labels, pod_security, resources, selector)
 from flashdrive.model.stack import ResolvedDatabase, ResolvedStack
 from flashdrive.spec.model import RestTarget, S3Target, VolumeTarget
 from flashdrive.spec.sizes import SIZES
@@ -72,23 +85,44 @@ def _dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
     return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}]
 
 
-def restic_script(stack: str, keep_days: int) -> str:
+SERVER_PORT = 8000
+# A run that has not ended long before the next is due is stuck (a hung dump, a lock): stopped, so
+# the next run can start and the failure shows in the job's history.
+BACKUP_DEADLINE_SECONDS = 20 * 3600
+PRUNE_DEADLINE_SECONDS = 12 * 3600
+# restic exits 3 when the snapshot was written but some files could not be read (removed or
+# unreadable while it ran): the rest is stored, so a warning, not a failed run.
+RESTIC_INCOMPLETE = 3
+
+
+def restic_script(stack: str) -> str:
     # A fixed --host: pods get a new name every run, and restic groups snapshots (for the parent
-    # snapshot and for forget) by host; per-pod hosts would keep every snapshot forever.
+    # snapshot) by host; per-pod hosts would also make every run a full read.
     return "\n".join([
-        "set -eu",
+        "set -u",
         # A repository that cannot be opened is initialised; a wrong password makes init fail too.
-        "restic cat config >/dev/null 2>&1 || restic init",
-        f"restic backup --host {stack} --tag flashdrive {BACKUP_ROOT}",
-        f"restic forget --host {stack} --tag flashdrive --keep-within-daily {keep_days}d --prune",
+        "restic cat config >/dev/null 2>&1 || restic init || exit 1",
+        # lost+found is the file system's, not the app's: root-only, it would make every run incomplete.
+        f"restic backup --host {stack} --tag flashdrive --exclude '{BACKUP_ROOT}/disks/*/lost+found' {BACKUP_ROOT}",
+        "status=$?",
+        f'if [ "$status" -eq {RESTIC_INCOMPLETE} ]; then',
+        '  echo "flashdrive-backup: WARNING: some files could not be read (see above); the rest is stored" >&2',
+        "  exit 0",
+        "fi",
+        'exit "$status"',
     ])
+
+
+def _secret_env(secret_name: pulumi.Input[str], keys: list[str]) -> list[dict]:
+    return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}} for key in keys]
 
 
 class Backups(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, Disk],
                  databases: dict[str, Database], storage_class: str | None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Backups", f"{stack.name}-backups", None, opts)
+        self.pull_secrets = pull_secrets
         backups = stack.backups
         # The password is the only key to the repository: deleting it would make every backup
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
@@ -96,11 +130,12 @@ class Backups(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(f"{stack.name}-backup-password", length=48, special=False, opts=child)
         secret_data: dict = {"RESTIC_PASSWORD": password.result}
-        env: list[dict] = []
-        volumes: list[dict] = [{"name": "dumps", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
-        mounts: list[dict] = [{"name": "dumps", "mountPath": DUMPS}, {"name": "cache", "mountPath": "/cache"}]
+        job_keys, prune_keys, server_keys = ["RESTIC_PASSWORD"], ["RESTIC_PASSWORD"], []
+        job_env: list[dict] = []
+        prune_env: list[dict] = []
         target = backups.settings.target
-        self.repository = None
+        self.repository = self.server = self.ledger = None
+        remote = not isinstance(target, VolumeTarget)
         if isinstance(target, VolumeTarget):
             self.repository = k8s.core.v1.PersistentVolumeClaim(
                 repository_claim_name(stack.name, target.volume),
@@ -108,33 +143,65 @@ class Backups(pulumi.ComponentResource):
                           "labels": labels(stack.name, target.volume, "backup")},
                 spec=claim_spec(max(1, repository_size_gb(stack)), "ReadWriteOnce", storage_class),
                 opts=kept)
-            env.append({"name": "RESTIC_REPOSITORY", "value": REPOSITORY})
-            volumes.append({"name": "repository",
-                            "persistentVolumeClaim": {"claimName": self.repository.metadata.name}})
-            mounts.append({"name": "repository", "mountPath": REPOSITORY})
+            writer = random.RandomPassword(f"{stack.name}-backup-writer-password", length=32, special=False,
+                                           opts=child).result
+            secret_data["RCLONE_PASS"] = writer
+            secret_data["RESTIC_REPOSITORY"] = pulumi.Output.concat(
+                "rest:http://writer:", writer, f"@backup-server:{SERVER_PORT}/")
+            job_keys.append("RESTIC_REPOSITORY")
+            server_keys.append("RCLONE_PASS")
+            prune_env.append({"name": "RESTIC_REPOSITORY", "value": REPOSITORY})
         elif isinstance(target, S3Target):
             s3 = target.s3
-            env.append({"name": "RESTIC_REPOSITORY", "value": f"s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"})
+            url = {"name": "RESTIC_REPOSITORY", "value": f"s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"}
+            job_env.append(url)
+            prune_env.append(url)
             secret_data["AWS_ACCESS_KEY_ID"] = config_value(s3.access_key.config)
             secret_data["AWS_SECRET_ACCESS_KEY"] = config_value(s3.secret_key.config)
+            job_keys += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+            if s3.prune is not None:
+                secret_data["PRUNE_AWS_ACCESS_KEY_ID"] = config_value(s3.prune.access_key.config)
+                secret_data["PRUNE_AWS_SECRET_ACCESS_KEY"] = config_value(s3.prune.secret_key.config)
+                prune_env += [{"name": key.removeprefix("PRUNE_"), "valueFrom": {"secretKeyRef": {
+                    "name": "backup", "key": key}}} for key in ("PRUNE_AWS_ACCESS_KEY_ID", "PRUNE_AWS_SECRET_ACCESS_KEY")]
+            else:
+                prune_keys += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
         elif isinstance(target, RestTarget):
             rest = target.rest
-            if rest.password is not None:
+
+            def rest_url(url: str, password) -> pulumi.Input[str]:
                 # Older restic takes REST credentials only inside the URL, so the whole URL is secret.
-                scheme, _, rest_of_url = rest.url.partition("://")
-                secret_data["RESTIC_REPOSITORY"] = pulumi.Output.concat(
-                    f"rest:{scheme}://{stack.name}:", config_value(rest.password.config), f"@{rest_of_url}")
+                scheme, _, rest_of_url = url.partition("://")
+                return pulumi.Output.concat(f"rest:{scheme}://{stack.name}:", config_value(password.config),
+                                            f"@{rest_of_url}")
+
+            if rest.password is not None:
+                secret_data["RESTIC_REPOSITORY"] = rest_url(rest.url, rest.password)
+                job_keys.append("RESTIC_REPOSITORY")
             else:
-                env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
+                job_env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
+            if rest.prune is not None:
+                secret_data["PRUNE_RESTIC_REPOSITORY"] = rest_url(rest.prune.url or rest.url, rest.prune.password)
+                prune_env.append({"name": "RESTIC_REPOSITORY", "valueFrom": {"secretKeyRef": {
+                    "name": "backup", "key": "PRUNE_RESTIC_REPOSITORY"}}})
+            elif rest.password is not None:
+                prune_keys.append("RESTIC_REPOSITORY")
+            else:
+                prune_env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
         self.secret = k8s.core.v1.Secret(
             f"{stack.name}-backup",
             metadata={"name": "backup", "namespace": namespace, "labels": labels(stack.name, "backup", "backup")},
             type="Opaque", string_data=secret_data, opts=kept)
         secret_name = self.secret.metadata.name
-        env += [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-                for key in sorted(secret_data)]
-        env += [{"name": "RESTIC_CACHE_DIR", "value": "/cache"}]
+        cache = [{"name": "RESTIC_CACHE_DIR", "value": "/cache"}]
+        job_env = _secret_env(secret_name, job_keys) + job_env + cache
+        prune_env = _secret_env(secret_name, prune_keys) + prune_env + cache
 
+        if self.repository is not None:
+            self.server = self._server(stack, namespace, secret_name, server_keys, backups.server_image)
+
+        volumes: list[dict] = [{"name": "dumps", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
+        mounts: list[dict] = [{"name": "dumps", "mountPath": DUMPS}, {"name": "cache", "mountPath": "/cache"}]
         for disk in stack.disks:
             volumes.append({"name": f"disk-{disk.name}", "persistentVolumeClaim": {
                 "claimName": disks[disk.name].name, "readOnly": True}})
@@ -155,16 +222,16 @@ class Backups(pulumi.ComponentResource):
             "image": backups.image,
             "imagePullPolicy": "IfNotPresent",
             # The image's entrypoint is restic itself; the script runs several restic commands.
-            "command": ["/bin/sh", "-c", restic_script(stack.name, backups.keep_days)],
-            "env": env,
+            "command": ["/bin/sh", "-c", restic_script(stack.name)],
+            "env": job_env,
             "resources": resources(SIZES["s"]),
             "securityContext": container_security(APP_UID),
             "volumeMounts": mounts,
         }
         pod_spec: dict = {
-            **pod_defaults(),
+            **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
-            # The apps' group: the disks' files are readable, the repository claim writable.
+            # The apps' group: the disks' files are readable.
             "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
             "initContainers": dumps,
             "containers": [restic],
@@ -174,7 +241,6 @@ class Backups(pulumi.ComponentResource):
         affinity = colocated_with(sorted(set(pinned)))
         if affinity:
             pod_spec["affinity"] = affinity
-        remote = not isinstance(target, VolumeTarget)
         self.cron_job = k8s.batch.v1.CronJob(
             f"{stack.name}-backup",
             metadata={"name": "backup", "namespace": namespace, "labels": labels(stack.name, "backup", "backup")},
@@ -186,9 +252,126 @@ class Backups(pulumi.ComponentResource):
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": {
                     "backoffLimit": 1,
+                    "activeDeadlineSeconds": BACKUP_DEADLINE_SECONDS,
                     "template": {"metadata": {"labels": pod_labels(stack.name, "backup", "backup", egress=remote)},
                                  "spec": pod_spec}}},
             },
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.server] if self.server else []))
+        self.prune = self._prune(stack, namespace, prune_env, remote, storage_class, kept)
         self.register_outputs({"schedule": backups.schedule, "keep_days": backups.keep_days,
                                "repository": self.repository.metadata.name if self.repository else None})
+
+    def _server(self, stack: ResolvedStack, namespace, secret_name, keys: list[str], image: str):
+        """The append-only server in front of the repository claim, reachable as backup-server:8000."""
+        child = pulumi.ResourceOptions(parent=self)
+        server_labels = pod_labels(stack.name, "backup-server", "backup", egress=False)
+        container = {
+            "name": "rclone",
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            # --user and --pass come from RCLONE_USER and RCLONE_PASS, never the command line.
+            "command": ["rclone", "serve", "restic", "--append-only", "--addr", f"0.0.0.0:{SERVER_PORT}", REPOSITORY],
+            "env": [{"name": "RCLONE_USER", "value": "writer"}, *_secret_env(secret_name, keys),
+                    {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"}],
+            "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
+            "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
+            "resources": resources(SIZES["xs"]),
+            "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+            "volumeMounts": [{"name": "repository", "mountPath": REPOSITORY}, {"name": "tmp", "mountPath": "/tmp"}],
+        }
+        deployment = k8s.apps.v1.Deployment(
+            f"{stack.name}-backup-server",
+            metadata={"name": "backup-server", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-server", "backup")},
+            spec={
+                "replicas": 1,
+                # The claim is ReadWriteOnce: the old pod lets go before the new one mounts it.
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": selector("backup-server", "backup")},
+                "template": {"metadata": {"labels": server_labels}, "spec": {
+                    **pod_defaults(self.pull_secrets),
+                    "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+                    "containers": [container],
+                    "volumes": [{"name": "repository",
+                                 "persistentVolumeClaim": {"claimName": self.repository.metadata.name}},
+                                {"name": "tmp", "emptyDir": {}}],
+                }},
+            }, opts=child)
+        k8s.core.v1.Service(
+            f"{stack.name}-backup-server",
+            metadata={"name": "backup-server", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-server", "backup")},
+            spec={"selector": selector("backup-server", "backup"),
+                  "ports": [{"port": SERVER_PORT, "targetPort": SERVER_PORT, "name": "restic"}]},
+            opts=child)
+        return deployment
+
+    def _prune(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool, storage_class, kept):
+        """The only pod that may delete: forgets by received time, then checks the repository."""
+        child = pulumi.ResourceOptions(parent=self)
+        scripts = k8s.core.v1.ConfigMap(
+            f"{stack.name}-backup-prune",
+            metadata={"name": "backup-prune", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-prune", "backup")},
+            data={"prune.sh": prune_script(stack), "received.sh": received_script(local=not remote)},
+            opts=child)
+        volumes: list[dict] = [{"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
+                               {"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+        mounts: list[dict] = [{"name": "scripts", "mountPath": "/flashdrive", "readOnly": True},
+                              {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}]
+        if remote:
+            self.ledger = k8s.core.v1.PersistentVolumeClaim(
+                f"{stack.name}-backup-ledger",
+                metadata={"name": "backup-ledger", "namespace": namespace,
+                          "labels": labels(stack.name, "backup-ledger", "backup")},
+                spec=claim_spec(1, "ReadWriteOnce", storage_class), opts=kept)
+            volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": self.ledger.metadata.name}})
+            mounts.append({"name": "ledger", "mountPath": posixpath.dirname(LEDGER)})
+        else:
+            volumes.append({"name": "repository",
+                            "persistentVolumeClaim": {"claimName": self.repository.metadata.name}})
+            mounts.append({"name": "repository", "mountPath": REPOSITORY})
+        pod_spec: dict = {
+            **pod_defaults(self.pull_secrets),
+            "restartPolicy": "Never",
+            "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+            "containers": [{
+                "name": "prune",
+                "image": stack.backups.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/sh", "/flashdrive/prune.sh"],
+                "env": env,
+                "resources": resources(SIZES["s"]),
+                "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+                "volumeMounts": mounts,
+            }],
+            "volumes": volumes,
+        }
+        if not remote:
+            # The claim is ReadWriteOnce: the prune runs on the server's node.
+            pod_spec["affinity"] = colocated_with(["backup-server"])
+            # No network at all: nothing the prune does needs one, and nothing can reach it.
+            k8s.networking.v1.NetworkPolicy(
+                f"{stack.name}-backup-prune-no-network",
+                metadata={"name": "backup-prune-no-network", "namespace": namespace,
+                          "labels": labels(stack.name, "backup-prune-no-network", "network")},
+                spec={"podSelector": {"matchLabels": selector("backup-prune", "backup")},
+                      "policyTypes": ["Ingress", "Egress"]},
+                opts=child)
+        return k8s.batch.v1.CronJob(
+            f"{stack.name}-backup-prune",
+            metadata={"name": "backup-prune", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-prune", "backup")},
+            spec={
+                "schedule": PRUNE_SCHEDULE,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {
+                    "backoffLimit": 1,
+                    "activeDeadlineSeconds": PRUNE_DEADLINE_SECONDS,
+                    "template": {"metadata": {"labels": pod_labels(stack.name, "backup-prune", "backup",
+                                                                   egress=remote)},
+                                 "spec": pod_spec}}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]))

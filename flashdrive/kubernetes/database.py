@@ -2,9 +2,11 @@
 named like the database (so `${databases.NAME.host}` is the same as on Docker), and its generated
 credentials in a Secret.
 
-The data lives on the claim of the StatefulSet's volumeClaimTemplate, named from the stack and the
-database (`data-<stack>-db-<name>-0`) and kept when the StatefulSet goes (Retain), so renaming or
-removing an app never touches it.
+The data lives on a claim of its own, named from the stack and the database like the Docker
+volume (`<stack>-db-<name>`) and retained on delete, so renaming or removing an app never touches
+it. Not a volumeClaimTemplate: a template cannot change, so a larger `disk_gb` would recreate the
+StatefulSet and never grow the volume; a claim's request grows in place (on a storage class with
+`allowVolumeExpansion`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import pulumi_random as random
 
 from flashdrive.database_tls import TLS_DIR, ServerTLS, server_options
 from flashdrive.endpoints import DatabaseEndpoint
+from flashdrive.kubernetes.disk import claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
-                                             pod_security, quantity_gb, resources, selector)
+                                             pod_security, resources, selector)
 from flashdrive.model.stack import ResolvedDatabase
 
 DATA_VOLUME = "data"
@@ -57,10 +60,25 @@ def _args(db: ResolvedDatabase, tls: bool = False) -> list[str] | None:
     if db.engine == "postgres" and tls:
         return ["postgres", *server_options("postgres")]
     if db.engine == "redis":
-        # The official image has no password variable; expand it inside the container instead of
-        # writing it into the pod spec.
-        return ["sh", "-c", f'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir {db.data_dir}']
+        return ["sh", "-c", redis_command(db.data_dir)]
     return None
+
+
+def redis_command(data_dir: str) -> str:
+    """The official image has no password variable. The shell writes the password into the
+    server's standard input (`-` reads configuration from it), so it is neither in the pod spec
+    nor on any command line that `ps` shows."""
+    return f"exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"
+
+
+def shm_mib(db: ResolvedDatabase) -> int:
+    """Postgres's shared memory for parallel queries: a quarter of the memory, at least the 64 MiB
+    a container gets by default (memory-backed, it counts against the limit)."""
+    return max(64, db.size.memory_mib // 4)
+
+
+# Crash recovery of a large database may take minutes: liveness starts only once it answers.
+STARTUP_SECONDS = 600
 
 
 def _probe_command(db: ResolvedDatabase) -> list[str]:
@@ -76,7 +94,8 @@ def _probe_command(db: ResolvedDatabase) -> list[str]:
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
-    def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str], tls: ServerTLS | None = None,
+    def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
+                 pull_secrets: tuple[str, ...] = (), tls: ServerTLS | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -103,23 +122,35 @@ class Database(pulumi.ComponentResource):
             opts=child)
         probe = {"exec": {"command": _probe_command(db)}, "periodSeconds": 5, "timeoutSeconds": 5,
                  "failureThreshold": 10}
+        mounts = [{"name": DATA_VOLUME, "mountPath": db.data_dir}]
+        volumes: list[dict] = []
         container = {
             "name": db.engine,
             "image": db.image,
             "imagePullPolicy": "IfNotPresent",
             "env": credentials_env(db, self.secret_name),
             "ports": [{"name": db.engine, "containerPort": db.port, "protocol": "TCP"}],
+            "startupProbe": {**probe, "failureThreshold": STARTUP_SECONDS // probe["periodSeconds"]},
             "readinessProbe": probe,
-            # Give a large database time to recover after a crash before restarting it again.
-            "livenessProbe": {**probe, "initialDelaySeconds": 60},
+            "livenessProbe": probe,
             "resources": resources(db.size),
             "securityContext": container_security(DATABASE_UID),
-            "volumeMounts": [{"name": DATA_VOLUME, "mountPath": db.data_dir}],
+            "volumeMounts": mounts,
         }
         args = _args(db, tls is not None)
         if args:
             container["args"] = args
-        volumes = []
+        if db.engine == "postgres":
+            volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_mib(db)}Mi"}})
+            mounts.append({"name": "shm", "mountPath": "/dev/shm"})
+        self.claim = k8s.core.v1.PersistentVolumeClaim(
+            db.volume_name,
+            metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
+            # The cluster's default class: a database wants a fast single-node volume, not the
+            # shared (ReadWriteMany) class the disks may need.
+            spec=claim_spec(db.data_gb, "ReadWriteOnce", None),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+        volumes.append({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": self.claim.metadata.name}})
         if tls is not None:
             # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key
             # owned by root when no one outside that group can read it.
@@ -135,26 +166,18 @@ class Database(pulumi.ComponentResource):
             metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
             spec={
                 "serviceName": self.service.metadata.name,
+                # One pod, stopped before its successor starts: never two servers on one data directory.
                 "replicas": 1,
                 "selector": {"matchLabels": match},
-                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "template": {
                     "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
                     "spec": {
-                        **pod_defaults(),
-                        "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID,
-                                                        keep_ownership=True),
+                        **pod_defaults(pull_secrets),
+                        "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
                         "containers": [container],
-                        **({"volumes": volumes} if volumes else {}),
+                        "volumes": volumes,
                     },
                 },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": DATA_VOLUME, "labels": labels(stack, db.name, "database")},
-                    # The cluster's default class: a database wants a fast single-node volume, not
-                    # the shared (ReadWriteMany) class the disks may need.
-                    "spec": {"accessModes": ["ReadWriteOnce"],
-                             "resources": {"requests": {"storage": quantity_gb(db.data_gb)}}},
-                }],
             },
             opts=child)
         self.endpoint = DatabaseEndpoint.of(db, password.result)

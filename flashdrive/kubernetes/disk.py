@@ -30,6 +30,8 @@ class Disk(pulumi.ComponentResource):
                  storage_class: str | None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Disk", disk.volume_name, None, opts)
         self.shared = nodes > 1
+        self.physical = disk.volume_name
+        self.access_mode = access_mode(nodes)
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             disk.volume_name,
             metadata={"name": disk.volume_name, "namespace": namespace, "labels": labels(stack, disk.name, "disk")},
@@ -37,3 +39,29 @@ class Disk(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         self.name: pulumi.Output[str] = self.claim.metadata.name
         self.register_outputs({"claim": self.name})
+
+
+def write_check(disks: list[tuple[str, str, str]], storage_class: str | None, group: int) -> str:
+    """A shell script, run before a copy starts, that exits 1 with what/why/fix when one of the
+    (disk, claim, mount) cannot be written: `fsGroup` gives a volume to the pods' group only where
+    the CSI driver applies it, and most ReadWriteMany drivers (NFS, EFS, Azure Files) do not."""
+    where = f"kubernetes.storage_class '{storage_class}'" if storage_class else "the cluster's default storage class"
+    lines = ["failed=0",
+             "check() {",
+             '  probe="$3/.flashdrive-write-check-${HOSTNAME:-$$}"',
+             '  if (: > "$probe") 2>/dev/null && rm -f "$probe"; then return 0; fi',
+             ('  echo "error: disk \'$1\' (claim $2) is mounted at $3, but this pod (uid $(id -u 2>/dev/null),'
+              ' groups $(id -G 2>/dev/null)) cannot write to it" >&2'),
+             "  failed=1",
+             "}"]
+    lines += [f"check {name} {claim} {mount}" for name, claim, mount in disks]
+    lines += ['[ "$failed" = 0 ] && exit 0',
+              "cat >&2 <<'EOF'",
+              (f"why: the volume is not owned by group {group}: the storage driver did not apply the pod's fsGroup"
+               " (most ReadWriteMany drivers, such as NFS, EFS and Azure Files, ignore it)"),
+              (f"fix: make {where} create volumes owned by uid and gid {group}: on EFS, the parameters"
+               f' provisioningMode: efs-ap, uid: "{group}", gid: "{group}"; on NFS, an export owned by {group}:{group}'
+               f" (or all_squash,anonuid={group},anongid={group}); or use a class whose CSI driver has fsGroupPolicy: File"),
+              "EOF",
+              "exit 1"]
+    return "\n".join(lines)

@@ -34,12 +34,12 @@ def pod_labels(stack: str, name: str, component: str, egress: bool) -> dict[str,
     return {**labels(stack, name, component), EGRESS: "true" if egress else "false"}
 
 
-def pod_security(*, run_as_user: int | None = None, fs_group: int | None = None,
-                 keep_ownership: bool = False) -> dict:
+def pod_security(*, run_as_user: int | None = None, fs_group: int | None = None) -> dict:
     """The pod-level part of "restricted": never root, the runtime's default seccomp profile.
 
-    `keep_ownership`: change a volume's group only when its root does not match yet; databases
-    refuse to start once a recursive chmod has made their data directory group-writable.
+    `fs_group`: the group volumes are given, changed only where a volume's root does not have it
+    yet (OnRootMismatch): a recursive change of a large disk at every start delays each pod by
+    minutes, and databases refuse to start once it has made their data directory group-writable.
     """
     context: dict = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     if run_as_user is not None:
@@ -47,14 +47,14 @@ def pod_security(*, run_as_user: int | None = None, fs_group: int | None = None,
         context["runAsGroup"] = run_as_user
     if fs_group is not None:
         context["fsGroup"] = fs_group
-        if keep_ownership:
-            context["fsGroupChangePolicy"] = "OnRootMismatch"
+        context["fsGroupChangePolicy"] = "OnRootMismatch"
     return context
 
 
-def pod_defaults() -> dict:
-    """Pod spec fields every pod of a stack shares."""
+def pod_defaults(pull_secrets: tuple[str, ...] = ()) -> dict:
+    """Pod spec fields every pod of a stack shares; `pull_secrets`: kubernetes.image_pull_secrets."""
     return {
+        **({"imagePullSecrets": [{"name": name} for name in pull_secrets]} if pull_secrets else {}),
         # No pod talks to the Kubernetes API: no token to steal.
         "automountServiceAccountToken": False,
         # Service links would inject variables like REDIS_PORT=tcp://10.0.0.7:6379 into every pod,

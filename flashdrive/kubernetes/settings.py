@@ -24,10 +24,21 @@ class ClusterSettings:
     ingress_class: str
     cluster_issuer: str | None
     registry: str | None
+    acme_email: str | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    controller_namespace: str | None = None
+    controller_cidrs: tuple[str, ...] = ()
+    dns_cidrs: tuple[str, ...] = ()
+    release_timeout_s: int = 1800
 
     @property
     def ingress_controller_namespace(self) -> str | None:
-        return INGRESS_CONTROLLER_NAMESPACES.get(self.ingress_class)
+        return self.controller_namespace or INGRESS_CONTROLLER_NAMESPACES.get(self.ingress_class)
+
+    @property
+    def acme_issuer(self) -> bool:
+        """Whether the stack creates its own ACME Issuer: an email, and no ClusterIssuer to use instead."""
+        return self.cluster_issuer is None and self.acme_email is not None
 
 
 def cluster_settings(settings: Kubernetes, stack: ResolvedStack, spec_file: str) -> ClusterSettings:
@@ -43,4 +54,10 @@ def cluster_settings(settings: Kubernetes, stack: ResolvedStack, spec_file: str)
         ingress_class=settings.ingress_class,
         cluster_issuer=settings.cluster_issuer,
         registry=settings.registry.rstrip("/") if settings.registry else None,
+        acme_email=stack.tls_email,
+        image_pull_secrets=tuple(settings.image_pull_secrets),
+        controller_namespace=settings.ingress_controller_namespace,
+        controller_cidrs=tuple(settings.ingress_controller_cidrs),
+        dns_cidrs=tuple(settings.dns_cidrs),
+        release_timeout_s=settings.release_timeout_s,
     )

@@ -7,9 +7,10 @@ import pulumi
 from flashdrive.database_tls import database_tls
 from flashdrive.kubernetes.app import App
 from flashdrive.kubernetes.backup import Backups
+from flashdrive.kubernetes.cron import Cron
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk
-from flashdrive.kubernetes.edge import Edge, issued_hosts
+from flashdrive.kubernetes.edge import Edge
 from flashdrive.kubernetes.image import Image
 from flashdrive.kubernetes.namespace import Namespace
 from flashdrive.kubernetes.network_policy import NetworkPolicies
@@ -22,7 +23,8 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
     _, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, ns, tls.get(name)) for name, db in stack.databases.items()}
+    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name))
+                 for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
     disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}
@@ -36,20 +38,18 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         image = images[app.build.key].reference if app.build is not None else app.image
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, image, ns, disks, endpoints,
+        apps[name] = App(stack, cluster, app, image, ns, disks, endpoints,
                          depends_on=[db.stateful_set for db in databases.values()], release_of_source=owner)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
+    for app in apps.values():
+        if app.app.cron:
+            # After the app's Deployment: a run starts on the version the deploy rolled out.
+            Cron(stack.name, app.app, app.pod, ns, depends_on=[app.deployment])
     if stack.web_apps:
-        hosts = [host for app in stack.web_apps for host in issued_hosts(app)]
-        if hosts and not cluster.cluster_issuer:
-            pulumi.log.warn("kubernetes.cluster_issuer is not set: no certificate is requested for "
-                            f"{', '.join(hosts)}; "
-                            "the ingress controller serves its default certificate until each <app>-tls Secret "
-                            "exists. Set it to a cert-manager ClusterIssuer, e.g. `cluster_issuer: letsencrypt`")
         Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, ns, disks, databases, cluster.storage_class)
+        Backups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},

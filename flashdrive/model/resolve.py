@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from flashdrive.model.images import image_for
-from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedDatabase,
-                                    ResolvedDisk, ResolvedDomain, ResolvedStack)
+from flashdrive.cron.schedule import expand
+from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
+                                    ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
 from flashdrive.spec.model import App, Database, Spec, config_keys
@@ -113,6 +114,8 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+        cron=tuple(ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command,
+                                   job.timeout_s) for job in app.cron),
     )
 
 
@@ -122,6 +125,7 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
     owners = _procfile_release_owners(spec)
     return ResolvedStack(
         name=stack,
+        # The CLI's --backend is a plain str, checked by argparse's choices, not the Literal.
         backend=backend or spec.backend,  # type: ignore[arg-type]
         apps={name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()},
         databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},

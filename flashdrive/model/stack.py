@@ -41,6 +41,16 @@ class ResolvedDomain:
 
 
 @dataclass(frozen=True)
+class ResolvedCronJob:
+    name: str
+    app: str
+    schedule: str  # as written (`@daily` stays `@daily`)
+    expression: str  # its five fields, UTC
+    command: str
+    timeout_s: int
+
+
+@dataclass(frozen=True)
 class ResolvedBuild:
     """How to build one image from a source folder; apps with the same source share it."""
 
@@ -73,6 +83,7 @@ class ResolvedApp:
     build: ResolvedBuild | None
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
+    cron: tuple[ResolvedCronJob, ...] = ()
 
     @property
     def is_web(self) -> bool:

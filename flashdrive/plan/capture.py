@@ -36,7 +36,9 @@ from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
 from pulumi.runtime.stack import run_in_stack
 
 from flashdrive.plan import values
-from flashdrive.plan.model import STACK_TYPE, Plan, PlannedResource
+from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
+                               RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
+from flashdrive.plan.model import Plan, PlannedResource
 from flashdrive.problems import InputError
 
 
@@ -51,10 +53,6 @@ class ProgramError(Exception):
 
 # --- mocks: deterministic answers for what only a provider would know ------------------------
 
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-RANDOM_STRING = "random:index/randomString:RandomString"
-DOCKER_IMAGE = "docker:index/image:Image"
-DOCKER_REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 
 
 def _digest(*parts: Any) -> str:
@@ -97,22 +95,23 @@ class PlanMocks(Mocks):
             if typ == RANDOM_PASSWORD:
                 state["bcryptHash"] = "$2a$10$" + _placeholder(seed + "#bcrypt", 53)
             return resource_id, state
-        if typ == "random:index/randomId:RandomId":
+        if typ == RANDOM_ID:
             hexa = _placeholder(seed, 2 * int(inputs.get("byteLength") or 8))
             raw = bytes.fromhex(hexa)
             return resource_id, {**inputs, "hex": hexa, "dec": str(int(hexa, 16)),
                                  "b64Std": base64.b64encode(raw).decode(),
                                  "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
-        if typ == "random:index/randomUuid:RandomUuid":
+        if typ == RANDOM_UUID:
             return resource_id, {**inputs, "result": str(uuid.uuid5(uuid.NAMESPACE_URL, seed))}
-        if typ == "random:index/randomInteger:RandomInteger":
+        if typ == RANDOM_INTEGER:
             return resource_id, {**inputs, "result": inputs.get("min", 0)}
         if typ == DOCKER_IMAGE:
             image_name = str(inputs.get("imageName") or name)
             repository = image_name.split("@")[0]
             if ":" in repository.rsplit("/", 1)[-1]:
                 repository = repository.rsplit(":", 1)[0]
-            build = inputs.get("build") if isinstance(inputs.get("build"), dict) else {}
+            build = inputs.get("build")
+            build = build if isinstance(build, dict) else {}
             return resource_id, {
                 **inputs,
                 "imageName": image_name,
@@ -136,11 +135,12 @@ class PlanMocks(Mocks):
             inputs["name"] = name
         return resource_id, inputs
 
-    def call(self, args) -> dict:
+    def call(self, args) -> tuple[dict, list[tuple[str, str]] | None]:
+        """(result, failures): the SDK's mock monitor takes both this and a bare dict."""
         if args.token == "docker:index/getRegistryImage:getRegistryImage":
             image = str(args.args.get("name", ""))
-            return {"name": image, "sha256Digest": f"sha256:{_digest(image)}"}
-        return {}
+            return {"name": image, "sha256Digest": f"sha256:{_digest(image)}"}, None
+        return {}, None
 
     # Mocks' optional hooks (the monitor calls them when the program registers stack transforms).
     def register_transform(self, transform) -> None:  # pragma: no cover - transforms never run under mocks
@@ -234,6 +234,8 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             provider=request.provider or None,
             deleted_with=request.deletedWith or None,
+            custom_timeouts={key: getattr(request.customTimeouts, key) for key in ("create", "update", "delete")
+                             if getattr(request.customTimeouts, key)},
         )
         with self._lock:
             if urn in self.recorded.resources:
@@ -241,7 +243,7 @@ class RecordingMonitor(MockMonitor):
                                    f"{request.type} are both named '{request.name}' under the same parent")
             self.recorded.resources[urn] = resource
 
-        mocks: PlanMocks = self.mocks  # type: ignore[assignment]
+        mocks = self.mocks  # a PlanMocks: capture() installs one
         mocks._current.urn, mocks._current.masked, mocks._current.resource = urn, inputs, resource
         try:
             response = super().RegisterResource(request)
@@ -403,6 +405,7 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         pulumi_settings.configure(MockSettings(
             monitor=monitor,
             monitor_features=features,
+            # The SDK's MockEngine wants a logging.Logger; _LogCollector has the methods it calls.
             engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]
             project=project,
             stack=stack,
@@ -437,7 +440,8 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         _restore_settings_defaults(pulumi_settings.Settings, _PRISTINE_DEFAULTS)
         # Let what the run left behind (futures, loops, resources in cycles) be finalized here,
         # on this thread, rather than at some later collection in the caller's thread.
-        del loop, executor, thread_loops
+        thread_loops.clear()
+        del loop, executor
         gc.collect()
 
 

@@ -12,13 +12,14 @@ from typing import Any, Iterator
 
 import yaml
 
+from flashdrive.labels import DOCKER_IMAGE
 from flashdrive.plan.model import Plan, PlannedResource
 from flashdrive.plan.values import SECRET
 from flashdrive.problems import InputError, Problem
 
 # The order `kubectl apply -f` needs: what others refer to first.
 KIND_ORDER = ("Namespace", "NetworkPolicy", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service",
-              "StatefulSet", "Job", "Deployment", "CronJob", "Ingress")
+              "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "CronJob", "Issuer", "Certificate", "Ingress")
 HEAD = ("apiVersion", "kind", "metadata")
 TLS_KEYS = ("tls.crt", "tls.key")
 
@@ -40,7 +41,7 @@ def render_manifests(plan: Plan) -> str:
             hint="add --backend kubernetes, or use --format text or json")])
     objects = manifests(plan)
     header = [f"# Kubernetes manifests of stack '{plan.stack}' planned by flashdrive; secrets show as {SECRET}."]
-    images = [r.inputs.get("imageName") for r in plan.resources if r.type == "docker:index/image:Image"]
+    images = [str(r.inputs.get("imageName")) for r in plan.resources if r.type == DOCKER_IMAGE]
     if images:
         header.append("# Built from source and pushed before these are applied: " + ", ".join(sorted(images)))
     documents = ["---\n" + yaml.dump(_ordered(m), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
@@ -69,7 +70,8 @@ def _manifest(resource: PlannedResource) -> dict[str, Any]:
 def _apply_order(manifest: dict) -> tuple:
     kind = manifest.get("kind", "")
     rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-    metadata = manifest.get("metadata") if isinstance(manifest.get("metadata"), dict) else {}
+    metadata = manifest.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     return rank, kind, str(metadata.get("namespace", "")), str(metadata.get("name", ""))
 
 
@@ -117,4 +119,4 @@ def _restore_keys(secret: dict, keys: dict[tuple[str, str], set[str]]) -> None:
         wanted.update(TLS_KEYS)
     for field in ("stringData", "data"):
         if secret.get(field) == SECRET:
-            secret[field] = {key: SECRET for key in sorted(wanted)}
+            secret[field] = dict.fromkeys(sorted(wanted), SECRET)

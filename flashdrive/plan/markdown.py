@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_IMAGE, DOCKER_NETWORK, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME,
+                               RANDOM_PASSWORD, STACK_TYPE)
 from flashdrive.plan.model import Plan, PlannedResource
 from flashdrive.plan.render import option_flags
 
 # The inputs worth a glance per resource type; everything else is in `--format json`.
 KEY_INPUTS = {
-    "docker:index/container:Container": ("image", "memory", "cpus", "ports"),
-    "docker:index/volume:Volume": ("name",),
-    "docker:index/network:Network": ("name", "internal"),
-    "docker:index/image:Image": ("imageName", "skipPush"),
-    "docker:index/remoteImage:RemoteImage": ("name",),
-    "random:index/randomPassword:RandomPassword": ("length",),
+    DOCKER_CONTAINER: ("image", "memory", "cpus", "ports"),
+    DOCKER_VOLUME: ("name",),
+    DOCKER_NETWORK: ("name", "internal"),
+    DOCKER_IMAGE: ("imageName", "skipPush"),
+    DOCKER_REMOTE_IMAGE: ("name",),
+    RANDOM_PASSWORD: ("length",),
 }
 
 
@@ -48,7 +50,7 @@ def _guards(resource: PlannedResource) -> str:
 
 def render_markdown(plan: Plan) -> str:
     customs = [r for r in plan.resources if r.custom]
-    components = [r for r in plan.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    components = [r for r in plan.resources if not r.custom and r.type != STACK_TYPE]
     counts = Counter(r.type.split(":")[-1] for r in customs)
     lines = [f"### flashdrive plan — stack `{plan.stack}` ({plan.backend})", "",
              f"**{len(customs)} resources** in {len(components)} components: "
@@ -63,8 +65,13 @@ def render_markdown(plan: Plan) -> str:
         children = by_parent.get(component.urn, [])
         if not children:
             continue
-        lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", "",
-                  "| resource | type | settings | data |", "|---|---|---|---|"]
+        lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", ""]
+        jobs = (component.outputs or {}).get("jobs")
+        if isinstance(jobs, dict) and jobs:  # a scheduler's jobs and when they run
+            lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in sorted(jobs.items())), ""]
+            if isinstance((component.outputs or {}).get("on_deploy"), str):
+                lines += [f"On a deploy: {component.outputs['on_deploy']}.", ""]
+        lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
         for child in children:
             lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")
         lines.append("")

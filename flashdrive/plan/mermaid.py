@@ -4,8 +4,9 @@ It shows the outside world reaching the edge on 80/443, the edge routing each we
 to its copies, every app with its copies, the databases, the disks and who mounts them, backups
 and what they cover, and which app references which app or database through its env.
 
-Everything is read from the plan's resources, their `flashdrive.*` labels and their dependencies,
-so a plan read back from JSON draws the same picture. A reference to a database through a secret
+Everything is read from the plan's resources, their labels (`flashdrive.*` on Docker,
+`app.kubernetes.io/*` on Kubernetes) and their dependencies, so a plan read back from JSON draws
+the same picture; each backend has its reader, both fill the same `_Stack` that is drawn. A reference to a database through a secret
 (its `url` or `password`) shows as a dependency on the database's generated password; plain
 references (`${apps.api.url}`, `${databases.main.host}`) show in the env values.
 """
@@ -15,15 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT,
+                               K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
+                               K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
+                               ROLE_BACKUP_JOB)
 from flashdrive.plan.model import Plan, PlannedResource
 
-CONTAINER = "docker:index/container:Container"
-VOLUME = "docker:index/volume:Volume"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
-BACKUP_JOB_ROLES = ("backup", "backup-job")  # the job that reads disks and dumps databases
+BACKUP_JOB_ROLES = ("backup", ROLE_BACKUP_JOB)  # the job that reads disks and dumps databases
 _DB_PASSWORD_ENV = re.compile(r"^FLASHDRIVE_DB_([A-Z0-9_]+)_PASSWORD$")
 
 
@@ -61,23 +64,26 @@ class _App:
     hosts: list[str] = field(default_factory=list)
     size: str = ""
     release: bool = False
-    env: dict[str, str] = field(default_factory=dict)
-    mounts: list[tuple[str, str, bool]] = field(default_factory=list)
-    containers: list[PlannedResource] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # plain values; secrets as [secret]
+    disks: list[tuple[str, str, bool]] = field(default_factory=list)  # (disk, mount path, read only)
+    uses_databases: set[str] = field(default_factory=set)  # through secret references (url, password)
+    cron: dict[str, str] = field(default_factory=dict)  # job → schedule
 
 
 @dataclass
 class _Stack:
+    """What the diagram shows, the same for every backend."""
+
     name: str
+    group: str  # the stack box's caption
+    edge: str | None = None  # the edge box's caption, None without an edge
     apps: dict[str, _App] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)  # name → "engine · image"
-    database_components: dict[str, str] = field(default_factory=dict)  # component URN → database
-    disks: dict[str, str] = field(default_factory=dict)  # volume name → disk name
-    edge: bool = False
-    backup_repository: str | None = None  # volume name
-    backup_jobs: list[PlannedResource] = field(default_factory=list)
+    disks: dict[str, str] = field(default_factory=dict)  # disk → its volume or claim
+    backups: bool = False
+    backup_repository: str | None = None  # volume or claim; None: outside the stack (s3, rest)
     backup_keep_days: str | None = None
-    database_volumes: dict[str, str] = field(default_factory=dict)  # volume name → database
+    backed_up: set[tuple[str, str]] = field(default_factory=set)  # ("db" | "disk", name)
 
 
 def _size(container: PlannedResource) -> str:
@@ -90,73 +96,250 @@ def _size(container: PlannedResource) -> str:
     return ", ".join(parts)
 
 
-def _read(plan: Plan) -> _Stack:
-    stack = _Stack(plan.stack or "stack")
+def _databases_by_password(plan: Plan, components: Mapping[str, str], resource: PlannedResource) -> set[str]:
+    """The databases `resource` reads a secret of: it depends on the generated password that the
+    database's component owns (the explicit dependencies on database servers are only for order)."""
+    by_urn = {r.urn: r for r in plan.resources}
+    found = set()
+    for urn in resource.depends_on:
+        owner = by_urn.get(urn)
+        if owner is not None and owner.type.startswith("random:") and owner.parent is not None \
+                and owner.parent in components:
+            found.add(components[owner.parent])
+    return found
+
+
+def _read_docker(plan: Plan) -> _Stack:
+    stack = _Stack(plan.stack or "stack", f"stack {plan.stack or 'stack'} · private network")
     images: dict[str | None, str] = {}
     for resource in plan.resources:
-        if resource.type == REMOTE_IMAGE and isinstance(resource.inputs.get("name"), str):
+        if resource.type == DOCKER_REMOTE_IMAGE and isinstance(resource.inputs.get("name"), str):
             images[resource.parent] = resource.inputs["name"]
+    disk_volumes: dict[str, str] = {}  # volume name → disk
+    database_volumes: dict[str, str] = {}  # volume name → database
+    database_components: dict[str, str] = {}  # component URN → database
+    first_containers: dict[str, PlannedResource] = {}
+    backup_jobs: list[PlannedResource] = []
     for resource in plan.resources:
         labels = _labels(resource)
-        if resource.type == VOLUME:
-            if "flashdrive.disk" in labels:
-                stack.disks[str(resource.inputs.get("name", resource.name))] = labels["flashdrive.disk"]
-            elif "flashdrive.database" in labels:
-                stack.database_volumes[str(resource.inputs.get("name", resource.name))] = labels["flashdrive.database"]
-            elif labels.get("flashdrive.role") == "backups":
-                stack.backup_repository = str(resource.inputs.get("name", resource.name))
+        if resource.type == DOCKER_VOLUME:
+            volume = str(resource.inputs.get("name", resource.name))
+            if LABEL_DISK in labels:
+                disk_volumes[volume] = labels[LABEL_DISK]
+                stack.disks[labels[LABEL_DISK]] = volume
+            elif LABEL_DATABASE in labels:
+                database_volumes[volume] = labels[LABEL_DATABASE]
+            elif labels.get(LABEL_ROLE) == "backups":
+                stack.backups, stack.backup_repository = True, volume
             continue
-        if resource.type != CONTAINER:
+        if resource.type != DOCKER_CONTAINER:
             continue
-        role = labels.get("flashdrive.role", "")
-        if "flashdrive.database" in labels:
-            db = labels["flashdrive.database"]
+        role = labels.get(LABEL_ROLE, "")
+        if LABEL_DATABASE in labels:
+            db = labels[LABEL_DATABASE]
             image = images.get(resource.parent, "")
-            engine = labels.get("flashdrive.engine", "")
+            engine = labels.get(LABEL_ENGINE, "")
             shown = image.rsplit("/", 1)[-1] if image else engine
             stack.databases[db] = f"{engine} · {shown}" if engine and engine not in shown else shown or engine
             if resource.parent:
-                stack.database_components[resource.parent] = db
+                database_components[resource.parent] = db
         elif role == "edge":
-            stack.edge = True
+            stack.edge = "edge · Caddy<br/>HTTPS, least-connections"
         elif role.startswith("backup"):
+            stack.backups = True
             stack.backup_keep_days = _envs(resource).get("KEEP_DAYS") or stack.backup_keep_days
             if role in BACKUP_JOB_ROLES:
-                stack.backup_jobs.append(resource)
-        elif "flashdrive.app" in labels:
-            app = stack.apps.setdefault(labels["flashdrive.app"], _App(labels["flashdrive.app"], "worker"))
+                backup_jobs.append(resource)
+        elif LABEL_APP in labels:
+            app = stack.apps.setdefault(labels[LABEL_APP], _App(labels[LABEL_APP], "worker"))
             if role == "release":
                 app.release = True
                 continue
+            if role == "cron":  # the scheduler: its jobs are in its labels
+                app.cron = {k.removeprefix("flashdrive.cron."): v for k, v in labels.items()
+                            if k.startswith("flashdrive.cron.")}
+                continue
+            if role.startswith("cron"):
+                continue
             app.role = role or app.role
             app.copies.append(str(resource.inputs.get("hostname") or resource.name))
-            app.containers.append(resource)
-            if len(app.containers) == 1:
+            if app.name not in first_containers:
+                first_containers[app.name] = resource
                 env = _envs(resource)
                 app.env = {k: v for k, v in env.items() if not k.startswith(PROVIDED_ENV)}
                 hosts = [h for h in env.get("FLASHDRIVE_HOSTS", "").split(",") if h and h != app.name]
                 app.hosts = hosts if role == "web" else []
                 app.size = _size(resource)
-                app.mounts = _mounts(resource)
-    for app in stack.apps.values():
+    for app in stack.apps.values():  # volumes and containers come in any order: mounts are read last
         app.copies.sort(key=lambda c: (len(c), c))
+        if app.name in first_containers:
+            first = first_containers[app.name]
+            app.disks = [(disk_volumes[volume], path, read_only)
+                         for volume, path, read_only in _mounts(first) if volume in disk_volumes]
+            app.uses_databases = _databases_by_password(plan, database_components, first)
+    env_names = {re.sub(r"[^A-Za-z0-9]", "_", db).upper(): db for db in stack.databases}
+    for job in backup_jobs:
+        for volume, _, _ in _mounts(job):
+            if volume in disk_volumes:
+                stack.backed_up.add(("disk", disk_volumes[volume]))
+            elif volume in database_volumes:
+                stack.backed_up.add(("db", database_volumes[volume]))
+        for name in _envs(job):  # databases are dumped over the network with their password
+            match = _DB_PASSWORD_ENV.match(name)
+            if match and match.group(1) in env_names:
+                stack.backed_up.add(("db", env_names[match.group(1)]))
     return stack
 
 
-def _references(plan: Plan, stack: _Stack) -> dict[str, set[str]]:
-    """App → the apps and databases its env refers to (`app:NAME`, `db:NAME`)."""
-    by_urn = {r.urn: r for r in plan.resources}
+# --- kubernetes: the objects' app.kubernetes.io labels say what each is ----------------------
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _k8s_labels(resource: PlannedResource) -> dict[str, str]:
+    metadata = resource.inputs.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
+
+
+def _k8s_pod(resource: PlannedResource) -> Mapping[str, Any]:
+    """The pod spec of a Deployment, StatefulSet, Job or CronJob."""
+    spec = resource.inputs.get("spec")
+    if resource.type == K8S_CRON_JOB and isinstance(spec, Mapping):
+        spec = (spec.get("jobTemplate") or {}).get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    pod = template.get("spec") if isinstance(template, Mapping) else None
+    return pod if isinstance(pod, Mapping) else {}
+
+
+def _k8s_containers(pod: Mapping[str, Any], *, init: bool = False) -> list[Mapping[str, Any]]:
+    found = pod.get("initContainers" if init else "containers") or []
+    return [c for c in found if isinstance(c, Mapping)]
+
+
+def _k8s_claims(pod: Mapping[str, Any], container: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """(claim name, mount path, read only) of a container's mounted claims."""
+    claims = {}
+    for volume in pod.get("volumes") or []:
+        claim = volume.get("persistentVolumeClaim") if isinstance(volume, Mapping) else None
+        if isinstance(claim, Mapping) and isinstance(claim.get("claimName"), str):
+            claims[volume.get("name")] = (claim["claimName"], bool(claim.get("readOnly")))
+    found = []
+    for mount in container.get("volumeMounts") or []:
+        if isinstance(mount, Mapping) and mount.get("name") in claims:
+            claim, read_only = claims[mount["name"]]
+            found.append((claim, str(mount.get("mountPath", "")), read_only or bool(mount.get("readOnly"))))
+    return found
+
+
+def _k8s_quantity(cpu: Any, memory: Any) -> str:
+    parts = []
+    if isinstance(cpu, str) and cpu:
+        parts.append(f"{int(cpu[:-1]) / 1000:g} CPU" if cpu.endswith("m") and cpu[:-1].isdigit() else f"{cpu} CPU")
+    if isinstance(memory, str) and memory:
+        mib = {"Mi": 1, "Gi": 1024}.get(memory[-2:])
+        if mib and memory[:-2].isdigit():
+            size = int(memory[:-2]) * mib
+            parts.append(f"{size} MiB" if size < 1024 else f"{size / 1024:g} GiB")
+        else:
+            parts.append(memory)
+    return ", ".join(parts)
+
+
+def _read_kubernetes(plan: Plan) -> _Stack:
+    name = plan.stack or "stack"
+    stack = _Stack(name, f"stack {name} · namespace")
+    claims: dict[str, str] = {}  # claim name → disk
+    credentials: dict[str, str] = {}  # the Secret with a database's password → database
+    database_components: dict[str, str] = {}
+    env_secrets: dict[str, PlannedResource] = {}  # app → the Secret with its secret env values
+    ingress_classes: set[str] = set()
+    jobs: list[PlannedResource] = []
+    deployments: list[tuple[PlannedResource, dict[str, str]]] = []
+    for resource in plan.resources:
+        labels = _k8s_labels(resource)
+        component, label_name = labels.get(K8S_COMPONENT, ""), labels.get(K8S_NAME, "")
+        object_name = str(_mapping(resource.inputs.get("metadata")).get("name", resource.name))
+        if resource.type == K8S_NAMESPACE:
+            stack.group = f"stack {name} · namespace {object_name}"
+        elif resource.type == K8S_CLAIM and component == "disk":
+            claims[object_name] = label_name
+            stack.disks[label_name] = object_name
+        elif resource.type == K8S_CLAIM and component == "backup":
+            stack.backups, stack.backup_repository = True, object_name
+        elif resource.type == K8S_SECRET and component == "database":
+            credentials[object_name] = label_name
+            if resource.parent:
+                database_components[resource.parent] = label_name
+        elif resource.type == K8S_SECRET and component == "env":
+            env_secrets[label_name] = resource
+        elif resource.type == K8S_STATEFUL_SET and component == "database":
+            containers = _k8s_containers(_k8s_pod(resource))
+            image = str(containers[0].get("image", "")) if containers else ""
+            stack.databases[label_name] = image.rsplit("/", 1)[-1]
+        elif resource.type == K8S_DEPLOYMENT:
+            deployments.append((resource, labels))
+        elif resource.type == K8S_JOB and component == "release":
+            stack.apps.setdefault(label_name, _App(label_name, "worker")).release = True
+        elif resource.type == K8S_CRON_JOB and component == "backup":
+            stack.backups = True
+            jobs.append(resource)
+        elif resource.type == K8S_INGRESS:
+            spec = _mapping(resource.inputs.get("spec"))
+            ingress_classes.add(str(spec.get("ingressClassName") or "default class"))
+            hosts = [str(rule["host"]) for rule in spec.get("rules") or [] if isinstance(rule, Mapping) and rule.get("host")]
+            app = stack.apps.setdefault(label_name, _App(label_name, "web"))
+            app.hosts += [host for host in hosts if host not in app.hosts]
+    for resource, labels in deployments:
+        app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
+        app.role = labels.get(K8S_COMPONENT) or app.role
+        replicas = _mapping(resource.inputs.get("spec")).get("replicas")
+        replicas = replicas if isinstance(replicas, int) else 1
+        app.copies = [f"pod {n}" for n in range(1, replicas + 1)]  # a Deployment's pods have no numbers
+        pod = _k8s_pod(resource)
+        containers = _k8s_containers(pod)
+        if containers:
+            container = containers[0]
+            env = {}
+            for entry in container.get("env") or []:
+                if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+                    env[entry["name"]] = str(entry["value"]) if "value" in entry else SECRET
+            app.env = {k: v for k, v in env.items() if not k.startswith(PROVIDED_ENV)}
+            limits = (container.get("resources") or {}).get("limits") or {}
+            app.size = _k8s_quantity(limits.get("cpu"), limits.get("memory"))
+            app.disks = [(claims[claim], path, read_only)
+                         for claim, path, read_only in _k8s_claims(pod, container) if claim in claims]
+        if app.name in env_secrets:
+            app.uses_databases = _databases_by_password(plan, database_components, env_secrets[app.name])
+    if ingress_classes:
+        stack.edge = f"ingress · {', '.join(sorted(ingress_classes))}<br/>HTTPS"
+    for job in jobs:
+        pod = _k8s_pod(job)
+        for container in _k8s_containers(pod) + _k8s_containers(pod, init=True):
+            stack.backed_up |= {("disk", claims[claim]) for claim, _, _ in _k8s_claims(pod, container) if claim in claims}
+            for entry in container.get("env") or []:  # a dump reads its database's password
+                ref = ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}) if isinstance(entry, Mapping) else {}
+                if ref.get("name") in credentials:
+                    stack.backed_up.add(("db", credentials[ref["name"]]))
+            if stack.backup_keep_days is None:
+                found = re.search(r"--keep-within-daily (\d+)d", " ".join(map(str, container.get("command") or [])))
+                stack.backup_keep_days = found.group(1) if found else None
+    return stack
+
+
+def _read(plan: Plan) -> _Stack:
+    kubernetes = plan.backend == "kubernetes" or any(r.type.startswith("kubernetes:") for r in plan.resources)
+    return _read_kubernetes(plan) if kubernetes else _read_docker(plan)
+
+
+def _references(stack: _Stack) -> dict[str, set[str]]:
+    """App → the apps and databases it uses (`app:NAME`, `db:NAME`): secret references found by
+    the reader, plain ones (`${apps.api.url}`, `${databases.main.host}`) in the env values."""
     refs: dict[str, set[str]] = {}
     names = [("app", n) for n in stack.apps] + [("db", n) for n in stack.databases]
     for app in stack.apps.values():
-        found: set[str] = set()
-        for container in app.containers[:1]:
-            # A secret reference (url, password) depends on the database's generated password; the
-            # copies' explicit dependencies on every database container are only for start order.
-            for urn in container.depends_on:
-                owner = by_urn.get(urn)
-                if owner is not None and owner.type.startswith("random:") and owner.parent in stack.database_components:
-                    found.add(f"db:{stack.database_components[owner.parent]}")
+        found = {f"db:{db}" for db in app.uses_databases}
         for value in app.env.values():
             if value == SECRET:
                 continue
@@ -198,7 +381,7 @@ def render_mermaid(plan: Plan) -> str:
     links: list[str] = []
 
     if stack.edge:
-        body.append(f'        {ids("edge", "edge")}["edge · Caddy<br/>HTTPS, least-connections"]')
+        body.append(f'        {ids("edge", "edge")}["{stack.edge}"]')
         links.append(f'    internet -->|"80, 443"| {ids("edge", "edge")}')
     for app in sorted(stack.apps.values(), key=lambda a: (a.role != "web", a.name)):
         app_id = ids("app", app.name)
@@ -207,6 +390,9 @@ def render_mermaid(plan: Plan) -> str:
         body.append(f'        subgraph {app_id}["app {_text(app.name)} ({_text(app.role)}) · {_text(details)}"]')
         for copy in app.copies:
             body.append(f'            {ids("copy", f"{app.name}/{copy}")}["{_text(copy)}"]')
+        if app.cron:
+            jobs = "<br/>".join(f"cron {_text(job)} {_text(when)}" for job, when in sorted(app.cron.items()))
+            body.append(f'            {ids("cron", app.name)}["{jobs}<br/>(UTC, one run at a time)"]')
         body.append("        end")
         if app.role == "web" and stack.edge:
             hosts = "<br/>".join(_text(h) for h in app.hosts) or _text(app.name)
@@ -214,9 +400,9 @@ def render_mermaid(plan: Plan) -> str:
     data: list[str] = []
     for db, shown in sorted(stack.databases.items()):
         data.append(f'            {ids("db", db)}[("database {_text(db)}<br/>{_text(shown)}")]')
-    for volume, disk in sorted(stack.disks.items(), key=lambda item: item[1]):
+    for disk, volume in sorted(stack.disks.items()):
         data.append(f'            {ids("disk", disk)}[/"disk {_text(disk)}<br/>{_text(volume)}"/]')
-    if stack.backup_repository or stack.backup_jobs:
+    if stack.backups:
         kept = f" · {stack.backup_keep_days} days kept" if stack.backup_keep_days else ""
         data.append(f'            {ids("backups", "backups")}[["backups{_text(kept)}<br/>'
                     f'{_text(stack.backup_repository or "repository outside the stack")}"]]')
@@ -224,30 +410,17 @@ def render_mermaid(plan: Plan) -> str:
         body += [f'        subgraph {ids("group", "data")}["data, on retained volumes"]', *data, "        end"]
 
     for app in sorted(stack.apps.values(), key=lambda a: a.name):
-        for volume, path, read_only in app.mounts:
-            if volume in stack.disks:
-                mode = " (read only)" if read_only else ""
-                links.append(f'    {ids("app", app.name)} ---|"{_text(path + mode)}"| {ids("disk", stack.disks[volume])}')
-    for app, targets in sorted(_references(plan, stack).items()):
+        for disk, path, read_only in app.disks:
+            mode = " (read only)" if read_only else ""
+            links.append(f'    {ids("app", app.name)} ---|"{_text(path + mode)}"| {ids("disk", disk)}')
+    for app_name, targets in sorted(_references(stack).items()):
         for target in sorted(targets):
             kind, _, name = target.partition(":")
-            links.append(f'    {ids("app", app)} -.->|env| {ids(kind, name)}')
-    covered: set[str] = set()
-    env_names = {re.sub(r"[^A-Za-z0-9]", "_", db).upper(): db for db in stack.databases}
-    for job in stack.backup_jobs:
-        for volume, _, _ in _mounts(job):
-            if volume in stack.disks:
-                covered.add(ids("disk", stack.disks[volume]))
-            elif volume in stack.database_volumes:
-                covered.add(ids("db", stack.database_volumes[volume]))
-        for name in _envs(job):  # databases are dumped over the network with their password
-            match = _DB_PASSWORD_ENV.match(name)
-            if match and match.group(1) in env_names:
-                covered.add(ids("db", env_names[match.group(1)]))
-    for target in sorted(covered):
+            links.append(f'    {ids("app", app_name)} -.->|env| {ids(kind, name)}')
+    for target in sorted(ids(kind, name) for kind, name in stack.backed_up):
         links.append(f'    {ids("backups", "backups")} -.->|"backs up"| {target}')
 
-    out.append(f'    subgraph {ids("stack", stack.name)}["stack {_text(stack.name)} · private network"]')
+    out.append(f'    subgraph {ids("stack", stack.name)}["{_text(stack.group)}"]')
     out += body
     out.append("    end")
     out += links
@@ -257,8 +430,8 @@ def render_mermaid(plan: Plan) -> str:
         "    classDef fdEdge fill:#e9f7ef,stroke:#2f855a",
     ]
     apps = [ids("app", a) for a in stack.apps]
-    data = [ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks.values()]
-    if stack.backup_repository or stack.backup_jobs:
+    data = [ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks]
+    if stack.backups:
         data.append(ids("backups", "backups"))
     if apps:
         out.append(f"    class {','.join(apps)} fdApp")

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLAN_VERSION = 1
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class PlannedResource:
     additional_secret_outputs: tuple[str, ...] = ()
     provider: str | None = None
     deleted_with: str | None = None
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The `custom_timeouts` option: create/update/delete → duration ("600s"), only those set."""
     outputs: dict[str, Any] | None = None
     """What the resource passed to `register_outputs` (components), masked; None if never called."""
 

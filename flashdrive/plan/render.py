@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flashdrive.labels import STACK_TYPE
 from flashdrive.plan.model import Plan, PlannedResource
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
@@ -75,6 +76,10 @@ def render_text(plan: Plan) -> str:
         detail = pad + "      "
         for key in sorted(resource.inputs):
             lines.append(f"{detail}{key}: {abbreviate(resource.inputs[key])}")
+        if not resource.custom and resource.type != STACK_TYPE:
+            # What a component says about itself (an app's host, a scheduler's jobs).
+            for key in sorted(resource.outputs or {}):
+                lines.append(f"{detail}=> {key}: {abbreviate(resource.outputs[key])}")
         if resource.depends_on:
             lines.append(f"{detail}(depends on: {', '.join(_name(u) for u in resource.depends_on)})")
         if resource.aliases:
@@ -83,6 +88,9 @@ def render_text(plan: Plan) -> str:
             lines.append(f"{detail}(ignore changes: {', '.join(resource.ignore_changes)})")
         if resource.replace_on_changes:
             lines.append(f"{detail}(replace on changes: {', '.join(resource.replace_on_changes)})")
+        if resource.custom_timeouts:
+            waits = ", ".join(f"{key} {value}" for key, value in resource.custom_timeouts.items())
+            lines.append(f"{detail}(timeouts: {waits})")
         for child in children.get(resource.urn, []):
             emit(child, depth + 1)
 

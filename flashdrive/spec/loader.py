@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from flashdrive.problems import InputError, Mark, Problem, Problems
+from flashdrive.problems import InputError, Problem, Problems
 from flashdrive.spec.model import TAG_PREFIX, Spec
 from flashdrive.spec.yamlpos import Document, Pos, load_yaml_file
 
@@ -59,6 +59,7 @@ def merge(base: Any, base_pos: Pos, over: Any, over_pos: Pos) -> tuple[Any, Pos]
     data = dict(base)
     children = dict(base_pos.children or {})
     for key, value in over.items():
+        # A mapping's Pos has children by key (a list only for sequences, excluded above).
         child_pos = over_pos.children[key]  # type: ignore[index]
         if key in data:
             merged, merged_pos = merge(data[key], children[key], value, child_pos)
@@ -201,7 +202,7 @@ def _translate(error: dict, doc: Document) -> Problem:
         if isinstance(value, str) and kind.startswith("int"):
             hint = f"write the number without quotes: {loc[-1]}: {value.strip()}"
         elif isinstance(value, str) and kind.startswith("bool"):
-            hint = f"write true or false without quotes"
+            hint = "write true or false without quotes"
         return Problem(message, mark, path, hint)
     if kind == "literal_error":
         expected = error["ctx"]["expected"]
@@ -269,6 +270,7 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
         return
     if isinstance(data.get("databases"), dict):
         for db_name, db in data["databases"].items():
+            # child() is None only for keys absent from the file; these came from the file.
             version_pos = pos.child("databases").child(db_name).child("version") if isinstance(db, dict) else None  # type: ignore[union-attr]
             if version_pos is not None and isinstance(db["version"], _TYPED_SCALARS) and version_pos.raw is not None:
                 db["version"] = version_pos.raw
@@ -278,6 +280,7 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
         env = app.get("env") if isinstance(app, dict) else None
         if not isinstance(env, dict):
             continue
+        # child() is None only for keys absent from the file; these came from the file.
         env_pos = pos.child("apps").child(app_name).child("env")  # type: ignore[union-attr]
         for name, value in env.items():
             value_pos = env_pos.child(name)

@@ -6,10 +6,11 @@ attribute docstrings are what editors show. Rules that span several keys live in
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from flashdrive.spec.sizes import SIZES
 
@@ -174,6 +175,19 @@ class Disk(Model):
     """read_write (default) or read_only."""
 
 
+class CronJob(Model):
+    """A scheduled job, run in its own container with the app's image, env, disks, networks and size."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
+    """Unique in the app; names the job in logs, in `flashdrive ps` and on the cluster."""
+    schedule: Annotated[str, Field(min_length=1)]
+    """When it runs, in UTC: five fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @weekly, @monthly, @yearly."""
+    command: Annotated[str, Field(min_length=1)]
+    """The command, run by /bin/sh in the app's folder, e.g. `python manage.py clearsessions`."""
+    timeout_s: Annotated[int, Field(ge=1, le=86_400)] = 3600
+    """Seconds a run may take before it is stopped (default 3600). A deploy waits for a running job at most this long."""
+
+
 class Domain(Model):
     """A custom domain, with a certificate from ACME or one you bring."""
 
@@ -237,6 +251,8 @@ class App(Model):
     """Virtual disks mounted into every copy."""
     domains: list[DomainEntry] = []
     """Custom domains (web only)."""
+    cron: list[CronJob] = []
+    """Scheduled jobs: one run of a job at a time, and a deploy never kills a running one."""
 
     @field_validator("health_check")
     @classmethod
@@ -302,22 +318,41 @@ class Database(Model):
         return self.disk_gb or SIZES[self.size].disk_gb
 
 
+class S3PruneKeys(Model):
+    access_key: ConfigValue
+    """Access key id of the prune job, the only one allowed to delete, from a config secret."""
+    secret_key: ConfigValue
+    """Its secret access key, from a config secret."""
+
+
 class S3Settings(Model):
     endpoint: str
     """S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com."""
     bucket: str
     """Bucket name; may include a path prefix, e.g. backups/shop."""
     access_key: ConfigValue
-    """Access key id, from a config secret."""
+    """Access key id of the backup job, from a config secret: give it put and get, never delete."""
     secret_key: ConfigValue
-    """Secret access key, from a config secret."""
+    """Secret access key of the backup job, from a config secret."""
+    prune: S3PruneKeys | None = None
+    """The prune job's own keys, which may delete; without them the backup job's keys must delete too."""
+
+
+class RestPrune(Model):
+    url: str | None = None
+    """URL of a REST server that allows deletes (no --append-only); default the target's url."""
+    password: ConfigValue
+    """HTTP password of the prune job on that server, from a config secret."""
 
 
 class RestSettings(Model):
     url: str
-    """restic REST server URL, e.g. https://backup.example.com/shop."""
+    """restic REST server URL, e.g. https://backup.example.com/shop; run it with --append-only."""
     password: ConfigValue | None = None
-    """HTTP password for the REST server, from a config secret."""
+    """HTTP password of the backup job on the REST server, from a config secret."""
+    prune: RestPrune | None = None
+    """The prune job's own server URL and password, which may delete; without them the backup job's
+    credentials must delete too."""
 
 
 class VolumeTarget(Model):
@@ -359,6 +394,16 @@ class Backups(Model):
     """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
 
 
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as error:
+        raise ValueError(f"not an address block like 10.0.0.0/16: {error}") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
+
+
 class Kubernetes(Model):
     """Settings read only with backend: kubernetes."""
 
@@ -369,9 +414,19 @@ class Kubernetes(Model):
     ingress_class: str = "nginx"
     """Ingress class of the cluster's ingress controller."""
     cluster_issuer: str | None = None
-    """cert-manager ClusterIssuer for domains."""
+    """cert-manager ClusterIssuer for domains; without one, an ACME Issuer for tls.email is created in the namespace."""
     registry: str | None = None
     """Registry that images built from source are pushed to, e.g. registry.example.com/shop."""
+    image_pull_secrets: list[Name] = []
+    """Secrets (kubernetes.io/dockerconfigjson, in the namespace) every pod pulls its images with."""
+    ingress_controller_namespace: Name | None = None
+    """Namespace of the ingress controller, the only one that reaches web apps; default ingress-nginx for class nginx."""
+    ingress_controller_cidrs: list[Cidr] = []
+    """Addresses that may also reach web apps on their port: host-network controllers, load balancers that send to pods."""
+    dns_cidrs: list[Cidr] = ["169.254.20.10/32"]
+    """DNS servers outside pods that restricted pods may query (NodeLocal DNSCache's address by default)."""
+    release_timeout_s: Annotated[int, Field(ge=60, le=86400)] = 1800
+    """Seconds a release Job (migrations) may run before the deploy fails."""
 
 
 class Spec(Model):

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
@@ -18,13 +19,74 @@ from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, pars
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
 
-# Names the stack itself uses on its networks; an app or database may not take them.
-RESERVED_NAMES = {"edge", "backups", "localhost"}
+# Names the stack itself uses on its networks, for containers and Kubernetes objects; an app or
+# database may not take them.
+RESERVED_NAMES = {"edge", "localhost"}
+RESERVED_PREFIX = "backup"  # backup, backups, backup-server, backup-prune, backup-ledger, backup-restore
+COPY_OR_RELEASE = re.compile(r"^(?P<app>.+)-(?P<what>[0-9]+|release)$")
+
+
+def platform_name_clash(name: str, other_apps: set[str]) -> str | None:
+    """Why an app or database name would collide with a name flashdrive gives its own things."""
+    if name in RESERVED_NAMES:
+        return f"is the name of the stack's own {'edge proxy' if name == 'edge' else 'loopback host'}"
+    if name.startswith(RESERVED_PREFIX):
+        return ("starts with 'backup', which the stack's backup containers and objects use (backup, "
+                "backup-server, backup-prune...): the backup job could reach it instead of its server")
+    match = COPY_OR_RELEASE.match(name)
+    if match and match.group("app") in other_apps:
+        app, what = match.group("app"), match.group("what")
+        role = "release job" if what == "release" else f"copy #{what}"
+        return f"is the container name and host name of app '{app}''s {role}"
+    return None
 # Set on every copy; a user value wins, with a warning.
 PROVIDED_ENV = {"PORT", "FLASHDRIVE_STACK", "FLASHDRIVE_APP", "FLASHDRIVE_NODE", "FLASHDRIVE_HOSTS"}
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var", "/tmp")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 IMAGE_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
+
+
+# Env names that usually hold secrets, as words of the name (SECRET_KEY, DB_PASSWORD, githubToken).
+SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|PASS|PWD|TOKEN|CREDENTIALS?|PRIVATE|API_?KEY|ACCESS_?KEY|"
+                         r"DSN|SALT)(_|$)", re.IGNORECASE)
+# A URL that carries a password: scheme://user:password@host.
+URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+def looks_secret(name: str, value: str) -> bool:
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return bool(SECRET_NAME.search(words)) or bool(URL_PASSWORD.search(value))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.lower().split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+# What may appear in values written into generated text (see _Checker.generated_text).
+URL_PATH = re.compile(r"[A-Za-z0-9._~!$&()*+,;=:@%/?-]")  # RFC 3986 path and query, minus quotes
+MOUNT_PATH = re.compile(r"[A-Za-z0-9._/@+-]")
+PROCESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}(/[A-Za-z0-9._-]+)*/?$")
+DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def _first_bad(text: str, allowed: re.Pattern[str]) -> str | None:
+    return next((ch for ch in text if not allowed.fullmatch(ch)), None)
+
+
+def _describe(ch: str) -> str:
+    names = {" ": "a space", "\n": "a line break", "\r": "a carriage return", "\t": "a tab", "'": "a quote (')",
+             '"': 'a quote (")', "\0": "a NUL character"}
+    return names.get(ch) or (f"the control character U+{ord(ch):04X}" if not ch.isprintable() else f"'{ch}'")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A value as it can be printed on one line of an error."""
+    shown = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
 class _Checker:
@@ -71,20 +133,26 @@ class _Checker:
         self.build()
         self.backups()
         self.kubernetes()
+        self.generated_text()
         if not self.spec.apps and not self.spec.databases:
             self.warning((), "the stack has no apps and no databases: nothing will run",
                          "add an app under `apps:`; `flashdrive init APP_DIR` writes one from your code")
 
     def names(self) -> None:
+        apps = set(self.spec.apps)
+        for section in ("apps", "databases"):
+            for name in getattr(self.spec, section):
+                clash = platform_name_clash(name, apps - {name})
+                if clash:
+                    suffix = "-db" if section == "databases" else "-app"
+                    match = COPY_OR_RELEASE.match(name)
+                    other = (name.replace(RESERVED_PREFIX, "archive", 1) if name.startswith(RESERVED_PREFIX)
+                             else match.group("app") + suffix if match and name not in RESERVED_NAMES else name + suffix)
+                    self.error((section, name), f"'{name}' {clash}", f"pick another name, e.g. '{other}'", key=True)
         for name in self.spec.databases:
             if name in self.spec.apps:
                 self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
                            f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
-        for section in ("apps", "databases"):
-            for name in getattr(self.spec, section):
-                if name in RESERVED_NAMES:
-                    self.error((section, name), f"'{name}' is reserved for the stack's own services",
-                               f"pick another name, e.g. '{name}-1'", key=True)
 
     def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)
@@ -106,15 +174,48 @@ class _Checker:
         self.env(name, app)
         if isinstance(app.release, str) and not app.release.strip():
             self.error(path + ("release",), "release is empty", "write the command, or `release: false` to run none")
+        self.cron(name, app)
+
+    def cron(self, name: str, app: App) -> None:
+        from flashdrive.cron.schedule import problem as schedule_problem
+
+        seen: dict[str, int] = {}
+        for index, job in enumerate(app.cron):
+            path = ("apps", name, "cron", index)
+            if job.name in seen:
+                self.error(path + ("name",), f"app '{name}' already has a cron job named '{job.name}' "
+                           f"(#{seen[job.name] + 1})", "give each job of an app its own name")
+            else:
+                seen[job.name] = index
+            bad = schedule_problem(job.schedule)
+            if bad is not None:
+                self.error(path + ("schedule",), bad.message, bad.hint,
+                           mark=self._offset_mark(path + ("schedule",), bad.offset))
+            if not job.command.strip():
+                self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
 
     def source(self, name: str, app: App) -> None:
         path = ("apps", name, "source")
-        folder = (self.loaded.base_dir / app.source).resolve()
-        if not folder.exists():
+        base = self.loaded.base_dir.resolve()
+        try:
+            folder = (self.loaded.base_dir / app.source).resolve()
+            exists, is_dir = folder.exists(), folder.is_dir()
+        except (OSError, ValueError) as exc:
+            self.error(path, f"source '{_shown(app.source)}' cannot be used as a folder: {os_reason(exc)}",
+                       "write the folder's path relative to the spec, e.g. ./app")
+            return
+        if folder != base and base not in folder.parents:
+            # The whole folder is sent to the image build, and plan writes .flashdrive/ files into it.
+            self.error(path, f"source '{app.source}' is outside the spec's folder ({base}): everything in "
+                       f"{folder} would be sent to the image build",
+                       "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
+                       "flashdrive.yaml to the folder above the app")
+            return
+        if not exists:
             self.error(path, f"source folder '{app.source}' does not exist (looked in {folder})",
                        "source is relative to the folder of the spec file")
             return
-        if not folder.is_dir():
+        if not is_dir:
             self.error(path, f"source '{app.source}' is a file, not a folder",
                        "point source at the folder holding the Procfile")
             return
@@ -234,7 +335,7 @@ class _Checker:
             first = acme[0]
             self.error(first, f"domain '{self._domain_at(first).host}' gets its certificate from ACME, which needs an "
                        "account email", "add `tls: {email: you@example.com}` at the top level")
-        if tls.email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", tls.email):
+        if tls.email is not None and not EMAIL.match(tls.email):
             self.error(("tls", "email"), f"'{tls.email}' is not an email address", "write e.g. ops@example.com")
         if not HOSTNAME.match(tls.default_domain):
             self.error(("tls", "default_domain"), f"'{tls.default_domain}' is not a valid domain",
@@ -266,6 +367,12 @@ class _Checker:
             if var.secret and isinstance(value, ScopedValue) and value.scope != "run":
                 self.error(path + ("scope",), f"this value holds a secret, and scope {value.scope} would store it "
                            "in the image", "use scope: run (secrets are set only when the app runs)")
+            if var.at_build and not var.secret and app.source and looks_secret(var_name, text):
+                self.warning(path, f"{var_name} looks like a secret, and this plain value is also a build "
+                             "argument: it stays readable in the image (`docker history`) and in the spec's repository",
+                             f"keep it out of the spec: `{var_name}: {{config: {_camel(var_name)}}}` and "
+                             f"`pulumi config set --secret {_camel(var_name)} ...` (or `{{generate: secret}}`); "
+                             "if it is not secret, `{value: ..., scope: run}` keeps it out of the image", key=True)
             if var.at_build and app.image and isinstance(value, ScopedValue) and value.scope == "build":
                 self.warning(path + ("scope",), "scope build has no effect on an app run from a prebuilt image",
                              "use scope: run")
@@ -329,15 +436,19 @@ class _Checker:
         build = self.spec.build
         if build.ca_bundle is not None:
             bundle = self.loaded.base_dir / build.ca_bundle
-            if not bundle.is_file():
+            try:
+                head = read_bounded(bundle, 16 * MIB)
+            except FileNotFoundError:
                 self.error(("build", "ca_bundle"), f"CA bundle '{build.ca_bundle}' does not exist (looked in {bundle})",
                            "the path is relative to the folder of the spec file")
+            except (OSError, ValueError) as exc:
+                self.error(("build", "ca_bundle"), f"CA bundle '{_shown(build.ca_bundle)}' cannot be read: "
+                           f"{os_reason(exc)}", "point it at a PEM file, relative to the folder of the spec file")
             else:
-                head = bundle.read_bytes()[:1_000_000]
                 if b"-----BEGIN CERTIFICATE-----" not in head:
                     self.error(("build", "ca_bundle"), f"'{build.ca_bundle}' holds no PEM certificate",
                                "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks")
-        if build.pip_index_url is not None and not re.match(r"^https?://\S+$", build.pip_index_url):
+        if build.pip_index_url is not None and not re.match(r"^https?://[^\s'\"\\\\`$]+$", build.pip_index_url):
             self.error(("build", "pip_index_url"), f"'{build.pip_index_url}' is not an http(s) URL",
                        "write e.g. https://pypi.example.com/simple")
 
@@ -358,6 +469,62 @@ class _Checker:
                 field = "endpoint" if key == "s3" else "url"
                 self.error(("backups", "target", key, field), f"'{url}' is not an http(s) URL",
                            "write e.g. https://backup.example.com/shop")
+        rest_prune = getattr(getattr(target, "rest", None), "prune", None)
+        if rest_prune is not None and rest_prune.url is not None and not re.match(r"^https?://\S+$", rest_prune.url):
+            self.error(("backups", "target", "rest", "prune", "url"), f"'{rest_prune.url}' is not an http(s) URL",
+                       "write e.g. https://backup.example.com/shop")
+        for key in ("s3", "rest"):
+            settings = getattr(target, key, None)
+            if self.spec.backups.enabled and settings is not None and settings.prune is None:
+                self.warning(("backups", "target", key), "the backup job and the prune job share one set of "
+                             "credentials: whoever holds the backup job's can delete the history",
+                             "give the backup job keys that cannot delete (S3: put and get only, with object lock; "
+                             "REST: a server run with --append-only), and the prune job its own: "
+                             + ("`prune: {access_key: {config: ...}, secret_key: {config: ...}}`" if key == "s3"
+                                else "`prune: {url: https://..., password: {config: ...}}`"), key=True)
+
+    def generated_text(self) -> None:
+        """Values that are written into generated text (Caddyfile, probes, scripts, manifests,
+        command lines) must be plain at their position: a newline, a quote or a brace there would
+        end the value and start code or configuration of the writer's choosing."""
+        for name, app in self.spec.apps.items():
+            health = app.health_check
+            if health is not None:
+                path = ("apps", name, "health_check") + (() if isinstance(health, str) else ("path",))
+                text = health if isinstance(health, str) else health.path
+                bad = _first_bad(text, URL_PATH)
+                if bad is not None or len(text) > 1024:
+                    self.error(path, f"'{_shown(text)}' is not a plain URL path: "
+                               + (f"{_describe(bad)} is not allowed in it" if bad is not None else "longer than 1024 characters"),
+                               "write a path like /healthz; percent-encode other characters (%20 for a space)")
+            if app.process is not None and not PROCESS.match(app.process):
+                self.error(("apps", name, "process"), f"'{_shown(app.process)}' is not a Procfile process name",
+                           "a process name has letters, digits, '-' and '_', e.g. web or worker")
+            if app.image is not None and (not IMAGE_REF.match(app.image) or len(app.image) > 512):
+                self.error(("apps", name, "image"), f"'{_shown(app.image)}' is not an image reference",
+                           "write e.g. ghcr.io/acme/web:1.4 or registry.example.com/web@sha256:...")
+            if isinstance(app.release, str) and "\0" in app.release:
+                self.error(("apps", name, "release"), "the release command holds a NUL character",
+                           "remove it: a command line cannot carry one")
+            for index, disk in enumerate(app.disks):
+                bad = _first_bad(disk.mount, MOUNT_PATH)
+                if bad is not None and disk.mount.startswith("/"):
+                    self.error(("apps", name, "disks", index, "mount"), f"mount '{_shown(disk.mount)}' holds "
+                               f"{_describe(bad)}, which container mounts cannot carry",
+                               "use letters, digits and - _ . @ + in mount paths, e.g. /app/media")
+        bucket = getattr(getattr(self.spec.backups.target, "s3", None), "bucket", None)
+        if bucket is not None and not S3_BUCKET.match(bucket):
+            self.error(("backups", "target", "s3", "bucket"), f"'{_shown(bucket)}' is not a bucket name",
+                       "write a bucket name, optionally with a path: acme-backups or acme-backups/shop")
+        for key in ("storage_class", "ingress_class", "cluster_issuer"):
+            value = getattr(self.spec.kubernetes, key)
+            if value is not None and not DNS_SUBDOMAIN.match(value):
+                self.error(("kubernetes", key), f"'{_shown(value)}' is not a Kubernetes object name",
+                           "lowercase letters, digits, '-' and '.', e.g. standard or letsencrypt-prod")
+        registry = self.spec.kubernetes.registry
+        if registry is not None and not IMAGE_REF.match(registry):
+            self.error(("kubernetes", "registry"), f"'{_shown(registry)}' is not a registry path",
+                       "write e.g. registry.example.com/shop")
 
     def kubernetes(self) -> None:
         if self.spec.backend != "kubernetes":
@@ -387,7 +554,7 @@ def cron_problem(schedule: str) -> str | None:
         names = _CRON_NAMES.get(index, {})
         for part in text.split(","):
             base, _, step = part.partition("/")
-            if step and (not step.isdigit() or int(step) == 0):
+            if step and (not (step.isascii() and step.isdigit()) or int(step) == 0):
                 return f"the {label} step '{step}' is not a positive number"
             if base == "*":
                 continue
@@ -396,7 +563,8 @@ def cron_problem(schedule: str) -> str | None:
                 return f"the {label} '{part}' is not a number or range"
             values = []
             for bound in bounds:
-                value = names.get(bound.lower()) if not bound.isdigit() else int(bound)
+                # isdigit() alone accepts '²' and other digits int() refuses.
+                value = int(bound) if bound.isascii() and bound.isdigit() else names.get(bound.lower())
                 if value is None:
                     return f"the {label} '{bound}' is not a number"
                 if not low <= value <= high:

@@ -13,15 +13,18 @@ from typing import Any
 
 import yaml
 
+from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import InputError, Mark, Problem
 
 try:  # libyaml is ~10x faster; the pure-Python composer gives the same nodes.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the wheel
+    # Another class with the same interface under the same name.
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 # An alias bomb ("billion laughs") must end in an error, not an exhausted machine.
 MAX_NODES = 200_000
+MAX_SPEC_BYTES = 4 * MIB  # a large stack's spec is tens of KB
 MAX_DEPTH = 64
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -75,11 +78,17 @@ class _Builder:
         self.count = 0
         self.problems: list[Problem] = []
         self.in_progress: set[int] = set()
+        self.distinct: set[int] = set()
 
     def build(self, node: yaml.Node, depth: int = 0) -> tuple[Any, Pos]:
         self.count += 1
+        self.distinct.add(id(node))
         mark = _mark(self.file, node.start_mark)
         if self.count > MAX_NODES:
+            if len(self.distinct) * 2 > MAX_NODES:  # mostly written out, not repeated through aliases
+                raise InputError([Problem(
+                    f"the document has more than {MAX_NODES} keys and values; no stack needs that many",
+                    mark, hint="keep bulk data out of the spec (a file in the app, a database)")])
             raise InputError([Problem(
                 f"the document expands to more than {MAX_NODES} values (through anchors and aliases)",
                 mark, hint="write the values out, or use fewer nested aliases")])
@@ -90,7 +99,7 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.constructor.construct_object(node)
-            except Exception as exc:  # PyYAML raises ValueError & co. for `!!int shop`
+            except Exception as exc:  # noqa: BLE001 - PyYAML raises ValueError & co. for `!!int shop`
                 tag = node.tag.rsplit(":", 1)[-1]
                 raise InputError([Problem(f"'{node.value}' is not a valid {tag} ({getattr(exc, 'problem', None) or exc})",
                                           mark, hint=f"remove the !!{tag} tag or fix the value")]) from None
@@ -125,6 +134,7 @@ class _Builder:
                         continue
                     for k, v in value.items():
                         merged.setdefault(k, v)
+                        # a merged mapping's Pos has children by key, like its value
                         merged_pos.setdefault(k, pos.children[k])  # type: ignore[index]
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -197,15 +207,16 @@ def load_yaml_file(path: Path, shown_as: str | None = None) -> Document:
     """Read and parse a file. Every failure is an InputError with a one-line message."""
     name = shown_as or str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_SPEC_BYTES)
     except FileNotFoundError:
         raise InputError([Problem("file not found", Mark(name, 0, 0),
                                   hint="pass the path to your flashdrive.yaml, or run `flashdrive init` to write one")]) from None
     except IsADirectoryError:
         raise InputError([Problem("is a folder, not a file", Mark(name, 0, 0),
                                   hint=f"pass the spec inside it, e.g. {Path(name) / 'flashdrive.yaml'}")]) from None
-    except OSError as exc:
-        raise InputError([Problem(f"cannot read the file: {exc.strerror}", Mark(name, 0, 0))]) from None
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(f"cannot read the file: {os_reason(exc)}", Mark(name, 0, 0),
+                                  hint="pass the path of a flashdrive.yaml file")]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

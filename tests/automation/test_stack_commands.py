@@ -42,6 +42,34 @@ def test_wrong_arguments_are_usage_errors(cli, argv):
     assert "usage: flashdrive" in run.err
 
 
+def test_up_takes_the_spec_as_a_positional_argument_like_validate_and_plan(cli, project, monkeypatch):
+    (project / "other.yaml").write_text((project / "flashdrive.yaml").read_text().replace("stack: shop", "stack: other"))
+    ran = []
+    monkeypatch.setattr("flashdrive.automation.run_operation", lambda operation, settings, **_: ran.append(settings))
+    run = cli("up", "other.yaml")
+    assert run.code == 0, run.err
+    plan = capture(make_program(ran[0]), config={"flashdrive:spec": "flashdrive.yaml"})
+    assert "other-web-1" in plan and "shop-web-1" not in plan
+
+
+def test_a_positional_spec_is_a_path_from_the_current_folder_even_with_a_project_folder(cli, project, monkeypatch):
+    (project / "other.yaml").write_text((project / "flashdrive.yaml").read_text().replace("stack: shop", "stack: other"))
+    monkeypatch.chdir(project.parent)
+    ran = []
+    monkeypatch.setattr("flashdrive.automation.run_operation", lambda operation, settings, **_: ran.append(settings))
+    assert cli("preview", "shop/other.yaml", "-C", "shop").code == 0
+    assert (ran[0].project_dir / ran[0].spec) == project / "other.yaml"
+
+
+def test_a_spec_named_twice_is_a_usage_error_and_a_missing_one_an_input_error(cli, project):
+    twice = cli("up", "flashdrive.yaml", "--spec", "flashdrive.yaml")
+    assert twice.code == 2
+    assert twice.err == ("flashdrive up: error: the spec is named twice (flashdrive.yaml and --spec flashdrive.yaml); "
+                         "give one\n")
+    missing = cli("destroy", "nope.yaml")
+    assert (missing.code, missing.err) == (1, "flashdrive destroy: error: nope.yaml: no such file\n")
+
+
 # --- where the state goes ----------------------------------------------------------------------
 
 def test_state_defaults_to_a_file_backend_inside_the_project(project):

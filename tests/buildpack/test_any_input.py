@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from fuzzing import example, fuzz
+from hypothesis import given
 from hypothesis import strategies as st
 
 from flashdrive.buildpack import BuildpackError, detect, runs_gunicorn
@@ -18,9 +19,14 @@ LINES = st.lists(st.sampled_from([
 ]) | TEXT, max_size=8).map("\n".join)
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz
 @given(LINES)
 def test_any_procfile_text_parses_or_is_a_buildpack_error(text):
+    with example("procfile"):
+        _parse_or_buildpack_error(text)
+
+
+def _parse_or_buildpack_error(text: str) -> None:
     try:
         procfile = parse_procfile(text, Path("Procfile"))
     except BuildpackError as exc:
@@ -31,9 +37,14 @@ def test_any_procfile_text_parses_or_is_a_buildpack_error(text):
         assert shell_command(command)[:2] == ["/bin/sh", "-c"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzz
 @given(procfile=LINES, requirements=LINES, version=LINES)
 def test_any_app_files_detect_or_raise_a_buildpack_error(tmp_path, procfile, requirements, version):
+    with example("app-files"):
+        _detect_or_buildpack_error(tmp_path, procfile, requirements, version)
+
+
+def _detect_or_buildpack_error(tmp_path, procfile: str, requirements: str, version: str) -> None:
     app = tmp_path / "app"
     app.mkdir(exist_ok=True)
     (app / "Procfile").write_text(procfile)

@@ -211,6 +211,23 @@ def test_default_dockerignore_keeps_local_state_out_but_flashdrive_inputs_in():
         assert not is_excluded(patterns, path), path
 
 
+# The 25 common secret files a review sent to images with the old default (19 got through).
+SECRET_FILES = ("id_rsa", "id_rsa.pub", "deploy/id_ed25519", ".ssh/config", "home/.ssh/id_ecdsa",
+                ".aws/credentials", ".aws/config", ".docker/config.json", ".npmrc", ".pypirc", ".netrc",
+                ".git-credentials", "certs/server.key", "tls/privkey.pem", "certs/server-key.pem", "keys/app.p12",
+                "Pulumi.prod.yaml", "infra/Pulumi.staging.yaml", ".flashdrive/state/dev.json", "terraform.tfstate",
+                "infra/terraform.tfstate.backup", "prod.tfvars", ".kube/config", ".pgpass", "gcp/credentials.json")
+
+
+def test_default_dockerignore_keeps_common_secret_files_out_of_images():
+    patterns = [line for line in default_dockerignore().splitlines() if line and not line.startswith("#")]
+    leaked = [path for path in SECRET_FILES if not is_excluded(patterns, path)]
+    assert leaked == []
+    # Certificates are public and apps need them at run time (a database's CA); so is the build's CA.
+    for path in ("certs/rds-ca.pem", "certs/chain.crt", ".flashdrive/ca.pem", "shop/keys.py", "Pulumi.yaml.md"):
+        assert not is_excluded(patterns, path), path
+
+
 def test_dockerignore_negations_follow_dockers_last_match_rule():
     assert not is_excluded([".*", "!.flashdrive"], ".flashdrive/ca.pem")
     assert is_excluded(["!.flashdrive", ".*"], ".flashdrive/ca.pem")

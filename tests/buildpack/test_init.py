@@ -9,6 +9,7 @@ import yaml
 
 from buildpack_helpers import FIXTURES, django_app
 from flashdrive.buildpack.starter import SCHEMA_COMMENT, dns_label, stack_name
+from flashdrive.spec.loader import load_spec
 
 
 @pytest.fixture
@@ -46,10 +47,9 @@ def test_init_writes_a_spec_for_a_django_app_with_postgres_and_redis(cli, projec
 
 
 def test_init_output_passes_the_spec_validator(cli, project):
-    loader = pytest.importorskip("flashdrive.spec.loader")
     shutil.copytree(FIXTURES / "pip_django", project / "app")
     assert cli("init", "app").code == 0
-    loaded = loader.load_spec(project / "flashdrive.yaml")
+    loaded = load_spec(project / "flashdrive.yaml")
     assert set(loaded.spec.apps) == {"web", "worker"}
 
 

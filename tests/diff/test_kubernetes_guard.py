@@ -31,11 +31,27 @@ def base(tmp_path_factory):
 
 
 @pytest.fixture
-def guard(base, tmp_path):
+def report(base, tmp_path):
     def run(mutation):
         head = load_side(str(write(tmp_path, mutation.__name__, mutation))).plan
         diff = diff_plans(base, head)
-        return diff.verdicts(), [f.holder.label for f in check(diff).findings]
+        return diff.verdicts(), check(diff)
+    return run
+
+
+@pytest.fixture
+def changes(base, tmp_path):
+    def run(mutation):
+        head = load_side(str(write(tmp_path, mutation.__name__, mutation))).plan
+        return {(c.type.rsplit(":", 1)[-1], c.name): c.verdict for c in diff_plans(base, head).changed}
+    return run
+
+
+@pytest.fixture
+def guard(report):
+    def run(mutation):
+        verdicts, found = report(mutation)
+        return verdicts, [f.holder.label for f in found.findings]
     return run
 
 
@@ -60,10 +76,54 @@ def test_renaming_a_database_loses_its_data(guard):
     assert "database 'main'" in findings
 
 
-def test_a_database_recreated_under_its_name_keeps_its_claims(guard):
-    verdicts, findings = guard(resize_database)
-    assert verdicts["shop-db-main"] == "replace"  # volumeClaimTemplates cannot be updated in place
-    assert findings == []
+def drop_database(spec):
+    del spec["databases"]["cache"]
+    spec["apps"]["worker"]["env"].pop("REDIS_URL")
+    spec["apps"]["web"]["env"].pop("REDIS_URL", None)
+
+
+def test_removing_a_database_is_one_finding_its_claim(report):
+    _, found = report(drop_database)
+    assert [(f.holder.label, f.holder.noun, f.holder.physical) for f in found.findings] == [
+        ("database 'cache'", "volume claim", "shop-db-cache")]
+
+
+def test_resizing_a_database_grows_its_claim_in_place_and_leaves_the_stateful_set_alone(report, changes):
+    # The backup repository is sized from what it backs up: it grows too.
+    assert changes(resize_database) == {("PersistentVolumeClaim", "shop-db-main"): "update",
+                                        ("PersistentVolumeClaim", "shop-backup-backups"): "update"}
+    _, found = report(resize_database)
+    assert found.findings == []
+    assert ("database 'main' (claim shop-db-main) grows from 10G to 20G: the claim grows in place, on a storage "
+            "class with allowVolumeExpansion (else the cluster refuses the change and the deploy stops)") in found.cautions
+
+
+def shrink_disk(spec):
+    spec["apps"]["web"]["disks"][0]["size_gb"] = 1
+
+
+def test_shrinking_a_disk_is_a_change_the_cluster_refuses(report):
+    verdicts, found = report(shrink_disk)
+    assert verdicts["shop-disk-media"] == "update"
+    assert ("disk 'media' (claim shop-disk-media) shrinks from 2G to 1G: a claim never shrinks; the cluster "
+            "refuses the change and the deploy stops") in found.cautions
+
+
+def one_copy(spec):
+    spec["apps"]["web"]["nodes"] = 1
+
+
+def test_a_change_of_access_mode_is_data_loss_for_the_claim_and_says_how_to_move_the_data(report):
+    # 2 copies share the disk as ReadWriteMany; one copy has it ReadWriteOnce.
+    verdicts, found = report(one_copy)
+    assert verdicts["shop-disk-media"] == "replace"
+    [finding] = found.findings
+    assert finding.message == (
+        "disk 'media' (volume claim shop-disk-media) would be replaced: its access mode changes from ReadWriteMany "
+        "to ReadWriteOnce (copies on several nodes share a disk as ReadWriteMany, a single copy has it "
+        "ReadWriteOnce), and a claim's access mode never changes. The old claim is retained under the same name, "
+        "so `pulumi up` stops with AlreadyExists. To go ahead: copy the data out, `kubectl delete pvc "
+        "shop-disk-media -n shop`, deploy, copy the data into the new, empty claim; or keep the number of copies")
 
 
 def test_renaming_an_app_or_adding_nodes_loses_nothing(guard):

@@ -103,3 +103,73 @@ def test_the_readme_shows_the_diagram_of_the_example_as_it_is_drawn_today(diagra
     assert shown is not None
     assert shown.group(1) == diagram, ("README.md's diagram is out of date; replace it with the output of "
                                        "`flashdrive plan examples/django-shop/flashdrive.yaml --format mermaid`")
+
+
+# --- kubernetes ---------------------------------------------------------------------------------
+
+MARKET = EXAMPLE.parents[2] / "tests" / "kubernetes" / "specs" / "market" / "flashdrive.yaml"
+
+
+@pytest.fixture(scope="module")
+def kubernetes_example():
+    return plan_spec(EXAMPLE, backend="kubernetes")
+
+
+@pytest.fixture(scope="module")
+def market_diagram() -> str:
+    return render_mermaid(plan_spec(MARKET))
+
+
+def test_a_kubernetes_plan_draws_the_ingress_the_pods_and_the_data_of_the_stack(kubernetes_example):
+    diagram = render_mermaid(kubernetes_example)
+    assert 'subgraph stack_shop["stack shop · namespace shop"]' in diagram
+    assert '    edge_edge -->|"shop.example.com<br/>web.shop.localhost"| app_web' in diagram
+    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · release first"]' in diagram
+    assert 'copy_web_pod_1["pod 1"]' in diagram and 'copy_web_pod_2["pod 2"]' in diagram
+    assert 'disk_media[/"disk media<br/>shop-disk-media"/]' in diagram
+    links = {line.strip() for line in diagram.splitlines() if LINK.match(line)}
+    assert {'app_web ---|"/app/media"| disk_media',
+            "app_web -.->|env| db_main", "app_web -.->|env| db_cache",
+            "app_worker -.->|env| db_main", "app_worker -.->|env| db_cache",
+            'backups_backups -.->|"backs up"| db_main', 'backups_backups -.->|"backs up"| db_cache',
+            'backups_backups -.->|"backs up"| disk_media'} <= links
+
+
+def test_on_kubernetes_the_picture_is_the_one_docker_draws_but_for_the_edge_pods_and_names(example_plan, diagram,
+                                                                                           kubernetes_example):
+    def shape(text: str) -> set[str]:
+        links = {line.strip() for line in text.splitlines() if LINK.match(line)}
+        return {line for line in links if "edge_edge" not in line}
+
+    assert shape(render_mermaid(kubernetes_example)) == shape(diagram)
+
+
+def test_a_kubernetes_stack_with_an_outside_backup_target_and_plain_references(market_diagram):
+    assert 'edge_edge["ingress · traefik<br/>HTTPS"]' in market_diagram
+    assert 'subgraph stack_market["stack market · namespace market-prod"]' in market_diagram
+    assert ('    edge_edge -->|"api.example.com<br/>api.market.apps.example.net<br/>admin.example.com"| app_api'
+            in market_diagram)
+    assert 'subgraph app_api["app api (web) · 3 copies · 1 CPU, 1 GiB · release first"]' in market_diagram
+    assert 'db_orders[("database orders<br/>mysql:8.4")]' in market_diagram
+    assert 'backups_backups[["backups · 30 days kept<br/>repository outside the stack"]]' in market_diagram
+    links = {line.strip() for line in market_diagram.splitlines() if LINK.match(line)}
+    assert {"app_cron -.->|env| app_api",  # API_URL: ${apps.api.url}, plain
+            "app_api -.->|env| db_catalog",  # CATALOG_HOST: ${databases.catalog.host}, plain
+            "app_api -.->|env| db_orders",  # ORDERS_URL: a secret reference
+            'app_cron ---|"/reports"| disk_reports',
+            'backups_backups -.->|"backs up"| disk_reports', 'backups_backups -.->|"backs up"| db_orders'} <= links
+    assert "app_cron -.->|env| db_orders" not in links
+
+
+def test_a_kubernetes_plan_read_back_from_json_draws_the_same_diagram(kubernetes_example):
+    assert (render_mermaid(plan_from_json(json.loads(kubernetes_example.to_json())))
+            == render_mermaid(kubernetes_example))
+
+
+def test_every_link_of_a_kubernetes_diagram_joins_declared_nodes(market_diagram):
+    declared = {m.group(1) for line in market_diagram.splitlines()
+                if (m := NODE.match(line) or SUBGRAPH.match(line))}
+    links = [LINK.match(line) for line in market_diagram.splitlines() if re.search(r" (-->|---|-\.->)", line)]
+    assert links and all(links)
+    for link in links:
+        assert {link.group(1), link.group(4)} <= declared, link.group(0)

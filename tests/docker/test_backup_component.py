@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
-from flashdrive.backups.scripts import backup_script, prune_script
+from flashdrive.backups.scripts import LEDGER, backup_script, prune_script, received_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
 from flashdrive.spec import load_spec
@@ -60,8 +62,10 @@ def test_the_job_runs_on_the_spec_schedule_and_prunes_to_keep_days(plan):
     c = containers(plan)
     assert upload(c["shop-backup"], "/flashdrive/crontabs/root").startswith("15 2 * * * /flashdrive/backup.sh")
     prune = upload(c["shop-backup-prune"], "/flashdrive/prune.sh")
-    assert "forget --host shop --keep-within-daily 14d --prune" in prune
-    assert "restic check" in prune.split("--prune", 1)[1]
+    assert "restic forget" in prune and "--keep-" not in prune  # by id, never by a claimed time
+    assert "/flashdrive/received.sh" in prune
+    assert upload(c["shop-backup-prune"], "/flashdrive/received.sh").count("stat -c %Y") == 1
+    assert "restic check" in prune.split("restic prune", 1)[1]
 
 
 def test_every_disk_is_mounted_read_only_into_the_job_and_every_database_dumped(plan):
@@ -125,6 +129,100 @@ def test_a_failed_dump_is_never_stored_as_an_empty_one(spec_path):
     assert "exit 1" in script.split("FAILED", 1)[1]
 
 
-def test_prune_uses_the_keep_within_family(spec_path):
-    prune = prune_script(resolve(load_spec(spec_path())))
-    assert "--keep-within-daily 14d" in prune and "--keep-daily" not in prune
+DAY = 86400
+
+
+def _run_prune(tmp_path, spec_text: str, received: dict[str, int]) -> tuple[list[str], str]:
+    """Runs the generated prune.sh with a stub restic; returns the ids it forgot and its output."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "restic.log"
+    restic = bin_dir / "restic"
+    restic.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    restic.chmod(0o755)
+    lines = "".join(f"echo '{snapshot} {seconds}'\n" for snapshot, seconds in received.items())
+    fake_received = tmp_path / "received.sh"
+    fake_received.write_text("#!/bin/sh\n" + lines)
+    fake_received.chmod(0o755)
+    script = prune_script(resolve(load_spec(spec_text))).replace("/flashdrive/received.sh", str(fake_received))
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    forgotten = [call.split()[1:] for call in calls if call.startswith("forget")]
+    return [snapshot for call in forgotten for snapshot in call], result.stdout + "\n".join(calls)
+
+
+def test_prune_forgets_by_id_exactly_what_was_received_more_than_keep_days_ago(spec_path, tmp_path):
+    # One snapshot received at 03:10 each day for 20 days; keep_days is 14.
+    newest = 20_000 * DAY + 3 * 3600 + 600
+    received = {f"{day:064x}": newest - day * DAY for day in range(20)}
+    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    assert sorted(forgotten) == sorted(f"{day:064x}" for day in range(14, 20))
+    assert "prune" in log.splitlines() and "check" in log.splitlines()
+
+
+def test_prune_counts_days_from_the_newest_snapshot_so_stopped_backups_keep_their_history(spec_path, tmp_path):
+    # The last backup was a year ago: nothing of its last 14 days goes.
+    newest = 20_000 * DAY
+    received = {f"{day:064x}": newest - day * DAY for day in range(14)}
+    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    assert forgotten == [] and "prune" not in log.splitlines()
+
+
+def test_the_received_time_of_a_local_repository_is_the_snapshot_files_time(tmp_path):
+    snapshots = tmp_path / "repository" / "snapshots"
+    snapshots.mkdir(parents=True)
+    for name, seconds in (("a" * 64, 1_700_000_000), ("b" * 64, 1_700_086_400)):
+        (snapshots / name).write_text("{}")
+        os.utime(snapshots / name, (seconds, seconds))
+    script = received_script(local=True).replace("/repository", str(tmp_path / "repository"))
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert sorted(out.splitlines()) == [f"{'a' * 64} 1700000000", f"{'b' * 64} 1700086400"]
+
+
+def test_a_remote_repository_s_received_time_is_when_the_prune_first_saw_it(tmp_path):
+    bin_dir, ledger = tmp_path / "bin", tmp_path / "ledger" / "received"
+    bin_dir.mkdir()
+    ids = tmp_path / "ids"
+    (bin_dir / "restic").write_text(f"#!/bin/sh\ncat {ids}\n")
+    (bin_dir / "restic").chmod(0o755)
+    script = received_script(local=False).replace(LEDGER, str(ledger))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+    ids.write_text("a\nb\n")
+    first = dict(line.split() for line in subprocess.run(["sh", "-c", script], env=env, capture_output=True,
+                                                           text=True, check=True).stdout.splitlines())
+    ledger.write_text("".join(f"{k} {int(v) - 5 * DAY}\n" for k, v in first.items()))  # as if seen 5 days ago
+    ids.write_text("b\nc\n")  # a was forgotten, c is new
+    second = dict(line.split() for line in subprocess.run(["sh", "-c", script], env=env, capture_output=True,
+                                                            text=True, check=True).stdout.splitlines())
+    assert set(second) == {"b", "c"}
+    assert int(second["b"]) == int(first["b"]) - 5 * DAY  # the first sighting stays
+    assert int(second["c"]) >= int(first["b"])
+
+
+def test_s3_targets_give_the_prune_job_its_own_keys(spec_path):
+    spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target:\n    s3:\n"
+                        "      endpoint: https://s3.example.com\n      bucket: b/shop\n"
+                        "      access_key: {config: writerKey}\n      secret_key: {config: writerSecret}\n"
+                        "      prune: {access_key: {config: pruneKey}, secret_key: {config: pruneSecret}}\n")
+    plan = plan_spec(spec_path(spec), config={"writerKey": "WRITER-ID", "writerSecret": "w-secret",
+                                              "pruneKey": "PRUNE-ID", "pruneSecret": "p-secret"})
+    c = containers(plan)
+    ledger = plan.get("shop-backup-ledger", "docker:index/volume:Volume")
+    assert ledger.options["retainOnDelete"] is True
+    assert [v["volumeName"] for v in c["shop-backup-prune"].inputs["volumes"]] == ["shop-backup-ledger"]
+    assert not any(v.get("volumeName") == "shop-backup-ledger" for v in c["shop-backup"].inputs.get("volumes", []))
+    assert "[secret]" in str(c["shop-backup-prune"].inputs["envs"])
+    assert "w-secret" not in json.dumps(plan.to_json()) and "p-secret" not in json.dumps(plan.to_json())
+
+
+def test_a_remote_target_without_prune_keys_is_warned_about(spec_path, capsys):
+    from flashdrive.cli.main import main
+
+    spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target: {rest: {url: 'https://b.example.com/s'}}\n")
+    assert main(["validate", str(spec_path(spec))]) == 0
+    err = capsys.readouterr().err
+    assert "warning: backups.target.rest: the backup job and the prune job share one set of credentials" in err
+    assert "prune: {url:" in err

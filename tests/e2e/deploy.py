@@ -132,13 +132,16 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     spec = Path(spec)
     overlays = [Path(p) for p in overlays or []]
     log = log or (lambda line: None)
+    try:
+        name = stack or resolve_stack_name(spec, overlays)
+    except InputError as exc:  # a broken spec fails before anything is built
+        raise DeployFailed("\n".join(p.format() for p in exc.problems)) from None
     if images is None:
         builder = load_images_builder()
         if not builder.engine_answers():
             raise DeployFailed("no Docker engine answers; start one with `bash tests/e2e/engine.sh` (as root)")
         images = builder.build_all(log=log)
     try:
-        name = stack or resolve_stack_name(spec, overlays)
         e2e_overlay = stand_in_overlay(stack_folder(name), images, stack)
         loaded = load_spec(spec, overlays + [e2e_overlay])
     except InputError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import sys
 import time
@@ -16,7 +17,8 @@ from flashdrive.cli.main import main
 
 pytestmark = pytest.mark.e2e
 
-STACK = "backup-e2e"
+# Another name through the environment, for several checkouts sharing one engine.
+STACK = os.environ.get("FLASHDRIVE_E2E_BACKUP_STACK", "backup-e2e")
 KEEP_DAYS = 10
 
 
@@ -119,20 +121,72 @@ def test_an_app_cannot_reach_the_repository_and_the_writer_cannot_delete(stack, 
     assert snapshot_id in still
 
 
+def snapshots(stack: Deployment, *args: str) -> list[dict]:
+    return json.loads(docker("exec", stack.container("backup"), "restic", "snapshots", "--json", *args).stdout)
+
+
+def received_at(stack: Deployment, snapshot_id: str, moment: datetime.datetime) -> None:
+    """As if the repository had received the snapshot at `moment` (only the repository's holder can)."""
+    docker("exec", stack.container("backup-prune"), "touch", "-d", f"@{int(moment.timestamp())}",
+           f"/repository/snapshots/{snapshot_id}")
+
+
+def backed_up_days_ago(stack: Deployment, tag: str, taken: list[datetime.datetime]) -> dict[str, datetime.datetime]:
+    """One snapshot per moment, claimed and received then, as the daily 03:00 job would have left them."""
+    made: dict[str, datetime.datetime] = {}
+    docker("exec", stack.container("backup"), "sh", "-c", "restic cat config >/dev/null 2>&1 || restic init")
+    for moment in taken:
+        docker("exec", stack.container("backup"), "sh", "-c",
+               f"echo {moment:%s} | restic backup --quiet --host {STACK} --tag flashdrive --tag disk={tag} "
+               f"--time '{moment:%Y-%m-%d %H:%M:%S}' --stdin --stdin-filename {tag}")
+        new = next(item for item in snapshots(stack, "--tag", f"disk={tag}") if item["id"] not in made)
+        received_at(stack, new["id"], moment)
+        made[new["id"]] = moment
+    return made
+
+
+def prune(stack: Deployment) -> str:
+    result = docker("exec", stack.container("backup-prune"), "/flashdrive/prune.sh")
+    assert "no errors were found" in result.stdout + result.stderr, result.stdout + result.stderr
+    return result.stdout
+
+
 def test_retention_keeps_exactly_the_last_keep_days_days(stack):
-    job = stack.container("backup")
     # Daily backups over 14 days, each an hour before this prune, as the 03:00 job and 04:30 prune.
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     taken = [now - datetime.timedelta(days=days_ago, hours=1) for days_ago in range(14)]
-    for days_ago, moment in enumerate(taken):
+    made = backed_up_days_ago(stack, "retention", taken)
+    prune(stack)
+    kept = {item["id"] for item in snapshots(stack, "--tag", "disk=retention")}
+    assert sorted(made[i] for i in kept) == sorted(taken[:KEEP_DAYS])
+
+
+def test_forged_times_written_with_the_job_s_own_credentials_delete_no_real_snapshot(stack, capsys):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    real = backed_up_days_ago(stack, "forged-target",
+                              [now.replace(hour=3, minute=0, second=0) - datetime.timedelta(days=d) for d in range(1, 10)])
+    # The attack: with the backup job's own credentials, through the append-only server, one
+    # snapshot back-dated to 23:00 of each recent day, which makes it that day's newest for
+    # `forget --keep-within-daily` (the old rule forgot every real one).
+    job = stack.container("backup")
+    for days_ago in range(0, KEEP_DAYS + 2):
+        day = (now - datetime.timedelta(days=days_ago)).date()
         docker("exec", job, "sh", "-c",
-               f"echo day-{days_ago} | restic backup --quiet --host {STACK} --tag flashdrive --tag disk=retention "
-               f"--time '{moment:%Y-%m-%d %H:%M:%S}' --stdin --stdin-filename retention")
-    result = docker("exec", stack.container("backup-prune"), "/flashdrive/prune.sh")
-    assert "no errors were found" in result.stdout + result.stderr
-    listed = __import__("json").loads(docker("exec", job, "restic", "snapshots", "--json", "--tag", "disk=retention").stdout)
-    kept = sorted(item["time"][:19] for item in listed)
-    assert kept == sorted(f"{moment:%Y-%m-%dT%H:%M:%S}" for moment in taken[:KEEP_DAYS])
+               f"echo forged | restic backup --quiet --host {STACK} --tag flashdrive --tag disk=forged-target "
+               f"--time '{day} 23:00:00' --stdin --stdin-filename forged-target")
+    before = {item["id"] for item in snapshots(stack)}
+
+    out = prune(stack)
+
+    after = {item["id"] for item in snapshots(stack)}
+    assert set(real) <= after, f"real snapshots deleted: {set(real) - after}\n{out}"
+    assert after == before, "everything was received within keep_days: nothing goes"
+    code, listing, err = flashdrive(capsys, "backup", "list", "--stack", STACK)
+    assert code == 0, err
+    forged_lines = [line for line in listing.splitlines() if "FORGED?" in line]
+    assert len(forged_lines) >= KEEP_DAYS + 1, listing
+    assert "claim a time far from when the repository received them" in listing
+    assert not any(snapshot[:8] in line for snapshot in real for line in forged_lines), listing
 
 
 def test_a_failing_dump_fails_the_backup_visibly(stack, capsys):

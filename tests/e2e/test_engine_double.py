@@ -58,3 +58,17 @@ def test_a_dependency_on_an_input_updated_in_place_replaces_nothing():
 def test_deletes_run_dependents_first():
     resources = {"net": entry("net"), "db": entry("db", deps=["net"]), "app": entry("app", deps=["db", "net"])}
     assert dependency_order(resources, ["app", "net", "db"]) == ["net", "db", "app"]
+
+
+def test_deploy_py_reports_a_broken_spec_at_its_position_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text("version: 1\nstack: broken\napps:\n  web:\n    nodez: 2\n")
+    deploy = Path(__file__).with_name("deploy.py")
+    result = subprocess.run([sys.executable, str(deploy), "up", str(spec)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"{spec}:5:5: error: apps.web.nodez" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -26,10 +26,48 @@ def test_backups_run_on_the_spec_schedule_and_keep_its_days_of_history(shop, mar
     assert cron_job["schedule"] == "30 2 * * *"
     assert cron_job["concurrencyPolicy"] == "Forbid"
     script = _backup_pod(market)["containers"][0]["command"][-1]
-    assert "restic forget --host market --tag flashdrive --keep-within-daily 30d --prune" in script
-    assert "restic backup --host market --tag flashdrive /backup" in script
+    assert "restic backup --host market --tag flashdrive --exclude '/backup/disks/*/lost+found' /backup" in script
+    assert "forget" not in script  # the backup pod never deletes
     assert objects(shop)[("CronJob", "backup")]["spec"]["schedule"] == "0 3 * * *"
-    assert "--keep-within-daily 10d" in _backup_pod(shop)["containers"][0]["command"][-1]
+    prune = objects(market)[("ConfigMap", "backup-prune")]["data"]["prune.sh"]
+    assert "keep 30 days of received snapshots" in prune and "--keep-" not in prune
+    for plan in (shop, market):
+        for name in ("backup", "backup-prune"):
+            assert objects(plan)[("CronJob", name)]["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
+
+
+def test_a_run_that_could_not_read_some_files_is_a_warning_not_a_failure(tmp_path, market):
+    script = _backup_pod(market)["containers"][0]["command"][-1]
+    for code, expected in ((0, 0), (3, 0), (1, 1), (12, 12)):
+        stub = tmp_path / "restic"
+        stub.write_text(f'#!/bin/sh\ncase "$1" in backup) exit {code};; esac\nexit 0\n')
+        stub.chmod(0o755)
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+        assert result.returncode == expected, (code, result.stderr)
+        assert ("WARNING: some files could not be read" in result.stderr) == (code == 3)
+
+
+def test_the_backup_pod_writes_through_the_append_only_server_and_only_the_prune_deletes(shop):
+    found = objects(shop)
+    server = found[("Deployment", "backup-server")]["spec"]["template"]["spec"]
+    command = server["containers"][0]["command"]
+    assert command[:4] == ["rclone", "serve", "restic", "--append-only"]
+    assert not any("pass" in part.lower() for part in command), "the password stays off the command line"
+    assert env_of(server["containers"][0])["RCLONE_PASS"]["valueFrom"] == {
+        "secretKeyRef": {"name": "backup", "key": "RCLONE_PASS"}}
+    assert found[("Service", "backup-server")]["spec"]["ports"][0]["port"] == 8000
+    backup_env = env_of(_backup_pod(shop)["containers"][0])
+    assert backup_env["RESTIC_REPOSITORY"]["valueFrom"]["secretKeyRef"]["key"] == "RESTIC_REPOSITORY"
+    prune = next(pod_templates(found[("CronJob", "backup-prune")]))["spec"]
+    assert env_of(prune["containers"][0])["RESTIC_REPOSITORY"] == {"name": "RESTIC_REPOSITORY", "value": "/repository"}
+    assert prune["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "backup-server"}}
+    # No network: a policy that selects the prune pod and allows nothing.
+    policy = found[("NetworkPolicy", "backup-prune-no-network")]["spec"]
+    assert policy == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "backup-prune",
+                                                      "app.kubernetes.io/component": "backup"}},
+                      "policyTypes": ["Ingress", "Egress"]}
 
 
 def test_the_repository_is_a_retained_claim_mounted_by_the_backup_pods_only(shop):
@@ -44,7 +82,7 @@ def test_the_repository_is_a_retained_claim_mounted_by_the_backup_pods_only(shop
                       if "persistentVolumeClaim" in v]
             if "shop-backup-backups" in claims:
                 mounted_by.append(manifest["metadata"]["name"])
-    assert mounted_by == ["backup"]
+    assert sorted(mounted_by) == ["backup-prune", "backup-server"]
 
 
 def test_the_repository_password_is_read_by_the_backup_pods_only_and_outlives_the_stack(shop):
@@ -56,8 +94,9 @@ def test_the_repository_password_is_read_by_the_backup_pods_only_and_outlives_th
                 for item in container.get("env", []):
                     if item.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "backup":
                         readers.add((manifest["metadata"]["name"], container["name"]))
-    assert readers == {("backup", "restic")}
-    assert objects(shop)[("Secret", "backup")]["stringData"] == {"RESTIC_PASSWORD": SECRET}
+    assert readers == {("backup", "restic"), ("backup-prune", "prune"), ("backup-server", "rclone")}
+    assert objects(shop)[("Secret", "backup")]["stringData"] == {
+        "RESTIC_PASSWORD": SECRET, "RESTIC_REPOSITORY": SECRET, "RCLONE_PASS": SECRET}
 
 
 def test_disks_are_backed_up_read_only(market):
@@ -118,6 +157,10 @@ def test_an_s3_target_takes_its_credentials_from_the_backup_secret(market):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "RESTIC_PASSWORD"):
         assert env[key]["valueFrom"] == {"secretKeyRef": {"name": "backup", "key": key}}
     assert ("PersistentVolumeClaim", "market-backup-backups") not in objects(market)
+    # A remote repository shows no receipt times: the prune keeps its own ledger of first sightings.
+    prune = next(pod_templates(objects(market)[("CronJob", "backup-prune")]))["spec"]
+    assert {"name": "ledger", "mountPath": "/ledger"} in prune["containers"][0]["volumeMounts"]
+    assert "restic list snapshots" in objects(market)[("ConfigMap", "backup-prune")]["data"]["received.sh"]
 
 
 def test_a_rest_target_with_a_password_keeps_the_whole_url_secret(tmp_path):

@@ -42,7 +42,8 @@ def _image_of(plan: Plan, container) -> str:
 
 def kubernetes_inventory(plan: Plan) -> dict:
     found = objects(plan)
-    apps = {name: m["spec"]["replicas"] for (kind, name), m in found.items() if kind == "Deployment"}
+    apps = {name: m["spec"]["replicas"] for (kind, name), m in found.items() if kind == "Deployment"
+            and m["metadata"]["labels"]["app.kubernetes.io/component"] != "backup"}
     databases = {m["spec"]["serviceName"]: m["spec"]["template"]["spec"]["containers"][0]["image"]
                  for (kind, _), m in found.items() if kind == "StatefulSet"}
     disks = {m["metadata"]["labels"]["app.kubernetes.io/name"] for (kind, _), m in found.items()

@@ -47,21 +47,24 @@ def test_renaming_an_app_keeps_its_disk(tmp_path):
     assert claim_urn("web") == claim_urn("site")
 
 
-def test_a_database_is_a_stateful_set_of_one_with_a_headless_service_and_retained_data(market):
+def test_a_database_is_a_stateful_set_of_one_with_a_headless_service_and_a_retained_claim(market):
     found = objects(market)
     stateful_set = found[("StatefulSet", "market-db-orders")]["spec"]
     assert stateful_set["replicas"] == 1
     assert stateful_set["serviceName"] == "orders"
-    assert stateful_set["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    [template] = stateful_set["volumeClaimTemplates"]
-    # The claim is data-market-db-orders-0: the stack and the database, never an app.
-    assert template["metadata"]["name"] == "data"
-    assert template["spec"]["resources"] == {"requests": {"storage": "20G"}}
-    assert template["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # No volumeClaimTemplates: a template cannot change, so a larger disk_gb would never reach the volume.
+    assert "volumeClaimTemplates" not in stateful_set
+    pod = stateful_set["template"]["spec"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "market-db-orders"}} in pod["volumes"]
+    claim = market.get("market-db-orders", CLAIM)
+    assert claim.retain_on_delete
+    # The claim is named from the stack and the database, never an app, as the Docker volume is.
+    assert claim.inputs["metadata"]["name"] == "market-db-orders"
+    assert claim.inputs["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20G"}}}
     service = found[("Service", "orders")]["spec"]
     assert service["clusterIP"] == "None"
     assert service["ports"] == [{"name": "mysql", "port": 3306, "targetPort": 3306, "protocol": "TCP"}]
-    container = stateful_set["template"]["spec"]["containers"][0]
+    container = pod["containers"][0]
     assert container["image"] == "mysql:8.4"
     assert container["resources"]["limits"] == {"cpu": "1000m", "memory": "1024Mi"}
     assert stateful_set["template"]["metadata"]["labels"]["flashdrive.dev/egress"] == "false"

@@ -11,26 +11,73 @@ def _hosts(ingress: dict) -> list[str]:
     return [rule["host"] for rule in ingress["spec"]["rules"]]
 
 
-def test_a_web_app_gets_an_ingress_with_tls_for_its_domains_and_its_default_domain(shop):
+EWMA = {"nginx.ingress.kubernetes.io/load-balance": "ewma"}
+
+
+def _single_app(tmp_path, kubernetes: str):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(f"version: 1\nstack: s\nbackend: kubernetes\ntls: {{email: a@example.com}}\nkubernetes: {kubernetes}\n"
+                    "apps:\n  web:\n    image: nginx:1\n    port: 80\n    domains: [a.example.com]\n")
+    return plan_for(spec)
+
+
+def test_a_web_app_gets_an_ingress_with_tls_for_its_domains_from_the_cluster_issuer(shop):
     ingress = objects(shop)[("Ingress", "web")]
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt"}
-    assert _hosts(ingress) == ["shop.example.com", "web.shop.localhost"]
-    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.com", "web.shop.localhost"], "secretName": "web-tls"}]
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt", **EWMA}
+    assert _hosts(ingress) == ["shop.example.com"]
+    assert ingress["spec"]["tls"] == [{"hosts": ["shop.example.com"], "secretName": "web-tls"}]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]
     assert backend == {"path": "/", "pathType": "Prefix",
                        "backend": {"service": {"name": "web", "port": {"number": 8000}}}}
 
 
+def test_the_default_domain_has_its_own_ingress_signed_by_the_stacks_internal_ca(shop):
+    # A CA refuses an order as a whole: web.shop.localhost on the ACME certificate would leave
+    # shop.example.com without one.
+    found = objects(shop)
+    ingress = found[("Ingress", "web-default-domain")]
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/issuer": "internal-ca", **EWMA}
+    assert ingress["spec"]["tls"] == [{"hosts": ["web.shop.localhost"], "secretName": "web-default-domain-tls"}]
+    assert _hosts(ingress) == ["web.shop.localhost"]
+    assert found[("Issuer", "internal-ca-root")]["spec"] == {"selfSigned": {}}
+    ca = found[("Certificate", "internal-ca")]["spec"]
+    assert ca["isCA"] is True and ca["secretName"] == "internal-ca"
+    assert ca["issuerRef"] == {"name": "internal-ca-root", "kind": "Issuer", "group": "cert-manager.io"}
+    assert found[("Issuer", "internal-ca")]["spec"] == {"ca": {"secretName": "internal-ca"}}
+    assert ("Issuer", "acme") not in found  # the cluster issuer signs the real domains
+
+
+def test_an_email_alone_gives_an_acme_issuer_in_the_namespace_for_the_ingress_class(tmp_path):
+    plan = _single_app(tmp_path, "{ingress_class: nginx}")
+    found = objects(plan)
+    assert found[("Issuer", "acme")]["spec"] == {"acme": {
+        "email": "a@example.com", "server": "https://acme-v02.api.letsencrypt.org/directory",
+        "privateKeySecretRef": {"name": "acme-account"},
+        "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]}}
+    assert found[("Ingress", "web")]["metadata"]["annotations"] == {"cert-manager.io/issuer": "acme", **EWMA}
+    assert [m for severity, m in plan.logs if severity == "warning"] == []
+    ingress = plan.get("s-web", "kubernetes:networking.k8s.io/v1:Ingress")
+    assert plan.get("s-acme-issuer", "kubernetes:cert-manager.io/v1:Issuer").urn in ingress.depends_on
+
+
+def test_other_ingress_classes_keep_their_own_balancing(tmp_path):
+    plan = _single_app(tmp_path, "{ingress_class: traefik}")
+    assert objects(plan)[("Ingress", "web")]["metadata"]["annotations"] == {"cert-manager.io/issuer": "acme"}
+    assert objects(plan)[("Issuer", "acme")]["spec"]["acme"]["solvers"] == [
+        {"http01": {"ingress": {"ingressClassName": "traefik"}}}]
+
+
 def test_workers_get_no_ingress(shop):
-    assert [name for kind, name in objects(shop) if kind == "Ingress"] == ["web"]
+    assert sorted(name for kind, name in objects(shop) if kind == "Ingress") == ["web", "web-default-domain"]
 
 
 def test_a_brought_certificate_is_a_tls_secret_on_an_ingress_without_the_issuer(market):
     found = objects(market)
     issued = found[("Ingress", "api")]
-    assert _hosts(issued) == ["api.example.com", "api.market.apps.example.net"]
+    assert _hosts(issued) == ["api.example.com"]
     assert issued["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
+    assert _hosts(found[("Ingress", "api-default-domain")]) == ["api.market.apps.example.net"]
     own = found[("Ingress", "api-own-certificates")]
     # cert-manager would take over (and overwrite) a Secret named on an annotated Ingress.
     assert "annotations" not in own["metadata"]
@@ -38,19 +85,6 @@ def test_a_brought_certificate_is_a_tls_secret_on_an_ingress_without_the_issuer(
     secret = found[("Secret", "api-admin-example-com-tls")]
     assert secret["type"] == "kubernetes.io/tls"
     assert secret["stringData"] == {"tls.crt": SECRET, "tls.key": SECRET}
-
-
-def test_without_a_cluster_issuer_the_plan_warns_which_hosts_get_no_certificate(tmp_path):
-    spec = tmp_path / "flashdrive.yaml"
-    spec.write_text("version: 1\nstack: s\nbackend: kubernetes\ntls: {email: a@example.com}\n"
-                    "kubernetes: {ingress_class: nginx}\n"
-                    "apps:\n  web:\n    image: nginx:1\n    domains: [a.example.com]\n")
-    plan = plan_for(spec)
-    warnings = [message for severity, message in plan.logs if severity == "warning"]
-    assert len(warnings) == 1
-    assert "kubernetes.cluster_issuer is not set" in warnings[0]
-    assert "a.example.com, web.s.localhost" in warnings[0]
-    assert "annotations" not in objects(plan)[("Ingress", "web")]["metadata"]
 
 
 def _policies(plan) -> dict[str, dict]:

@@ -29,7 +29,8 @@ apps:
         key: {config: "tls:shopKey"}
 backups:
   target:
-    s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: s3Access}, secret_key: {config: s3Secret}}
+    s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: s3Access}, secret_key: {config: s3Secret},
+         prune: {access_key: {config: s3PruneAccess}, secret_key: {config: s3PruneSecret}}}
 """
 
 
@@ -77,7 +78,8 @@ def test_plan_needs_no_config_values_and_masks_them(cli, spec, seen):
 
 
 def test_config_keys_are_found_everywhere_in_the_spec(spec):
-    assert config_keys(load_spec(spec).spec) == ["apiToken", "s3Access", "s3Secret", "shopCert", "tls:shopKey"]
+    assert config_keys(load_spec(spec).spec) == ["apiToken", "s3Access", "s3PruneAccess", "s3PruneSecret", "s3Secret",
+                                                   "shopCert", "tls:shopKey"]
 
 
 def test_text_is_the_default_format(cli, spec, seen):

@@ -17,12 +17,13 @@ import unicodedata
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from fuzzing import example, fuzz
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from flashdrive.cli.main import main
 
-APP_DIR = Path(__file__).resolve().parent / "apps" / "web"
+APP_DIR = Path(__file__).resolve().parent / "invalid" / "apps" / "web"
 
 SEEDS: list[str] = [
     """\
@@ -293,8 +294,6 @@ def check(text: str) -> None:
         assert not errors and "ok — stack" in out.getvalue()
 
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def test_the_seeds_are_valid():
@@ -306,13 +305,15 @@ def test_the_seeds_are_valid():
                 assert main(["validate", str(spec)]) == 0, err.getvalue()
 
 
-@FUZZ
+@fuzz
 @given(mutated_data())
 def test_specs_changed_as_data_never_crash_validate(text):
-    check(text)
+    with example("spec-as-data"):
+        check(text)
 
 
-@FUZZ
+@fuzz
 @given(mutated_text())
 def test_specs_changed_as_text_never_crash_validate(text):
-    check(text)
+    with example("spec-as-text"):
+        check(text)

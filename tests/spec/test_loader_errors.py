@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -187,8 +188,9 @@ def test_a_control_character_is_reported_where_it_is_on_one_line(cli, write):
 
 def test_a_web_process_running_gunicorn_without_it_points_into_the_procfile(cli, write):
     """The buildpack refuses the folder; its error points at the Procfile line, not into the spec."""
-    app = Path(__file__).resolve().parent / "apps" / "no-gunicorn"
-    spec = write("flashdrive.yaml", f"version: 1\nstack: shop\napps:\n  web:\n    source: {app}\n")
+    spec = write("flashdrive.yaml", "version: 1\nstack: shop\napps:\n  web:\n    source: ./app\n")
+    app = spec.parent / "app"
+    shutil.copytree(Path(__file__).resolve().parent / "invalid" / "apps" / "no-gunicorn", app)
     run = cli("validate", spec)
     assert run.code == 1
     [line] = run.error_lines

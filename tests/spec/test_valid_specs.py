@@ -363,7 +363,8 @@ apps:
 databases:
   main: {engine: postgres, version: "16"}
 backups:
-  target: {s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: a}, secret_key: {config: s}}}
+  target: {s3: {endpoint: "https://s3.example.com", bucket: b, access_key: {config: a}, secret_key: {config: s},
+                prune: {access_key: {config: pa}, secret_key: {config: ps}}}}
 """
 OVERLAY = """\
 stack: shop-staging
@@ -531,7 +532,8 @@ def test_valid_edge_cases(cli, write):
         backups:
           schedule: "*/15 1-5 1,15 jan-jun mon-fri"
           keep_days: 3650
-          target: {rest: {url: "https://backup.example.com/shop", password: {config: restPw}}}
+          target: {rest: {url: "https://backup.example.com/shop", password: {config: restPw},
+                         prune: {url: "https://backup-admin.example.com/shop", password: {config: restPrunePw}}}}
         """)
     run = cli("validate", spec)
     assert (run.code, run.err) == (0, ""), run.err
@@ -547,3 +549,32 @@ def test_cron_schedules_that_are_accepted(cli, write, schedule):
 def test_an_s3_backup_target_is_accepted(write):
     target = load(write, BASE).spec.backups.target
     assert isinstance(target, S3Target) and target.s3.endpoint == "https://s3.example.com"
+
+
+def test_a_plain_value_named_like_a_secret_that_reaches_the_build_warns_with_the_fix(cli, write):
+    write("app/Procfile", "web: gunicorn shop.wsgi\n")
+    write("app/requirements.txt", "gunicorn==22.0.0\n")
+    spec = write("flashdrive.yaml", """\
+        version: 1
+        stack: shop
+        apps:
+          web:
+            source: ./app
+            env:
+              SECRET_KEY: not-so-secret
+              DATABASE_URL: postgres://shop:hunter2@db.example.com/shop
+              githubToken: {value: abc, scope: build}
+              API_KEY: {value: abc, scope: run}
+              STRIPE_SECRET: {config: stripeSecret}
+              DEBUG_TOOLBAR: "false"
+          api:
+            image: ghcr.io/acme/api:1.4
+            env:
+              SECRET_KEY: image-apps-have-no-build
+        """)
+    run = cli("validate", spec)
+    assert run.code == 0, run.err
+    warned = [line.split(": warning: ")[1].split(":")[0] for line in run.warning_lines]
+    assert warned == ["apps.web.env.SECRET_KEY", "apps.web.env.DATABASE_URL", "apps.web.env.githubToken"]
+    assert f"{spec}:7:7: warning: apps.web.env.SECRET_KEY: SECRET_KEY looks like a secret" in run.err
+    assert "`SECRET_KEY: {config: secretKey}` and `pulumi config set --secret secretKey ...`" in run.err

@@ -1,0 +1,33 @@
+"""`--deployed NAME`: which deployed stack `backup` and the operations act on.
+
+Two things were called "stack" on the command line: the Pulumi stack (`up --stack dev`, `pr-123`:
+where Pulumi keeps a deployment's state) and the deployed stack (the spec's `stack:`, `shop`,
+`shop-pr-123`: the name every container, volume and label carries). The Pulumi commands keep
+`--stack`; the commands that find a deployed stack on the engine take `--deployed`. Their old
+`--stack` still works for one release, with a note on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+DEPLOYED_HELP = ("the deployed stack: the spec's `stack:` name, e.g. shop or shop-pr-123 "
+                 "(default: read from SPEC)")
+
+
+class _DeprecatedStack(argparse.Action):
+    """`--stack NAME` on a deployed-stack command: kept working, says what replaces it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"note: `{parser.prog} --stack` is now `--deployed` (the deployed stack, the spec's `stack:`); "
+              "`--stack` here will be removed in the next release", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deployed_argument(parser: argparse.ArgumentParser) -> None:
+    """`--deployed NAME` (dest `deployed`), and the old `--stack NAME` as a hidden, noted alias."""
+    parser.add_argument("--deployed", metavar="NAME", help=DEPLOYED_HELP)
+    parser.add_argument("--stack", dest="deployed", metavar="NAME", action=_DeprecatedStack, help=argparse.SUPPRESS)

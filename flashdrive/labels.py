@@ -1,0 +1,73 @@
+"""The names backends write and readers rely on: labels, roles and Pulumi type names.
+
+The backends label what they create; `plan --format mermaid`, `diff`'s data-loss guard, backups
+and the operations find things again by these labels and types, in a plan or on a live engine.
+A name changed here changes for writer and reader at once; a name changed on one side only would
+make the reader silently find nothing.
+"""
+
+from __future__ import annotations
+
+# --- Docker: labels on containers, volumes and networks --------------------------------------
+
+LABEL_STACK = "flashdrive.stack"  # every container, volume and network: the spec's `stack:`
+LABEL_APP = "flashdrive.app"  # an app's copies and its release container
+LABEL_NODE = "flashdrive.node"  # a copy's number, 1..nodes
+LABEL_ROLE = "flashdrive.role"  # a container's or volume's job, one of the roles below
+LABEL_DATABASE = "flashdrive.database"  # a database's server container and data volume
+LABEL_ENGINE = "flashdrive.engine"  # the database server's engine (postgres, mysql, ...)
+LABEL_DISK = "flashdrive.disk"  # a disk's volume
+LABEL_NETWORK = "flashdrive.network"  # a network's role: internal, edge, public, egress, backup
+
+# Values of LABEL_ROLE. An app's copies carry the app's type (web or worker).
+ROLE_WEB = "web"
+ROLE_WORKER = "worker"
+ROLE_RELEASE = "release"
+ROLE_EDGE = "edge"
+ROLE_BACKUPS = "backups"  # the backup repository's volume
+ROLE_BACKUP_SERVER = "backup-server"
+ROLE_BACKUP_JOB = "backup-job"  # reads the disks and dumps the databases
+ROLE_BACKUP_PRUNE = "backup-prune"
+ROLE_RUN = "run"  # a one-off `flashdrive run` container
+COPY_ROLES = (ROLE_WEB, ROLE_WORKER)
+
+# Values of LABEL_NETWORK.
+NETWORK_EDGE = "edge"  # the network the edge reaches web copies on: never given to one-off runs
+
+# The git commit an image was built from, as the OCI image spec names it: a label of the image,
+# never a container input (that would replace every copy on every commit).
+IMAGE_REVISION = "org.opencontainers.image.revision"
+
+# --- Kubernetes: the recommended app.kubernetes.io labels -------------------------------------
+
+K8S_NAME = "app.kubernetes.io/name"  # the app, database, disk or backup the object belongs to
+K8S_COMPONENT = "app.kubernetes.io/component"  # web, worker, release, env, database, disk, backup, edge, network
+K8S_PART_OF = "app.kubernetes.io/part-of"  # the spec's `stack:`
+K8S_MANAGED_BY = "app.kubernetes.io/managed-by"
+
+# --- Pulumi type names --------------------------------------------------------------------
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+DOCKER_CONTAINER = "docker:index/container:Container"
+DOCKER_VOLUME = "docker:index/volume:Volume"
+DOCKER_NETWORK = "docker:index/network:Network"
+DOCKER_IMAGE = "docker:index/image:Image"
+DOCKER_REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_STRING = "random:index/randomString:RandomString"
+RANDOM_ID = "random:index/randomId:RandomId"
+RANDOM_UUID = "random:index/randomUuid:RandomUuid"
+RANDOM_INTEGER = "random:index/randomInteger:RandomInteger"
+
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+K8S_JOB = "kubernetes:batch/v1:Job"
+K8S_CRON_JOB = "kubernetes:batch/v1:CronJob"
+K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -1,0 +1,282 @@
+"""Day-2 operations on a real engine: ps, logs, run, exec and restart on the deployed example."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from deploy import destroy_stack
+from harness import EXAMPLE, Deployment, edge_root_ca, retry, temp_folder
+from provider import docker
+
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_RUN
+
+pytestmark = pytest.mark.e2e
+
+STACK = "ops-e2e"
+ROOT = Path(__file__).resolve().parents[2]
+LOAD_SECONDS_MAX = 240   # the restart's load stops by then whatever happens
+LOAD_REQUESTS_MAX = 5000
+
+
+# Web copies log each request (gunicorn's access log), so `logs` has lines from both copies as soon
+# as the edge probes them; DEPLOY_MARK is a run-time variable a test changes to make a deploy
+# replace the copies.
+OVERLAY = """\
+apps:
+  web:
+    env:
+      GUNICORN_CMD_ARGS: "--access-logfile -"
+      DEPLOY_MARK: {{value: "{mark}", scope: run}}
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(stand_in_images):
+    overlay = temp_folder() / "ops.overlay.yaml"
+    overlay.write_text(OVERLAY.format(mark="first"))
+    destroy_stack(stack=STACK)
+    deployment = Deployment(STACK, EXAMPLE, [overlay], {}, images=stand_in_images)
+    deployment.extra["overlay"] = overlay
+    try:
+        yield deployment.deploy()
+    finally:
+        destroy_stack(stack=STACK)
+
+
+def flashdrive(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The command as a user runs it: its own process, stdin not a terminal."""
+    return subprocess.run([sys.executable, "-m", "flashdrive", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def one_offs() -> list[str]:
+    return docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_STACK}={STACK}",
+                  "--filter", f"label={LABEL_ROLE}={ROLE_RUN}").stdout.split()
+
+
+def test_run_migrate_check_exits_zero_and_a_failing_commands_code_comes_through(stack):
+    checked = flashdrive("run", "web", "--stack", STACK, "--", "python", "manage.py", "migrate", "--check")
+    assert checked.returncode == 0, checked.stderr
+    failed = flashdrive("run", "web", "--stack", STACK, "--", "sh", "-c", "echo to-stderr >&2; exit 7")
+    assert failed.returncode == 7
+    assert failed.stderr.strip() == "to-stderr"
+    assert one_offs() == []  # removed afterwards
+
+
+def test_run_sees_the_disk_and_the_database_but_not_the_edge(stack):
+    stack.exec("web-1", "sh", "-c", "echo from-web-1 > /app/media/ops-e2e.txt")
+    code = ("from django.db import connection; from store.models import *; connection.ensure_connection(); "
+            "print(connection.vendor, open('/app/media/ops-e2e.txt').read().strip())")
+    seen = flashdrive("run", "web", "--stack", STACK, "--", "python", "manage.py", "shell", "-c", code)
+    assert seen.returncode == 0, seen.stderr
+    assert seen.stdout.strip().splitlines()[-1] == "postgresql from-web-1"
+    # The edge answers as `edge` on the edge network only, which the one-off never joins.
+    edge = flashdrive("run", "web", "--stack", STACK, "--", "python", "-c",
+                      "import socket; socket.gethostbyname('edge')")
+    assert edge.returncode == 1 and "gaierror" in edge.stderr
+    secret = json.loads(docker("inspect", f"{STACK}-web-1").stdout)[0]["Config"]["Env"]
+    database_url = next(item for item in secret if item.startswith("DATABASE_URL="))
+    assert database_url.split("=", 1)[1] not in seen.stdout + seen.stderr
+
+
+def test_a_one_off_is_removed_when_interrupted(stack):
+    process = subprocess.Popen([sys.executable, "-m", "flashdrive", "run", "web", "--stack", STACK, "--",
+                                "sleep", "300"], cwd=ROOT, stdin=subprocess.DEVNULL)
+    try:
+        retry(lambda: one_offs() or (_ for _ in ()).throw(AssertionError("not started yet")), seconds=60,
+              interval=0.2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130
+    finally:
+        process.kill()
+    assert one_offs() == []
+
+
+def test_exec_runs_in_the_named_copy_with_its_exit_code(stack):
+    second = flashdrive("exec", "web.2", "--stack", STACK, "--", "sh", "-c", "echo $FLASHDRIVE_NODE; exit 3")
+    assert second.returncode == 3 and second.stdout.strip() == "2"
+    first = flashdrive("exec", "web", "--stack", STACK, "--", "hostname")
+    assert first.returncode == 0 and first.stdout.strip() == "web-1"
+
+
+def test_logs_show_both_copies_lines_with_their_prefixes(stack):
+    # The edge probes each copy's /healthz, and the copies log each request.
+    def both():
+        shown = flashdrive("logs", "web", "--stack", STACK, "--tail", "20")
+        assert shown.returncode == 0, shown.stderr
+        prefixes = {line.split("|")[0].strip() for line in shown.stdout.splitlines() if "GET /healthz" in line}
+        assert {"web.1", "web.2"} <= prefixes, shown.stdout
+        return shown.stdout
+    out = retry(both, seconds=60)
+    assert all(line.split("|")[0].strip() in ("web.1", "web.2", "web.release") for line in out.splitlines())
+
+
+def test_ps_json_matches_the_engine(stack):
+    shown = flashdrive("ps", "--stack", STACK, "--json")
+    assert shown.returncode == 0, shown.stderr
+    rows = {row["container"]: row for row in json.loads(shown.stdout)["containers"]}
+    ids = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_STACK}={STACK}").stdout.split()
+    engine = {item["Name"].lstrip("/"): item for item in json.loads(docker("inspect", *ids).stdout)}
+    assert set(rows) == set(engine)
+    for name, item in engine.items():
+        row = rows[name]
+        assert row["id"] == item["Id"][:12]
+        assert row["state"] == item["State"]["Status"]
+        assert row["restarts"] == item["RestartCount"]
+        assert row["image"]["id"] == item["Image"]
+        assert row["health"] == (item["State"].get("Health") or {}).get("Status")
+        assert row["size"]["memory_mib"] == item["HostConfig"]["Memory"] // 2**20
+        assert row["app"] == item["Config"]["Labels"].get(LABEL_APP)
+    names = {row["name"] for row in rows.values()}
+    assert {"web.1", "web.2", "web.release", "worker.1", "main", "cache", "edge", "backup-job"} <= names
+
+
+def test_unknown_app_or_stack_fails_with_the_names_that_exist(stack):
+    app = flashdrive("logs", "wbe", "--stack", STACK)
+    assert app.returncode == 1
+    assert app.stderr.strip() == f"flashdrive logs: error: stack '{STACK}' has no app 'wbe'; its apps: web, worker"
+    unknown = flashdrive("ps", "--stack", "ops-nope")
+    assert unknown.returncode == 1 and len(unknown.stderr.strip().splitlines()) == 1
+    assert "no stack 'ops-nope'" in unknown.stderr and STACK in unknown.stderr.split("stacks there: ")[1]
+
+
+def test_logs_follow_picks_up_the_copies_a_deploy_replaces(stack):
+    follower = subprocess.Popen([sys.executable, "-m", "flashdrive", "logs", "web", "--stack", STACK, "-f",
+                                 "--tail", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, "")), daemon=True)
+    reader.start()
+    before = {n: docker("inspect", "--format", "{{.Id}}", f"{STACK}-web-{n}").stdout.strip() for n in (1, 2)}
+    try:
+        time.sleep(3)
+        stack.extra["overlay"].write_text(OVERLAY.format(mark="second"))
+        changes = stack.deploy().last.changes
+        assert changes.get("replace", 0) >= 2, changes  # both copies are new containers
+
+        def booted() -> set[str]:
+            return {line.split("|")[0].strip() for line in list(lines) if "Listening at" in line}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and booted() != {"web.1", "web.2"}:
+            time.sleep(0.5)
+        assert follower.poll() is None, follower.stderr.read()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(30)
+    assert booted() == {"web.1", "web.2"}, "".join(lines[-20:])
+    after = {n: docker("inspect", "--format", "{{.Id}}", f"{STACK}-web-{n}").stdout.strip() for n in (1, 2)}
+    assert all(after[n] != before[n] for n in (1, 2))
+    assert follower.returncode == 0
+
+
+class Load:
+    """Sequential HTTPS requests through the edge on loopback, until stopped or bounded out."""
+
+    def __init__(self, address: str, host: str, ca: str):
+        self.address, self.port, self.host = address, 443, host
+        self.context = ssl.create_default_context(cadata=ca)
+        self.ok, self.failures = 0, []
+        self.nodes: set[str] = set()
+        self.stop = threading.Event()
+
+    def request(self) -> None:
+        raw = socket.create_connection((self.address, self.port), timeout=10)
+        connection = http.client.HTTPSConnection(self.address, self.port, context=self.context, timeout=10)
+        connection.sock = self.context.wrap_socket(raw, server_hostname=self.host)
+        try:
+            connection.request("GET", "/healthz", headers={"Host": self.host})
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                self.failures.append(f"{time.strftime('%H:%M:%S')} {response.status}: {body[:200]!r}")
+            else:
+                self.ok += 1
+        finally:
+            connection.close()
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stop.is_set() and self.ok + len(self.failures) < LOAD_REQUESTS_MAX \
+                and time.monotonic() - started < LOAD_SECONDS_MAX:
+            try:
+                self.request()
+            except Exception as exc:  # noqa: BLE001 - every failure counts, whatever it is
+                self.failures.append(f"{time.strftime('%H:%M:%S')} {exc!r}")
+            time.sleep(0.02)
+
+
+RETRY_LINES = "\t\tlb_try_duration 5s\n\t\tlb_try_interval 250ms\n"
+
+
+def edge_retries(stack) -> bool:
+    """Make sure the edge retries a request on another copy, as the zero-downtime edge does.
+
+    Until the generated Caddyfile has lb_try_duration (the zero-downtime issue), the test stack's
+    edge gets those two lines by hand: what is proven here is restart's part, one copy at a time
+    and each back in the edge's rotation before the next; without retries no restart can avoid
+    failing the requests in flight to a copy that stops. Returns whether the edge had them already.
+    """
+    caddyfile = stack.exec("edge", "cat", "/etc/caddy/Caddyfile").stdout
+    if "lb_try_duration" in caddyfile:
+        return True
+    patched = caddyfile.replace("\t\tfail_duration", RETRY_LINES + "\t\tfail_duration")
+    assert patched != caddyfile
+    folder = Path(tempfile.mkdtemp(prefix="ops-e2e-edge-"))
+    (folder / "Caddyfile").write_text(patched)
+    docker("cp", str(folder / "Caddyfile"), f"{STACK}-edge:/etc/caddy/Caddyfile")
+    docker("restart", f"{STACK}-edge")
+    return False
+
+
+def test_restart_under_load_fails_no_request(stack):
+    generated = edge_retries(stack)
+    print(f"[e2e] edge retries: {'generated' if generated else 'added by the test (zero-downtime issue pending)'}",
+          file=sys.stderr)
+    host = f"web.{STACK}.localhost"
+    assert stack.address.startswith("127.")
+    load = Load(stack.address, host, edge_root_ca(stack))
+    retry(load.request, seconds=90)
+    load.failures.clear()
+    before = {n: docker("inspect", "--format", "{{.State.StartedAt}}", f"{STACK}-web-{n}").stdout for n in (1, 2)}
+    thread = threading.Thread(target=load.run)
+    thread.start()
+    try:
+        time.sleep(2)
+        restarted = flashdrive("restart", "web", "--stack", STACK)
+        time.sleep(2)
+    finally:
+        load.stop.set()
+        thread.join(LOAD_SECONDS_MAX)
+    print(f"[e2e] {restarted.stdout}", file=sys.stderr)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "web.1 is up again" in restarted.stdout and "web.2 is up again" in restarted.stdout
+    after = {n: docker("inspect", "--format", "{{.State.StartedAt}}", f"{STACK}-web-{n}").stdout for n in (1, 2)}
+    assert all(after[n] != before[n] for n in (1, 2))
+    assert load.ok > 50
+    print(f"[e2e] restart under load: {load.ok} requests, {len(load.failures)} failed", file=sys.stderr)
+    assert load.failures == [], f"{len(load.failures)} of {load.ok + len(load.failures)} failed: {load.failures[:5]}"
+
+
+def test_restart_of_an_unknown_app_names_the_apps(stack):
+    unknown = flashdrive("restart", "api", "--stack", STACK)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().endswith("its apps: web, worker")
+
+
+def test_an_engine_that_does_not_answer_says_how_to_reach_one(stack):
+    env = {**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:9"}
+    process = subprocess.run([sys.executable, "-m", "flashdrive", "ps", "--stack", STACK], cwd=ROOT,
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert process.returncode == 1
+    assert process.stderr.startswith("flashdrive ps: error: no Docker engine answers at tcp://127.0.0.1:9")
