@@ -28,7 +28,8 @@ _HOURS_PER_YEAR = 24 * 365
 CA_VALIDITY_HOURS = 20 * _HOURS_PER_YEAR  # a CA change would need every pinning client updated
 SERVER_VALIDITY_HOURS = 5 * _HOURS_PER_YEAR
 SERVER_EARLY_RENEWAL_HOURS = 90 * 24
-_KEY = {"algorithm": "ECDSA", "ecdsa_curve": "P256"}  # small, fast, accepted by libpq and libmysqlclient
+# ECDSA P-256 keys: small, fast, accepted by libpq and libmysqlclient.
+_KEY_ALGORITHM, _KEY_CURVE = "ECDSA", "P256"
 
 
 def wants_tls(db: ResolvedDatabase) -> bool:
@@ -55,7 +56,7 @@ class StackCA(pulumi.ComponentResource):
     def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:StackCA", f"{stack}-ca", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.key = tls.PrivateKey(f"{stack}-ca-key", **_KEY, opts=child)
+        self.key = tls.PrivateKey(f"{stack}-ca-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE, opts=child)
         self.cert = tls.SelfSignedCert(
             f"{stack}-ca",
             private_key_pem=self.key.private_key_pem,
@@ -88,7 +89,8 @@ class ServerCertificate(pulumi.ComponentResource):
     def __init__(self, stack: str, db: ResolvedDatabase, ca: StackCA, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:ServerCertificate", f"{stack}-{db.name}-tls", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = tls.PrivateKey(f"{stack}-{db.name}-tls-key", **_KEY, opts=child)
+        key = tls.PrivateKey(f"{stack}-{db.name}-tls-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE,
+                             opts=child)
         request = tls.CertRequest(
             f"{stack}-{db.name}-tls-request",
             private_key_pem=key.private_key_pem,

@@ -41,7 +41,7 @@ def python_probe(app: ResolvedApp) -> str:
         "class Keep(r.HTTPRedirectHandler):",
         "    def redirect_request(self, *args): return None",
         f"url, headers = {_url(app)!r}, {probe_headers(app)!r}",
-        f"where = 'GET ' + url + ' Host: ' + headers['Host']",
+        "where = 'GET ' + url + ' Host: ' + headers['Host']",
         "try:",
         f"    answer = r.build_opener(Keep).open(r.Request(url, headers=headers), timeout={app.health.timeout_s})",
         f"    status, body = answer.status, answer.read({BODY_CHARS * 4})",

@@ -117,7 +117,9 @@ class DeployedStack:
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
-        result = _docker("exec", f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
+        if _container(f"{self.stack}-backup-prune") is None:
+            return {}
+        result = _exec(f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
             return {}
         times = {}

@@ -116,10 +116,8 @@ def _translate(line: str, folder: str) -> str | None:
     if body.startswith("\\!") or body.startswith("\\#"):
         body = body[1:] if body[1] == "#" else body  # `\#` is a literal `#`, which Docker reads as is
     prefix = f"{folder}/" if folder else ""
-    if anchored or body.startswith("**/"):
-        pattern = prefix + body
-    else:
-        pattern = f"{prefix}**/{body}"
+    # git matches an unanchored pattern at any depth; Docker only at the root, unless it says **/.
+    pattern = prefix + body if anchored or body.startswith("**/") else f"{prefix}**/{body}"
     if directory_only:
         pattern += "/**"
     return pattern

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from flashdrive.cron.schedule import next_runs
 
@@ -71,7 +72,7 @@ def job_status(jobs: dict[str, str], records_text: str, now: datetime | None = N
 
     The last run is the latest started one, with its end, exit code and duration once it finished.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     records = parse_records(records_text)
     statuses = []
     for name, schedule in jobs.items():
@@ -91,3 +92,35 @@ def job_status(jobs: dict[str, str], records_text: str, now: datetime | None = N
         statuses.append(JobStatus(name=name, schedule=schedule, last_run=last, next_run=next_runs(schedule, now)[0],
                                   skipped=sum(1 for r in mine if r["event"] == "skipped")))
     return statuses
+
+
+def scheduler_status(container: Any, now: datetime | None = None) -> list[JobStatus]:
+    """Each job's status, from a Docker scheduler (a docker SDK container labelled
+    `flashdrive.role=cron`): its jobs from its labels, its record read inside it. A scheduler that
+    is not running has no record to read: its jobs show with no last run."""
+    attrs = container.attrs
+    jobs = jobs_from_labels((attrs.get("Config") or {}).get("Labels") or {})
+    text = ""
+    if (attrs.get("State") or {}).get("Running"):
+        result = container.exec_run(["cat", RECORDS_FILE])
+        if result.exit_code == 0:
+            text = result.output.decode(errors="replace")
+    return job_status(jobs, text, now)
+
+
+def status_lines(app: str, statuses: list[JobStatus]) -> list[str]:
+    """One line per job, for a text listing: `web.clearsessions  @daily  last ... exit 0 (1.2 s)  next ...`."""
+    lines = []
+    for status in statuses:
+        last = status.last_run
+        if last is None:
+            ran = "never run"
+        elif last.end is None:
+            ran = f"running since {last.start}"
+        else:
+            ran = (f"last {last.start} exit {last.exit_code} ({last.duration_s:g} s"
+                   + (", stopped by its timeout)" if last.timed_out else ")"))
+        skipped = f", {status.skipped} skipped" if status.skipped else ""
+        lines.append(f"{app}.{status.name}  {status.schedule}  {ran}{skipped}  "
+                     f"next {status.next_run.isoformat().replace('+00:00', 'Z')}")
+    return lines

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -77,22 +77,24 @@ def problem(schedule: str) -> ScheduleProblem | None:
             return ScheduleProblem(f"the day of week field '{field}' uses 7 for Sunday, which Kubernetes refuses",
                                    offset, "write 0 for Sunday")
     try:
-        CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=timezone.utc))
+        CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=UTC))
     except CronSimError as exc:
         name = str(exc).removeprefix("Bad ").strip()
-        index = _CRONSIM_FIELDS.get(name)
-        if index is None:
+        bad_field = _CRONSIM_FIELDS.get(name)
+        if bad_field is None:
             return ScheduleProblem(f"'{text}' is not a cron schedule ({exc})", lead, f"write {fields_hint}")
-        offset, field = spans[index]
-        bounds = {0: "0-59", 1: "0-23", 2: "1-31", 3: "1-12 or jan-dec", 4: "0-6 or sun-sat"}[index]
-        return ScheduleProblem(f"the {FIELDS[index]} field '{field}' is not valid", offset,
-                               f"{'an' if FIELDS[index] == 'hour' else 'a'} {FIELDS[index]} is {bounds}; ranges run upwards (1-5) and steps are positive (*/10)")
+        offset, field = spans[bad_field]
+        bounds = {0: "0-59", 1: "0-23", 2: "1-31", 3: "1-12 or jan-dec", 4: "0-6 or sun-sat"}[bad_field]
+        label = FIELDS[bad_field]
+        return ScheduleProblem(f"the {label} field '{field}' is not valid", offset,
+                               f"{'an' if label == 'hour' else 'a'} {label} is {bounds}; ranges run upwards (1-5) "
+                               "and steps are positive (*/10)")
     return None
 
 
 def next_runs(schedule: str, after: datetime, count: int = 1) -> list[datetime]:
     """The next `count` times (UTC) a valid schedule is due, strictly after `after`."""
-    after = after.astimezone(timezone.utc) if after.tzinfo else after.replace(tzinfo=timezone.utc)
+    after = after.astimezone(UTC) if after.tzinfo else after.replace(tzinfo=UTC)
     runs = CronSim(expand(schedule), after)
     return [next(runs) for _ in range(count)]
 
@@ -109,7 +111,7 @@ def cronsim_source() -> str:
     license_text = ""
     for file in distribution.files or []:
         if "LICENSE" in file.name.upper():
-            license_text = Path(distribution.locate_file(file)).read_text(encoding="utf-8")
+            license_text = Path(str(distribution.locate_file(file))).read_text(encoding="utf-8")
             break
     header = [f"# cronsim {distribution.version}, shipped unchanged by flashdrive for its cron scheduler.", "#"]
     header += [f"# {line}".rstrip() for line in license_text.strip().splitlines()]

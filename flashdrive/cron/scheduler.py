@@ -37,13 +37,12 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # cronsim.py travels next to this file
 
-if sys.version_info < (3, 10):
+if sys.version_info < (3, 10):  # noqa: UP036 - this runs under the app image's Python, not ours
     print("flashdrive cron: the scheduler needs Python 3.10 or newer in the app's image; "
           f"this image has {sys.version.split()[0]}", file=sys.stderr, flush=True)
     sys.exit(2)
 
-from cronsim import CronSim  # noqa: E402 - after the path and version checks
-import contextlib
+from cronsim import CronSim  # after the path and version checks
 
 RECORDS = "runs.jsonl"
 MAX_RECORDS_BYTES = 4 * 1024 * 1024  # then runs.jsonl becomes runs.1.jsonl (one older file is kept)
@@ -55,11 +54,11 @@ _print_lock = threading.Lock()
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(timezone.utc)  # noqa: UP017 - datetime.UTC is 3.11+, and this runs on 3.10
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: UP017
 
 
 def log(message: str) -> None:
@@ -208,8 +207,10 @@ class Scheduler:
 
     @staticmethod
     def _signal(process: subprocess.Popen, number: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.killpg(process.pid, number)
+        except ProcessLookupError:
+            pass
 
     @staticmethod
     def _pump(name: str, process: subprocess.Popen) -> None:
@@ -256,7 +257,7 @@ def main(argv: list[str]) -> int:
         jobs = [Job(spec) for spec in json.load(file)]
     scheduler = Scheduler(jobs, argv[2])
 
-    def stop(number, frame) -> None:  # noqa: ARG001 - signal handler signature
+    def stop(number, frame) -> None:
         scheduler.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)

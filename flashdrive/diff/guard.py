@@ -258,11 +258,12 @@ def _cautions(diff: PlanDiff) -> list[str]:
                 f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
                 f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
     for change in diff.changes:
-        before, after = _storage(change.base), _storage(change.head)
-        if before and after and before != after and (holder := holder_of(change.base)) is not None:  # type: ignore[arg-type]
-            smaller = (_bytes(after) or 0) < (_bytes(before) or 0)
+        old_size, new_size = _storage(change.base), _storage(change.head)
+        if old_size and new_size and old_size != new_size and change.base is not None \
+                and (holder := holder_of(change.base)) is not None:
+            smaller = (_bytes(new_size) or 0) < (_bytes(old_size) or 0)
             cautions.append(
-                f"{holder.label} (claim {holder.physical}) {'shrinks' if smaller else 'grows'} from {before} to {after}: "
+                f"{holder.label} (claim {holder.physical}) {'shrinks' if smaller else 'grows'} from {old_size} to {new_size}: "
                 + ("a claim never shrinks; the cluster refuses the change and the deploy stops" if smaller else
                    "the claim grows in place, on a storage class with allowVolumeExpansion (else the cluster "
                    "refuses the change and the deploy stops)"))

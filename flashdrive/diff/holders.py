@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive.labels import DOCKER_VOLUME, K8S_CLAIM, K8S_NAMESPACE, LABEL_DATABASE, LABEL_DISK, LABEL_ROLE
+from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, LABEL_DATABASE,
+                               LABEL_DISK, LABEL_ROLE)
 from flashdrive.plan.model import PlannedResource
 
 
@@ -46,9 +47,11 @@ _KUBERNETES_KINDS = {"disk": LABEL_DISK, "database": LABEL_DATABASE}
 
 def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     """The kubernetes backend's `app.kubernetes.io/*` labels, in the docker labels' terms."""
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
-    labels = metadata.get("labels") if isinstance(metadata.get("labels"), Mapping) else {}
-    component, name = labels.get("app.kubernetes.io/component"), labels.get("app.kubernetes.io/name")
+    metadata = inputs.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    if not isinstance(labels, Mapping):
+        return {}
+    component, name = labels.get(K8S_COMPONENT), labels.get(K8S_NAME)
     if component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
@@ -57,8 +60,8 @@ def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _kubernetes_name(inputs: Mapping[str, Any]) -> str | None:
-    metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), Mapping) else {}
-    name = metadata.get("name")
+    metadata = inputs.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
     return name if isinstance(name, str) else None
 
 

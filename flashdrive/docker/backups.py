@@ -96,7 +96,7 @@ class Backups(pulumi.ComponentResource):
                 **hardened(size=SIZES["xs"], pids_limit=256),
             )
             job_env.append(pulumi.Output.concat(
-                f"RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
+                "RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
             prune_env.append(f"RESTIC_REPOSITORY={REPOSITORY_DIR}")
         elif isinstance(target, S3Target):
             s3 = target.s3

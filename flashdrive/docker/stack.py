@@ -34,9 +34,9 @@ def build_docker_stack(stack: ResolvedStack) -> dict:
                          release_gate=owner.release_gate if owner else None)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
-    for app in apps.values():
-        if app.app.cron:
-            Cron(stack.name, app.app, app.image, app.envs("cron"), network, app.volumes,
+    for component in apps.values():
+        if component.app.cron:
+            Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
                  depends_on=[db.container for db in databases.values()])
     if stack.backups.enabled and (stack.disks or stack.databases):
         Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])

@@ -265,6 +265,7 @@ class Backups(pulumi.ComponentResource):
         """The append-only server in front of the repository claim, reachable as backup-server:8000."""
         child = pulumi.ResourceOptions(parent=self)
         server_labels = pod_labels(stack.name, "backup-server", "backup", egress=False)
+        assert self.repository is not None  # the server exists only in front of a repository claim
         container = {
             "name": "rclone",
             "image": image,
@@ -320,14 +321,15 @@ class Backups(pulumi.ComponentResource):
         mounts: list[dict] = [{"name": "scripts", "mountPath": "/flashdrive", "readOnly": True},
                               {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}]
         if remote:
-            self.ledger = k8s.core.v1.PersistentVolumeClaim(
+            ledger = self.ledger = k8s.core.v1.PersistentVolumeClaim(
                 f"{stack.name}-backup-ledger",
                 metadata={"name": "backup-ledger", "namespace": namespace,
                           "labels": labels(stack.name, "backup-ledger", "backup")},
                 spec=claim_spec(1, "ReadWriteOnce", storage_class), opts=kept)
-            volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": self.ledger.metadata.name}})
+            volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": ledger.metadata.name}})
             mounts.append({"name": "ledger", "mountPath": posixpath.dirname(LEDGER)})
         else:
+            assert self.repository is not None  # a volume target: its claim was made first
             volumes.append({"name": "repository",
                             "persistentVolumeClaim": {"claimName": self.repository.metadata.name}})
             mounts.append({"name": "repository", "mountPath": REPOSITORY})
@@ -340,7 +342,8 @@ class Backups(pulumi.ComponentResource):
                 "image": stack.backups.image,
                 "imagePullPolicy": "IfNotPresent",
                 "command": ["/bin/sh", "/flashdrive/prune.sh"],
-                "env": env,
+                # The script has keep_days written in; this copy tells whoever reads the manifest.
+                "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
                 "resources": resources(SIZES["s"]),
                 "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
                 "volumeMounts": mounts,

@@ -11,6 +11,8 @@ StatefulSet and never grow the volume; a claim's request grows in place (on a st
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
@@ -120,11 +122,11 @@ class Database(pulumi.ComponentResource):
             spec={"clusterIP": "None", "selector": match,
                   "ports": [{"name": db.engine, "port": db.port, "targetPort": db.port, "protocol": "TCP"}]},
             opts=child)
-        probe = {"exec": {"command": _probe_command(db)}, "periodSeconds": 5, "timeoutSeconds": 5,
+        probe: dict[str, Any] = {"exec": {"command": _probe_command(db)}, "periodSeconds": 5, "timeoutSeconds": 5,
                  "failureThreshold": 10}
         mounts = [{"name": DATA_VOLUME, "mountPath": db.data_dir}]
         volumes: list[dict] = []
-        container = {
+        container: dict[str, Any] = {
             "name": db.engine,
             "image": db.image,
             "imagePullPolicy": "IfNotPresent",

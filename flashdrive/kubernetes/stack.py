@@ -42,10 +42,10 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
                          depends_on=[db.stateful_set for db in databases.values()], release_of_source=owner)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
-    for app in apps.values():
-        if app.app.cron:
+    for component in apps.values():
+        if component.app.cron:
             # After the app's Deployment: a run starts on the version the deploy rolled out.
-            Cron(stack.name, app.app, app.pod, ns, depends_on=[app.deployment])
+            Cron(stack.name, component.app, component.pod, ns, depends_on=[component.deployment])
     if stack.web_apps:
         Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):

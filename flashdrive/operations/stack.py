@@ -135,7 +135,7 @@ class DeployedStack:
 
     @property
     def apps(self) -> list[str]:
-        return sorted({m.app for m in self.members if m.is_copy or m.role == ROLE_RELEASE})
+        return sorted({m.app for m in self.members if m.app and (m.is_copy or m.role == ROLE_RELEASE)})
 
     def check_app(self, app: str) -> None:
         if app not in self.apps:

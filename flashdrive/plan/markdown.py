@@ -69,8 +69,9 @@ def render_markdown(plan: Plan) -> str:
         jobs = (component.outputs or {}).get("jobs")
         if isinstance(jobs, dict) and jobs:  # a scheduler's jobs and when they run
             lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in sorted(jobs.items())), ""]
-            if isinstance((component.outputs or {}).get("on_deploy"), str):
-                lines += [f"On a deploy: {component.outputs['on_deploy']}.", ""]
+            on_deploy = (component.outputs or {}).get("on_deploy")
+            if isinstance(on_deploy, str):
+                lines += [f"On a deploy: {on_deploy}.", ""]
         lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
         for child in children:
             lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")

@@ -267,7 +267,9 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             claims[object_name] = label_name
             stack.disks[label_name] = object_name
         elif resource.type == K8S_CLAIM and component == "backup":
-            stack.backups, stack.backup_repository = True, object_name
+            stack.backups = True
+            if label_name != "backup-ledger":  # the prune's record of received times, not the repository
+                stack.backup_repository = object_name
         elif resource.type == K8S_SECRET and component == "database":
             credentials[object_name] = label_name
             if resource.parent:
@@ -322,9 +324,9 @@ def _read_kubernetes(plan: Plan) -> _Stack:
                 ref = ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}) if isinstance(entry, Mapping) else {}
                 if ref.get("name") in credentials:
                     stack.backed_up.add(("db", credentials[ref["name"]]))
-            if stack.backup_keep_days is None:
-                found = re.search(r"--keep-within-daily (\d+)d", " ".join(map(str, container.get("command") or [])))
-                stack.backup_keep_days = found.group(1) if found else None
+                if isinstance(entry, Mapping) and entry.get("name") == "KEEP_DAYS" and stack.backup_keep_days is None:
+                    stack.backup_keep_days = str(entry.get("value"))
+
     return stack
 
 

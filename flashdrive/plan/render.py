@@ -78,8 +78,8 @@ def render_text(plan: Plan) -> str:
             lines.append(f"{detail}{key}: {abbreviate(resource.inputs[key])}")
         if not resource.custom and resource.type != STACK_TYPE:
             # What a component says about itself (an app's host, a scheduler's jobs).
-            for key in sorted(resource.outputs or {}):
-                lines.append(f"{detail}=> {key}: {abbreviate(resource.outputs[key])}")
+            for key, value in sorted((resource.outputs or {}).items()):
+                lines.append(f"{detail}=> {key}: {abbreviate(value)}")
         if resource.depends_on:
             lines.append(f"{detail}(depends on: {', '.join(_name(u) for u in resource.depends_on)})")
         if resource.aliases:

@@ -46,7 +46,7 @@ def test_removing_a_job_starts_a_new_scheduler_before_the_old_one_goes_and_keeps
 
 def test_removing_the_last_job_removes_the_scheduler_and_its_state_without_data_loss(tmp_path, capsys):
     without = "version: 1\nstack: shop\napps:\n  web:\n    image: ghcr.io/acme/web:1.4\n"
-    report, code, out = diff(tmp_path, capsys, BASE.replace("{more}", ""), without)
+    report, code, _ = diff(tmp_path, capsys, BASE.replace("{more}", ""), without)
     verdicts = report.verdicts()
     assert by_kind(verdicts) == {"shop-web-cron-*": "delete",
                                  "shop-web-cron-prepare": "delete", "shop-web-cron-state": "delete"}
@@ -55,7 +55,7 @@ def test_removing_the_last_job_removes_the_scheduler_and_its_state_without_data_
 
 def test_adding_a_job_creates_a_scheduler_next_to_the_apps_copies(tmp_path, capsys):
     without = "version: 1\nstack: shop\napps:\n  web:\n    image: ghcr.io/acme/web:1.4\n"
-    report, code, out = diff(tmp_path, capsys, without, BASE.replace("{more}", ""))
+    report, code, _ = diff(tmp_path, capsys, without, BASE.replace("{more}", ""))
     assert by_kind(report.verdicts()) == {"shop-web-cron-*": "create",
                                           "shop-web-cron-prepare": "create", "shop-web-cron-state": "create"}
     assert code == 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flashdrive.cron.records import jobs_from_labels, job_status
+from flashdrive.cron.records import RECORDS_FILE, job_status, jobs_from_labels, scheduler_status, status_lines
 
-NOW = datetime(2026, 1, 1, 0, 2, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 0, 2, 30, tzinfo=UTC)
 
 
 def line(**record) -> str:
@@ -25,13 +25,45 @@ def test_the_last_run_is_the_latest_started_with_its_end_exit_code_and_duration(
     ])
     a, b, c = job_status({"a": "@hourly", "b": "*/5 * * * *", "c": "@daily"}, text, NOW)
     assert (a.last_run.exit_code, a.last_run.duration_s, a.last_run.end, a.skipped) == (3, 0.99, "2026-01-01T00:00:01.000Z", 1)
-    assert a.next_run == datetime(2026, 1, 1, 1, 0, tzinfo=timezone.utc)
+    assert a.next_run == datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
     assert b.last_run.end is None and b.last_run.exit_code is None  # still running
-    assert b.next_run == datetime(2026, 1, 1, 0, 5, tzinfo=timezone.utc)
-    assert c.last_run is None and c.next_run == datetime(2026, 1, 2, tzinfo=timezone.utc)
+    assert b.next_run == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    assert c.last_run is None and c.next_run == datetime(2026, 1, 2, tzinfo=UTC)
 
 
 def test_a_schedulers_jobs_come_from_its_labels():
     labels = {"flashdrive.app": "web", "flashdrive.role": "cron", "flashdrive.cron.report": "0 5 * * mon",
               "flashdrive.cron.clearsessions": "@daily", "flashdrive.stack": "shop"}
     assert jobs_from_labels(labels) == {"clearsessions": "@daily", "report": "0 5 * * mon"}
+
+
+class FakeScheduler:
+    """What the docker SDK gives for a container: attrs, and exec_run."""
+
+    def __init__(self, running: bool, record: str):
+        self.attrs = {"State": {"Running": running}, "Config": {"Labels": {
+            "flashdrive.role": "cron", "flashdrive.app": "web", "flashdrive.cron.tick": "* * * * *"}}}
+        self.record = record
+        self.commands: list[list[str]] = []
+
+    def exec_run(self, command):
+        self.commands.append(command)
+
+        class Result:
+            exit_code, output = 0, self.record.encode()
+        return Result()
+
+
+def test_a_running_schedulers_record_is_read_inside_it_and_shown_one_line_per_job():
+    record = "\n".join([
+        line(job="tick", event="started", due="2026-01-01T00:02:00.000Z", start="2026-01-01T00:02:00.003Z", scheduler="x"),
+        line(job="tick", event="finished", due="2026-01-01T00:02:00.000Z", start="2026-01-01T00:02:00.003Z",
+             end="2026-01-01T00:02:00.020Z", exit_code=0, duration_s=0.017, timed_out=False, scheduler="x")])
+    scheduler = FakeScheduler(True, record)
+    statuses = scheduler_status(scheduler, NOW)
+    assert scheduler.commands == [["cat", RECORDS_FILE]]
+    assert status_lines("web", statuses) == [
+        "web.tick  * * * * *  last 2026-01-01T00:02:00.003Z exit 0 (0.017 s)  next 2026-01-01T00:03:00Z"]
+    stopped = FakeScheduler(False, record)
+    assert status_lines("web", scheduler_status(stopped, NOW)) == ["web.tick  * * * * *  never run  next 2026-01-01T00:03:00Z"]
+    assert stopped.commands == []

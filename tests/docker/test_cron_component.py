@@ -167,7 +167,7 @@ def test_every_plan_format_shows_the_jobs(plan):
 
 
 def test_a_new_version_is_a_new_scheduler_and_the_same_version_the_same(write_spec):
-    name = lambda plan: container(plan, "shop-web-cron").name  # noqa: E731
+    name = lambda plan: container(plan, "shop-web-cron").name
     first, again = plan_spec(write_spec()), plan_spec(write_spec())
     assert name(first) == name(again)
     for change in (("ghcr.io/acme/web:1.4", "ghcr.io/acme/web:1.5"), ("PLAIN: hello", "PLAIN: bye"),

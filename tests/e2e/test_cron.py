@@ -9,10 +9,11 @@ end with its grace period, as `pulumi up` does.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from deploy import destroy_stack
@@ -121,7 +122,7 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
     assert int(first_end.split()[1]) - long_started >= LONG_S
     assert deploy_started + deploy_s >= long_started + LONG_S
     # ...and the new scheduler had started before that run ended.
-    new_started = datetime.fromisoformat(new["State"]["StartedAt"][:26].rstrip("Z") + "+00:00").timestamp()
+    new_started = datetime.fromisoformat(new["State"]["StartedAt"][:26].rstrip("Z")).replace(tzinfo=UTC).timestamp()
     assert new_started < int(first_end.split()[1])
     print(f"[e2e] cron: deploy during a {LONG_S} s run took {deploy_s:.0f} s")
 
@@ -135,11 +136,11 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
                f"records:\n{text}\nlogs:\n{docker('logs', new_name, check=False).stdout[-3000:]}")
     ticks = [line.split() for line in read(new_name, "/app/data/ticks").splitlines()]
     minutes = [datetime.strptime(t[0], "%H:%M") for t in ticks]
-    assert len(set(t[0] for t in ticks)) == len(ticks), f"a minute ran twice: {ticks}{context}"
-    gaps = [(b - a).seconds for a, b in zip(minutes, minutes[1:])]
+    assert len({t[0] for t in ticks}) == len(ticks), f"a minute ran twice: {ticks}{context}"
+    gaps = [(b - a).seconds for a, b in itertools.pairwise(minutes)]
     assert all(gap == 60 for gap in gaps), f"not one run per minute: {ticks}{context}"
     assert {t[1] for t in ticks} == {old_host, new["Config"]["Hostname"]}
-    assert [t[2] for t in ticks if t[1] == new["Config"]["Hostname"]][0] == "two"
+    assert next(t[2] for t in ticks if t[1] == new["Config"]["Hostname"]) == "two"
 
     marks = [line.split()[0] for line in read(new_name, "/app/data/long").splitlines()]
     assert marks[:4] == ["start", "end", "start", "end"][:len(marks[:4])] and marks[0] == "start"
@@ -147,8 +148,8 @@ def test_a_deploy_during_a_long_run_neither_kills_it_nor_runs_any_job_twice(stac
 
     # The record ps reads: every run's exit code, the skips while the old run went on.
     status = {s.name: s for s in job_status({"tick": "* * * * *", "long": "* * * * *"}, text,
-                                            datetime.now(timezone.utc))}
-    assert status["tick"].last_run.exit_code == 0 and status["tick"].next_run > datetime.now(timezone.utc)
+                                            datetime.now(UTC))}
+    assert status["tick"].last_run.exit_code == 0 and status["tick"].next_run > datetime.now(UTC)
     assert status["long"].skipped >= 1
     skipped = [r for r in (json.loads(line) for line in text.splitlines()) if r["event"] == "skipped"]
     assert any(r["job"] == "long" and r["scheduler"] == new["Config"]["Hostname"] for r in skipped), \

@@ -7,8 +7,8 @@ import kubernetes_validate
 from test_kubernetes_schema import validate
 import pytest
 import yaml
-
 from _k8s_helpers import env_of, objects, plan_for, pod_templates
+
 from flashdrive.plan import render
 from flashdrive.plan.manifests import manifests
 

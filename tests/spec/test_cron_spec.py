@@ -68,5 +68,5 @@ def test_duplicate_job_names_empty_commands_and_a_zero_timeout_are_errors(cli, w
           - {name: sync, schedule: "@hourly", command: ./sync.sh, timeout_s: 0}
     """)
     run = cli("validate", spec)
-    assert run.error_lines == [f"{spec}:7:74: error: apps.web.cron[0].timeout_s: the number 0 is out of range: "
-                               "it must be at least 1"]
+    assert run.error_lines == [(f"{spec}:7:74: error: apps.web.cron[0].timeout_s: the number 0 is out of range: "
+                                "it must be at least 1")]
