@@ -22,6 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+# The flashdrive of this checkout, not whichever one is installed (an editable install may point
+# at another checkout).
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(1, str(HERE.parent))
 
 
 def run_cli_plan(spec: str) -> float:

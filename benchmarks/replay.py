@@ -11,7 +11,8 @@ from typing import Any
 
 import pulumi
 
-from flashdrive.plan.model import STACK_TYPE, Plan
+from flashdrive.labels import STACK_TYPE
+from flashdrive.plan.model import Plan
 
 
 # The resource classes of the providers the docker backend uses, by type token.

@@ -1,3 +1,3 @@
-from flashdrive.cli.main import main
+from flashdrive.cli.main import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

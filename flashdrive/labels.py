@@ -63,6 +63,7 @@ RANDOM_INTEGER = "random:index/randomInteger:RandomInteger"
 
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 K8S_SERVICE = "kubernetes:core/v1:Service"
 K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -71,3 +72,13 @@ K8S_JOB = "kubernetes:batch/v1:Job"
 K8S_CRON_JOB = "kubernetes:batch/v1:CronJob"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+# The databases an app's secret env values come from (on Docker the copies' label, on Kubernetes an
+# annotation of the app's env Secret): generated passwords derive from stack config, so no resource
+# dependency says it.
+DATABASES_LABEL = "flashdrive.databases"
+DATABASES_ANNOTATION = "flashdrive.io/databases"
+
+# Where the edge's Caddyfile lives (on its volume; flashdrive/docker/edge.py writes it, Caddy
+# reloads it, `flashdrive restart` reads it).
+EDGE_CADDYFILE = "/data/Caddyfile"

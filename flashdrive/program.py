@@ -39,6 +39,9 @@ def _build_kubernetes(loaded: LoadedSpec, model) -> dict:
 
 
 def run(spec_path: str, overlay_path: str | None = None) -> None:
+    """What `__main__.py` runs. Every error of the user's making reaches Pulumi as a RunError, which
+    the engine prints as its message alone: no "unhandled exception", no Python traceback."""
+    from flashdrive.buildpack.errors import BuildpackError
     from flashdrive.spec import load_spec
 
     try:
@@ -47,4 +50,13 @@ def run(spec_path: str, overlay_path: str | None = None) -> None:
         raise SpecError("\n".join(p.format() for p in exc.problems)) from None
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
-    build_stack(loaded)
+    try:
+        build_stack(loaded)
+    except pulumi.RunError:
+        raise
+    except InputError as exc:
+        raise SpecError("\n".join(p.format() for p in exc.problems)) from None
+    except BuildpackError as exc:
+        raise SpecError(str(exc)) from None
+    except OSError as exc:  # a source folder or CA bundle that cannot be read, a context not writable
+        raise SpecError(f"{loaded.file}: error: {exc.filename or ''}: {exc.strerror or exc}") from None

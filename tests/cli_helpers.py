@@ -28,3 +28,20 @@ class Run(NamedTuple):
     @property
     def warning_lines(self) -> list[str]:
         return self._problems("warning")
+
+
+# A rolling app's copy is `<stack>-<app>-<n>-<version>` (flashdrive/docker/app.py): 8 hex digits.
+_VERSIONED_COPY = re.compile(r"^(?P<copy>.+-\d+)-[0-9a-f]{8}$")
+
+
+def unversioned(name: str) -> str:
+    """`shop-web-1-3fa9c2d1` → `shop-web-1`; any other name unchanged."""
+    match = _VERSIONED_COPY.match(name)
+    return match["copy"] if match else name
+
+
+def copy_of(plan, name: str, type_token: str = "docker:index/container:Container"):
+    """The planned resource of copy `name` (`shop-web-1`), whatever its version."""
+    found = [r for r in plan.by_type(type_token) if unversioned(r.name) == name]
+    assert len(found) == 1, f"{name}: {[r.name for r in found]}"
+    return found[0]

@@ -16,7 +16,7 @@ from flashdrive.automation.workspace import (INSTALL_HINT, AutomationError, Sett
 
 OPERATIONS = ("up", "preview", "destroy", "outputs")
 # The provider plugins the program uses, at the versions of the installed SDKs.
-PLUGINS = (("pulumi-docker", "docker"), ("pulumi-random", "random"))
+PLUGINS = (("pulumi-docker", "docker"), ("pulumi-command", "command"))
 RETAINED_NOTE = ("note: volumes that hold data (disks, database data, the edge's certificates) are retained on "
                  "delete: they stay on the Docker host; `docker volume ls --filter label=flashdrive.stack` lists them")
 

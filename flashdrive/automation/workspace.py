@@ -147,5 +147,31 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
         pulumi_command=command,
     )
     opener = auto.create_or_select_stack if create else auto.select_stack
-    return opener(stack_name=settings.stack, project_name=settings.project_name,
-                  program=make_program(settings), opts=options)
+    stack = opener(stack_name=settings.stack, project_name=settings.project_name,
+                   program=make_program(settings), opts=options)
+    if create:
+        ensure_master_key(settings, pulumi_path)
+    return stack
+
+
+def ensure_master_key(settings: Settings, pulumi_path: str) -> None:
+    """A stack's first `up`/`preview` gets the master key its credentials derive from
+    (flashdrive/credentials.py); an existing one is never replaced. The value goes to
+    `pulumi config set` on its stdin: never on a command line (the Automation API's set_config
+    would put it there)."""
+    import subprocess
+
+    from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key
+
+    env = {**os.environ, **workspace_env(settings)}
+
+    def pulumi_config(*args: str, given: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pulumi_path, "config", *args, "--stack", settings.stack], input=given,
+                              cwd=settings.project_dir, env=env, capture_output=True, text=True)
+
+    if pulumi_config("get", FULL_CONFIG_KEY).returncode == 0:
+        return
+    made = pulumi_config("set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=new_master_key())
+    if made.returncode != 0:
+        reason = (made.stderr.strip().splitlines() or ["no output"])[-1]
+        raise AutomationError(f"cannot set {FULL_CONFIG_KEY} on stack '{settings.stack}': {reason}")

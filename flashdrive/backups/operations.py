@@ -46,10 +46,18 @@ def _container(name: str) -> Any | None:
 
 
 def _exec(container: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`command` in a running container: its exit code and output, as a finished process."""
-    result = _client().containers.get(container).exec_run(list(command), demux=True)
-    out, err = result.output or (None, None)
-    done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    """`command` in a running container: its exit code and output, as a finished process.
+
+    A container that is missing or stopped fails like `docker exec` does (125), for `check` to judge.
+    """
+    from docker.errors import APIError
+
+    try:
+        result = _client().containers.get(container).exec_run(list(command), demux=True)
+        out, err = result.output or (None, None)
+        done = subprocess.CompletedProcess(list(command), result.exit_code, out or b"", err or b"")
+    except APIError as exc:  # NotFound included
+        done = subprocess.CompletedProcess(list(command), 125, b"", str(exc.explanation or exc).encode())
     if check and done.returncode != 0:
         raise BackupError(f"{command[0]} in {container} failed: {done.stderr.decode(errors='replace').strip()[-1500:]}")
     return done
@@ -117,8 +125,6 @@ class DeployedStack:
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
-        if _container(f"{self.stack}-backup-prune") is None:
-            return {}
         result = _exec(f"{self.stack}-backup-prune", "/flashdrive/received.sh", check=False)
         if result.returncode != 0:
             return {}
@@ -132,7 +138,7 @@ class DeployedStack:
     def latest(self, what: str) -> Snapshot:
         matching = [s for s in self.snapshots() if s.what == what]
         if not matching:
-            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --stack {self.stack}` first")
+            raise BackupError(f"no snapshot of {what} yet: run `flashdrive backup run --deployed {self.stack}` first")
         return matching[-1]
 
 
@@ -207,6 +213,9 @@ def _stopped(containers: list[str]):
             _client().containers.get(name).start()
 
 
+RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
+
+
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
@@ -218,7 +227,11 @@ def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), n
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
         labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
-        volumes=list(volumes), network=networks[0] if networks else None)
+        volumes=list(volumes), network=networks[0] if networks else None,
+        # Least privilege, as the stack's own containers: restoring files with their owners and
+        # modes needs these capabilities and nothing else.
+        cap_drop=["ALL"], cap_add=list(RESTORE_CAPABILITIES), security_opt=["no-new-privileges:true"],
+        pids_limit=512, mem_limit="1g")
     try:
         for network in networks[1:]:
             client.networks.get(network).connect(container)
@@ -283,7 +296,10 @@ RESTORE_COMMANDS = {
     "postgres": ('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
                  '--dbname {name}'),
     "mysql": 'MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
-    "mongodb": 'mongorestore --drop --archive --uri "mongodb://{user}:${pw}@{host}:27017/{name}?authSource=admin"',
+    # mongorestore reads the password from a file, not from its command line.
+    "mongodb": ('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore --config=/tmp/mongo.yaml '
+                '--drop --archive --host {host} --port 27017 --username {user} --authenticationDatabase admin '
+                '--nsInclude "{name}.*"'),
 }
 EMPTY_CHECKS = {
     "postgres": ('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
@@ -350,7 +366,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
 
 
 def stack_name(spec: str | None, stack: str | None) -> str:
-    """--stack wins; else the stack named by the spec file."""
+    """--deployed wins; else the stack named by the spec file."""
     if stack:
         return stack
     from flashdrive.spec import load_spec

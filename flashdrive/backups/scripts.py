@@ -28,6 +28,8 @@ PRUNE_SCHEDULE = "30 4 * * *"  # daily, after the default 03:00 backup
 
 
 DUMP_EXTENSIONS = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive", "redis": "rdb"}
+# The client each dump needs in the backup image (images.restic): the job installs nothing at start.
+TOOLS = {"postgres": "pg_dump", "mysql": "mysqldump", "mongodb": "mongodump", "redis": "redis-cli"}
 
 
 def password_env(database: str) -> str:
@@ -48,8 +50,10 @@ def _dump_command(db: ResolvedDatabase) -> str:
                     f'--file "$DUMP" {name}',
         "mysql": f'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
                  f'--user {user} {name} > "$DUMP"',
-        "mongodb": f'mongodump --uri "mongodb://{db.user}:${password_env(db.name)}@{db.name}:{port}/{db.database}'
-                   f'?authSource=admin" --archive="$DUMP"',
+        # mongodump takes no password variable: it reads it from a file, so it is on no command line
+        # (any process of the host can read those).
+        "mongodb": f'mongo_config {pw} && mongodump --config="$WORK/mongo.yaml" --host {host} --port {port} '
+                   f'--username {user} --authenticationDatabase admin --db {name} --archive="$DUMP"',
         # --rdb makes the server write a fresh RDB (its BGSAVE) and streams it here.
         "redis": f'REDISCLI_AUTH={pw} redis-cli -h {host} -p {port} --rdb "$DUMP"',
     }[db.engine]
@@ -71,6 +75,14 @@ snapshot() {{  # TAG [restic backup arguments...]
 restic cat config >/dev/null 2>&1 || restic init >/dev/null || {{ note "cannot open or create the repository"; exit 1; }}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+mongo_config() {{  # PASSWORD: the config file mongodump and mongorestore read it from
+  printf 'password: "%s"\n' "$1" > "$WORK/mongo.yaml"
+}}
+missing_tool() {{  # TOOL DATABASE
+  command -v "$1" >/dev/null && return 1
+  note "the backup image has no $1, so $2 cannot be dumped: use an image that carries the database clients (README, Backups)"
+  failed="$failed database:$2"
+}}
 store_dump() {{  # DATABASE FILE
   if [ ! -s "$DUMP" ]; then
     note "dump of $1 is empty: not stored"; failed="$failed database:$1"; return
@@ -100,13 +112,15 @@ def backup_script(stack: ResolvedStack) -> str:
         lines += [
             f"note 'database {db.name} ({db.engine})'",
             f'DUMP="$WORK/{file}"',
-            f'if {_dump_command(db)} 2>"$WORK/error"; then',
+            f'if missing_tool {TOOLS[db.engine]} {db.name}; then',
+            "  :",
+            f'elif {_dump_command(db)} 2>"$WORK/error"; then',
             f"  store_dump {db.name} {file}",
             "else",
             f'  note "dump of {db.name} failed: $(tail -c 2000 "$WORK/error")"',
             f'  failed="$failed database:{db.name}"',
             "fi",
-            'rm -f "$DUMP"',
+            'rm -f "$DUMP" "$WORK/mongo.yaml"',
             "",
         ]
     lines.append(EPILOGUE)

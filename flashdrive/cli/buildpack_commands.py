@@ -7,15 +7,16 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from flashdrive.buildpack import BuildpackError, Detection, detect, render_dockerfile
-from flashdrive.buildpack.app_json import read_app_json
-from flashdrive.buildpack.dependencies import MANAGER_FILES
-from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
 from flashdrive.problems import InputError, Mark, Problem
 from flashdrive.spec.model import ENV_NAME
 from flashdrive.spec.schema import schema_text
+
+if TYPE_CHECKING:
+    from flashdrive.buildpack import Detection
+
+# The buildpack is imported by the commands that use it, not by every `flashdrive` start-up.
 
 SPEC_FILE = "flashdrive.yaml"
 
@@ -67,6 +68,8 @@ def _add_build_env(parser: argparse.ArgumentParser) -> None:
 
 
 def _detected(app_dir: Path, build_env: dict[str, str] | None = None) -> Detection:
+    from flashdrive.buildpack import BuildpackError, detect
+
     try:
         return detect(app_dir, build_env=build_env or {})
     except BuildpackError as exc:
@@ -89,6 +92,8 @@ def _detect_command(args: argparse.Namespace) -> int:
 
 def describe(detection: Detection) -> str:
     """A readable summary of a detection, for `flashdrive detect` without --json."""
+    from flashdrive.buildpack.dependencies import MANAGER_FILES
+
     python = detection.python_version
     if detection.python_full_version:
         python += f" ({detection.python_full_version} pinned)"
@@ -116,6 +121,8 @@ def describe(detection: Detection) -> str:
 
 
 def _dockerfile_command(args: argparse.Namespace) -> int:
+    from flashdrive.buildpack import render_dockerfile
+
     build_env = dict(args.build_env)
     detection = _detected(args.app_dir, build_env)
     _print_warnings(detection)
@@ -124,6 +131,10 @@ def _dockerfile_command(args: argparse.Namespace) -> int:
 
 
 def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cwd) -> int:
+    from flashdrive.buildpack import BuildpackError
+    from flashdrive.buildpack.app_json import read_app_json
+    from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
+
     here = cwd()
     target = here / SPEC_FILE
     if target.exists() and not args.force:

@@ -22,12 +22,16 @@ class _DeprecatedStack(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        print(f"note: `{parser.prog} --stack` is now `--deployed` (the deployed stack, the spec's `stack:`); "
-              "`--stack` here will be removed in the next release", file=sys.stderr)
+        print(deprecated_stack_note(parser.prog), file=sys.stderr)
         setattr(namespace, self.dest, values)
 
 
-def add_deployed_argument(parser: argparse.ArgumentParser) -> None:
+def deprecated_stack_note(command: str) -> str:
+    return (f"note: `{command} --stack` is now `--deployed` (the deployed stack, the spec's `stack:`); "
+            "`--stack` here will be removed in the next release")
+
+
+def add_deployed_argument(parser: argparse.ArgumentParser, help: str = DEPLOYED_HELP) -> None:  # noqa: A002
     """`--deployed NAME` (dest `deployed`), and the old `--stack NAME` as a hidden, noted alias."""
-    parser.add_argument("--deployed", metavar="NAME", help=DEPLOYED_HELP)
+    parser.add_argument("--deployed", metavar="NAME", help=help)
     parser.add_argument("--stack", dest="deployed", metavar="NAME", action=_DeprecatedStack, help=argparse.SUPPRESS)

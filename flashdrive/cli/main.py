@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from typing import Sequence
@@ -41,6 +42,20 @@ def print_problems(problems: Sequence[Problem]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A command is short-lived and what it allocates (modules, the spec, a plan) mostly lives until
+    # it ends, so automatic cyclic collections during its imports only walk the same objects again:
+    # a tenth of a cold `flashdrive plan`. Paused for the command and restored after it, for
+    # in-process callers; the plan's capture still collects once at its end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(argv)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
@@ -53,5 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> int:
+    """The `flashdrive` console script and `python -m flashdrive`: main(), in a process that ends next."""
+    code = main()
+    # At exit the interpreter's last garbage collection walks every object left, all about to be
+    # freed anyway: a fifth of a cold `flashdrive plan`. Frozen objects are skipped. Only here,
+    # never in main(): an in-process caller (the tests) would keep its garbage forever.
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from flashdrive.cli.deployed import add_deployed_argument, deprecated_stack_note
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
 
-STACK_HELP = "the deployed stack's name (default: the `stack:` of ./flashdrive.yaml)"
+DEPLOYED_HELP = "the deployed stack: the spec's `stack:` name, e.g. shop (default: the `stack:` of ./flashdrive.yaml)"
 
 
 def register(subparsers) -> None:
@@ -21,13 +22,13 @@ def register(subparsers) -> None:
             parser.add_argument("app", nargs="?", metavar="APP", help="one app (default: every app)")
         elif app:
             parser.add_argument("app", metavar=app)
-        parser.add_argument("--stack", metavar="NAME", help=STACK_HELP)
+        add_deployed_argument(parser, DEPLOYED_HELP)
         parser.add_argument("--spec", metavar="FILE", help="the spec that names the stack and its backend "
                                                           "(default: ./flashdrive.yaml)")
         if command:
             parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD",
                                 help="the command and its arguments, after --")
-        parser.set_defaults(handler=handler)
+        parser.set_defaults(handler=handler, operation_name=name)
         return parser
 
     ps = add("ps", "every container of a deployed stack: state, health, restarts, uptime, image, size", run_ps)
@@ -51,20 +52,23 @@ def _count(text: str) -> int:
 
 
 def _command(args: argparse.Namespace) -> list[str]:
-    """The words after APP: our own options first (`--stack S`, `--spec F`), then `--`, then the command.
+    """The words after APP: our own options first (`--deployed S`, `--spec F`), then `--`, then the command.
 
     argparse's REMAINDER takes everything after APP, options included, so they are read here.
     """
     words = list(args.command or [])
     while words and words[0] != "--":
         option, equals, value = words[0].partition("=")
-        if option not in ("--stack", "--spec"):
+        if option not in ("--deployed", "--stack", "--spec"):
             break
         if not equals:
             if len(words) < 2:
                 print(f"flashdrive: error: {option} needs a value", file=sys.stderr)
                 raise SystemExit(2)
             value, words = words[1], words[1:]
+        if option == "--stack":  # the old spelling of --deployed
+            print(deprecated_stack_note(f"flashdrive {args.operation_name}"), file=sys.stderr)
+            option = "--deployed"
         setattr(args, option[2:], value)
         words = words[1:]
     return words[1:] if words[:1] == ["--"] else words
@@ -85,7 +89,7 @@ def _stack(args: argparse.Namespace):
     from flashdrive.operations.engine import connect
     from flashdrive.operations.stack import DeployedStack, resolve_target
 
-    target = resolve_target(args.stack, args.spec)
+    target = resolve_target(args.deployed, args.spec)
     if target.backend == "kubernetes":
         return target, None
     return target, DeployedStack(connect(), target.stack)

@@ -268,9 +268,10 @@ def _cautions(diff: PlanDiff) -> list[str]:
                    "the claim grows in place, on a storage class with allowVolumeExpansion (else the cluster "
                    "refuses the change and the deploy stops)"))
     for change in diff.changes:
-        if change.base is not None and change.head is not None and holder_of(change.base) is not None \
+        base_holder = holder_of(change.base) if change.base is not None else None
+        if base_holder is not None and change.base is not None and change.head is not None \
                 and change.base.retain_on_delete and not change.head.retain_on_delete:
-            cautions.append(f"{holder_of(change.base).label} ({change.name}) is no longer retained on delete: "  # type: ignore[union-attr]
+            cautions.append(f"{base_holder.label} ({change.name}) is no longer retained on delete: "
                             f"removing it later would delete its data")
     return cautions
 

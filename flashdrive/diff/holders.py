@@ -31,7 +31,8 @@ class HolderType:
 
 def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for item in inputs.get("labels") or []:
+    labels = inputs.get("labels")
+    for item in labels if isinstance(labels, list) else []:  # a plan read from a file may hold anything
         if isinstance(item, Mapping) and isinstance(item.get("label"), str):
             found[item["label"]] = str(item.get("value", ""))
     return found

@@ -11,6 +11,7 @@ URL). That can over-report; it does not miss those.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,6 +190,22 @@ def _with_hidden_secrets(change: ResourceChange, verdicts: dict[str, str]) -> Re
     return ResourceChange(verdict, base, head, inputs, change.options)
 
 
+_VERSIONED = re.compile(r"^(?P<copy>.+-\d+)-[0-9a-f]{8}$")
+
+
+def _rolling_copy(resource: PlannedResource) -> str | None:
+    """`TYPE::<stack>-<app>-<n>` of a copy that rolls (flashdrive/docker/app.py): each version is a
+    resource of its own, `<stack>-<app>-<n>-<version>`; None for anything else."""
+    from flashdrive.diff.holders import docker_labels
+
+    if resource.type != "docker:index/container:Container" or \
+            docker_labels(resource.inputs).get("flashdrive.strategy") != "rolling":
+        return None
+    qualified, _, name = identity(resource.urn).rpartition("::")
+    match = _VERSIONED.match(name)
+    return f"{qualified}::{match['copy']}" if match else None
+
+
 def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     """Every resource of both plans with its verdict (custom resources; components apart)."""
     base_by_id = {identity(r.urn): r for r in base.resources}
@@ -207,6 +224,17 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
                 matched[own] = alias
                 taken.add(alias)
                 break
+
+    # A new version of a rolling copy starts beside the old one, which goes at the end of the `up`:
+    # shown as the old one replaced, with what changed.
+    old_versions = {copy: key for key, resource in base_by_id.items()
+                    if key not in taken and (copy := _rolling_copy(resource)) is not None}
+    for resource in head.resources:
+        own = identity(resource.urn)
+        copy = _rolling_copy(resource)
+        if own not in matched and copy in old_versions and old_versions[copy] not in taken:
+            matched[own] = old_versions[copy]
+            taken.add(old_versions[copy])
 
     changes: list[ResourceChange] = []
     components: list[ResourceChange] = []

@@ -20,10 +20,10 @@ import posixpath
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from flashdrive.backups.scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
                                        password_env, prune_script, received_script)
+from flashdrive.credentials import Credentials
 from flashdrive.docker.disk import Disk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -37,29 +37,19 @@ SERVER_PORT = 8000
 CRON_CAPABILITIES = ["SETGID", "SETUID"]
 # Reading every file of a disk, whatever its owner and mode, as a backup must.
 READ_ALL_CAPABILITIES = ["DAC_READ_SEARCH"]
-ALPINE_TOOLS = {"postgres": "postgresql-client", "mysql": "mariadb-client", "mongodb": "mongodb-tools", "redis": "redis"}
-TOOL_COMMANDS = {"postgres": "pg_dump", "mysql": "mysqldump", "mongodb": "mongodump", "redis": "redis-cli"}
-
-
-def _install_missing_tools(stack: ResolvedStack) -> str:
-    """The official restic image has no database clients: add them with apk when they are missing."""
-    steps = []
-    for engine in sorted({db.engine for db in stack.databases.values()}):
-        steps.append(f"command -v {TOOL_COMMANDS[engine]} >/dev/null || apk add --no-cache {ALPINE_TOOLS[engine]}")
-    return "".join(f"{step}; " for step in steps)
 
 
 class Backups(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, network: StackNetwork, disks: dict[str, Disk],
-                 databases: dict[str, DatabaseEndpoint], depends_on: list | None = None,
+                 databases: dict[str, DatabaseEndpoint], credentials: Credentials, depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = stack.backups
         target = settings.settings.target
-        # The repository's encryption key: without it no snapshot can be read.
-        repository_password = random.RandomPassword(f"{stack.name}-backup-repository-password", length=40,
-                                                    special=False, opts=child).result
+        # The repository's encryption key: without it no snapshot can be read. Derived from the
+        # stack's master key, so a retained repository opens again after `pulumi destroy`.
+        repository_password = credentials.derive("backups/repository-password", 48)
         image = docker.RemoteImage(f"{stack.name}-backup-image", name=settings.image, keep_locally=True,
                                    opts=child).image_id
         common_env = [f"FLASHDRIVE_STACK={stack.name}",
@@ -75,8 +65,7 @@ class Backups(pulumi.ComponentResource):
                 f"{stack.name}-backup", name=f"{stack.name}-backup", driver="bridge", internal=True,
                 labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack.name),
                         docker.NetworkLabelArgs(label="flashdrive.network", value="backup")], opts=child)
-            writer_password = random.RandomPassword(f"{stack.name}-backup-writer-password", length=32,
-                                                    special=False, opts=child).result
+            writer_password = credentials.derive("backups/writer-password")
             server_image = docker.RemoteImage(f"{stack.name}-backup-server-image", name=settings.server_image,
                                               keep_locally=True, opts=child).image_id
             self.server = docker.Container(
@@ -87,13 +76,17 @@ class Backups(pulumi.ComponentResource):
                 # rclone reads --user and --pass from RCLONE_USER and RCLONE_PASS: the password stays
                 # off the command line, which every process of the host can read.
                 command=[f"exec rclone serve restic --append-only --addr 0.0.0.0:{SERVER_PORT} {REPOSITORY_DIR}"],
-                envs=["RCLONE_USER=writer", pulumi.Output.concat("RCLONE_PASS=", writer_password)],
+                envs=["RCLONE_USER=writer", pulumi.Output.concat("RCLONE_PASS=", writer_password),
+                      "RCLONE_CONFIG=/tmp/rclone.conf", "XDG_CACHE_HOME=/tmp"],
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
                                                                         aliases=["backup-server"])],
                 volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)],
                 labels=labels(stack.name, role="backup-server"),
+                # Nothing to write but the repository: a read-only root, and a small /tmp.
+                read_only=True,
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-                **hardened(size=SIZES["xs"], pids_limit=256),
+                **hardened(size=SIZES["xs"]),
             )
             job_env.append(pulumi.Output.concat(
                 "RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
@@ -126,17 +119,19 @@ class Backups(pulumi.ComponentResource):
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                               content=crontab(settings.schedule, "/flashdrive/backup.sh"))]
-        job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name),
-                        # The way out: s3/rest targets, and apk when the image lacks a dump client.
-                        docker.ContainerNetworksAdvancedArgs(name=network.egress.name)]
+        job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name)]
         if self.server is not None:
             job_networks.append(docker.ContainerNetworksAdvancedArgs(name=self.network.name))
+        else:  # the way out, to an s3 or rest target
+            job_networks.append(docker.ContainerNetworksAdvancedArgs(name=network.egress.name))
         self.job = docker.Container(
             f"{stack.name}-backup",
             name=f"{stack.name}-backup",
             image=image,
             entrypoints=["/bin/sh", "-c"],
-            command=[_install_missing_tools(stack) + CROND],
+            # The image carries its tools (restic, crond, the database clients): nothing is installed
+            # at start, which would run code fetched from the internet with the job's credentials.
+            command=[CROND],
             envs=common_env + job_env + [
                 pulumi.Output.concat(f"{password_env(db.name)}=", databases[db.name].password)
                 for db in sorted(stack.databases.values(), key=lambda d: d.name)],
@@ -148,7 +143,7 @@ class Backups(pulumi.ComponentResource):
             labels=labels(stack.name, role="backup-job"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
-            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
+            **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
         )
         prune_volumes = [docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)
                          if self.repository is not None else
@@ -173,7 +168,7 @@ class Backups(pulumi.ComponentResource):
                                                 content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
             labels=labels(stack.name, role="backup-prune"),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.job]),
-            **hardened(size=SIZES["s"], pids_limit=512, add_capabilities=CRON_CAPABILITIES),
+            **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES),
         )
         self.register_outputs({"schedule": settings.schedule, "keep_days": settings.keep_days,
                                "repository": self.repository.name if self.repository else None})

@@ -29,7 +29,6 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from flashdrive.buildpack.build_context import BadPattern, context_hash
 from flashdrive.cron import scheduler as scheduler_module
 from flashdrive.cron.records import STATE_DIR
 from flashdrive.cron.schedule import cronsim_source
@@ -57,6 +56,9 @@ def _image_source(app: ResolvedApp) -> str:
     """What the app's image is made of, as far as the program knows before the build."""
     if app.build is None:
         return f"image {app.image}"
+    # Here, not at the top: the buildpack package is loaded only for stacks that build from source.
+    from flashdrive.buildpack.build_context import BadPattern, context_hash
+
     try:
         files = context_hash(app.build.context, app.build.context / ".flashdrive" / "Dockerfile")
     except (BadPattern, OSError):  # the build reports it; the version falls back to the rest
@@ -135,7 +137,7 @@ class Cron(pulumi.ComponentResource):
             stop_timeout=grace,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare] + list(depends_on or []),
                                         custom_timeouts=pulumi.CustomTimeouts(delete=f"{grace + 300}s")),
-            **hardened(size=app.size, pids_limit=app.pids_limit),
+            **hardened(size=app.size),
         )
         self.register_outputs({"jobs": {job.name: job.schedule for job in app.cron},
                                "on_deploy": f"new scheduler first; the old one leaves after its running jobs "

@@ -10,14 +10,14 @@ import shlex
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
+from flashdrive.credentials import Credentials
 from flashdrive.database_tls import CA_FILE, CERT_FILE, KEY_FILE, SERVER_USER, ServerTLS, server_options
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint
-from flashdrive.model.stack import PIDS_LIMIT, ResolvedDatabase
+from flashdrive.model.stack import ResolvedDatabase
 
 
 def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> list:
@@ -54,30 +54,37 @@ def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
 def _health_test(db: ResolvedDatabase) -> list[str]:
     return {
         "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-        "mysql": ["CMD-SHELL", 'mysqladmin ping -h 127.0.0.1 -u root --password="$MYSQL_ROOT_PASSWORD" --silent'],
+        # The client reads MYSQL_PWD: the password is on no command line, every second.
+        "mysql": ["CMD-SHELL", 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent'],
         "mongodb": ["CMD-SHELL", "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'"],
         "redis": ["CMD-SHELL", "redis-cli ping | grep -q PONG"],
     }[db.engine]
 
 
+# Seconds a database gets to shut down cleanly when stopped, replaced or removed.
+DATABASE_STOP_GRACE_S = 120
+
+
 class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
-    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, tls: ServerTLS | None = None,
+    def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
+                 tls: ServerTLS | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric only: the password goes into URLs unescaped.
-        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
-        root_password = (random.RandomPassword(f"{stack}-{db.name}-root-password", length=32, special=False,
-                                               opts=child).result if db.engine == "mysql" else pulumi.Output.secret(""))
+        # Derived from the stack's master key (flashdrive/credentials.py): the same after `pulumi
+        # destroy`, as the retained data directory expects. Hex: safe in URLs unescaped.
+        password = credentials.derive(f"databases/{db.name}/password")
+        root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
+                         else pulumi.Output.secret(""))
         self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self)
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",
             name=f"{stack}-{db.name}",
             image=image.image_id,
-            envs=_environment(db, password.result, root_password),
+            envs=_environment(db, password, root_password),
             command=_command(db, tls),
             # The TLS files are written into the container, never into an image or an env var.
             uploads=None if tls is None else [
@@ -96,10 +103,14 @@ class Database(pulumi.ComponentResource):
                 retries=3 if db.engine == "mongodb" else 30, start_period="30s"),
             # Wait until healthy, so a release command that migrates finds the database ready.
             wait=True, wait_timeout=180,
+            # Replaced or removed: the image's stop signal (Postgres: SIGINT, a fast clean shutdown),
+            # then time for a clean shutdown (checkpoint, flush) before a kill. Never two on one
+            # volume: a database is always replaced stop-first (pulumi-docker's delete-before-replace).
+            destroy_grace_seconds=DATABASE_STOP_GRACE_S, stop_timeout=DATABASE_STOP_GRACE_S,
             labels=labels(stack, database=db.name, engine=db.engine),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-            **hardened(size=db.size, pids_limit=PIDS_LIMIT[db.size.name] * 2, add_capabilities=DATA_IMAGE_CAPABILITIES),
+            **hardened(size=db.size, add_capabilities=DATA_IMAGE_CAPABILITIES),
         )
-        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.endpoint = DatabaseEndpoint.of(db, password)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
                                "password": self.endpoint.password, "url": self.endpoint.url})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi_docker as docker
 
+from flashdrive.docker import readback
 from flashdrive.spec.sizes import Size
 
 # The official database and redis images start as root to fix ownership of their data
@@ -13,8 +14,8 @@ DATA_IMAGE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"
 EDGE_CAPABILITIES = ["NET_BIND_SERVICE"]
 
 
-def hardened(*, size: Size | None = None, pids_limit: int | None = None,
-             add_capabilities: list[str] | None = None, restart: str = "unless-stopped") -> dict:
+def hardened(*, size: Size | None = None, add_capabilities: list[str] | None = None,
+             restart: str = "unless-stopped") -> dict:
     """Container arguments shared by every long-running container; never privileged, no socket."""
     args: dict = dict(
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(add_capabilities or [])),
@@ -28,11 +29,12 @@ def hardened(*, size: Size | None = None, pids_limit: int | None = None,
     if size is not None:
         args["memory"] = size.memory_mib
         args["memory_swap"] = size.memory_mib  # no swap beyond the limit: the size is the size
-        args["cpus"] = str(size.cpus)
-    if pids_limit is not None:
-        # The docker provider has no pids-limit input; RLIMIT_NPROC bounds the processes of the
-        # container's user, which for app copies is their own non-root uid.
-        args["ulimits"] = [docker.ContainerUlimitArgs(name="nproc", soft=pids_limit, hard=pids_limit)]
+        args["cpus"] = readback.cpus(size.cpus)
+    # No process limit: Docker's per-container one (`--pids-limit`, the cgroup's pids.max) is not
+    # an input of pulumi-docker's Container (5.x, terraform-provider-docker v4.5), and the
+    # RLIMIT_NPROC ulimit it does have counts every process of the uid on the whole host: all
+    # copies of all apps (uid 10001) would share one budget, threads included. Memory and CPU
+    # limits stay per container; the release one-off, run by the Docker CLI, gets --pids-limit.
     return args
 
 

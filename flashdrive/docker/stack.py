@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.credentials import Credentials
 from flashdrive.database_tls import database_tls
 from flashdrive.docker.app import App
 from flashdrive.docker.backups import Backups
@@ -11,36 +12,49 @@ from flashdrive.docker.cron import Cron
 from flashdrive.docker.database import Database
 from flashdrive.docker.disk import Disk
 from flashdrive.docker.edge import Edge
+from flashdrive.docker.host import DockerHost
 from flashdrive.docker.image import Build
 from flashdrive.docker.network import StackNetwork
 from flashdrive.model.stack import ResolvedStack
 
 
-def build_docker_stack(stack: ResolvedStack) -> dict:
-    network = StackNetwork(stack.name)
+def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> dict:
+    host = host or DockerHost.from_config()
+    # Every docker resource is created through this provider: its children inherit it.
+    on_host = pulumi.ResourceOptions(providers=[host.provider(stack.name)])
+    credentials = Credentials(stack.name)
+    network = StackNetwork(stack.name, opts=on_host)
     ca, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, network, tls.get(name)) for name, db in stack.databases.items()}
+    databases = {name: Database(stack.name, db, network, credentials, tls.get(name), opts=on_host)
+                 for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
-    disks = {disk.name: Disk(stack.name, disk) for disk in stack.disks}
-    builds = {key: Build(build) for key, build in stack.builds.items()}
+    disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
+    builds = {key: Build(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
     apps: dict[str, App] = {}
     release_of_source: dict[str, App] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
-        built = builds[app.build.key].reference if app.build is not None else None
+        build = builds[app.build.key] if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, built, network, disks, endpoints,
-                         depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else []),
-                         release_gate=owner.release_gate if owner else None)
+        apps[name] = App(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
+                         image_version=build.version if build else str(app.image),
+                         depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else [])
+                         + ([build.cleanup] if build else []),
+                         opts=on_host)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     for component in apps.values():
         if component.app.cron:
+            # Jobs run the image once released: after this app's release, or its source's.
+            source = component.app.build
+            owner = release_of_source.get(source.key) if source is not None else component
+            release = [owner.release] if owner is not None and owner.release is not None else []
             Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
-                 depends_on=[db.container for db in databases.values()])
+                 depends_on=[db.container for db in databases.values()] + release, opts=on_host)
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, network, disks, endpoints, depends_on=[db.container for db in databases.values()])
-    edge = Edge(stack, network, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers])
+        Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
+    edge = Edge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
+                opts=on_host)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},

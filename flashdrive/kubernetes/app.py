@@ -3,7 +3,10 @@
 as a Job that must succeed before the Deployment rolls.
 
 The Job is named by the image digest and the command, so each release runs once: a new image means
-a new Job, and Pulumi waits for it to complete before it touches the Deployment.
+a new Job, and Pulumi waits for it to complete (up to `kubernetes.release_timeout_s`) before it
+touches the Deployment. A Job that failed is replaced by the next `pulumi up`, not waited on.
+
+Apps with `nodes > 1` spread their copies over nodes and have a PodDisruptionBudget of one.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import math
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.credentials import Credentials
+from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import Disk, write_check
@@ -98,12 +102,14 @@ class App(pulumi.ComponentResource):
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
-        generated = {var.name: random.RandomPassword(f"{stack.name}-{app.name}-{var.name.lower().replace('_', '-')}",
-                                                    length=var.length, special=False, opts=child)
-                     for var in app.env if var.kind == "generate"}
-        resolver = EnvResolver(stack, databases, lambda var: generated[var.name].result)
+        # `{generate: secret}` values: stable across deploys and across `pulumi destroy`.
+        derived = Credentials(stack.name)
+        resolver = EnvResolver(stack, databases,
+                               lambda var: derived.derive(f"env/{var.name}", var.length))
         run_vars = [var for var in app.env if var.at_run]
         secret_values = {var.name: resolver.value(var) for var in run_vars if var.secret}
+        used = ",".join(sorted({ref.name for var in run_vars if var.secret for ref in var.references
+                                if ref.kind == "databases" and ref.name}))
 
         self.secret = None
         secret_name: pulumi.Input[str] = ""
@@ -112,7 +118,10 @@ class App(pulumi.ComponentResource):
             self.secret = k8s.core.v1.Secret(
                 f"{stack.name}-{app.name}-env",
                 metadata={"name": f"{app.name}-env", "namespace": namespace,
-                          "labels": labels(stack.name, app.name, "env")},
+                          "labels": labels(stack.name, app.name, "env"),
+                          # Which databases these values come from (their passwords derive from stack
+                          # config, so no resource dependency says it): plans draw it from here.
+                          **({"annotations": {DATABASES_ANNOTATION: used}} if used else {})},
                 type="Opaque", string_data=secret_values, opts=child)
             secret_name = self.secret.metadata.name
             # Pods read a Secret only when they start: a changed value changes this hash, and so

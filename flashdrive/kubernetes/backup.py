@@ -27,10 +27,10 @@ import posixpath
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from flashdrive.backups.scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
 from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.credentials import Credentials
 from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk, claim_spec
@@ -127,9 +127,8 @@ class Backups(pulumi.ComponentResource):
         # The password is the only key to the repository: deleting it would make every backup
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        child = pulumi.ResourceOptions(parent=self)
-        password = random.RandomPassword(f"{stack.name}-backup-password", length=48, special=False, opts=child)
-        secret_data: dict = {"RESTIC_PASSWORD": password.result}
+        # From the stack's master key, so a retained repository opens again after `pulumi destroy`.
+        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive("backups/repository-password", 48)}
         job_keys, prune_keys, server_keys = ["RESTIC_PASSWORD"], ["RESTIC_PASSWORD"], []
         job_env: list[dict] = []
         prune_env: list[dict] = []
@@ -143,8 +142,7 @@ class Backups(pulumi.ComponentResource):
                           "labels": labels(stack.name, target.volume, "backup")},
                 spec=claim_spec(max(1, repository_size_gb(stack)), "ReadWriteOnce", storage_class),
                 opts=kept)
-            writer = random.RandomPassword(f"{stack.name}-backup-writer-password", length=32, special=False,
-                                           opts=child).result
+            writer = Credentials(stack.name).derive("backups/writer-password")
             secret_data["RCLONE_PASS"] = writer
             secret_data["RESTIC_REPOSITORY"] = pulumi.Output.concat(
                 "rest:http://writer:", writer, f"@backup-server:{SERVER_PORT}/")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from flashdrive.credentials import Credentials
 from flashdrive.database_tls import TLS_DIR, ServerTLS, server_options
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.kubernetes.disk import claim_spec
@@ -81,6 +81,7 @@ def shm_mib(db: ResolvedDatabase) -> int:
 
 # Crash recovery of a large database may take minutes: liveness starts only once it answers.
 STARTUP_SECONDS = 600
+SHUTDOWN_SECONDS = 120
 
 
 def _probe_command(db: ResolvedDatabase) -> list[str]:
@@ -101,12 +102,13 @@ class Database(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric only: the password goes into URLs unescaped.
-        password = random.RandomPassword(f"{stack}-{db.name}-password", length=32, special=False, opts=child)
-        credentials = {"password": password.result}
+        # From the stack's master key (flashdrive/credentials.py): the same after `pulumi destroy`, as
+        # the retained claim's data directory expects. Hex: safe in URLs unescaped.
+        derived = Credentials(stack)
+        password = derived.derive(f"databases/{db.name}/password")
+        credentials = {"password": password}
         if db.engine == "mysql":
-            credentials["root-password"] = random.RandomPassword(
-                f"{stack}-{db.name}-root-password", length=32, special=False, opts=child).result
+            credentials["root-password"] = derived.derive(f"databases/{db.name}/root-password")
         self.secret = k8s.core.v1.Secret(
             f"{stack}-{db.name}-credentials",
             metadata={"name": f"{db.name}-credentials", "namespace": namespace,
@@ -175,6 +177,9 @@ class Database(pulumi.ComponentResource):
                     "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
                     "spec": {
                         **pod_defaults(pull_secrets),
+                        # Time for a clean shutdown (a checkpoint, flushed buffers) before the kill:
+                        # otherwise the next start recovers from a crash.
+                        "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
                         "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
                         "containers": [container],
                         "volumes": volumes,
@@ -182,6 +187,6 @@ class Database(pulumi.ComponentResource):
                 },
             },
             opts=child)
-        self.endpoint = DatabaseEndpoint.of(db, password.result)
+        self.endpoint = DatabaseEndpoint.of(db, password)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
                                "password": self.endpoint.password, "url": self.endpoint.url})

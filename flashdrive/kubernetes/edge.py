@@ -19,6 +19,7 @@ the guide's "least occupied copy"; other classes keep their controller's default
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pulumi
@@ -28,13 +29,13 @@ from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.hardening import labels
 from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
+from flashdrive.spec.model import LETS_ENCRYPT
 
 CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
 ISSUER = "cert-manager.io/issuer"
 CERT_MANAGER = "cert-manager.io/v1"
 ACME_ISSUER = "acme"
 ACME_ACCOUNT_SECRET = "acme-account"
-LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 CA_ROOT_ISSUER = "internal-ca-root"
 CA_ISSUER = "internal-ca"
 CA_SECRET = "internal-ca"
@@ -50,6 +51,35 @@ def _rule(app: ResolvedApp, host: str) -> dict:
 def acme_hosts(app: ResolvedApp) -> list[str]:
     """The hosts whose certificate an ACME CA issues."""
     return [d.host for d in app.domains if d.acme]
+
+
+def acme_block(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
+    """The stack's ACME Issuer: `tls.acme_ca` as its server and, when the CA's own HTTPS is not
+    publicly signed, `tls.acme_ca_root` as its caBundle (base64 of the PEM, as cert-manager wants)."""
+    acme: dict = {"email": cluster.acme_email, "server": stack.acme_ca,
+                  "privateKeySecretRef": {"name": ACME_ACCOUNT_SECRET},
+                  "solvers": [{"http01": {"ingress": {"ingressClassName": cluster.ingress_class}}}]}
+    if stack.acme_ca_root_config:
+        acme["caBundle"] = config_value(stack.acme_ca_root_config).apply(ca_bundle)
+    return acme
+
+
+def ca_bundle(pem: str) -> str:
+    """cert-manager's `caBundle` is bytes in the API: the PEM, base64-encoded."""
+    return base64.b64encode(pem.encode()).decode()
+
+
+def certificate_sources(stack: ResolvedStack, cluster: ClusterSettings) -> dict[str, str]:
+    """Where cert-manager gets each host's certificate, for plans."""
+    acme = (f"ClusterIssuer {cluster.cluster_issuer}" if cluster.cluster_issuer
+            else f"ACME {stack.acme_ca}" if cluster.acme_issuer else "none (no issuer: set tls.email)")
+    sources: dict[str, str] = {}
+    for app in sorted(stack.web_apps, key=lambda a: a.name):
+        for domain in app.domains:
+            sources[domain.host] = acme if domain.acme else f"brought (config {domain.certificate_config})"
+        if app.default_domain:
+            sources[app.default_domain] = "internal CA (the stack's)"
+    return sources
 
 
 def _slug(host: str) -> str:
@@ -76,11 +106,12 @@ class Edge(pulumi.ComponentResource):
             return created
 
         acme_issuer = None
+        if cluster.cluster_issuer and stack.uses_acme and (stack.acme_ca != LETS_ENCRYPT or stack.acme_ca_root_config):
+            pulumi.log.warn(f"tls.acme_ca and tls.acme_ca_root are not used: the ClusterIssuer "
+                            f"'{cluster.cluster_issuer}' (kubernetes.cluster_issuer) signs the domains with its own "
+                            "ACME server. Remove kubernetes.cluster_issuer to have the stack's own Issuer use them")
         if cluster.acme_issuer and any(acme_hosts(app) for app in stack.web_apps):
-            acme_issuer = issuer(ACME_ISSUER, {"acme": {
-                "email": cluster.acme_email, "server": LETS_ENCRYPT,
-                "privateKeySecretRef": {"name": ACME_ACCOUNT_SECRET},
-                "solvers": [{"http01": {"ingress": {"ingressClassName": cluster.ingress_class}}}]}})
+            acme_issuer = issuer(ACME_ISSUER, {"acme": acme_block(stack, cluster)})
         ca_issuer = None
         if any(app.default_domain for app in stack.web_apps):
             root = issuer(CA_ROOT_ISSUER, {"selfSigned": {}})
@@ -142,4 +173,5 @@ class Edge(pulumi.ComponentResource):
             ingress(f"{stack.name}-{app.name}-own-certificates", f"{app.name}-own-certificates", app,
                     [d.host for d in own], tls, {}, service)
         self.register_outputs({"hosts": {app.name: [d.host for d in app.domains] + [app.default_domain]
-                                         for app in stack.web_apps}})
+                                         for app in stack.web_apps},
+                               "certificates": certificate_sources(stack, cluster)})

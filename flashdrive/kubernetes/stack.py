@@ -28,6 +28,13 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
     disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}
+    shared = sorted(name for name, disk in disks.items() if disk.shared)
+    if shared and not cluster.storage_class:
+        pulumi.log.warn(f"disk {', '.join(repr(name) for name in shared)} is shared by copies on several nodes "
+                        "(ReadWriteMany), and kubernetes.storage_class is not set: the cluster's default class is "
+                        "often ReadWriteOnce only (EBS, Persistent Disk, local-path), and then the claim stays Pending "
+                        "and no copy starts. Set kubernetes.storage_class to a class that offers ReadWriteMany "
+                        "(EFS, Filestore, Azure Files, NFS, CephFS)")
     images: dict[str, Image] = {}
     if stack.builds:
         assert cluster.registry is not None  # cluster_settings refuses source apps without one

@@ -103,7 +103,7 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
     elif app.release is False:
         release = None
     disks = tuple(
-        ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}")
+        ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}", d.exclusive)
         for d in app.disks)
     domains = tuple(
         ResolvedDomain(d.host, d.certificate.config if d.certificate else None, d.key.config if d.key else None)
@@ -114,6 +114,7 @@ def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> Resolv
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
+        release_timeout_s=app.release_timeout_s, shutdown_timeout_s=app.shutdown_timeout_s,
         cron=tuple(ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command,
                                    job.timeout_s) for job in app.cron),
     )
@@ -136,4 +137,6 @@ def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
         backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
                                 spec.backups, image_for(spec.images, "restic"), image_for(spec.images, "rclone")),
         config_keys=tuple(config_keys(spec)),
+        acme_ca=spec.tls.acme_ca,
+        acme_ca_root_config=spec.tls.acme_ca_root.config if spec.tls.acme_ca_root else None,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.model import Backups, HealthCheck
+from flashdrive.spec.model import LETS_ENCRYPT, Backups, HealthCheck
 from flashdrive.spec.sizes import Size
 
 # PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
@@ -27,6 +27,7 @@ class ResolvedDisk:
     size_gb: int
     read_only: bool
     volume_name: str  # physical: <stack>-disk-<name>
+    exclusive: bool = False  # never two writers: its app deploys stop-first
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ class ResolvedApp:
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
     cron: tuple[ResolvedCronJob, ...] = ()
+    release_timeout_s: int = 1800
+    shutdown_timeout_s: int = 30
+
+    @property
+    def stop_first(self) -> bool:
+        """Deployed by stopping the old copies before starting new ones: a disk that must never have
+        two writers. Every other app rolls: new copies start beside the old ones."""
+        return any(d.exclusive for d in self.disks)
 
     @property
     def is_web(self) -> bool:
@@ -154,6 +163,12 @@ class ResolvedStack:
     edge_volume_name: str  # physical: <stack>-edge-data (certificates)
     backups: ResolvedBackups
     config_keys: tuple[str, ...] = field(default=())  # every {config: KEY} the spec reads
+    acme_ca: str = LETS_ENCRYPT  # directory URL of the ACME CA for custom domains
+    acme_ca_root_config: str | None = None  # config key of the PEM root of the ACME server's own HTTPS
+
+    @property
+    def uses_acme(self) -> bool:
+        return any(d.acme for app in self.web_apps for d in app.domains)
 
     @property
     def disks(self) -> list[ResolvedDisk]:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import IO
 
+from flashdrive.labels import EDGE_CADDYFILE
 from flashdrive.operations.engine import OperationError
 from flashdrive.operations.ps import last_probe
 from flashdrive.operations.stack import DeployedStack, Member
@@ -96,7 +97,7 @@ def _edge_caddyfile(stack: DeployedStack) -> str:
         return ""
     try:
         api = stack.client.api
-        exec_id = api.exec_create(edge.id, ["cat", "/etc/caddy/Caddyfile"], stdout=True, stderr=False)["Id"]
+        exec_id = api.exec_create(edge.id, ["cat", EDGE_CADDYFILE], stdout=True, stderr=False)["Id"]
         return api.exec_start(exec_id).decode(errors="replace")
     except Exception:  # noqa: BLE001 - no edge configuration to read: no edge to wait for
         return ""

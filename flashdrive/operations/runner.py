@@ -131,7 +131,7 @@ def exec_in(stack: DeployedStack, member: Member, command: list[str], *, tty: bo
         raise OperationError("no command: write `flashdrive exec APP[.N] -- COMMAND...`, e.g. `-- sh`")
     if not member.running:
         raise OperationError(f"{member.display} is not running ({(member.attrs.get('State') or {}).get('Status')}): "
-                             f"`flashdrive restart {member.app} --stack {stack.name}` starts it")
+                             f"`flashdrive restart {member.app} --deployed {stack.name}` starts it")
     tty = interactive() if tty is None else tty
     api = stack.client.api
     exec_id = api.exec_create(member.id, command, stdout=True, stderr=True, stdin=tty, tty=tty)["Id"]

@@ -25,7 +25,7 @@ class Target:
 
 
 def resolve_target(stack: str | None, spec: str | None = None) -> Target:
-    """--stack wins for the name; the spec (./flashdrive.yaml by default) gives the backend."""
+    """--deployed wins for the name; the spec (./flashdrive.yaml by default) gives the backend."""
     path = Path(spec or "flashdrive.yaml")
     if stack and (spec is None and not path.is_file()):
         return Target(stack)
@@ -36,7 +36,7 @@ def resolve_target(stack: str | None, spec: str | None = None) -> Target:
     except InputError as exc:
         if stack:  # the named stack is on the engine whatever this folder's spec says
             return Target(stack)
-        raise InputError(exc.problems + [Problem("or name the deployed stack with --stack NAME")]) from None
+        raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None
     if stack and stack != loaded.stack:
         return Target(stack)
     namespace = None
@@ -135,7 +135,7 @@ class DeployedStack:
 
     @property
     def apps(self) -> list[str]:
-        return sorted({m.app for m in self.members if m.app and (m.is_copy or m.role == ROLE_RELEASE)})
+        return sorted({m.app for m in self.members if m.app is not None and (m.is_copy or m.role == ROLE_RELEASE)})
 
     def check_app(self, app: str) -> None:
         if app not in self.apps:
@@ -155,7 +155,7 @@ class DeployedStack:
             running = [m for m in copies if m.running]
             if not running:
                 raise OperationError(f"no copy of '{app}' is running in stack '{self.name}': "
-                                     f"`flashdrive restart {app} --stack {self.name}` starts them")
+                                     f"`flashdrive restart {app} --deployed {self.name}` starts them")
             return running[0]
         for member in copies:
             if member.node == node:

@@ -51,7 +51,8 @@ def _guards(resource: PlannedResource) -> str:
 def render_markdown(plan: Plan) -> str:
     customs = [r for r in plan.resources if r.custom]
     components = [r for r in plan.resources if not r.custom and r.type != STACK_TYPE]
-    counts = Counter(r.type.split(":")[-1] for r in customs)
+    counts = Counter(f"{r.type.split(':')[-1]} provider" if r.type.startswith("pulumi:providers:")
+                     else r.type.split(":")[-1] for r in customs)
     lines = [f"### flashdrive plan — stack `{plan.stack}` ({plan.backend})", "",
              f"**{len(customs)} resources** in {len(components)} components: "
              + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + ".", ""]

@@ -13,12 +13,14 @@ references (`${apps.api.url}`, `${databases.main.host}`) show in the env values.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT,
+from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE,
+                               DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_CONFIG_MAP,
                                K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
                                K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
                                ROLE_BACKUP_JOB)
@@ -27,6 +29,7 @@ from flashdrive.plan.model import Plan, PlannedResource
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
 BACKUP_JOB_ROLES = ("backup", ROLE_BACKUP_JOB)  # the job that reads disks and dumps databases
+_KEEP_DAYS = re.compile(r"keep (\d+) days")
 _DB_PASSWORD_ENV = re.compile(r"^FLASHDRIVE_DB_([A-Z0-9_]+)_PASSWORD$")
 
 
@@ -132,6 +135,11 @@ def _read_docker(plan: Plan) -> _Stack:
             elif labels.get(LABEL_ROLE) == "backups":
                 stack.backups, stack.backup_repository = True, volume
             continue
+        if resource.type == "command:local:Command":  # flashdrive/docker/release.py: the env names the app
+            app_name = (resource.inputs.get("environment") or {}).get("FLASHDRIVE_APP")
+            if isinstance(app_name, str):
+                stack.apps.setdefault(app_name, _App(app_name, "worker")).release = True
+            continue
         if resource.type != DOCKER_CONTAINER:
             continue
         role = labels.get(LABEL_ROLE, "")
@@ -177,6 +185,10 @@ def _read_docker(plan: Plan) -> _Stack:
             app.disks = [(disk_volumes[volume], path, read_only)
                          for volume, path, read_only in _mounts(first) if volume in disk_volumes]
             app.uses_databases = _databases_by_password(plan, database_components, first)
+            # Passwords derived from stack config (flashdrive/credentials.py) have no resource: the
+            # copies' label lists the databases their env refers to.
+            app.uses_databases |= {db for db in _labels(first).get(DATABASES_LABEL, "").split(",")
+                                   if db in stack.databases}
     env_names = {re.sub(r"[^A-Za-z0-9]", "_", db).upper(): db for db in stack.databases}
     for job in backup_jobs:
         for volume, _, _ in _mounts(job):
@@ -256,6 +268,7 @@ def _read_kubernetes(plan: Plan) -> _Stack:
     env_secrets: dict[str, PlannedResource] = {}  # app → the Secret with its secret env values
     ingress_classes: set[str] = set()
     jobs: list[PlannedResource] = []
+    backup_claims: set[str] = set()
     deployments: list[tuple[PlannedResource, dict[str, str]]] = []
     for resource in plan.resources:
         labels = _k8s_labels(resource)
@@ -266,10 +279,9 @@ def _read_kubernetes(plan: Plan) -> _Stack:
         elif resource.type == K8S_CLAIM and component == "disk":
             claims[object_name] = label_name
             stack.disks[label_name] = object_name
-        elif resource.type == K8S_CLAIM and component == "backup":
+        elif resource.type == K8S_CLAIM and component == "backup":  # the repository, or the prune's ledger
             stack.backups = True
-            if label_name != "backup-ledger":  # the prune's record of received times, not the repository
-                stack.backup_repository = object_name
+            backup_claims.add(object_name)
         elif resource.type == K8S_SECRET and component == "database":
             credentials[object_name] = label_name
             if resource.parent:
@@ -284,6 +296,10 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             deployments.append((resource, labels))
         elif resource.type == K8S_JOB and component == "release":
             stack.apps.setdefault(label_name, _App(label_name, "worker")).release = True
+        elif resource.type == K8S_CONFIG_MAP and component == "backup" and stack.backup_keep_days is None:
+            # The prune's script says how many days it keeps (restic's own policy is not used).
+            found = _KEEP_DAYS.search(json.dumps(resource.inputs.get("data")))
+            stack.backup_keep_days = found.group(1) if found else None
         elif resource.type == K8S_CRON_JOB and component == "backup":
             stack.backups = True
             jobs.append(resource)
@@ -294,6 +310,8 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             app = stack.apps.setdefault(label_name, _App(label_name, "web"))
             app.hosts += [host for host in hosts if host not in app.hosts]
     for resource, labels in deployments:
+        if labels.get(K8S_COMPONENT) == "backup":  # the append-only backup server, not an app
+            continue
         app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
         app.role = labels.get(K8S_COMPONENT) or app.role
         replicas = _mapping(resource.inputs.get("spec")).get("replicas")
@@ -313,20 +331,25 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             app.disks = [(claims[claim], path, read_only)
                          for claim, path, read_only in _k8s_claims(pod, container) if claim in claims]
         if app.name in env_secrets:
-            app.uses_databases = _databases_by_password(plan, database_components, env_secrets[app.name])
+            secret = env_secrets[app.name]
+            app.uses_databases = _databases_by_password(plan, database_components, secret)
+            annotations = _mapping(_mapping(secret.inputs.get("metadata")).get("annotations"))
+            app.uses_databases |= {db for db in str(annotations.get(DATABASES_ANNOTATION, "")).split(",")
+                                   if db in stack.databases}
     if ingress_classes:
         stack.edge = f"ingress · {', '.join(sorted(ingress_classes))}<br/>HTTPS"
     for job in jobs:
         pod = _k8s_pod(job)
+        for volume in pod.get("volumes") or []:  # the repository is what the job mounts under that name
+            claim = _mapping(_mapping(volume).get("persistentVolumeClaim")).get("claimName")
+            if _mapping(volume).get("name") == "repository" and claim in backup_claims:
+                stack.backup_repository = str(claim)
         for container in _k8s_containers(pod) + _k8s_containers(pod, init=True):
             stack.backed_up |= {("disk", claims[claim]) for claim, _, _ in _k8s_claims(pod, container) if claim in claims}
             for entry in container.get("env") or []:  # a dump reads its database's password
                 ref = ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}) if isinstance(entry, Mapping) else {}
                 if ref.get("name") in credentials:
                     stack.backed_up.add(("db", credentials[ref["name"]]))
-                if isinstance(entry, Mapping) and entry.get("name") == "KEEP_DAYS" and stack.backup_keep_days is None:
-                    stack.backup_keep_days = str(entry.get("value"))
-
     return stack
 
 

@@ -58,6 +58,16 @@ def _name(urn: str) -> str:
     return urn.rpartition("::")[2]
 
 
+def certificate_sources(plan: Plan) -> dict[str, str]:
+    """host → where its certificate comes from, as the edge components registered it."""
+    found: dict[str, str] = {}
+    for resource in plan.resources:
+        sources = (resource.outputs or {}).get("certificates")
+        if not resource.custom and isinstance(sources, dict):
+            found.update({str(host): str(source) for host, source in sources.items()})
+    return found
+
+
 def render_text(plan: Plan) -> str:
     urns = {r.urn for r in plan.resources}
     children: dict[str | None, list[PlannedResource]] = {}
@@ -101,6 +111,11 @@ def render_text(plan: Plan) -> str:
         lines += ["", "Outputs:"]
         for key in sorted(plan.outputs):
             lines.append(f"{INDENT}{key}: {abbreviate(plan.outputs[key])}")
+
+    certificates = certificate_sources(plan)
+    if certificates:
+        lines += ["", "Certificates:"]
+        lines += [f"{INDENT}{host}: {source}" for host, source in sorted(certificates.items())]
 
     custom = sum(1 for r in plan.resources if r.custom)
     components = len(plan.resources) - custom

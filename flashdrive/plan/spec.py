@@ -38,7 +38,11 @@ def plan_loaded(loaded, *, backend: str | None = None, stack: str = DEFAULT_STAC
         from flashdrive.plan.capture import ProgramError
 
         raise ProgramError("this flashdrive has no Pulumi program to plan (flashdrive.program.build_stack is missing)")
-    keys = [full_config_key(k) for k in config_keys(loaded.spec)]
+    from flashdrive.credentials import FULL_CONFIG_KEY as MASTER_KEY
+
+    # The master key every generated credential derives from (flashdrive/credentials.py) is
+    # stack config too: a plan gives it a placeholder like any other.
+    keys = [full_config_key(k) for k in config_keys(loaded.spec)] + [MASTER_KEY]
     values = {key: placeholder(key) for key in keys}
     values.update({full_config_key(k): v for k, v in (config or {}).items()})
     plan = capture(lambda: build_stack(loaded, backend), project=PROJECT, stack=stack,

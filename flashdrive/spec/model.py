@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -52,8 +53,18 @@ def _by_keys(*keys: str):
     return discriminate
 
 
+# Attribute docstrings are field descriptions, which only the JSON Schema shows; reading them
+# parses this file's source, a tenth of a cold `flashdrive plan`. So only the copy of this module
+# that flashdrive.spec.schema loads reads them. Building the models is deferred to their first use:
+# validating a Spec builds one validator for the whole tree instead of one per class at import.
+# Defaults that are models are made with model_construct (they are valid as written), so that
+# defining the classes builds none of them.
+_FIELD_DOCS = __name__.endswith("_with_field_docs")
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=_FIELD_DOCS,
+                              defer_build=True)
 
 
 class ConfigValue(Model):
@@ -98,6 +109,10 @@ class Build(Model):
     """Package index used while installing packages, e.g. https://pypi.example.com/simple."""
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
 class Tls(Model):
     """Certificates for domains."""
 
@@ -105,6 +120,18 @@ class Tls(Model):
     """ACME account email; required when a custom domain gets its certificate from ACME."""
     default_domain: str = "localhost"
     """Every web app also answers on <app>.<stack>.<default_domain>, with a certificate from the edge's internal CA."""
+    acme_ca: str = LETS_ENCRYPT
+    """ACME directory URL that custom domains get their certificates from; default Let's Encrypt production. Staging while you try things: https://acme-staging-v02.api.letsencrypt.org/directory, or your company's ACME CA."""
+    acme_ca_root: ConfigValue | None = None
+    """The root (PEM) that the ACME server's own HTTPS certificate chains to, from a config secret, when no public CA signed it. Not the root that signs the issued certificates: clients must trust that one themselves."""
+
+    @field_validator("acme_ca")
+    @classmethod
+    def _acme_ca_is_an_https_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url) or parts.fragment:
+            raise ValueError(f"'{url}' is not an https URL of an ACME directory; write e.g. {LETS_ENCRYPT_STAGING}")
+        return url
 
 
 class HealthCheck(Model):
@@ -173,6 +200,8 @@ class Disk(Model):
     """Size in GB; all disks of an app must fit the free disk space of its size."""
     access: Literal["read_write", "read_only"] = "read_write"
     """read_write (default) or read_only."""
+    exclusive: bool = False
+    """Never two writers, not even during a deploy (SQLite, say): the app is deployed stop-first instead of rolling."""
 
 
 class CronJob(Model):
@@ -245,6 +274,10 @@ class App(Model):
     """Web only: a path, or {path, interval_s, timeout_s, retries, start_period_s}; default path /."""
     release: ReleaseEntry | None = None
     """Runs once per deploy, before new copies start; a failure stops the deploy. Default: the Procfile's release; false disables it."""
+    release_timeout_s: Annotated[int, Field(ge=10, le=86400)] = 1800
+    """Seconds the release command may run before it is stopped and the deploy fails; default 1800."""
+    shutdown_timeout_s: Annotated[int, Field(ge=1, le=3600)] = 30
+    """Grace a copy gets to finish its requests (SIGTERM, then SIGKILL) when it is replaced or removed; default 30."""
     env: dict[EnvName, EnvValue] = {}
     """Environment variables, at build and at run time."""
     disks: list[Disk] = []
@@ -390,7 +423,7 @@ class Backups(Model):
     """Cron expression (5 fields), default daily at 03:00."""
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 10
     """Days of history kept, default 10."""
-    target: BackupTarget = VolumeTarget(volume="backups")
+    target: BackupTarget = VolumeTarget.model_construct(volume="backups")
     """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
 
 
@@ -438,19 +471,19 @@ class Spec(Model):
     """The stack's name: a DNS label, at most 30 characters. A stack is a private network."""
     backend: Literal["docker", "kubernetes"] = "docker"
     """docker (default, one host) or kubernetes (a cluster)."""
-    images: Images = Images()
+    images: Images = Images.model_construct()
     """Where official images come from: a mirror prefix, or one image replaced by its key."""
-    build: Build = Build()
+    build: Build = Build.model_construct()
     """Settings for every app built from source: extra CA, package index."""
-    tls: Tls = Tls()
+    tls: Tls = Tls.model_construct()
     """ACME account email and the default domain every web app answers on."""
     apps: dict[Name, App] = {}
     """Apps by name; the name is also the app's internal host name."""
     databases: dict[Name, Database] = {}
     """Databases by name; the name is also the database's internal host name."""
-    backups: Backups = Backups()
+    backups: Backups = Backups.model_construct()
     """Backups of every disk and database of the stack."""
-    kubernetes: Kubernetes = Kubernetes()
+    kubernetes: Kubernetes = Kubernetes.model_construct()
     """Settings read only with backend: kubernetes."""
 
 

@@ -300,7 +300,11 @@ class _Checker:
             self.error(("apps", name, "disks"), f"the disks need {total} GB, but size {app.size} includes {size.disk_gb} GB",
                        f"use size: {bigger} ({SIZES[bigger].disk_gb} GB), or smaller disks" if bigger
                        else f"the largest size includes {SIZES['xl'].disk_gb} GB: use smaller disks", key=True)
-        if app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
+        exclusive = next((d.name for d in app.disks if d.exclusive), None)
+        if app.nodes > 1 and exclusive:
+            self.error(("apps", name, "nodes"), f"{app.nodes} copies would all write disk '{exclusive}', which is "
+                       "exclusive (never two writers)", "use nodes: 1 (or a bigger size), or drop exclusive: true")
+        elif app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
             self.warning(("apps", name, "nodes"), f"{app.nodes} copies share the read_write disk "
                          f"'{next(d.name for d in app.disks if d.access == 'read_write')}': fine for reads, "
                          "risky when copies write the same file at the same time",
@@ -423,14 +427,15 @@ class _Checker:
             if "://" in template:
                 self.error(path, f"'{template}' is an image reference, not a URL", "drop the scheme, e.g. registry.example.com/hub")
                 continue
-            if not template.strip() or any(c.isspace() for c in template):
-                self.error(path, f"'{template}' is not an image reference", "write e.g. registry.example.com/pg:{version}")
-                continue
-            for placeholder in IMAGE_PLACEHOLDER.findall(template):
-                if placeholder != "version" or key == "mirror":
-                    self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
-                               "the only placeholder is {version}, in per-image keys" if key == "mirror"
-                               else "the only placeholder is {version}")
+            bad = [p for p in IMAGE_PLACEHOLDER.findall(template) if p != "version" or key == "mirror"]
+            for placeholder in bad:
+                self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
+                           "the only placeholder is {version}, in per-image keys" if key == "mirror"
+                           else "the only placeholder is {version}")
+            # The python image becomes a Dockerfile's FROM line: nothing but an image reference.
+            if not bad and (not IMAGE_REF.match(IMAGE_PLACEHOLDER.sub("1", template)) or len(template) > 512):
+                self.error(path, f"'{_shown(template)}' is not an image reference",
+                           "write e.g. registry.example.com/pg:{version}")
 
     def build(self) -> None:
         build = self.spec.build

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 
-from flashdrive.spec.model import Spec
+from flashdrive.spec import model
 
 SCHEMA_ID = "https://raw.githubusercontent.com/flashdrive/flashdrive/main/flashdrive.schema.json"
 
@@ -21,8 +23,20 @@ def _close_name_maps(node) -> None:
             _close_name_maps(value)
 
 
+def _documented_spec() -> type[model.Spec]:
+    """`Spec` from a copy of flashdrive.spec.model that reads attribute docstrings as descriptions."""
+    name = f"{model.__name__}_with_field_docs"
+    if name not in sys.modules:
+        found = importlib.util.spec_from_file_location(name, model.__file__)
+        assert found is not None and found.loader is not None
+        module = importlib.util.module_from_spec(found)
+        sys.modules[name] = module  # pydantic resolves the annotations through sys.modules
+        found.loader.exec_module(module)
+    return sys.modules[name].Spec
+
+
 def json_schema() -> dict:
-    schema = Spec.model_json_schema()
+    schema = _documented_spec().model_json_schema()
     _close_name_maps(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

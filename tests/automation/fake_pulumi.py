@@ -39,6 +39,22 @@ def main(argv: list[str]) -> int:
         return 0
     if args[:2] == ["plugin", "install"]:
         return 0
+    if args[:2] == ["config", "get"]:
+        config = stacks / f"{stack_arg()}.config.json"
+        values = json.loads(config.read_text()) if config.exists() else {}
+        if args[2] not in values:
+            print(f"error: configuration key '{args[2]}' not found for stack '{stack_arg()}'", file=sys.stderr)
+            return 255
+        print("[secret]" if values[args[2]]["secret"] else values[args[2]]["value"])
+        return 0
+    if args[:2] == ["config", "set"]:
+        # `pulumi config set KEY` without a value reads it from stdin.
+        key = next(a for a in args[2:] if not a.startswith("--") and a != stack_arg())
+        config = stacks / f"{stack_arg()}.config.json"
+        values = json.loads(config.read_text()) if config.exists() else {}
+        values[key] = {"value": sys.stdin.read(), "secret": "--secret" in args}
+        config.write_text(json.dumps(values))
+        return 0
     if args[:1] == ["up"]:
         print(f"Updating ({stack_arg()})")
         print("    + docker:index/container:Container shop-web-1 created")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_helpers import copy_of
 import yaml
 
 from flashdrive.automation import AutomationError, default_backend_url, make_program, resolve_settings
@@ -48,8 +49,8 @@ def test_up_takes_the_spec_as_a_positional_argument_like_validate_and_plan(cli, 
     monkeypatch.setattr("flashdrive.automation.run_operation", lambda operation, settings, **_: ran.append(settings))
     run = cli("up", "other.yaml")
     assert run.code == 0, run.err
-    plan = capture(make_program(ran[0]), config={"flashdrive:spec": "flashdrive.yaml"})
-    assert "other-web-1" in plan and "shop-web-1" not in plan
+    plan = capture(make_program(ran[0]), config={"flashdrive:masterKey": "test-master-key", "flashdrive:spec": "flashdrive.yaml"})
+    assert copy_of(plan, "other-web-1") and not any(r.name.startswith("shop-web-1") for r in plan.resources)
 
 
 def test_a_positional_spec_is_a_path_from_the_current_folder_even_with_a_project_folder(cli, project, monkeypatch):
@@ -110,15 +111,15 @@ def test_a_missing_folder_or_file_is_reported_before_pulumi_runs(project, kwargs
 def test_the_inline_program_deploys_the_spec_the_stack_config_names(project):
     (project / "other.yaml").write_text((project / "flashdrive.yaml").read_text().replace("stack: shop", "stack: other"))
     settings = resolve_settings(project, "dev", environ={})
-    plan = capture(make_program(settings), config={"flashdrive:spec": "other.yaml"})
-    assert "other-web-1" in plan and "other-db-main" in plan
+    plan = capture(make_program(settings), config={"flashdrive:masterKey": "test-master-key", "flashdrive:spec": "other.yaml"})
+    assert copy_of(plan, "other-web-1") and "other-db-main" in plan
 
 
 def test_a_spec_given_on_the_command_line_overrides_the_stack_config(project):
     (project / "other.yaml").write_text((project / "flashdrive.yaml").read_text().replace("stack: shop", "stack: other"))
     settings = resolve_settings(project, "dev", spec="other.yaml", environ={})
-    plan = capture(make_program(settings), config={"flashdrive:spec": "flashdrive.yaml"})
-    assert "other-web-1" in plan and "shop-web-1" not in plan
+    plan = capture(make_program(settings), config={"flashdrive:masterKey": "test-master-key", "flashdrive:spec": "flashdrive.yaml"})
+    assert copy_of(plan, "other-web-1") and not any(r.name.startswith("shop-web-1") for r in plan.resources)
 
 
 # --- without a Pulumi CLI, or without a passphrase ----------------------------------------------
@@ -151,7 +152,7 @@ def test_up_creates_the_stack_with_a_passphrase_on_the_local_backend_and_streams
     commands = fake_pulumi.commands()
     assert ["stack", "init", "dev", "--secrets-provider", "passphrase"] in commands
     installs = [c for c in commands if c[:2] == ["plugin", "install"]]
-    assert {c[3] for c in installs} == {"docker", "random"}
+    assert {c[3] for c in installs} == {"docker", "command"}
     up = next(c for c in commands if c[:1] == ["up"])
     assert up[:3] == ["up", "--yes", "--skip-preview"]
     assert up[up.index("--exec-kind") + 1] == "auto.inline"
@@ -163,6 +164,19 @@ def test_up_creates_the_stack_with_a_passphrase_on_the_local_backend_and_streams
     assert (project / ".flashdrive" / "state").is_dir()
     written = yaml.safe_load((project / "Pulumi.yaml").read_text())
     assert (written["name"], written["runtime"]) == ("flashdrive", "python")
+
+
+def test_the_first_up_gives_the_stack_a_master_key_through_stdin_and_later_ups_keep_it(cli, project, fake_pulumi):
+    assert cli("up").code == 0
+    config = json.loads((fake_pulumi.state / "dev.config.json").read_text())
+    key = config["flashdrive:masterKey"]
+    assert key["secret"] is True and len(key["value"]) == 64
+    # The value never appears in any command line.
+    assert all(key["value"] not in " ".join(call["argv"]) for call in fake_pulumi.calls())
+    assert cli("up").code == 0
+    assert json.loads((fake_pulumi.state / "dev.config.json").read_text())["flashdrive:masterKey"] == key
+    sets = [c for c in fake_pulumi.commands() if c[:2] == ["config", "set"]]
+    assert len(sets) == 1
 
 
 def test_up_keeps_an_existing_pulumi_yaml_and_selects_the_existing_stack(cli, project, fake_pulumi):

@@ -4,6 +4,7 @@ that changes, the exit code, and for data loss a message naming what is lost and
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +13,13 @@ import pytest
 
 import _diff_specs as specs
 import flashdrive.cli.main as cli_main
+from cli_helpers import unversioned
 from flashdrive.diff import check, diff_plans, load_side
+
+
+def rolled(verdicts: dict[str, str]) -> dict[str, str]:
+    """Verdicts by copy (`shop-web-1`), whatever the version in a rolling copy's name."""
+    return {unversioned(name): verdict for name, verdict in verdicts.items()}
 
 
 @dataclass
@@ -49,7 +56,7 @@ def diff_to(base, tmp_path, capsys):
         code = cli_main.main(["diff", str(base), str(head), *flags])
         captured = capsys.readouterr()
         assert "Traceback" not in captured.out + captured.err
-        return Outcome(report_diff.verdicts(), code, captured.out, captured.err,
+        return Outcome(rolled(report_diff.verdicts()), code, captured.out, captured.err,
                        [f.holder.label for f in report.findings], report.cautions)
 
     return run
@@ -58,17 +65,17 @@ def diff_to(base, tmp_path, capsys):
 def test_renaming_an_app_loses_no_data(diff_to):
     outcome = diff_to(specs.rename_app)
     assert outcome.verdicts == {
-        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete", "shop-web-secret-key": "delete",
+        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
         "shop-store-1": "create", "shop-store-2": "create", "shop-store-image": "create",
-        "shop-store-secret-key": "create",
-        "shop-edge": "replace",
+        "shop-edge-routes": "replace",
     }
     assert (outcome.code, outcome.lost) == (0, [])
     assert outcome.err == ""
     # The disk belongs to the stack, not to the app: it is not even touched.
     assert "shop-disk-media" not in outcome.out
-    assert outcome.cautions == ["app 'store' gets a newly generated SECRET_KEY ('web' had its own): anything signed "
-                                "or encrypted with the previous value (sessions, tokens) stops being valid"]
+    # Generated secrets derive from the stack's master key and the env name, not the app's name
+    # (flashdrive/credentials.py): the renamed app keeps its SECRET_KEY.
+    assert outcome.cautions == []
 
 
 def test_removing_a_disk_is_data_loss_that_names_the_disk_and_where_it_was(diff_to):
@@ -95,9 +102,8 @@ def test_renaming_a_disk_is_data_loss_that_points_at_the_rename(diff_to):
 def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_to):
     outcome = diff_to(specs.rename_database)
     assert outcome.verdicts == {
-        "shop-main": "delete", "shop-main-image": "delete", "shop-db-main": "delete", "shop-main-password": "delete",
+        "shop-main": "delete", "shop-main-image": "delete", "shop-db-main": "delete",
         "shop-primary": "create", "shop-primary-image": "create", "shop-db-primary": "create",
-        "shop-primary-password": "create",
         # its server certificate is for its name (the stack CA stays)
         **{f"shop-main-tls{part}": "delete" for part in ("", "-key", "-request")},
         **{f"shop-primary-tls{part}": "create" for part in ("", "-key", "-request")},
@@ -113,7 +119,7 @@ def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_
 def test_changing_a_database_engine_keeps_its_volume_and_warns(diff_to):
     outcome = diff_to(specs.change_engine)
     assert outcome.verdicts == {
-        "shop-main": "replace", "shop-main-image": "replace", "shop-main-root-password": "create",
+        "shop-main": "replace", "shop-main-image": "replace",
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace", "shop-backup": "replace",
     }
     assert (outcome.code, outcome.lost) == (0, [])
@@ -136,7 +142,7 @@ def test_changing_an_env_var_replaces_only_that_apps_copies(diff_to):
 
 def test_more_nodes_add_a_copy_and_renew_the_edge(diff_to):
     outcome = diff_to(specs.more_nodes)
-    assert outcome.verdicts == {"shop-web-3": "create", "shop-edge": "replace"}
+    assert outcome.verdicts == {"shop-web-3": "create", "shop-edge-routes": "replace"}
     assert (outcome.code, outcome.lost) == (0, [])
 
 
@@ -149,8 +155,8 @@ def test_dropping_an_app_without_a_disk_loses_no_data(diff_to):
 def test_dropping_the_app_that_has_a_disk_is_data_loss(diff_to):
     outcome = diff_to(specs.drop_web)
     assert outcome.verdicts == {
-        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete", "shop-web-secret-key": "delete",
-        "shop-disk-media": "delete", "shop-edge": "replace", "shop-backup": "replace",
+        "shop-web-1": "delete", "shop-web-2": "delete", "shop-web-image": "delete",
+        "shop-disk-media": "delete", "shop-edge-routes": "replace", "shop-backup": "replace",
     }
     assert (outcome.code, outcome.lost) == (3, ["disk 'media'"])
     assert "app 'web' is removed from the spec, and with it disk 'media'" in outcome.out
@@ -158,14 +164,14 @@ def test_dropping_the_app_that_has_a_disk_is_data_loss(diff_to):
 
 def test_changing_a_domain_renews_the_edge_and_the_copies_that_answer_to_it(diff_to):
     outcome = diff_to(specs.change_domain)
-    assert outcome.verdicts == {"shop-edge": "replace", "shop-web-1": "replace", "shop-web-2": "replace"}
+    assert outcome.verdicts == {"shop-edge-routes": "replace", "shop-web-1": "replace", "shop-web-2": "replace"}
     assert (outcome.code, outcome.lost) == (0, [])
 
 
 def test_removing_a_database_is_data_loss(diff_to):
     outcome = diff_to(specs.remove_database)
     assert outcome.verdicts == {"shop-cache": "delete", "shop-cache-image": "delete", "shop-db-cache": "delete",
-                                "shop-cache-password": "delete", "shop-worker-1": "replace", "shop-backup": "replace"}
+                                "shop-worker-1": "replace", "shop-backup": "replace"}
     assert (outcome.code, outcome.lost) == (3, ["database 'cache'"])
     assert "database 'cache' is removed from databases" in outcome.out
 
@@ -210,9 +216,11 @@ def test_the_markdown_comment_leads_with_data_loss_then_counts_then_a_table_per_
     assert caution < counts < web < disk
     unchanged = sum(1 for r in load_side(str(base)).plan.resources if r.custom) - 4
     assert lines[counts] == f"**0** to create · **0** to update · **3** to replace · **1** to delete · {unchanged} unchanged"
-    assert lines[web + 2:web + 5] == [
-        "| resource | change | what changes |", "|---|---|---|",
-        "| `shop-web-1` Container | ± replace | volumes: /app/media removed **(replaces)** |"]
+    assert lines[web + 2:web + 4] == ["| resource | change | what changes |", "|---|---|---|"]
+    # A rolling copy's new version is shown against the old one it replaces.
+    assert re.fullmatch(r"\| `shop-web-1-(?P<new>[0-9a-f]{8})` Container \| ± replace \| name: shop-web-1-[0-9a-f]{8} → "
+                        r"shop-web-1-(?P=new) \*\*\(replaces\)\*\*<br>volumes: /app/media removed \*\*\(replaces\)\*\* \|",
+                        lines[web + 4]), lines[web + 4]
     assert "- **disk `media`** (volume `shop-disk-media`) would be **deleted**: disk 'media' is removed from " \
            "apps.web.disks." in outcome.out
 

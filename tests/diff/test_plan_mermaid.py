@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import _diff_specs as specs
+from cli_helpers import unversioned
 import flashdrive.cli.main as cli_main
 from flashdrive.diff import plan_from_json
 from flashdrive.plan import plan_spec
@@ -84,7 +85,7 @@ def test_plain_references_between_apps_are_drawn(tmp_path):
 def test_quotes_and_angle_brackets_in_names_cannot_break_a_label(example_plan):
     from dataclasses import replace
 
-    odd = [replace(r, inputs={**r.inputs, "hostname": 'web-1" --> x["<b>'}) if r.name == "shop-web-1" else r
+    odd = [replace(r, inputs={**r.inputs, "hostname": 'web-1" --> x["<b>'}) if unversioned(r.name) == "shop-web-1" else r
            for r in example_plan.resources]
     diagram = render_mermaid(replace(example_plan, resources=odd))
     assert '            copy_web_web_1______x___b_["web-1#quot; --#gt; x[#quot;#lt;b#gt;"]' in diagram.splitlines()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 
 import pytest
 
-from flashdrive.backups.scripts import LEDGER, backup_script, prune_script, received_script
+from flashdrive.backups.scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
 from flashdrive.spec import load_spec
@@ -226,3 +228,82 @@ def test_a_remote_target_without_prune_keys_is_warned_about(spec_path, capsys):
     err = capsys.readouterr().err
     assert "warning: backups.target.rest: the backup job and the prune job share one set of credentials" in err
     assert "prune: {url:" in err
+
+
+def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_path):
+    script = backup_script(resolve(load_spec(spec_path())))
+    # Every use of a password variable hands it over in the environment of one command, or to a
+    # shell function (no new process): never as a command's argument, which `ps` shows.
+    for line in script.splitlines():
+        for use in re.finditer(r'"\$(FLASHDRIVE_DB_\w+_PASSWORD)"', line):
+            before = line[:use.start()]
+            assert re.search(r"(^|\s)[A-Z_]+=$", before) or before.rstrip().endswith("mongo_config"), line
+    assert "--uri" not in script
+    c = containers(plan)
+    for name in ("shop-backup", "shop-backup-prune", "shop-backup-server"):
+        command = " ".join(c[name].inputs["command"])
+        assert "PASS" not in command and "apk" not in command, (name, command)
+
+
+def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(spec_path, tmp_path):
+    script = backup_script(resolve(load_spec(spec_path())))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("restic", "redis-cli", "mysqldump", "mongodump", "mktemp", "date", "rm", "tail", "cat", "sh",
+                 "printf", "echo"):
+        found = shutil.which(tool)
+        if tool == "restic":
+            (bin_dir / tool).write_text("#!/bin/sh\ncat >/dev/null 2>&1; exit 0\n")
+            (bin_dir / tool).chmod(0o755)
+        elif tool in ("redis-cli", "mysqldump", "mongodump"):
+            (bin_dir / tool).write_text('#!/bin/sh\nf=/dev/stdout; prev=\n'
+                                        'for a; do case "$a" in --archive=*) f=${a#*=};; esac\n'
+                                        '  [ "$prev" = --rdb ] && f=$a; prev=$a; done\necho dump > "$f"\n')
+            (bin_dir / tool).chmod(0o755)
+        elif found:
+            os.symlink(found, bin_dir / tool)
+    script = script.replace(DISKS_DIR, str(tmp_path / "disks"))
+    result = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True,
+                            env={"PATH": str(bin_dir), "HOME": str(tmp_path),
+                                 **{f"FLASHDRIVE_DB_{db}_PASSWORD": "pw" for db in ("MAIN", "CACHE", "LEGACY", "DOCS")}})
+    assert result.returncode == 1
+    assert "the backup image has no pg_dump, so main cannot be dumped" in result.stdout
+    assert "FAILED: database:main" in result.stdout  # the other three were dumped
+    assert "dump of" not in result.stdout
+
+
+def test_restore_runs_least_privileged_with_the_credentials_in_its_environment(monkeypatch):
+    from types import SimpleNamespace
+
+    from flashdrive.backups import operations
+
+    created = {}
+
+    class Container:
+        def start(self):
+            pass
+
+        def wait(self):
+            return {"StatusCode": 0}
+
+        def logs(self, **kwargs):
+            return b""
+
+    def create(image, command, **kwargs):
+        created.update(kwargs, image=image, command=command)
+        return Container()
+
+    client = SimpleNamespace(containers=SimpleNamespace(create=create), networks=None)
+    monkeypatch.setattr(operations, "_client", lambda: client)
+    monkeypatch.setattr(operations, "_container", lambda name: None)
+    deployed = operations.DeployedStack.__new__(operations.DeployedStack)
+    deployed.stack, deployed.job = "shop", "shop-backup"
+    deployed.env = {"RESTIC_PASSWORD": "repo-secret", "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/",
+                    "PATH": "/bin"}
+    deployed.inspect = {"Config": {"Image": "restic"}}
+    assert operations._one_off(deployed, "true").returncode == 0
+    assert "secret" not in " ".join(created["command"])
+    assert created["environment"] == {"RESTIC_PASSWORD": "repo-secret",
+                                      "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/"}
+    assert created["cap_drop"] == ["ALL"] and set(created["cap_add"]) == {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}
+    assert created["security_opt"] == ["no-new-privileges:true"] and created["pids_limit"] == 512

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import copy_of
 
 from flashdrive.cron import scheduler as scheduler_module
 from flashdrive.plan import plan_spec
@@ -94,15 +95,16 @@ def test_the_scheduler_is_created_before_the_old_one_is_removed_and_waits_for_it
 
 
 def test_the_scheduler_runs_the_released_image_with_the_copies_env_disks_and_size(plan):
-    web, copy = container(plan, "shop-web-cron"), container(plan, "shop-web-1")
+    web, copy = container(plan, "shop-web-cron"), copy_of(plan, "shop-web-1")
     assert web.inputs["image"] == copy.inputs["image"]
-    release = container(plan, "shop-web-release")
-    assert release.urn in web.property_dependencies["image"]
+    # The released image: the scheduler waits for the release (flashdrive/docker/release.py).
+    release = plan.get("shop-web-release", "command:local:Command")
+    assert release.urn in web.depends_on
     copy_env = [e for e in copy.inputs["envs"] if not e.startswith("FLASHDRIVE_NODE=")]
     assert [e for e in web.inputs["envs"] if not e.startswith("FLASHDRIVE_NODE=")] == copy_env
     assert "FLASHDRIVE_NODE=cron" in web.inputs["envs"]
     assert "PLAIN=hello" in web.inputs["envs"] and "DATABASE_URL=[secret]" in web.inputs["envs"]
-    for key in ("memory", "memorySwap", "cpus", "ulimits", "capabilities", "securityOpts", "privileged"):
+    for key in ("memory", "memorySwap", "cpus", "capabilities", "securityOpts", "privileged"):
         assert web.inputs[key] == copy.inputs[key], key
     mounts = {v["containerPath"]: v for v in web.inputs["volumes"]}
     assert {path: v.get("readOnly", False) for path, v in mounts.items() if path.startswith("/app")} == \

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cli_helpers import unversioned
 from flashdrive.plan import plan_spec
 
 CONTAINER = "docker:index/container:Container"
@@ -59,7 +60,8 @@ def plan(write_spec):
 
 
 def containers(plan):
-    return {r.name: r for r in plan.by_type(CONTAINER)}
+    """By name; a rolling copy by its name without the version (`shop-web-1`)."""
+    return {unversioned(r.name): r for r in plan.by_type(CONTAINER)}
 
 
 def test_only_the_edge_publishes_ports_and_only_80_and_443(plan):
@@ -85,19 +87,25 @@ def test_disk_volumes_are_named_from_stack_and_disk_never_the_app(write_spec):
 
 
 def test_copies_equal_nodes_and_all_answer_to_the_app_name(plan):
-    web = [c for name, c in containers(plan).items() if name.startswith("shop-web-") and name != "shop-web-release"]
-    assert sorted(c.name for c in web) == ["shop-web-1", "shop-web-2", "shop-web-3"]
+    web = {name: c for name, c in containers(plan).items() if name.startswith("shop-web-")}
+    assert sorted(web) == ["shop-web-1", "shop-web-2", "shop-web-3"]
+    web = [web[name] for name in sorted(web)]
     for number, container in enumerate(sorted(web, key=lambda c: c.name), start=1):
         internal = container.inputs["networksAdvanced"][0]
         assert internal["aliases"] == ["web", f"web-{number}"]
         assert f"FLASHDRIVE_NODE={number}" in container.inputs["envs"]
 
 
-def test_sizes_map_to_memory_and_cpu_limits(plan):
+def test_sizes_map_to_memory_and_cpu_limits_written_as_the_provider_reads_them_back(plan):
     c = containers(plan)
-    assert c["shop-web-1"].inputs["memory"] == 1024 and c["shop-web-1"].inputs["cpus"] == "1"
+    assert c["shop-web-1"].inputs["memory"] == 1024 and c["shop-web-1"].inputs["cpus"] == "1.0"
     assert c["shop-jobs-1"].inputs["memory"] == 256 and c["shop-jobs-1"].inputs["cpus"] == "0.25"
-    assert c["shop-web-1"].inputs["ulimits"] == [{"hard": 512, "name": "nproc", "soft": 512}]
+
+
+def test_no_container_gets_the_host_wide_nproc_ulimit(plan):
+    # RLIMIT_NPROC counts every process of a uid on the host: not a per-container limit.
+    for name, container in containers(plan).items():
+        assert "nproc" not in json.dumps(container.inputs.get("ulimits") or []), name
 
 
 def test_every_container_is_hardened(plan):
@@ -144,11 +152,16 @@ def test_worker_apps_never_get_a_domain_or_the_edge_network(plan):
     assert "jobs" not in plan.outputs["urls"]
 
 
-def test_copies_wait_for_the_release_container(plan):
+def test_copies_wait_for_the_release_command_without_taking_a_value_from_it(plan):
     c = containers(plan)
-    release = c["shop-web-release"]
-    assert release.inputs["attach"] is True and release.inputs["mustRun"] is False
+    release = plan.get("shop-web-release", "command:local:Command")
+    assert "shop-web-release" not in c
     assert release.urn in c["shop-web-1"].options["dependsOn"]
+    # No input of a copy takes a value from the release: the engine's dependent replacements
+    # (an input fed by a replaced resource) can never reach the copies through it.
+    for name in ("shop-web-1", "shop-web-2", "shop-web-3"):
+        fed_by = {urn for urns in c[name].property_dependencies.values() for urn in urns}
+        assert release.urn not in fed_by, name
 
 
 def test_prebuilt_images_are_pulled_not_built(plan):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import copy_of, unversioned
 from flashdrive.plan import PlanMocks, capture, plan_spec
+from flashdrive.plan.spec import placeholder
 from flashdrive.program import build_stack
 from flashdrive.spec import load_spec
 
@@ -67,10 +69,12 @@ MARKET_CONFIG = {"apiToken": "token-from-config", "adminCertPem": "cert-from-con
     (MARKET, None, MARKET_CONFIG),
 ], ids=["example", "example-with-overlay", "kubernetes-with-config-values"])
 def test_main_py_registers_exactly_what_plan_shows(spec, overlay, config):
+    # The master key every generated credential derives from: the plan gives it its placeholder.
+    master = {"flashdrive:masterKey": placeholder("flashdrive:masterKey")}
     stack_config = {"flashdrive:spec": spec, **({"flashdrive:overlay": overlay} if overlay else {}),
-                    **{f"flashdrive:{key}": value for key, value in config.items()}}
+                    **{f"flashdrive:{key}": value for key, value in config.items()}, **master}
     main_mocks, plan_mocks = PlaintextMocks(), PlaintextMocks()
-    secret_keys = [f"flashdrive:{key}" for key in config]
+    secret_keys = [f"flashdrive:{key}" for key in config] + list(master)
     from_main = capture(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
                         config=stack_config, secret_config_keys=secret_keys, mocks=main_mocks)
     planned = plan_spec(spec, overlay, config=config)
@@ -78,7 +82,7 @@ def test_main_py_registers_exactly_what_plan_shows(spec, overlay, config):
     assert from_main.outputs == planned.outputs
     # The same plaintext too: a plan masks secrets, so compare what the engine would receive.
     loaded = load_spec(spec, overlay)
-    capture(lambda: build_stack(loaded), config={f"flashdrive:{k}": v for k, v in config.items()},
+    capture(lambda: build_stack(loaded), config={**{f"flashdrive:{k}": v for k, v in config.items()}, **master},
             secret_config_keys=secret_keys, mocks=plan_mocks)
     assert main_mocks.inputs == plan_mocks.inputs
     # And the stack really is the one asked for: the overlay's stack name, the config values in clear.
@@ -88,7 +92,7 @@ def test_main_py_registers_exactly_what_plan_shows(spec, overlay, config):
     assert all(value in text for value in config.values())
 
 
-def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monkeypatch):
+def test_a_code_change_rebuilds_the_image_reruns_the_release_and_rolls_new_copies_only(tmp_path, monkeypatch):
     copy = tmp_path / "shop"
     shutil.copytree(ROOT / "examples/django-shop", copy,
                     ignore=shutil.ignore_patterns(".flashdrive", "__pycache__"))
@@ -97,13 +101,20 @@ def test_a_code_change_changes_the_image_and_the_containers_only(tmp_path, monke
     views = copy / "app/store/views.py"
     views.write_text(views.read_text() + "\n# a code change\n")
     after = {r.urn: r for r in plan_spec("flashdrive.yaml").resources}
-    changed = {urn for urn in before if before[urn].inputs != after[urn].inputs}
-    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "docker:index/container:Container"}
+    changed = {urn for urn in before.keys() & after.keys() if before[urn].inputs != after[urn].inputs}
+    assert {before[urn].type for urn in changed} == {"docker:index/image:Image", "command:local:Command"}
     image = next(urn for urn in changed if before[urn].type == "docker:index/image:Image")
     assert before[image].inputs["build"]["contextDigest"] != after[image].inputs["build"]["contextDigest"]
-    containers = {before[urn].name for urn in changed if urn != image}
-    # The release and every copy of the source's two apps take the new digest; nothing else moves.
-    assert containers == {"shop-web-release", "shop-web-1", "shop-web-2", "shop-worker-1"}
+    # The release reruns and the image's cleanup is renewed: both are triggered by the digest.
+    commands = {before[urn].name: urn for urn in changed if before[urn].type == "command:local:Command"}
+    assert set(commands) == {"shop-web-release", "shop-app-a172ce-image-cleanup"}
+    for urn in commands.values():
+        assert before[urn].inputs["triggers"][0] != after[urn].inputs["triggers"][0]
+    # Every copy of the source's two apps is a new version beside the old one; nothing else moves.
+    gone, new = before.keys() - after.keys(), after.keys() - before.keys()
+    assert sorted(unversioned(before[urn].name) for urn in gone) == ["shop-web-1", "shop-web-2", "shop-worker-1"]
+    assert sorted(unversioned(after[urn].name) for urn in new) == ["shop-web-1", "shop-web-2", "shop-worker-1"]
+    assert all({"label": "flashdrive.strategy", "value": "rolling"} in after[urn].inputs["labels"] for urn in new)
 
 
 def test_a_file_the_build_ignores_changes_nothing(tmp_path, monkeypatch):
@@ -127,24 +138,41 @@ def test_the_example_builds_one_image_for_web_and_worker():
     assert image.inputs["build"]["context"] == "examples/django-shop/app"
     # Build args carry plain build-scoped values only; secrets never reach an image.
     assert image.inputs["build"]["args"] == {"DJANGO_SETTINGS_MODULE": "shop.settings"}
-    containers = {r.name: r for r in plan.by_type("docker:index/container:Container")}
-    digest = containers["shop-web-1"].inputs["image"]
-    assert containers["shop-worker-1"].inputs["image"] == digest
+    digest = copy_of(plan, "shop-web-1").inputs["image"]
+    assert copy_of(plan, "shop-worker-1").inputs["image"] == digest
 
 
 def test_the_procfile_release_runs_before_the_copies():
     plan = plan_spec(EXAMPLE)
-    release = plan.get("shop-web-release", "docker:index/container:Container")
-    assert release.inputs["command"] == ["/bin/sh", "-c", "python manage.py migrate --noinput"]
-    assert "DATABASE_URL=[secret]" in release.inputs["envs"]
-    web = plan.get("shop-web-1", "docker:index/container:Container")
+    release = plan.get("shop-web-release", "command:local:Command")
+    assert "/bin/sh -c 'python manage.py migrate --noinput'" in release.inputs["create"]
+    assert release.inputs["environment"]["DATABASE_URL"] == "[secret]"
+    assert "--env=DATABASE_URL" in release.inputs["create"]
+    web = copy_of(plan, "shop-web-1")
     assert release.urn in web.options["dependsOn"]
 
 
 def test_apps_of_one_source_migrate_once_and_all_wait_for_it():
     plan = plan_spec(EXAMPLE)
-    releases = [r.name for r in plan.by_type("docker:index/container:Container") if r.name.endswith("-release")]
+    releases = [r.name for r in plan.by_type("command:local:Command") if r.name.endswith("-release")]
     assert releases == ["shop-web-release"]
-    release = plan.get("shop-web-release", "docker:index/container:Container")
-    worker = plan.get("shop-worker-1", "docker:index/container:Container")
+    release = plan.get("shop-web-release", "command:local:Command")
+    worker = copy_of(plan, "shop-worker-1")
     assert release.urn in worker.options["dependsOn"]
+
+
+def test_a_rebuilt_image_is_removed_once_nothing_runs_it():
+    plan = plan_spec(EXAMPLE)
+    image = plan.get("shop-app-a172ce", "docker:index/image:Image")
+    cleanup = plan.get("shop-app-a172ce-image-cleanup", "command:local:Command")
+    digest = copy_of(plan, "shop-web-1").inputs["image"]
+    # One Command per image: a new digest replaces it, and its delete (run with the old inputs)
+    # removes the old image. Whatever runs the image depends on it, so the engine deletes it after
+    # them, at the end of the up: after the old copies are gone.
+    assert cleanup.inputs["triggers"] == [digest] and cleanup.inputs["environment"]["FLASHDRIVE_IMAGE"] == digest
+    assert cleanup.inputs["delete"] == 'docker image rm "$FLASHDRIVE_IMAGE" >/dev/null 2>&1 || true'
+    assert image.urn in cleanup.depends_on
+    users = [copy_of(plan, n) for n in ("shop-web-1", "shop-web-2", "shop-worker-1")]
+    users.append(plan.get("shop-web-release", "command:local:Command"))
+    for user in users:
+        assert cleanup.urn in user.depends_on, user.name

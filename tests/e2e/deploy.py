@@ -45,6 +45,7 @@ for path in (str(HERE), str(ROOT)):
 from provider import (CreateFailed, EngineMocks, ProtectedResource, docker, remove_volumes,  # noqa: E402
                       teardown_stack)
 
+from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key  # noqa: E402
 from flashdrive.plan import capture  # noqa: E402
 from flashdrive.plan.capture import ProgramError  # noqa: E402
 from flashdrive.plan.model import Plan  # noqa: E402
@@ -149,7 +150,7 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     name = loaded.spec.stack
     address = loopback_address(name)
     mocks = EngineMocks(stack_folder(name) / "state.json", publish_address=address)
-    config = dict(config or {})
+    config = {**stack_config(name), **(config or {})}
     started = time.perf_counter()
     try:
         plan = capture(lambda: build_stack(loaded), config=config, secret_config_keys=list(config), mocks=mocks)
@@ -163,6 +164,21 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     if isinstance(edge, str) and loaded.spec.backend == "docker":
         deployed.ca_pem = _edge_root_ca(edge, stack_folder(name) / "ca.pem")
     return deployed
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The stack's own config, as `stacks/Pulumi.<stack>.yaml` keeps it beside the state: the master
+    key that every generated credential derives from, made on the first `up` as `flashdrive up`
+    does, and kept by `pulumi destroy` (only `down` removes it)."""
+    path = stack_folder(stack) / "config.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    config = {FULL_CONFIG_KEY: new_master_key()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(config, handle)
+    return config
 
 
 def _edge_root_ca(edge: str, target: Path, seconds: float = 60) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -64,7 +65,14 @@ class Deployment:
         destroy_stack(stack=self.stack)
 
     def container(self, name: str) -> str:
-        return f"{self.stack}-{name}"
+        """The container of `name` (`web-1`, `main`, `edge`): app copies carry a version suffix
+        (`shop-web-1-3fa9c2d1`), and while a deploy rolls two versions may exist: the newest."""
+        wanted = f"{self.stack}-{name}"
+        listed = docker("ps", "--all", "--filter", f"label=flashdrive.stack={self.stack}",
+                        "--format", "{{.CreatedAt}}\t{{.Names}}").stdout.splitlines()
+        found = sorted(line.split("\t") for line in listed if "\t" in line)
+        matches = [n for _, n in found if n == wanted or re.fullmatch(re.escape(wanted) + r"-[0-9a-f]{8}", n)]
+        return matches[-1] if matches else wanted
 
     def inspect(self, name: str) -> dict:
         return json.loads(docker("inspect", self.container(name)).stdout)[0]

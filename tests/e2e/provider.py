@@ -357,6 +357,11 @@ class EngineMocks(PlanMocks):
     def new_resource(self, args) -> tuple[str, dict]:
         if not args.custom:  # component resources exist only in the program
             return "", {}
+        if args.typ.startswith("pulumi:providers:"):
+            # An explicit provider: its inputs (the Docker host) are this process's own engine.
+            with self.lock:
+                self.registered.add(self._current.resource.urn)
+            return f"{args.name}-provider", dict(args.inputs)
         resource = self._current.resource
         urn = resource.urn
         inputs = unwrap_secrets(dict(args.inputs))

@@ -63,22 +63,22 @@ def test_a_disk_and_a_database_come_back_byte_for_byte(stack, capsys):
     stack.exec("web-1", "sh", "-c", f"printf %s {payload} > /app/media/precious.txt")
     django(stack, "from store.models import Visit; Visit.objects.create(node='kept-by-backup')")
 
-    code, out, err = flashdrive(capsys, "backup", "run", "--stack", STACK)
+    code, out, err = flashdrive(capsys, "backup", "run", "--deployed", STACK)
     assert code == 0, out + err
-    code, out, _ = flashdrive(capsys, "backup", "list", "--stack", STACK)
+    code, out, _ = flashdrive(capsys, "backup", "list", "--deployed", STACK)
     assert code == 0 and "disk:media" in out and "database:main" in out and "database:cache" in out
 
     # Live data is never overwritten by accident.
-    code, _, err = flashdrive(capsys, "backup", "restore", "disk:media", "--stack", STACK)
+    code, _, err = flashdrive(capsys, "backup", "restore", "disk:media", "--deployed", STACK)
     assert code == 1 and "--force" in err
 
     stack.exec("web-1", "rm", "/app/media/precious.txt")
     django(stack, "from store.models import Visit; Visit.objects.all().delete()")
 
-    code, out, err = flashdrive(capsys, "backup", "restore", "disk:media", "--stack", STACK, "--force")
+    code, out, err = flashdrive(capsys, "backup", "restore", "disk:media", "--deployed", STACK, "--force")
     assert code == 0, err
     assert "restored disk 'media'" in out and "stopped and restarted" in out
-    code, out, err = flashdrive(capsys, "backup", "restore", "database:main", "--stack", STACK, "--force")
+    code, out, err = flashdrive(capsys, "backup", "restore", "database:main", "--deployed", STACK, "--force")
     assert code == 0, err
 
     wait_healthy(stack.container("web-1"))
@@ -181,7 +181,7 @@ def test_forged_times_written_with_the_job_s_own_credentials_delete_no_real_snap
     after = {item["id"] for item in snapshots(stack)}
     assert set(real) <= after, f"real snapshots deleted: {set(real) - after}\n{out}"
     assert after == before, "everything was received within keep_days: nothing goes"
-    code, listing, err = flashdrive(capsys, "backup", "list", "--stack", STACK)
+    code, listing, err = flashdrive(capsys, "backup", "list", "--deployed", STACK)
     assert code == 0, err
     forged_lines = [line for line in listing.splitlines() if "FORGED?" in line]
     assert len(forged_lines) >= KEEP_DAYS + 1, listing
@@ -193,10 +193,10 @@ def test_a_failing_dump_fails_the_backup_visibly(stack, capsys):
     database = stack.container("main")
     docker("stop", database)
     try:
-        code, out, err = flashdrive(capsys, "backup", "run", "--stack", STACK)
+        code, out, err = flashdrive(capsys, "backup", "run", "--deployed", STACK)
         assert code == 1
         assert "the backup failed" in err
-        code, out, _ = flashdrive(capsys, "backup", "list", "--stack", STACK)
+        code, out, _ = flashdrive(capsys, "backup", "list", "--deployed", STACK)
         assert "FAILED" in out
         failed_lines = [line for line in out.splitlines() if "FAILED" in line and "database:main" in line]
         assert not failed_lines, "a failed dump must not be stored as a snapshot"

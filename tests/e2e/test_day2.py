@@ -67,9 +67,9 @@ def one_offs() -> list[str]:
 
 
 def test_run_migrate_check_exits_zero_and_a_failing_commands_code_comes_through(stack):
-    checked = flashdrive("run", "web", "--stack", STACK, "--", "python", "manage.py", "migrate", "--check")
+    checked = flashdrive("run", "web", "--deployed", STACK, "--", "python", "manage.py", "migrate", "--check")
     assert checked.returncode == 0, checked.stderr
-    failed = flashdrive("run", "web", "--stack", STACK, "--", "sh", "-c", "echo to-stderr >&2; exit 7")
+    failed = flashdrive("run", "web", "--deployed", STACK, "--", "sh", "-c", "echo to-stderr >&2; exit 7")
     assert failed.returncode == 7
     assert failed.stderr.strip() == "to-stderr"
     assert one_offs() == []  # removed afterwards
@@ -79,11 +79,11 @@ def test_run_sees_the_disk_and_the_database_but_not_the_edge(stack):
     stack.exec("web-1", "sh", "-c", "echo from-web-1 > /app/media/ops-e2e.txt")
     code = ("from django.db import connection; from store.models import *; connection.ensure_connection(); "
             "print(connection.vendor, open('/app/media/ops-e2e.txt').read().strip())")
-    seen = flashdrive("run", "web", "--stack", STACK, "--", "python", "manage.py", "shell", "-c", code)
+    seen = flashdrive("run", "web", "--deployed", STACK, "--", "python", "manage.py", "shell", "-c", code)
     assert seen.returncode == 0, seen.stderr
     assert seen.stdout.strip().splitlines()[-1] == "postgresql from-web-1"
     # The edge answers as `edge` on the edge network only, which the one-off never joins.
-    edge = flashdrive("run", "web", "--stack", STACK, "--", "python", "-c",
+    edge = flashdrive("run", "web", "--deployed", STACK, "--", "python", "-c",
                       "import socket; socket.gethostbyname('edge')")
     assert edge.returncode == 1 and "gaierror" in edge.stderr
     secret = json.loads(docker("inspect", f"{STACK}-web-1").stdout)[0]["Config"]["Env"]
@@ -92,7 +92,7 @@ def test_run_sees_the_disk_and_the_database_but_not_the_edge(stack):
 
 
 def test_a_one_off_is_removed_when_interrupted(stack):
-    process = subprocess.Popen([sys.executable, "-m", "flashdrive", "run", "web", "--stack", STACK, "--",
+    process = subprocess.Popen([sys.executable, "-m", "flashdrive", "run", "web", "--deployed", STACK, "--",
                                 "sleep", "300"], cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         retry(lambda: one_offs() or (_ for _ in ()).throw(AssertionError("not started yet")), seconds=60,
@@ -104,17 +104,58 @@ def test_a_one_off_is_removed_when_interrupted(stack):
     assert one_offs() == []
 
 
+def at_a_terminal(*args: str, typed: bytes, seconds: float = 120) -> tuple[int, bytes]:
+    """`flashdrive ARGS` on a pseudo-terminal, as a person types `typed` at its prompt."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, its stdin and stdout the terminal
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "flashdrive", *args])
+    output, sent = b"", False
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not data:
+                    break
+                output += data
+            if not sent and b"$ " in output:
+                os.write(fd, typed)
+                sent = True
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_run_and_exec_give_a_terminal_when_there_is_one(stack):
+    typed = b"tty; echo node=$FLASHDRIVE_NODE; exit 5\r"
+    code, output = at_a_terminal("run", "web", "--stack", STACK, "--", "sh", typed=typed)
+    assert code == 5, output
+    assert b"/dev/pts/" in output and b"node=run" in output
+    assert one_offs() == []
+    code, output = at_a_terminal("exec", "web.2", "--stack", STACK, "--", "sh", typed=typed)
+    assert code == 5 and b"/dev/pts/" in output and b"node=2" in output
+
+
 def test_exec_runs_in_the_named_copy_with_its_exit_code(stack):
-    second = flashdrive("exec", "web.2", "--stack", STACK, "--", "sh", "-c", "echo $FLASHDRIVE_NODE; exit 3")
+    second = flashdrive("exec", "web.2", "--deployed", STACK, "--", "sh", "-c", "echo $FLASHDRIVE_NODE; exit 3")
     assert second.returncode == 3 and second.stdout.strip() == "2"
-    first = flashdrive("exec", "web", "--stack", STACK, "--", "hostname")
+    first = flashdrive("exec", "web", "--deployed", STACK, "--", "hostname")
     assert first.returncode == 0 and first.stdout.strip() == "web-1"
 
 
 def test_logs_show_both_copies_lines_with_their_prefixes(stack):
     # The edge probes each copy's /healthz, and the copies log each request.
     def both():
-        shown = flashdrive("logs", "web", "--stack", STACK, "--tail", "20")
+        shown = flashdrive("logs", "web", "--deployed", STACK, "--tail", "20")
         assert shown.returncode == 0, shown.stderr
         prefixes = {line.split("|")[0].strip() for line in shown.stdout.splitlines() if "GET /healthz" in line}
         assert {"web.1", "web.2"} <= prefixes, shown.stdout
@@ -124,7 +165,7 @@ def test_logs_show_both_copies_lines_with_their_prefixes(stack):
 
 
 def test_ps_json_matches_the_engine(stack):
-    shown = flashdrive("ps", "--stack", STACK, "--json")
+    shown = flashdrive("ps", "--deployed", STACK, "--json")
     assert shown.returncode == 0, shown.stderr
     rows = {row["container"]: row for row in json.loads(shown.stdout)["containers"]}
     ids = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_STACK}={STACK}").stdout.split()
@@ -144,7 +185,7 @@ def test_ps_json_matches_the_engine(stack):
 
 
 def test_unknown_app_or_stack_fails_with_the_names_that_exist(stack):
-    app = flashdrive("logs", "wbe", "--stack", STACK)
+    app = flashdrive("logs", "wbe", "--deployed", STACK)
     assert app.returncode == 1
     assert app.stderr.strip() == f"flashdrive logs: error: stack '{STACK}' has no app 'wbe'; its apps: web, worker"
     unknown = flashdrive("ps", "--stack", "ops-nope")
@@ -153,7 +194,7 @@ def test_unknown_app_or_stack_fails_with_the_names_that_exist(stack):
 
 
 def test_logs_follow_picks_up_the_copies_a_deploy_replaces(stack):
-    follower = subprocess.Popen([sys.executable, "-m", "flashdrive", "logs", "web", "--stack", STACK, "-f",
+    follower = subprocess.Popen([sys.executable, "-m", "flashdrive", "logs", "web", "--deployed", STACK, "-f",
                                  "--tail", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(follower.stdout.readline, "")), daemon=True)
@@ -253,7 +294,7 @@ def test_restart_under_load_fails_no_request(stack):
     thread.start()
     try:
         time.sleep(2)
-        restarted = flashdrive("restart", "web", "--stack", STACK)
+        restarted = flashdrive("restart", "web", "--deployed", STACK)
         time.sleep(2)
     finally:
         load.stop.set()
@@ -269,14 +310,14 @@ def test_restart_under_load_fails_no_request(stack):
 
 
 def test_restart_of_an_unknown_app_names_the_apps(stack):
-    unknown = flashdrive("restart", "api", "--stack", STACK)
+    unknown = flashdrive("restart", "api", "--deployed", STACK)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().endswith("its apps: web, worker")
 
 
 def test_an_engine_that_does_not_answer_says_how_to_reach_one(stack):
     env = {**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:9"}
-    process = subprocess.run([sys.executable, "-m", "flashdrive", "ps", "--stack", STACK], cwd=ROOT,
+    process = subprocess.run([sys.executable, "-m", "flashdrive", "ps", "--deployed", STACK], cwd=ROOT,
                              capture_output=True, text=True, env=env, timeout=60)
     assert process.returncode == 1
     assert process.stderr.startswith("flashdrive ps: error: no Docker engine answers at tcp://127.0.0.1:9")

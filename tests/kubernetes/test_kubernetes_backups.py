@@ -180,3 +180,10 @@ def test_no_backup_job_when_backups_are_disabled_or_there_is_nothing_to_back_up(
         spec = tmp_path / "flashdrive.yaml"
         spec.write_text(f"version: 1\nstack: s\nbackend: kubernetes\n{extra}apps:\n  web:\n    image: nginx:1\n{disks}")
         assert not plan_for(spec).by_type("kubernetes:batch/v1:CronJob")
+
+
+def test_the_diagram_draws_the_backup_server_as_part_of_backups_not_as_an_app(shop):
+    from flashdrive.plan.mermaid import render_mermaid
+
+    diagram = render_mermaid(shop)
+    assert "backup-server" not in diagram and "10 days kept" in diagram

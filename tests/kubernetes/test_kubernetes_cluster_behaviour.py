@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from _k8s_helpers import objects, plan_for, pod_templates
 
+from flashdrive.diff.holders import docker_labels
 from flashdrive.kubernetes.disk import write_check
 from flashdrive.plan.manifests import manifests
 from flashdrive.spec.sizes import SIZES
@@ -117,6 +118,16 @@ def _check_disks(root: Path) -> None:
     assert (passed.returncode, passed.stderr) == (0, "")
 
 
+def test_a_shared_disk_without_a_storage_class_is_warned_about_before_the_claim_stays_pending(tmp_path):
+    body = "apps:\n  web:\n    image: nginx:1\n    port: 80\n    nodes: 2\n" \
+           "    disks: [{name: media, mount: /media, size_gb: 1}]\n"
+    warned = [m for severity, m in _spec(tmp_path, body, "{ingress_class: nginx}").logs if severity == "warning"]
+    assert len(warned) == 1
+    assert warned[0].startswith("disk 'media' is shared by copies on several nodes (ReadWriteMany), and "
+                                "kubernetes.storage_class is not set")
+    assert [m for severity, m in _spec(tmp_path, body, "{storage_class: efs}").logs if severity == "warning"] == []
+
+
 # ---- copies across nodes
 
 
@@ -164,23 +175,73 @@ def test_postgres_gets_shared_memory_sized_from_its_size(tmp_path):
         assert {"name": "shm", "mountPath": "/dev/shm"} in pod["containers"][0]["volumeMounts"]
 
 
-def test_databases_have_minutes_to_recover_before_liveness_counts(market):
+def test_databases_have_minutes_to_recover_and_to_shut_down_cleanly(market):
     for manifest in manifests(market):
         if manifest["kind"] == "StatefulSet":
+            assert manifest["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 120
+            # A StatefulSet stops its pod before it starts the next: never two servers on one claim.
+            assert manifest["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
             container = manifest["spec"]["template"]["spec"]["containers"][0]
             startup = container["startupProbe"]
             assert startup["periodSeconds"] * startup["failureThreshold"] == 600
             assert startup["exec"] == container["livenessProbe"]["exec"]
 
 
-def test_the_redis_password_is_on_no_command_line(tmp_path):
-    plan = _spec(tmp_path, "databases:\n  cache: {engine: redis}\n")
-    container = objects(plan)[("StatefulSet", "s-db-cache")]["spec"]["template"]["spec"]["containers"][0]
-    script = container["args"][2]
-    command_line = script.split("<<")[0]
-    assert command_line.startswith("exec redis-server - ")
-    assert "REDIS_PASSWORD" not in command_line and "requirepass" not in command_line
-    assert script.split("\n")[1:] == ["requirepass $REDIS_PASSWORD", "EOF"]
+ENGINES = "databases:\n  pg: {engine: postgres}\n  my: {engine: mysql}\n  mo: {engine: mongodb}\n  re: {engine: redis}\n"
+TOOLS = ("redis-server", "redis-cli", "mysqladmin", "pg_isready", "mongosh", "mongo")
+
+
+def _database_scripts(tmp_path, backend: str) -> list[str]:
+    """Every shell script a database's container runs: its command and its health probes."""
+    spec = tmp_path / f"{backend}.yaml"
+    spec.write_text(f"version: 1\nstack: s\nbackend: {backend}\n{ENGINES}")
+    plan = plan_for(spec, backend=backend)
+    scripts = []
+    if backend == "kubernetes":
+        for manifest in manifests(plan):
+            if manifest["kind"] == "StatefulSet":
+                container = manifest["spec"]["template"]["spec"]["containers"][0]
+                scripts += [container["args"][2]] if container.get("args", [""])[0] == "sh" else []
+                scripts += [container[probe]["exec"]["command"][2]
+                            for probe in ("startupProbe", "readinessProbe", "livenessProbe")]
+    else:
+        for resource in plan.resources:
+            if resource.type == "docker:index/container:Container" \
+                    and "flashdrive.database" in docker_labels(resource.inputs):
+                command = resource.inputs.get("command") or []
+                scripts += [command[2]] if command[:2] == ["sh", "-c"] else []
+                test = resource.inputs["healthcheck"]["tests"]
+                assert test[0] == "CMD-SHELL"
+                scripts.append(test[1])
+    return scripts
+
+
+@pytest.mark.parametrize("backend", ["kubernetes", "docker"])
+def test_no_database_process_is_handed_a_password_on_its_command_line(tmp_path, backend):
+    # Run each planned script with stand-ins for the engines' tools that record what they are
+    # given: what execve saw (and audit logs, and `ps` before a server renames itself) is argv.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # The TLS set-up before an engine's own entrypoint (owner and mode of its key) is recorded too.
+    for tool in (*TOOLS, "chown", "chmod", "docker-entrypoint.sh"):
+        fake = bin_dir / tool
+        fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$(basename "$0")" "$@" >> {tmp_path}/argv\n'
+                        f'[ "$(basename "$0")" = redis-server ] && cat >> {tmp_path}/stdin\n'
+                        '[ "$(basename "$0")" = redis-cli ] && echo PONG\nexit 0\n')
+        fake.chmod(0o755)
+    password = "s3cretDatabasePassword0123456789"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "POSTGRES_USER": "pg", "POSTGRES_DB": "pg"}
+    env.update({name: password for name in ("POSTGRES_PASSWORD", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD",
+                                             "MONGO_INITDB_ROOT_PASSWORD", "REDIS_PASSWORD", "REDISCLI_AUTH")})
+    scripts = _database_scripts(tmp_path, backend)
+    for script in scripts:
+        subprocess.run(["sh", "-c", script], env=env, stdin=subprocess.DEVNULL, check=True, timeout=30)
+    argv = (tmp_path / "argv").read_text()
+    assert {line for line in argv.splitlines() if line in TOOLS} == {"redis-server", "redis-cli", "mysqladmin",
+                                                                    "pg_isready", "mongosh"}
+    assert password not in argv
+    # Redis, which has no password variable, reads it from its standard input.
+    assert (tmp_path / "stdin").read_text() == f"requirepass {password}\n"
 
 
 # ---- private registries

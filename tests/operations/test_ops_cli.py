@@ -57,7 +57,7 @@ def test_exec_run_and_restart_on_a_kubernetes_stack_name_the_container_and_names
 def test_an_engine_that_does_not_answer_says_how_to_reach_one(cli, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
-    run = cli("ps", "--stack", "shop")
+    run = cli("ps", "--deployed", "shop")
     assert run.code == 1
     assert len(run.err.strip().splitlines()) == 1
     assert run.err.startswith("flashdrive ps: error: no Docker engine answers at tcp://127.0.0.1:9 (connection refused)")
@@ -68,10 +68,22 @@ def test_without_a_spec_or_stack_the_operations_say_to_name_one(cli, tmp_path, m
     monkeypatch.chdir(tmp_path)
     run = cli("logs")
     assert run.code == 1
-    assert "flashdrive.yaml" in run.err and "--stack NAME" in run.err
+    assert "flashdrive.yaml" in run.err and "--deployed NAME" in run.err
 
 
 def test_options_before_the_double_dash_are_the_operations_own(cli, kubernetes_folder):
-    run = cli("exec", "web", "--stack", "shop", "--", "ls", "--stack")
+    run = cli("exec", "web", "--deployed", "shop", "--", "ls", "--stack")
     assert run.out.strip().endswith("--container web -- ls --stack")
-    assert cli("run", "web", "--stack").code == 2
+    assert cli("run", "web", "--deployed").code == 2
+
+
+@pytest.mark.parametrize("argv", [("ps", "--stack", "shop"), ("exec", "web", "--stack", "shop", "--", "ls")],
+                         ids=" ".join)
+def test_the_old_stack_spelling_still_names_the_deployed_stack_with_a_note(cli, kubernetes_folder, argv):
+    old = cli(*argv)
+    new = cli(*["--deployed" if word == "--stack" else word for word in argv])
+    assert old.code == new.code == 0
+    assert old.out == new.out
+    note, *rest = old.err.splitlines()
+    assert note.startswith(f"note: `flashdrive {argv[0]} --stack` is now `--deployed`")
+    assert rest == new.err.splitlines()

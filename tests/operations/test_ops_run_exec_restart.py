@@ -110,7 +110,9 @@ def test_restart_takes_one_copy_at_a_time_each_healthy_before_the_next():
 
 def test_restart_stops_at_a_copy_that_does_not_come_back():
     one, two = healthy_after(web(1), ["starting", "unhealthy"]), web(2)
-    wait = lambda member, within: restarting.wait_ready(member, within=within, sleep=lambda s: None)
+
+    def wait(member, within):
+        return restarting.wait_ready(member, within=within, sleep=lambda s: None)
     with pytest.raises(OperationError, match="web.1 is unhealthy.*the copies after it were not touched"):
         restarting.restart(DeployedStack(client_with(one, two), "shop"), "web", out=io.StringIO(), wait=wait)
     assert two.restarted == []
@@ -153,7 +155,7 @@ def test_a_web_copy_is_back_in_the_edges_rotation_before_the_next_one_stops():
     restarting.restart(DeployedStack(client, "shop"), "web", out=out, wait=lambda member, within: 1.0,
                        sleep=lambda seconds: events.append(f"wait {seconds:g}s"))
     assert events == ["restart shop-web-1", "wait 31s", "restart shop-web-2"]
-    assert client.execs[0][1] == ["cat", "/etc/caddy/Caddyfile"]
+    assert client.execs[0][1] == ["cat", "/data/Caddyfile"]
     assert "waiting 31s for the edge to send requests to web.1 again" in out.getvalue()
 
 

@@ -17,7 +17,8 @@ def markdown():
 def test_it_opens_with_the_stack_counts_and_public_urls(markdown):
     first = markdown.splitlines()
     assert first[0] == "### flashdrive plan — stack `shop` (docker)"
-    assert "10 Container" in first[2] and "5 Volume" in first[2]
+    assert "9 Container" in first[2] and "5 Volume" in first[2]
+    assert "3 Command" in first[2] and "1 docker provider" in first[2]
     assert "web → https://shop.example.com" in markdown
 
 

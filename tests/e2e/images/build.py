@@ -55,6 +55,11 @@ IMAGES: dict[str, str] = {
     "rclone": "flashdrive-e2e/restic:0.14",          # the same image serves `rclone serve restic`
 }
 
+# Test infrastructure the e2e fixtures start themselves (not spec keys, never in `images:`).
+TEST_IMAGES: dict[str, str] = {
+    "pebble": "flashdrive-e2e/pebble:2.4",           # pebble + pebble-challtestsrv 2.4, an ACME CA
+}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -68,7 +73,7 @@ class Recipe:
 
 # Dependency order: the base first, everything else is built FROM it.
 # One recipe per folder; a key that reuses another key's image (rclone) has none.
-RECIPES: list[Recipe] = [Recipe("debian", BASE)] + [Recipe(key, tag) for key, tag in IMAGES.items()
+RECIPES: list[Recipe] = [Recipe("debian", BASE)] + [Recipe(key, tag) for key, tag in {**IMAGES, **TEST_IMAGES}.items()
                                                      if (HERE / key).is_dir()]
 
 
