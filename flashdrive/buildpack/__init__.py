@@ -7,9 +7,10 @@ collectstatic at build. Every problem is a BuildpackError that names the fix.
 
 from flashdrive.buildpack.detect import Detection, detect
 from flashdrive.buildpack.django import DjangoInfo
-from flashdrive.buildpack.dockerfile import default_base_image, render_dockerfile
+from flashdrive.buildpack.dockerfile import default_base_image, default_build_image, render_dockerfile
 from flashdrive.buildpack.dockerignore import default_dockerignore
 from flashdrive.buildpack.errors import BuildpackError
+from flashdrive.buildpack.gitignore import gitignore_as_dockerignore
 from flashdrive.buildpack.procfile import procfile_command, runs_gunicorn
 from flashdrive.buildpack.python_version import DEFAULT_PYTHON_VERSION, SUPPORTED_PYTHON_VERSIONS
 
@@ -20,8 +21,10 @@ __all__ = [
     "Detection",
     "DjangoInfo",
     "default_base_image",
+    "default_build_image",
     "default_dockerignore",
     "detect",
+    "gitignore_as_dockerignore",
     "procfile_command",
     "render_dockerfile",
     "runs_gunicorn",

@@ -95,7 +95,10 @@ def databases(tmp_path_factory, stand_in_images):
         images:
         """) + images + "\n")
     mocks = _RealTLS()
-    capture(lambda: build_stack(load_spec(folder / "flashdrive.yaml")), mocks=mocks)
+    # The stack's master key, as `flashdrive up` sets it on a first run (passwords derive from it).
+    config = {"flashdrive:masterKey": uuid.uuid4().hex * 2}
+    capture(lambda: build_stack(load_spec(folder / "flashdrive.yaml")), config=config,
+            secret_config_keys=list(config), mocks=mocks)
     network = f"{stack}-net"
     docker("network", "create", network)
     created: list[str] = []
