@@ -72,7 +72,20 @@ def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
         key=_source_key(spec.stack, app.source), context=context, dockerfile=dockerfile,
         python_version=detection.python_version, base_image=base_image, build_image=build_image,
         build_args=build_args,
-        ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else default_dockerignore())
+        ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else _build_ignore(context))
+
+
+def _build_ignore(context: Path) -> str:
+    """Without a .dockerignore of its own, the build leaves out what git leaves out (a Heroku slug is
+    built from git), then flashdrive's list of local state and secret files, last, so that no `!`
+    line of a .gitignore can put a secret back."""
+    from flashdrive.buildpack import default_dockerignore
+    from flashdrive.buildpack.gitignore import gitignore_as_dockerignore
+
+    from_git = gitignore_as_dockerignore(context)
+    if not from_git:
+        return default_dockerignore()
+    return "\n".join(["# From the app's .gitignore, as Docker reads patterns:", *from_git, ""]) + default_dockerignore()
 
 
 def _procfile_release_owners(spec: Spec) -> set[str]:

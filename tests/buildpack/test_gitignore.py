@@ -102,3 +102,15 @@ def test_the_heroku_style_fixture_keeps_its_env_file_and_static_files_out(tmp_pa
         assert _excluded(patterns, path), path
     for path in ("manage.py", "requirements.txt", "gettingstarted/settings.py", "app.json", ".flashdrive/ca.pem"):
         assert not _excluded(patterns, path), path
+
+
+def test_without_a_dockerignore_the_build_leaves_out_what_git_leaves_out_and_never_a_secret(tmp_path):
+    from flashdrive.buildpack.build_context import IgnoreRules
+    from flashdrive.model.resolve import _build_ignore
+
+    (tmp_path / ".gitignore").write_text(".env\ndb.sqlite3\nstaticfiles/\n!id_rsa\n")
+    rules = IgnoreRules.parse(_build_ignore(tmp_path))
+    for kept_out in (".env", "db.sqlite3", "staticfiles/app.css", "id_rsa", ".flashdrive/state/dev.json", ".git/HEAD"):
+        assert rules.excludes(kept_out), kept_out
+    for sent in ("Procfile", "shop/settings.py", ".flashdrive/ca.pem"):
+        assert not rules.excludes(sent), sent

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,3 +142,38 @@ def edge_root_ca(deployment: Deployment) -> str:
 
 def temp_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="flashdrive-e2e-"))
+
+
+class BoundedLoad:
+    """HTTPS requests one after another to a stack's loopback address while a deploy runs: bounded
+    in count and time, stopped by the caller, every status (or error) kept. Only 127.0.0.0/8."""
+
+    def __init__(self, host: str, ca_pem: str, address: str, *, path: str = "/", max_requests: int = 5000,
+                 max_seconds: float = 300):
+        assert address.startswith("127."), "load goes to loopback addresses only"
+        self.host, self.ca_pem, self.address, self.path = host, ca_pem, address, path
+        self.max_requests, self.max_seconds = max_requests, max_seconds
+        self.results: list[int | str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and len(self.results) < self.max_requests and time.monotonic() < deadline:
+            try:
+                status, _, _ = https(self.host, self.path, ca_pem=self.ca_pem, address=self.address, timeout=30)
+                self.results.append(status)
+            except Exception as exc:  # noqa: BLE001 - a failed request is a result, kept as text
+                self.results.append(f"{type(exc).__name__}: {exc}")
+
+    def __enter__(self) -> "BoundedLoad":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    @property
+    def failures(self) -> list[int | str]:
+        return [r for r in self.results if r != 200]

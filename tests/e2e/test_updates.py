@@ -13,7 +13,7 @@ import time
 
 import pytest
 from deploy import destroy_stack, stack_folder
-from harness import EXAMPLE, Deployment, https, retry
+from harness import EXAMPLE, BoundedLoad, Deployment, https, retry
 from provider import docker
 
 pytestmark = pytest.mark.e2e
@@ -90,6 +90,11 @@ class Stack:
             return json.loads(raw)
         return retry(call, seconds=90)
 
+    def load(self) -> BoundedLoad:
+        """Requests to the app, one after another, while an update runs (zero-downtime, issue #14)."""
+        self.page()  # serving before the load starts
+        return BoundedLoad(HOST, self.deployment.last.ca_pem.read_text(), self.deployment.address, path="/healthz")
+
     def nodes_answering(self, requests: int = 40) -> set[str]:
         return {self.page()["node"] for _ in range(requests)}
 
@@ -124,7 +129,9 @@ def test_a_second_up_with_nothing_changed_touches_nothing(stack):
 def test_an_env_change_replaces_the_apps_copies_and_keeps_data(stack):
     docker("exec", stack.deployment.container("web-1"), "sh", "-c", "echo kept > /app/media/env-change.txt")
     before = stack.containers()
-    changes = stack.up(greeting="two")
+    with stack.load() as load:
+        changes = stack.up(greeting="two")
+    assert load.results and not load.failures, f"{len(load.failures)} of {len(load.results)} failed: {load.failures[:5]}"
     after = stack.containers()
     stack.replaced_by_env_change = {name for name in before if name in after and before[name] != after[name]}
     assert {f"{STACK}-web-1", f"{STACK}-web-2"} <= stack.replaced_by_env_change, changes
@@ -142,7 +149,9 @@ def test_an_env_change_of_one_app_leaves_the_other_apps_running(stack):
 
 
 def test_more_copies_then_fewer_and_the_edge_follows(stack):
-    stack.up(greeting="two", nodes=3)
+    with stack.load() as load:
+        stack.up(greeting="two", nodes=3)
+    assert load.results and not load.failures, f"{len(load.failures)} of {len(load.results)} failed: {load.failures[:5]}"
     assert stack.nodes_answering(60) == {"1", "2", "3"}
     names = set(stack.containers())
     assert f"{STACK}-web-3" in names
@@ -171,8 +180,11 @@ def test_a_code_change_rebuilds_reruns_the_release_and_rolls_the_copies(stack):
     views = stack.folder / "app/store/views.py"
     views.write_text(views.read_text() + "\n# a code change\n")
     started = time.perf_counter()
-    changes = stack.up(greeting="two", nodes=2, worker=False)
+    with stack.load() as load:
+        changes = stack.up(greeting="two", nodes=2, worker=False)
     seconds = time.perf_counter() - started
+    assert load.results and not load.failures, f"{len(load.failures)} of {len(load.results)} failed: {load.failures[:5]}"
+    print(f"[e2e] {len(load.results)} requests during the code deploy, none failed")
     print(f"[e2e] code-change up: {seconds:.1f}s (first up {stack.first_up_s:.1f}s)")
     after = stack.containers()
     for name in (f"{STACK}-web-1", f"{STACK}-web-2"):
