@@ -48,7 +48,7 @@ def _source_key(stack: str, source: str) -> str:
 
 
 def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
-    from flashdrive.buildpack import default_dockerignore, render_dockerfile
+    from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
     context = loaded.source_dir(name)
