@@ -12,9 +12,9 @@ Sources (input names are Pulumi's camelCase of the Terraform snake_case fields):
   replacement, every other field is updated in place. Read from
   internal/provider/resource_docker_container.go (container), resource_docker_volume.go and
   resource_docker_network.go (no Update function at all: every input replaces), and
-  resource_docker_image.go (RemoteImage). Inputs added by later upstream releases and not found
-  in that schema (cgroupParent, deviceCgroupRules, device*Bps/Iops, deviceRequests,
-  memoryReservation, platform) fall to the default: replace.
+  resource_docker_image.go (RemoteImage). pulumi-docker's own schema (`willReplaceOnChanges`)
+  agrees, input by input: tests/diff/test_replacement_matches_the_provider.py checks the table
+  against an extract of it, and names the inputs replaced here on purpose.
 - `docker:index/image:Image` is pulumi-docker's own native resource (provider/provider.go): its
   Diff reports every change as an update (a rebuild), never a replacement.
 - pulumi-random bridges hashicorp/terraform-provider-random, where every argument of RandomPassword,
@@ -59,7 +59,8 @@ _CONTAINER_UPDATED_IN_PLACE = frozenset({
     "attach", "logs", "mustRun", "rm", "start", "wait", "waitTimeout", "removeVolumes",
     "destroyGraceSeconds", "containerReadRefreshTimeoutMilliseconds",
     "restart", "maxRetryCount",
-    "memory", "memorySwap", "cpuShares", "cpuSet", "cpuPeriod", "cpuQuota",
+    "memory", "memorySwap", "memoryReservation", "cpuShares", "cpuSet", "cpuPeriod", "cpuQuota",
+    "deviceReadBps", "deviceReadIops", "deviceWriteBps", "deviceWriteIops",
     # Not "healthcheck": the provider would update it in place, but the Docker API cannot change a
     # running container's health check (upstream issue #988), so the old probe would keep running.
     # App copies set replace_on_changes=["healthcheck"]: a changed probe replaces the copy.

@@ -98,7 +98,8 @@ CONTAINER_INPUTS = {
 }
 # What the provider's Update sends to `docker update` (resourceDockerContainerUpdate's attrs).
 DOCKER_UPDATE_FLAGS = {"restart": "--restart", "memory": "--memory", "memorySwap": "--memory-swap",
-                       "cpuShares": "--cpu-shares"}
+                       "memoryReservation": "--memory-reservation", "cpuShares": "--cpu-shares",
+                       "cpuSet": "--cpuset-cpus"}
 # Inputs the provider's schema declares as sets: their order is never a change.
 SET_INPUTS = {CONTAINER: {"envs", "labels", "volumes", "ulimits", "uploads", "securityOpts"},
               NETWORK: {"labels"}, VOLUME: {"labels"}}
@@ -422,7 +423,9 @@ class EngineMocks(PlanMocks):
 
     @staticmethod
     def _update_value(key: str, value) -> str:
-        return f"{whole(value)}m" if key in ("memory", "memorySwap") else str(value if key == "restart" else whole(value))
+        if key in ("memory", "memorySwap", "memoryReservation"):
+            return f"{whole(value)}m"
+        return str(value) if key in ("restart", "cpuSet") else str(whole(value))
 
     def _replace(self, old: StateEntry, entry: StateEntry, inputs: dict) -> tuple[str, dict]:
         if old.protect:
