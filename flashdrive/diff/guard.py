@@ -276,10 +276,40 @@ def _cautions(diff: PlanDiff) -> list[str]:
     return cautions
 
 
+def _credential_findings(diff: PlanDiff) -> list[Finding]:
+    """A generated password of a database or of the backup repository that the change deletes or
+    replaces: the data stays (retained), but the key to it changes — the server keeps its old
+    password on its data directory, so apps can no longer log in, and restic cannot open the kept
+    repository. Stacks deployed before credentials were derived from `flashdrive:masterKey` meet
+    this on their first deploy after it."""
+    findings = []
+    for change in diff.changed:
+        if change.type != RANDOM_PASSWORD or change.verdict not in (DELETE, REPLACE) or change.base is None:
+            continue
+        component = diff.component_of(change)
+        if component is None or not component.type.endswith((":Database", ":Backups")):
+            continue
+        stack = diff.base.stack
+        if component.type.endswith(":Database"):
+            name = component.name.removeprefix(f"{stack}-")
+            holder = Holder("database", name, change.base.name, "password")
+            consequence = (f"database '{name}' keeps its data and its old password, while its apps get a new one: "
+                           "they cannot log in")
+        else:
+            holder = Holder("backups", None, change.base.name, "password")
+            consequence = "the kept backup repository cannot be opened with a new password: every snapshot is unreadable"
+        findings.append(Finding(
+            holder, change.verdict, change.base.name,
+            "its generated password is no longer generated here (credentials now derive from flashdrive:masterKey)",
+            consequence + "; read the old value from the state first (pulumi stack export --show-secrets) and keep "
+            "it, or dump the data before deploying"))
+    return findings
+
+
 def check(diff: PlanDiff) -> Report:
     """Every deletion or replacement of a data holder, with its cause; plus non-blocking cautions."""
     context = _Context(diff)
-    findings: list[Finding] = []
+    findings: list[Finding] = _credential_findings(diff)
     for change in diff.changes:
         if change.verdict not in (DELETE, REPLACE) or change.base is None:
             continue

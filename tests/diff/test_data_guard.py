@@ -86,3 +86,34 @@ def test_dropping_retain_on_delete_from_a_data_holder_is_a_caution_not_a_stop():
     assert not report.loses_data
     assert report.cautions == ["disk 'media' (shop-disk-media) is no longer retained on delete: removing it later "
                                "would delete its data"]
+
+
+def component(kind: str, name: str) -> PlannedResource:
+    return PlannedResource(urn=f"{PREFIX}flashdrive:docker:{kind}::{name}", type=f"flashdrive:docker:{kind}", name=name,
+                           parent=f"{PREFIX}pulumi:pulumi:Stack::dev", custom=False, inputs={})
+
+
+def password(name: str, owner: PlannedResource) -> PlannedResource:
+    return PlannedResource(urn=f"{PREFIX}{owner.type}$random:index/randomPassword:RandomPassword::{name}",
+                           type="random:index/randomPassword:RandomPassword", name=name, parent=owner.urn,
+                           custom=True, inputs={"length": 32, "special": False})
+
+
+def test_a_database_or_backup_password_no_longer_generated_is_data_loss_for_what_it_opens():
+    # A stack deployed with generated passwords, planned again after credentials moved to the
+    # master key: the data stays, the key to it would not.
+    database, backups = component("Database", "shop-main"), component("Backups", "shop-backups")
+    base = plan(database, backups, password("shop-main-password", database),
+                password("shop-backup-password", backups))
+    report = check(diff_plans(base, plan(database, backups)))
+    assert [(f.holder.kind, f.holder.name, f.verdict) for f in report.findings] == [
+        ("backups", None, "delete"), ("database", "main", "delete")]
+    message = next(f.message for f in report.findings if f.holder.kind == "database")
+    assert message.startswith("database 'main' (password shop-main-password) would be deleted")
+    assert "cannot log in" in message and "pulumi stack export --show-secrets" in message
+
+
+def test_an_apps_generated_secret_is_not_a_data_holder():
+    app = component("App", "shop-web")
+    report = check(diff_plans(plan(app, password("shop-web-secret-key", app)), plan(app)))
+    assert report.findings == []

@@ -1,7 +1,8 @@
-"""Releases on a real engine: a failing one stops the deploy with its output and leaves the running
-version serving; the next `up` with a fixed release goes through without `--replace`.
+"""Releases on a real engine: a code deploy whose release fails stops with the release's output and
+leaves the running version serving; the next `up` with the code fixed goes through without
+`--replace`.
 
-One stack, updated in order: a good first deploy, a release that fails, the same release fixed.
+One stack, updated in order: a good first deploy, a code change whose release fails, the fix.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.e2e
 STACK = "release-e2e"
 HOST = f"web.{STACK}.localhost"
 
-# A small source app serving a file with the deployed VERSION; the release reads the same value
-# and fails, with a migration-like message, when it is "broken".
+# A small source app serving the VERSION file of its code; its release reads the same file and
+# fails, with a migration-like message, when the code says "broken".
 SPEC = """\
 version: 1
 stack: {stack}
@@ -29,12 +30,10 @@ apps:
     port: 8000
     nodes: 2
     health_check: /version
-    release: sh -c 'if [ "$VERSION" = broken ]; then echo "migration exploded on table orders"; exit 3; fi; echo migrated $VERSION'
-    env:
-      VERSION: {{value: "{version}", scope: run}}
+    release: sh -c 'if grep -qx broken VERSION; then echo "migration exploded on table orders"; exit 3; fi; echo migrated'
 backups: {{enabled: false}}
 """
-PROCFILE = ("web: sh -c 'mkdir -p /tmp/site && echo \"$VERSION\" > /tmp/site/version && cd /tmp/site "
+PROCFILE = ("web: sh -c 'mkdir -p /tmp/site && cp VERSION /tmp/site/version && cd /tmp/site "
             "&& exec python3 -m http.server \"$PORT\"'\n")
 
 
@@ -49,7 +48,9 @@ class Stack:
         self.deployment = Deployment(STACK, self.spec, None, {}, images=images)
 
     def up(self, version: str):
-        self.spec.write_text(SPEC.format(stack=STACK, version=version))
+        """A deploy of the code with this VERSION file."""
+        self.spec.write_text(SPEC.format(stack=STACK))
+        (self.folder / "site/VERSION").write_text(version + "\n")
         return self.deployment.deploy()
 
     def served_version(self) -> str:
@@ -81,7 +82,7 @@ def test_the_first_deploy_serves_after_its_release(stack):
     assert stack.served_version() == "one"
 
 
-def test_a_failing_release_stops_the_deploy_with_its_output_and_the_old_copies_keep_serving(stack):
+def test_a_code_deploy_whose_release_fails_stops_with_its_output_and_the_old_copies_keep_serving(stack):
     before = stack.copies()
     with pytest.raises(DeployFailed) as failure:
         stack.up("broken")
@@ -93,7 +94,7 @@ def test_a_failing_release_stops_the_deploy_with_its_output_and_the_old_copies_k
     assert stack.served_version() == "one"
 
 
-def test_the_next_up_with_a_fixed_release_goes_through_without_replace(stack):
+def test_the_next_up_with_the_code_fixed_goes_through_without_replace(stack):
     deployed = stack.up("two")
     assert stack.served_version() == "two"
     assert deployed.last.changes["create"] >= 2, deployed.last.changes
