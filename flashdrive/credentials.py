@@ -6,7 +6,8 @@ MySQL and MongoDB ignore on an existing data directory (apps cannot log in) and 
 the retained backup repository (every snapshot unreadable).
 
 So every credential flashdrive generates — database passwords, the backup repository's password,
-`{generate: secret}` env values — is HMAC-SHA256(master key, "flashdrive/v1/<stack>/<purpose>"),
+`{generate: secret}` env values — is HMAC-SHA256(master key, "flashdrive/v1/<stack>/<purpose>/<n>"),
+n = 0, 1, ... until the value is long enough,
 where the master key is the stack config secret `flashdrive:masterKey`:
 
     pulumi config set --secret flashdrive:masterKey "$(openssl rand -hex 32)"

@@ -53,7 +53,7 @@ def last_probe(health: dict | None, now: datetime) -> dict | None:
 def size_of(host_config: dict) -> dict:
     memory = host_config.get("Memory") or 0
     nano = host_config.get("NanoCpus") or 0
-    nproc = next((u.get("Hard") for u in host_config.get("Ulimits") or [] if u.get("Name") == "nproc"), None)
+    nproc = host_config.get("PidsLimit") or None  # set on one-offs; copies have none (see hardening.py)
     return {"cpus": nano / 1e9 if nano else None, "memory_mib": memory // (1024 * 1024) if memory else None,
             "processes": nproc}
 

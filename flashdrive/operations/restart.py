@@ -114,7 +114,10 @@ def restart(stack: DeployedStack, app: str, *, out: IO[str] = sys.stdout, stop_t
     for index, member in enumerate(copies):
         out.write(f"restarting {member.display} ({member.name}) ...\n")
         out.flush()
-        member.container.restart(timeout=stop_timeout)
+        # The copy's own grace period (shutdown_timeout_s) when it has one: a shorter one would kill
+        # requests in flight.
+        own = (member.attrs.get("Config") or {}).get("StopTimeout")
+        member.container.restart(timeout=own if isinstance(own, int) and own > 0 else stop_timeout)
         seconds = wait(member, within=ready_within(member))
         out.write(f"{member.display} is up again ({seconds:.1f}s)\n")
         out.flush()

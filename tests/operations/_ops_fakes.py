@@ -28,7 +28,7 @@ def attrs(stack: str, name: str, labels: dict[str, str], *, running: bool = True
         "HostConfig": {"Memory": memory_mib * 1024 * 1024, "MemorySwap": memory_mib * 1024 * 1024,
                        "NanoCpus": int(cpus * 1e9), "Binds": binds or [], "Init": True, "CapDrop": ["ALL"],
                        "SecurityOpt": ["no-new-privileges:true"],
-                       "Ulimits": [{"Name": "nproc", "Soft": 256, "Hard": 256}]},
+                       "PidsLimit": 256},
         "NetworkSettings": {"Networks": {n: {"Aliases": []} for n in networks}},
     }
 
