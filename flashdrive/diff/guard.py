@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flashdrive.diff.holders import Holder, docker_labels, holder_of
 from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
-from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
+from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
 from flashdrive.plan.model import Plan
 
 
@@ -306,10 +306,46 @@ def _credential_findings(diff: PlanDiff) -> list[Finding]:
     return findings
 
 
+def _claim_template_findings(diff: PlanDiff) -> list[Finding]:
+    """A StatefulSet that no longer has the claim templates it had: its pods' claims
+    (`<template>-<set>-<n>`) stay in the namespace, unmounted, and the pods start on whatever the
+    new spec mounts — for a database, an empty claim. Stacks whose databases kept their data in a
+    claim template before the data moved to a claim of its own meet this on their next deploy."""
+    findings = []
+    for change in diff.changed:
+        if change.type != K8S_STATEFUL_SET or change.base is None:
+            continue
+        before = _templates(change.base.inputs)
+        if not before or (change.head is not None and _templates(change.head.inputs) == before):
+            continue
+        metadata = change.base.inputs.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        name = str(metadata.get("name") or change.base.name)
+        found = metadata.get("labels")
+        labels: dict = found if isinstance(found, dict) else {}
+        claims = ", ".join(f"{template}-{name}-0" for template in before)
+        findings.append(Finding(
+            Holder("database", str(labels.get(K8S_NAME) or name), claims, "claim"),
+            change.verdict if change.verdict in (DELETE, REPLACE) else REPLACE, change.base.name,
+            "the stateful set no longer mounts the claims its claim templates made",
+            f"they stay in the namespace with the data, unmounted, and the pods start on a new claim; copy the data "
+            f"across first (e.g. a Job mounting both, or a dump and restore), then delete {claims}"))
+    return findings
+
+
+def _templates(inputs: dict) -> list[str]:
+    spec = inputs.get("spec")
+    templates = spec.get("volumeClaimTemplates") if isinstance(spec, dict) else None
+    if not isinstance(templates, list):
+        return []
+    return sorted(str((t.get("metadata") or {}).get("name")) for t in templates
+                  if isinstance(t, dict) and isinstance(t.get("metadata"), dict))
+
+
 def check(diff: PlanDiff) -> Report:
     """Every deletion or replacement of a data holder, with its cause; plus non-blocking cautions."""
     context = _Context(diff)
-    findings: list[Finding] = _credential_findings(diff)
+    findings: list[Finding] = _credential_findings(diff) + _claim_template_findings(diff)
     for change in diff.changes:
         if change.verdict not in (DELETE, REPLACE) or change.base is None:
             continue

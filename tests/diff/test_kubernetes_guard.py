@@ -135,3 +135,26 @@ def test_renaming_the_stack_takes_the_namespace_and_every_claim(guard):
     _, findings = guard(specs.rename_stack)
     assert "namespace 'shop' (and every claim in it)" in findings
     assert "disk 'media'" in findings
+
+
+def test_a_database_stateful_set_that_drops_its_claim_template_strands_the_data():
+    from flashdrive.diff import check, diff_plans
+    from flashdrive.plan.model import Plan, PlannedResource
+
+    def stateful_set(templates: list[str]) -> PlannedResource:
+        spec = {"serviceName": "main", "replicas": 1}
+        if templates:
+            spec["volumeClaimTemplates"] = [{"metadata": {"name": t}, "spec": {}} for t in templates]
+        return PlannedResource(
+            urn="urn:pulumi:dev::flashdrive::flashdrive:kubernetes:Database$kubernetes:apps/v1:StatefulSet::shop-db-main",
+            type="kubernetes:apps/v1:StatefulSet", name="shop-db-main", parent=None, custom=True,
+            inputs={"metadata": {"name": "shop-db-main", "labels": {"app.kubernetes.io/name": "main"}}, "spec": spec})
+
+    def plan(resource):
+        return Plan(resources=[resource], outputs={}, project="flashdrive", pulumi_stack="dev", stack="shop",
+                    backend="kubernetes")
+
+    report = check(diff_plans(plan(stateful_set(["data"])), plan(stateful_set([]))))
+    [finding] = report.findings
+    assert finding.message.startswith("database 'main' (claim data-shop-db-main-0) would be replaced")
+    assert check(diff_plans(plan(stateful_set(["data"])), plan(stateful_set(["data"])))).findings == []
