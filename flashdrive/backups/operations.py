@@ -255,7 +255,8 @@ def _job_networks(deployed: DeployedStack) -> list[str]:
     return list(deployed.inspect["NetworkSettings"]["Networks"])
 
 
-def restore(stack: str, target: str, snapshot: str | None, force: bool, out=sys.stdout) -> None:
+def restore(stack: str, target: str, snapshot: str | None, force: bool, out=None) -> None:
+    out = out or sys.stdout  # looked up at call time: a caller may have replaced it
     deployed = DeployedStack(stack)
     kind, _, name = target.partition(":") if ":" in target else ("", "", target)
     if not kind:

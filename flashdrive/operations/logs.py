@@ -115,8 +115,9 @@ class Printer:
 
 
 def show(stack: DeployedStack, app: str | None, *, since: float | None = None, tail: int | None = None,
-         follow: bool = False, out: IO[str] = sys.stdout, stop: threading.Event | None = None,
+         follow: bool = False, out: IO[str] | None = None, stop: threading.Event | None = None,
          poll_seconds: float = 1.0) -> None:
+    out = out or sys.stdout  # looked up at call time: a caller may have replaced it
     sources = log_sources(stack, app)
     printer = Printer(out, max((len(m.display) for m in sources), default=0))
     lines = backlog(sources, since=since, tail=tail)

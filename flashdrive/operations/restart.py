@@ -103,8 +103,9 @@ def _edge_caddyfile(stack: DeployedStack) -> str:
         return ""
 
 
-def restart(stack: DeployedStack, app: str, *, out: IO[str] = sys.stdout, stop_timeout: int = STOP_TIMEOUT_S,
+def restart(stack: DeployedStack, app: str, *, out: IO[str] | None = None, stop_timeout: int = STOP_TIMEOUT_S,
             wait: Callable[..., float] = wait_ready, sleep: Callable[[float], None] = time.sleep) -> list[tuple[str, float]]:
+    out = out or sys.stdout  # looked up at call time: a caller may have replaced it
     copies = stack.copies(app)
     if not copies:
         raise OperationError(f"app '{app}' has no copies in stack '{stack.name}'")
