@@ -28,6 +28,7 @@ ROLE_BACKUPS = "backups"  # the backup repository's volume
 ROLE_BACKUP_SERVER = "backup-server"
 ROLE_BACKUP_JOB = "backup-job"  # reads the disks and dumps the databases
 ROLE_BACKUP_PRUNE = "backup-prune"
+ROLE_DRILL = "drill"  # `flashdrive backup verify`'s scratch containers, volume and network
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels
 COPY_ROLES = (ROLE_WEB, ROLE_WORKER)

@@ -149,6 +149,7 @@ class ResolvedBackups:
     settings: Backups
     image: str  # restic, for the backup and prune jobs
     server_image: str  # rclone, for the append-only server
+    verify: str = "0 5 * * 0"  # the restore drill's schedule
 
 
 @dataclass(frozen=True)
