@@ -82,7 +82,7 @@ def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(p
                  "drill_database cache redis database=cache /cache.rdb"):
         assert line in drill
     # What each dump is stored as is what the drill reads.
-    assert "--stdin-filename main.pgdump" in upload(job, "/flashdrive/backup.sh")
+    assert "store_dump main main.pgdump" in upload(job, "/flashdrive/backup.sh")
     weekly = plan_spec(spec_path(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
     # busybox crond knows no macros: written out.
     assert upload(containers(weekly)["shop-backup"], "/flashdrive/crontabs/root").splitlines()[1].startswith(
