@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def _guard(action):
-    from flashdrive.backups.operations import BackupError
+    from flashdrive.operations.backups import BackupError
 
     try:
         return action()
@@ -49,19 +49,19 @@ def _guard(action):
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import list_backups, stack_name
+    from flashdrive.operations.backups import list_backups, deployed_stack
 
     def action():
-        sys.stdout.write(list_backups(stack_name(args.spec, args.deployed)))
+        sys.stdout.write(list_backups(deployed_stack(args.spec, args.deployed)))
         return EXIT_OK
     return _guard(action)
 
 
 def run_now(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import run_backup, stack_name
+    from flashdrive.operations.backups import run_backup, deployed_stack
 
     def action():
-        code = run_backup(stack_name(args.spec, args.deployed))
+        code = run_backup(deployed_stack(args.spec, args.deployed))
         if code != 0:
             print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
             return EXIT_INPUT
@@ -70,20 +70,20 @@ def run_now(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import restore, stack_name
+    from flashdrive.operations.backups import restore, deployed_stack
 
     def action():
-        restore(stack_name(args.spec, args.deployed), args.target, args.snapshot, args.force)
+        restore(deployed_stack(args.spec, args.deployed), args.target, args.snapshot, args.force)
         return EXIT_OK
     return _guard(action)
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import stack_name
-    from flashdrive.backups.verify import render, render_json, verify
+    from flashdrive.operations.backup_verify import render, render_json, verify
+    from flashdrive.operations.backups import deployed_stack
 
     def action():
-        items, facts = verify(stack_name(args.spec, args.deployed))
+        items, facts = verify(deployed_stack(args.spec, args.deployed))
         sys.stdout.write(render_json(items, facts) if args.json else render(items, facts))
         return EXIT_OK if all(item.ok for item in items) else EXIT_INPUT
     return _guard(action)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, docker_labels, holder_of
-from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
+from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
-from flashdrive.plan.model import Plan
+from flashdrive.plan.plan import Plan
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def _health_test(db: ResolvedDatabase) -> list[str]:
 DATABASE_STOP_GRACE_S = 120
 
 
-class Database(pulumi.ComponentResource):
+class DockerDatabase(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,

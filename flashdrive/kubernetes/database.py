@@ -94,7 +94,7 @@ def _probe_command(db: ResolvedDatabase) -> list[str]:
     }[db.engine]]
 
 
-class Database(pulumi.ComponentResource):
+class KubernetesDatabase(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],

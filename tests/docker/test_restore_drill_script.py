@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from flashdrive.backups.drill import DrillDatabase, DrillDisk, drill_script, parse_report
+from flashdrive.backup_drill import DrillDatabase, DrillDisk, drill_script, parse_report
 
 # A restic that serves snapshots from a folder: snapshots.json ([{id, time, tags}]), files/<id>/...
 # (a snapshot's files, at their paths), and answers check/restore/ls/dump/backup as restic 0.14 does.
@@ -159,7 +159,7 @@ def test_an_empty_dump_or_a_missing_server_fails_the_database_naming_why(reposit
 
 
 def test_a_report_line_reads_back_as_it_was_written():
-    from flashdrive.backups.drill import DrillItem
+    from flashdrive.backup_drill import DrillItem
 
     item = DrillItem("database:main", "ok", "c9d0e1f2" * 8, "2026-11-27T03:00:05Z", 3098, "loaded, 2 tables",
                      "", {"public.visit": 42, "public.empty": 0})

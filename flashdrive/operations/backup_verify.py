@@ -1,6 +1,6 @@
 """`flashdrive backup verify`: the restore drill of a stack deployed on this Docker host.
 
-The drill script (flashdrive.backups.drill) runs in a one-off container of the backup image, with
+The drill script (flashdrive.backup_drill) runs in a one-off container of the backup image, with
 the job's credentials and only the network to the repository (never the stack's own, where the
 live databases are): it checks the repository and every disk, and leaves every database's latest
 dump on a scratch volume. Each dump is then loaded into a scratch container of the live server's
@@ -19,10 +19,10 @@ import shlex
 import time
 from typing import Any
 
-from flashdrive.backups.drill import (DUMPED, LOAD_AND_COUNT, VERSION, DrillDatabase, DrillDisk, DrillItem,
+from flashdrive.backup_drill import (DUMPED, LOAD_AND_COUNT, VERSION, DrillDatabase, DrillDisk, DrillItem,
                                       check_settings, drill_script, parse_report)
-from flashdrive.backups.operations import BackupError, DeployedStack, _client, _one_off
-from flashdrive.backups.scripts import DISKS_DIR, dump_file
+from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
+from flashdrive.backup_scripts import DISKS_DIR, dump_file
 from flashdrive.labels import LABEL_DATABASE, LABEL_ENGINE, LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_DRILL
 
 OUT = "/drill"  # the scratch volume, in the one-off (read-write) and in the scratch servers (read-only)

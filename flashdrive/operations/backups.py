@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
@@ -187,8 +187,8 @@ def list_backups(stack: str) -> str:
 
 
 def last_drill(deployed: DeployedStack, drills: list[Snapshot]) -> str:
-    """The last restore drill's result, from the report it stored (flashdrive.backups.drill)."""
-    from flashdrive.backups.drill import parse_report
+    """The last restore drill's result, from the report it stored (flashdrive.backup_drill)."""
+    from flashdrive.backup_drill import parse_report
 
     if not drills:
         return ("Last restore drill: none yet (the backup job runs one on backups.verify, weekly by default; "
@@ -389,7 +389,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
         _client().containers.get(container).start()
 
 
-def stack_name(spec: str | None, stack: str | None) -> str:
+def deployed_stack(spec: str | None, stack: str | None) -> str:
     """--deployed wins; else the stack named by the spec file."""
     if stack:
         return stack
