@@ -203,7 +203,8 @@ item() {{
 # TAG [ID]: "ID TIME" of the given snapshot, or of the newest carrying TAG (by the time it claims).
 pick() {{
   restic snapshots --no-lock --json --host "$STACK" --tag "$1" ${{2:+"$2"}} 2>"$WORK/error" \\
-    | grep -oE '"(time|id)":"[^"]*"' | awk -F'"' '$2 == "time" {{ t = $4 }} $2 == "id" {{ print t " " $4 }}' \\
+    | grep -oE '"(time|id)":"[^"]*"' \\
+    | awk -F'"' '$2 == "time" {{ t = $4 }} $2 == "id" {{ i = $4 }} t != "" && i != "" {{ print t " " i; t = i = "" }}' \\
     | sort | tail -n 1 | awk '{{ print $2 " " $1 }}'
 }}
 tail_of() {{ tail -c 400 "$1" | tr '\\n' ' '; }}

@@ -16,6 +16,7 @@ from flashdrive.backup_drill import DrillDatabase, DrillDisk, drill_script, pars
 # (a snapshot's files, at their paths), and answers check/restore/ls/dump/backup as restic 0.14 does.
 RESTIC = r'''
 import json, os, shutil, sys
+from pathlib import Path
 home = Path(os.environ["FAKE_RESTIC"])
 args = [a for a in sys.argv[1:] if a != "--no-lock"]
 command, rest = args[0], args[1:]
@@ -32,7 +33,7 @@ if command == "snapshots":
     ids = [a for a in rest if not a.startswith("-") and a not in (tag, rest[rest.index("--host") + 1])]
     found = [dict(s, short_id=s["id"][:8], tree="ab" * 32, hostname="shop", paths=["/x"]) for s in snapshots
              if tag in s["tags"] and (not ids or s["id"] in ids)]
-    print(json.dumps(found))
+    print(json.dumps(found, separators=(",", ":")))  # compact, as restic prints it
 elif command == "restore":
     snapshot, target = rest[0], Path(rest[rest.index("--target") + 1])
     if (home / "unreadable" / snapshot).exists():
