@@ -162,8 +162,13 @@ VERSION = {
     "mongodb": "mongod --version | sed -n 's/^db version v/mongodb /p'",
     "redis": "redis-server --version | sed -n 's/.* v=\\([^ ]*\\).*/redis \\1/p'",
 }
-# Where `restic dump` reads each dump inside a snapshot is the backend's; what it is, is the engine's.
-WHAT_LOADS = {"postgres": "pg_restore", "mysql": "mysql", "mongodb": "mongorestore", "redis": "redis-server"}
+# What the counts are, after "N ": ROWS is their sum.
+COUNTED = {
+    "postgres": "tables answered count(*): ROWS rows",
+    "mysql": "tables answered COUNT(*): ROWS rows",
+    "mongodb": "collections answered countDocuments(): ROWS documents",
+    "redis": "databases with keys in INFO keyspace: ROWS keys",
+}
 
 
 def check_settings(database: str, gzip: bool) -> str:
@@ -236,7 +241,8 @@ drill_disk() {{  # NAME TAG PATH [ID]
   status=$?
   grep 'ignoring error' "$WORK/log" | grep -v 'lchown.*operation not permitted' > "$WORK/errors"
   if [ "$status" -ne 0 ] && {{ [ -s "$WORK/errors" ] || ! grep -q 'There were [0-9]* errors' "$WORK/log"; }}; then
-    item "$what" failed "$id" "$time" - "restic restore --verify" "restore failed: $(head -c 300 "$WORK/errors") $(tail_of "$WORK/log")"
+    [ -s "$WORK/errors" ] || tail -n 3 "$WORK/log" > "$WORK/errors"
+    item "$what" failed "$id" "$time" - "restic restore --verify" "restore failed: $(sort -u "$WORK/errors" | head -c 400)"
     rm -rf "$target"; return
   fi
   # The whole snapshot: restic 0.14's ls given a folder lists its direct children only.
@@ -262,10 +268,10 @@ drill_disk() {{  # NAME TAG PATH [ID]
 """
 
 DRILL_DATABASE = """\
-drill_database() {{  # NAME ENGINE TAG PATH CHECK SERVERS VERSION [ID]
+drill_database() {{  # NAME ENGINE TAG PATH CHECK SERVERS VERSION COUNTED [ID]
   what="database:$1"
   note "$what ($2)"
-  found=$(pick "$3" "${{8:-}}")
+  found=$(pick "$3" "${{9:-}}")
   if [ -z "$found" ]; then item "$what" failed - - - - "no snapshot of it in the repository: $(tail_of "$WORK/error")"; return; fi
   id=${{found%% *}}; time=${{found#* }}
   dump="${{DRILL_OUT:-$WORK}}/${{4##*/}}"
@@ -291,7 +297,7 @@ drill_database() {{  # NAME ENGINE TAG PATH CHECK SERVERS VERSION [ID]
   version=$(as_scratch "$7" 2>/dev/null | head -n 1)
   if as_scratch "$5" < "$dump" > "$WORK/counts" 2>"$WORK/error"; then
     tables=$(grep -c . "$WORK/counts"); rows=$(awk -F= '{{ n += $NF }} END {{ print n + 0 }}' "$WORK/counts")
-    item "$what" ok "$id" "$time" "$size" "loaded into a fresh $version, $tables tables answered count(*): $rows rows" "" "$(tr '\\n' ' ' < "$WORK/counts")"
+    item "$what" ok "$id" "$time" "$size" "loaded into a fresh $version, $tables $(printf '%s' "$8" | sed "s/ROWS/$rows/")" "" "$(tr '\\n' ' ' < "$WORK/counts")"
   else
     item "$what" failed "$id" "$time" "$size" "loaded into a fresh $version" "the dump does not load: $(tail_of "$WORK/error")"
   fi
@@ -340,7 +346,7 @@ def drill_script(stack: str, disks: list[DrillDisk], databases: list[DrillDataba
     for db in databases:
         lines.append("drill_database " + shlex.join([
             db.name, db.engine, db.tag, db.path, in_image_check(db.engine, db.database or db.name, db.path.endswith(".gz")),
-            SERVER[db.engine], VERSION[db.engine], chosen.get(f"database:{db.name}", "")]))
+            SERVER[db.engine], VERSION[db.engine], COUNTED[db.engine], chosen.get(f"database:{db.name}", "")]))
     lines.append(EPILOGUE.format())
     return "\n".join(lines) + "\n"
 

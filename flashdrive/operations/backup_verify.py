@@ -19,7 +19,7 @@ import shlex
 import time
 from typing import Any
 
-from flashdrive.backup_drill import (DUMPED, LOAD_AND_COUNT, VERSION, DrillDatabase, DrillDisk, DrillItem,
+from flashdrive.backup_drill import (COUNTED, DUMPED, LOAD_AND_COUNT, VERSION, DrillDatabase, DrillDisk, DrillItem,
                                       check_settings, drill_script, parse_report)
 from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
@@ -183,7 +183,7 @@ class Drill:
             if table and rows.isdigit():
                 counts[table] = int(rows)
         item.status, item.tables = "ok", counts
-        item.checked = f"{checked}, {len(counts)} tables answered count(*): {sum(counts.values())} rows"
+        item.checked = f"{checked}, {len(counts)} {COUNTED[db.engine].replace('ROWS', str(sum(counts.values())))}"
 
     def _wait_ready(self, container: Any, engine: str) -> str:
         deadline = time.monotonic() + READY_SECONDS

@@ -110,6 +110,7 @@ def test_a_damaged_pack_fails_the_drill_naming_the_item(backed_up, capsys):
 
     code, out, err = flashdrive(capsys, "backup", "verify", "--deployed", STACK)
     assert code == 1, out + err
+    report = out
     lines = out.splitlines()
     assert any(line.startswith("disk:media") and "FAILED" in line for line in lines), out
     assert any(line.startswith("repository") and "FAILED" in line for line in lines), out
@@ -121,3 +122,4 @@ def test_a_damaged_pack_fails_the_drill_naming_the_item(backed_up, capsys):
     assert "disk:media\tfailed" in result.stdout, result.stdout
     code, out, _ = flashdrive(capsys, "backup", "list", "--deployed", STACK)
     assert "Last restore drill:" in out and "FAILED" in out and "disk:media" in out, out
+    print(f"[e2e] the drill's report on a damaged repository:\n{report}", file=sys.stderr)
