@@ -23,6 +23,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
+from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedStack
 
 # The report: one line per item, these fields, tab-separated; `tables` is `name=rows` words.
@@ -84,24 +85,35 @@ def parse_report(text: str) -> list[DrillItem]:
 # Each runs with the connection in the environment (CONNECT below for the in-image server; the
 # scratch container's own for `flashdrive backup verify`) and prints `name=rows` lines.
 
+def _restore(engine: str, host: str, user: str) -> str:
+    """The engine's own restore command (`flashdrive backup restore` runs it too), into `drill`."""
+    command = ENGINES[engine].restore
+    assert command is not None, engine
+    return command.format(pw="DRILL_PASSWORD", host=host, port=ENGINES[engine].port, user=user, name="drill")
+
+
 LOAD_AND_COUNT = {
-    # Into a database of its own; --exit-on-error: a dump that does not load fully fails.
+    # Into a database of its own, with the restore's own command; grants to roles a fresh server
+    # lacks are left out (the live server has them). A dump that does not load fully fails.
     "postgres": """\
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' >/dev/null
-pg_restore --no-owner --no-privileges --exit-on-error -d drill
+""" + _restore("postgres", '"$PGHOST"', '"$PGUSER"') + """ --no-privileges
 psql -X -tA -F= -v ON_ERROR_STOP=1 -d drill <<'SQL'
 SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename)
 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec
 SQL
 """,
     "mysql": """\
-mysql $MYSQL_CONNECT -e 'CREATE DATABASE drill'
-mysql $MYSQL_CONNECT drill
+MYSQL_CONNECT="--host $MYSQL_HOST --user root"
+MYSQL_PWD=$DRILL_PASSWORD mysql $MYSQL_CONNECT -e 'CREATE DATABASE drill'
+""" + _restore("mysql", '"$MYSQL_HOST"', "root") + """
+export MYSQL_PWD="$DRILL_PASSWORD"
 mysql $MYSQL_CONNECT -N -B -e "SELECT table_name FROM information_schema.tables WHERE table_schema = 'drill' AND table_type = 'BASE TABLE' ORDER BY 1" > "$DRILL_DIR/tables"
 while read -r table; do
   printf '%s=%s\\n' "$table" "$(mysql $MYSQL_CONNECT -N -B drill -e "SELECT COUNT(*) FROM \\`$table\\`" </dev/null)"
 done < "$DRILL_DIR/tables"
 """,
+    # Not the restore's command: that one logs in, and the scratch server has no users.
     "mongodb": """\
 mongorestore $MONGO_CONNECT --quiet --archive $MONGO_GZIP --nsFrom "$DRILL_DB.*" --nsTo 'drill.*'
 mongosh $MONGO_CONNECT --quiet drill --eval 'db.getCollectionNames().sort().forEach(c => print(c + "=" + db.getCollection(c).countDocuments({})))'
@@ -113,7 +125,7 @@ redis-cli $REDIS_CONNECT info keyspace | tr -d '\\r' | sed -n 's/^\\(db[0-9]*\\)
 }
 
 # The in-image server: started in $DRILL_DIR (the scratch user's own), on a socket only (no port,
-# nothing else can connect), stopped by STOP. Small buffers: the job's memory is the job's size.
+# nothing else can connect; MySQL on the loopback), stopped by STOP. Small buffers: the job's memory is the job's size.
 START = {
     "postgres": """\
 initdb -D "$DRILL_DIR/data" -U drill --auth=trust -E UTF8 --no-sync >"$DRILL_DIR/log" 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
@@ -127,10 +139,12 @@ if command -v mariadb-install-db >/dev/null; then
 else
   "$server" --no-defaults --initialize-insecure --datadir="$DRILL_DIR/data" >"$DRILL_DIR/log" 2>&1
 fi || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-"$server" --no-defaults --datadir="$DRILL_DIR/data" --socket="$DRILL_DIR/sock" --skip-networking --pid-file="$DRILL_DIR/pid" --log-error="$DRILL_DIR/log" --innodb-buffer-pool-size=32M &
-export MYSQL_CONNECT="--socket=$DRILL_DIR/sock -uroot"
-for _ in $(seq 120); do mysqladmin $MYSQL_CONNECT ping --silent >/dev/null 2>&1 && break; sleep 1; done
-mysqladmin $MYSQL_CONNECT ping --silent >/dev/null 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+# The loopback of the job's own container (pod), where nothing else listens: the restore's
+# command takes a host, and MariaDB's client ignores MYSQL_UNIX_PORT.
+"$server" --no-defaults --datadir="$DRILL_DIR/data" --socket="$DRILL_DIR/sock" --bind-address=127.0.0.1 --port=3306 --pid-file="$DRILL_DIR/pid" --log-error="$DRILL_DIR/log" --innodb-buffer-pool-size=32M &
+export MYSQL_HOST=127.0.0.1
+for _ in $(seq 120); do mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 && break; sleep 1; done
+mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
 """,
     "mongodb": """\
 mkdir "$DRILL_DIR/data"
@@ -149,7 +163,7 @@ for _ in $(seq 120); do [ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG 
 
 STOP = {
     "postgres": 'pg_ctl -D "$DRILL_DIR/data" -m immediate stop >/dev/null 2>&1',
-    "mysql": 'mysqladmin $MYSQL_CONNECT shutdown >/dev/null 2>&1',
+    "mysql": 'mysqladmin -h 127.0.0.1 -uroot shutdown >/dev/null 2>&1',
     "mongodb": 'mongod --dbpath "$DRILL_DIR/data" --shutdown >/dev/null 2>&1',
     "redis": 'redis-cli $REDIS_CONNECT shutdown nosave >/dev/null 2>&1',
 }
@@ -172,8 +186,10 @@ COUNTED = {
 
 
 def check_settings(database: str, gzip: bool) -> str:
-    """What LOAD_AND_COUNT reads besides the connection: the dump's database name, its compression."""
-    return f"DRILL_DB={shlex.quote(database)}; MONGO_GZIP={'--gzip' if gzip else ''}\n"
+    """What LOAD_AND_COUNT reads besides the connection: the dump's database name, its compression,
+    the scratch server's password (none in the image: its socket is the scratch user's)."""
+    return (f"DRILL_DB={shlex.quote(database)}; MONGO_GZIP={'--gzip' if gzip else ''}; "
+            'DRILL_PASSWORD=${DRILL_PASSWORD:-}\n')
 
 
 def in_image_check(engine: str, database: str, gzip: bool) -> str:
@@ -351,11 +367,11 @@ def drill_script(stack: str, disks: list[DrillDisk], databases: list[DrillDataba
     return "\n".join(lines) + "\n"
 
 
-def kubernetes_items(stack: ResolvedStack, disks_root: str, dumps: str,
-                     extensions: dict[str, str]) -> tuple[list[DrillDisk], list[DrillDatabase]]:
+def kubernetes_items(stack: ResolvedStack, disks_root: str, dumps: str) -> tuple[list[DrillDisk], list[DrillDatabase]]:
     """What a Kubernetes backup run stores: one snapshot (tag flashdrive) of the disks and the dumps."""
     return ([DrillDisk(d.name, "flashdrive", f"{disks_root}/{d.name}") for d in sorted(stack.disks, key=lambda d: d.name)],
-            [DrillDatabase(db.name, db.engine, "flashdrive", f"{dumps}/{db.name}.{extensions[db.engine]}", db.database)
+            [DrillDatabase(db.name, db.engine, "flashdrive",
+                           f"{dumps}/{db.name}.{ENGINES[db.engine].job_dump.extension}", db.database)
              for db in sorted(stack.databases.values(), key=lambda d: d.name)])
 
 

@@ -374,7 +374,7 @@ class KubernetesBackups(pulumi.ComponentResource):
     def _drill(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool):
         """The restore drill: reads through the same server and credentials as the backup job."""
         child = pulumi.ResourceOptions(parent=self)
-        disks, databases = kubernetes_items(stack, f"{BACKUP_ROOT}/disks", DUMPS, DUMP_EXTENSIONS)
+        disks, databases = kubernetes_items(stack, f"{BACKUP_ROOT}/disks", DUMPS)
         scripts = k8s.core.v1.ConfigMap(
             f"{stack.name}-backup-drill",
             metadata={"name": "backup-drill", "namespace": namespace,

@@ -23,19 +23,15 @@ from flashdrive.backup_drill import (COUNTED, DUMPED, LOAD_AND_COUNT, VERSION, D
                                       check_settings, drill_script, parse_report)
 from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
+from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_DATABASE, LABEL_ENGINE, LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_DRILL
 
 OUT = "/drill"  # the scratch volume, in the one-off (read-write) and in the scratch servers (read-only)
 READY_SECONDS = 180
 
-# How a scratch server of the live image starts empty, is waited for and is reached. Throwaway
-# passwords: the server holds nothing but the dump, on a network that holds nothing but it.
-READY = {
-    "postgres": "pg_isready -q -h 127.0.0.1",
-    "mysql": 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
-    "mongodb": "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' >/dev/null",
-    "redis": "[ \"$(redis-cli -h 127.0.0.1 ping)\" = PONG ]",
-}
+# How a scratch server of the live image starts empty (waited for by the engine's own health
+# check) and is reached. Throwaway passwords: the server holds nothing but the dump, on a network
+# that holds nothing but it.
 
 
 def _scratch_env(engine: str, password: str) -> dict[str, str]:
@@ -51,7 +47,7 @@ def _scratch_env(engine: str, password: str) -> dict[str, str]:
 def _connect_env(engine: str, password: str) -> dict[str, str]:
     return {
         "postgres": {"PGHOST": "/var/run/postgresql", "PGUSER": "drill"},
-        "mysql": {"MYSQL_CONNECT": "-h 127.0.0.1 -u root", "MYSQL_PWD": password},
+        "mysql": {"MYSQL_HOST": "127.0.0.1", "DRILL_PASSWORD": password},
         "mongodb": {"MONGO_CONNECT": "--host 127.0.0.1"},
         "redis": {"REDIS_CONNECT": "-h 127.0.0.1"},
     }[engine]
@@ -191,7 +187,7 @@ class Drill:
             container.reload()
             if container.status != "running":
                 return f"it exited: {container.logs(tail=10).decode(errors='replace').strip()[-600:]}"
-            if container.exec_run(["sh", "-c", READY[engine]]).exit_code == 0:
+            if container.exec_run(["sh", "-c", ENGINES[engine].health]).exit_code == 0:
                 return ""
             time.sleep(1)
         return f"not ready after {READY_SECONDS}s: {container.logs(tail=10).decode(errors='replace').strip()[-600:]}"
