@@ -23,7 +23,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
-from flashdrive.engines import ENGINES
+from flashdrive.engines import DRILLS, ENGINES
 from flashdrive.model.stack import ResolvedStack
 
 # The report: one line per item, these fields, tab-separated; `tables` is `name=rows` words.
@@ -80,113 +80,8 @@ def parse_report(text: str) -> list[DrillItem]:
     return items
 
 
-# --- Per engine: load a dump read from stdin into an empty server, then count its rows ----------
-#
-# Each runs with the connection in the environment (CONNECT below for the in-image server; the
-# scratch container's own for `flashdrive backup verify`) and prints `name=rows` lines.
-
-def _restore(engine: str, host: str, user: str) -> str:
-    """The engine's own restore command (`flashdrive backup restore` runs it too), into `drill`."""
-    command = ENGINES[engine].restore
-    assert command is not None, engine
-    return command.format(pw="DRILL_PASSWORD", host=host, port=ENGINES[engine].port, user=user, name="drill")
-
-
-LOAD_AND_COUNT = {
-    # Into a database of its own, with the restore's own command; grants to roles a fresh server
-    # lacks are left out (the live server has them). A dump that does not load fully fails.
-    "postgres": """\
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' >/dev/null
-""" + _restore("postgres", '"$PGHOST"', '"$PGUSER"') + """ --no-privileges
-psql -X -tA -F= -v ON_ERROR_STOP=1 -d drill <<'SQL'
-SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename)
-FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec
-SQL
-""",
-    "mysql": """\
-MYSQL_CONNECT="--host $MYSQL_HOST --user root"
-MYSQL_PWD=$DRILL_PASSWORD mysql $MYSQL_CONNECT -e 'CREATE DATABASE drill'
-""" + _restore("mysql", '"$MYSQL_HOST"', "root") + """
-export MYSQL_PWD="$DRILL_PASSWORD"
-mysql $MYSQL_CONNECT -N -B -e "SELECT table_name FROM information_schema.tables WHERE table_schema = 'drill' AND table_type = 'BASE TABLE' ORDER BY 1" > "$DRILL_DIR/tables"
-while read -r table; do
-  printf '%s=%s\\n' "$table" "$(mysql $MYSQL_CONNECT -N -B drill -e "SELECT COUNT(*) FROM \\`$table\\`" </dev/null)"
-done < "$DRILL_DIR/tables"
-""",
-    # Not the restore's command: that one logs in, and the scratch server has no users.
-    "mongodb": """\
-mongorestore $MONGO_CONNECT --quiet --archive $MONGO_GZIP --nsFrom "$DRILL_DB.*" --nsTo 'drill.*'
-mongosh $MONGO_CONNECT --quiet drill --eval 'db.getCollectionNames().sort().forEach(c => print(c + "=" + db.getCollection(c).countDocuments({})))'
-""",
-    # The server read the dump at its start (see START): a key count per database.
-    "redis": """\
-redis-cli $REDIS_CONNECT info keyspace | tr -d '\\r' | sed -n 's/^\\(db[0-9]*\\):keys=\\([0-9]*\\).*/\\1=\\2/p'
-""",
-}
-
-# The in-image server: started in $DRILL_DIR (the scratch user's own), on a socket only (no port,
-# nothing else can connect; MySQL on the loopback), stopped by STOP. Small buffers: the job's memory is the job's size.
-START = {
-    "postgres": """\
-initdb -D "$DRILL_DIR/data" -U drill --auth=trust -E UTF8 --no-sync >"$DRILL_DIR/log" 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-pg_ctl -D "$DRILL_DIR/data" -w -t 120 -l "$DRILL_DIR/log" -o "-c listen_addresses='' -k $DRILL_DIR -c fsync=off -c shared_buffers=16MB" start >/dev/null || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-export PGHOST="$DRILL_DIR" PGUSER=drill
-""",
-    "mysql": """\
-server=$(command -v mariadbd || command -v mysqld)
-if command -v mariadb-install-db >/dev/null; then
-  mariadb-install-db --no-defaults --datadir="$DRILL_DIR/data" --auth-root-authentication-method=normal --skip-test-db >"$DRILL_DIR/log" 2>&1
-else
-  "$server" --no-defaults --initialize-insecure --datadir="$DRILL_DIR/data" >"$DRILL_DIR/log" 2>&1
-fi || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-# The loopback of the job's own container (pod), where nothing else listens: the restore's
-# command takes a host, and MariaDB's client ignores MYSQL_UNIX_PORT.
-"$server" --no-defaults --datadir="$DRILL_DIR/data" --socket="$DRILL_DIR/sock" --bind-address=127.0.0.1 --port=3306 --pid-file="$DRILL_DIR/pid" --log-error="$DRILL_DIR/log" --innodb-buffer-pool-size=32M &
-export MYSQL_HOST=127.0.0.1
-for _ in $(seq 120); do mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 && break; sleep 1; done
-mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-""",
-    "mongodb": """\
-mkdir "$DRILL_DIR/data"
-mongod --dbpath "$DRILL_DIR/data" --bind_ip 127.0.0.1 --port 27099 --unixSocketPrefix "$DRILL_DIR" --wiredTigerCacheSizeGB 0.25 --fork --logpath "$DRILL_DIR/log" >/dev/null || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-export MONGO_CONNECT="--host 127.0.0.1 --port 27099"
-""",
-    # Redis reads its data only at start: the dump is put in place first.
-    "redis": """\
-cat > "$DRILL_DIR/dump.rdb"
-redis-server --port 0 --unixsocket "$DRILL_DIR/sock" --dir "$DRILL_DIR" --dbfilename dump.rdb --appendonly no --save '' --daemonize yes --logfile "$DRILL_DIR/log" --pidfile "$DRILL_DIR/pid"
-export REDIS_CONNECT="-s $DRILL_DIR/sock"
-for _ in $(seq 120); do [ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG ] && break; sleep 1; done
-[ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG ] || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
-""",
-}
-
-STOP = {
-    "postgres": 'pg_ctl -D "$DRILL_DIR/data" -m immediate stop >/dev/null 2>&1',
-    "mysql": 'mysqladmin -h 127.0.0.1 -uroot shutdown >/dev/null 2>&1',
-    "mongodb": 'mongod --dbpath "$DRILL_DIR/data" --shutdown >/dev/null 2>&1',
-    "redis": 'redis-cli $REDIS_CONNECT shutdown nosave >/dev/null 2>&1',
-}
-
-# The server binary each engine's in-image check needs, and how it names its version.
-SERVER = {"postgres": "postgres", "mysql": "mariadbd mysqld", "mongodb": "mongod", "redis": "redis-server"}
-VERSION = {
-    "postgres": "postgres --version | awk '{ print \"postgres \" $3 }'",
-    "mysql": "$(command -v mariadbd || command -v mysqld) --version | sed -n 's/.* Ver \\([^ ]*\\).*/mysql \\1/p'",
-    "mongodb": "mongod --version | sed -n 's/^db version v/mongodb /p'",
-    "redis": "redis-server --version | sed -n 's/.* v=\\([^ ]*\\).*/redis \\1/p'",
-}
-# What the counts are, after "N ": ROWS is their sum.
-COUNTED = {
-    "postgres": "tables answered count(*): ROWS rows",
-    "mysql": "tables answered COUNT(*): ROWS rows",
-    "mongodb": "collections answered countDocuments(): ROWS documents",
-    "redis": "databases with keys in INFO keyspace: ROWS keys",
-}
-
-
 def check_settings(database: str, gzip: bool) -> str:
-    """What LOAD_AND_COUNT reads besides the connection: the dump's database name, its compression,
+    """What a drill's load_and_count reads besides the connection: the dump's database name, its compression,
     the scratch server's password (none in the image: its socket is the scratch user's)."""
     return (f"DRILL_DB={shlex.quote(database)}; MONGO_GZIP={'--gzip' if gzip else ''}; "
             'DRILL_PASSWORD=${DRILL_PASSWORD:-}\n')
@@ -194,7 +89,8 @@ def check_settings(database: str, gzip: bool) -> str:
 
 def in_image_check(engine: str, database: str, gzip: bool) -> str:
     """The scratch user's script: start a server, load stdin into it, print counts, stop it."""
-    return "set -eu\n" + check_settings(database, gzip) + START[engine] + f"trap '{STOP[engine]}' EXIT\n" + LOAD_AND_COUNT[engine]
+    facts = DRILLS[engine]
+    return "set -eu\n" + check_settings(database, gzip) + facts.start + f"trap '{facts.stop}' EXIT\n" + facts.load_and_count
 
 
 # --- The script ---------------------------------------------------------------------------------
@@ -362,7 +258,8 @@ def drill_script(stack: str, disks: list[DrillDisk], databases: list[DrillDataba
     for db in databases:
         lines.append("drill_database " + shlex.join([
             db.name, db.engine, db.tag, db.path, in_image_check(db.engine, db.database or db.name, db.path.endswith(".gz")),
-            SERVER[db.engine], VERSION[db.engine], COUNTED[db.engine], chosen.get(f"database:{db.name}", "")]))
+            DRILLS[db.engine].servers, DRILLS[db.engine].version, DRILLS[db.engine].counted,
+            chosen.get(f"database:{db.name}", "")]))
     lines.append(EPILOGUE.format())
     return "\n".join(lines) + "\n"
 

@@ -19,48 +19,14 @@ import shlex
 import time
 from typing import Any
 
-from flashdrive.backup_drill import (COUNTED, DUMPED, LOAD_AND_COUNT, VERSION, DrillDatabase, DrillDisk, DrillItem,
-                                      check_settings, drill_script, parse_report)
+from flashdrive.backup_drill import DUMPED, DrillDatabase, DrillDisk, DrillItem, check_settings, drill_script, parse_report
 from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
-from flashdrive.engines import ENGINES
+from flashdrive.engines import DRILLS, ENGINES
 from flashdrive.labels import LABEL_DATABASE, LABEL_ENGINE, LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_DRILL
 
 OUT = "/drill"  # the scratch volume, in the one-off (read-write) and in the scratch servers (read-only)
 READY_SECONDS = 180
-
-# How a scratch server of the live image starts empty (waited for by the engine's own health
-# check) and is reached. Throwaway passwords: the server holds nothing but the dump, on a network
-# that holds nothing but it.
-
-
-def _scratch_env(engine: str, password: str) -> dict[str, str]:
-    return {
-        # The image's entrypoint makes the superuser `drill`; LOAD_AND_COUNT creates the database.
-        "postgres": {"POSTGRES_USER": "drill", "POSTGRES_PASSWORD": password, "POSTGRES_DB": "postgres"},
-        "mysql": {"MYSQL_ROOT_PASSWORD": password},
-        "mongodb": {},
-        "redis": {},
-    }[engine]
-
-
-def _connect_env(engine: str, password: str) -> dict[str, str]:
-    return {
-        "postgres": {"PGHOST": "/var/run/postgresql", "PGUSER": "drill"},
-        "mysql": {"MYSQL_HOST": "127.0.0.1", "DRILL_PASSWORD": password},
-        "mongodb": {"MONGO_CONNECT": "--host 127.0.0.1"},
-        "redis": {"REDIS_CONNECT": "-h 127.0.0.1"},
-    }[engine]
-
-
-def _scratch_command(engine: str, file: str) -> dict[str, Any]:
-    if engine != "redis":
-        return {}
-    # Redis reads its data only at start: the dump, copied where the server may write, is it.
-    script = (f"mkdir -p /tmp/drill && cp {OUT}/{shlex.quote(file)} /tmp/drill/dump.rdb && "
-              "exec redis-server --dir /tmp/drill --dbfilename dump.rdb --appendonly no --save ''")
-    return {"entrypoint": ["/bin/sh", "-c"], "command": [script]}
-
 
 class Drill:
     """One run of `flashdrive backup verify`: its scratch names, and their removal."""
@@ -88,7 +54,7 @@ class Drill:
         for container in sorted(found, key=lambda c: c.name):
             labels = container.attrs["Config"]["Labels"] or {}
             name, engine = labels.get(LABEL_DATABASE), labels.get(LABEL_ENGINE)
-            if not name or engine not in LOAD_AND_COUNT:
+            if not name or engine not in DRILLS:
                 continue
             env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [] if "=" in item)
             database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MONGO_INITDB_DATABASE") or name
@@ -145,17 +111,22 @@ class Drill:
             self.network = client.networks.create(self.name, driver="bridge", internal=True,
                                                   labels={**self.labels, LABEL_NETWORK: ROLE_DRILL})
         password = secrets.token_hex(24)
+        facts = DRILLS[db.engine]
         file = db.path.rsplit("/", 1)[-1]
+        dump = f"{OUT}/{shlex.quote(file)}"
+        replaced = {"entrypoint": ["/bin/sh", "-c"], "command": [facts.scratch_command.format(dump=dump)]} \
+            if facts.scratch_command else {}
         name = f"{self.name}-{db.name}"
         self.containers.append(name)
         from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 
         container = client.containers.create(
-            live["Image"], name=name, labels=self.labels, environment=_scratch_env(db.engine, password),
+            live["Image"], name=name, labels=self.labels,
+            environment={k: v.format(password=password) for k, v in facts.scratch_env.items()},
             network=self.network.name, volumes=[f"{self.volume.name}:{OUT}:ro"],
             # As the live server: what its image's entrypoint needs and nothing else.
             cap_drop=["ALL"], cap_add=list(DATA_IMAGE_CAPABILITIES), security_opt=["no-new-privileges:true"],
-            pids_limit=512, mem_limit="1g", **_scratch_command(db.engine, file))
+            pids_limit=512, mem_limit="1g", **replaced)
         container.start()
         # The live container names its image by id (the deploy pins it): its tag reads better.
         image = next(iter(client.images.get(live["Image"]).tags), live["Config"]["Image"])
@@ -163,10 +134,11 @@ class Drill:
         if reason:
             item.status, item.reason = "failed", f"a fresh {db.engine} server of {image} did not start: {reason}"
             return
-        version = container.exec_run(["sh", "-c", VERSION[db.engine]]).output.decode(errors="replace").strip()
-        script = (f"exec < {OUT}/{shlex.quote(file)}\nset -eu\nDRILL_DIR=/tmp\n"
-                  + check_settings(db.database or db.name, file.endswith(".gz")) + LOAD_AND_COUNT[db.engine])
-        result = container.exec_run(["sh", "-c", script], environment=_connect_env(db.engine, password), demux=True)
+        version = container.exec_run(["sh", "-c", facts.version]).output.decode(errors="replace").strip()
+        script = (f"exec < {dump}\nset -eu\nDRILL_DIR=/tmp\n"
+                  + check_settings(db.database or db.name, file.endswith(".gz")) + facts.load_and_count)
+        connect = {k: v.format(password=password) for k, v in facts.connect_env.items()}
+        result = container.exec_run(["sh", "-c", script], environment=connect, demux=True)
         out, err = (part.decode(errors="replace") if part else "" for part in result.output or (None, None))
         checked = f"loaded into a fresh {version or db.engine} ({image}, the live server's image)"
         if result.exit_code != 0:
@@ -179,7 +151,7 @@ class Drill:
             if table and rows.isdigit():
                 counts[table] = int(rows)
         item.status, item.tables = "ok", counts
-        item.checked = f"{checked}, {len(counts)} {COUNTED[db.engine].replace('ROWS', str(sum(counts.values())))}"
+        item.checked = f"{checked}, {len(counts)} {facts.counted.replace('ROWS', str(sum(counts.values())))}"
 
     def _wait_ready(self, container: Any, engine: str) -> str:
         deadline = time.monotonic() + READY_SECONDS
