@@ -384,8 +384,8 @@ class KubernetesBackups(pulumi.ComponentResource):
             **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
             # nobody: the scratch servers need a user the image's /etc/passwd knows (initdb refuses
-            # one it does not), and refuse root.
-            "securityContext": pod_security(run_as_user=SCRATCH_UID, fs_group=SCRATCH_UID),
+            # one it does not), and refuse root. The stack's group, as every pod's (it mounts no disk).
+            "securityContext": pod_security(run_as_user=SCRATCH_UID, fs_group=APP_UID),
             "containers": [{
                 "name": "drill",
                 "image": stack.backups.image,
