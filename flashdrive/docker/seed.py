@@ -119,7 +119,7 @@ def restore_script_inside(stack: ResolvedStack) -> str:
             f'elif restic_ restore "$id" --target "$WORK/restore" --include {source} >"$WORK/out" 2>&1 && '
             f'cp -a "$WORK/restore{source}/." {TARGET_DIR}/{disk.name}/; then',
             f'  note "disk {disk.name}: restored snapshot $(short "$id")"',
-            f'  rm -rf "$WORK/restore"',
+            '  rm -rf "$WORK/restore"',
             "else",
             f'  cat "$WORK/out" >&2; note "disk {disk.name}: the restore of snapshot $(short "$id") failed" >&2; exit 1',
             "fi",

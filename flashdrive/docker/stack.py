@@ -35,7 +35,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     # A preview seeded from its base's backups: restore, then the releases, then the scrub, then
     # the copies (flashdrive/docker/seed.py).
     seed = None
-    if stack.preview is not None and stack.preview.seed is not None:
+    seeded_from = stack.preview.seed if stack.preview is not None else None
+    if seeded_from is not None:
         seed = Seed(stack, host.host, network.internal, {name: e.password for name, e in endpoints.items()},
                     depends_on=[db.container for db in databases.values()] + [d.volume for d in disks.values()],
                     opts=on_host)
@@ -53,8 +54,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     gate: list = []
-    if seed is not None:
-        scrubber = apps[stack.preview.seed.scrub_app] if stack.preview.seed.scrub_app else None
+    if seed is not None and seeded_from is not None:
+        scrubber = apps[seeded_from.scrub_app] if seeded_from.scrub_app else None
         gate = seed.scrub(scrubber.image if scrubber else "", scrubber.env("scrub") if scrubber else {}, host.host,
                           depends_on=[a.release for a in apps.values() if a.release is not None])
         for component in apps.values():

@@ -185,3 +185,16 @@ def test_a_base_without_a_repository_volume_seeds_nothing_and_says_so(spec, tmp_
     assert "stack shop has no backup yet (no repository volume shop-backups on this host): the preview starts " \
            "empty" in result.stdout
     assert Path(calls).read_text().splitlines() == ["volume inspect shop-backups"]
+
+
+def test_the_kubernetes_manifests_of_a_preview_say_so_in_their_header(plan):
+    # --format yaml prints Kubernetes manifests only; a preview's plan says what it is in the header
+    # from the same `preview` output, whichever backend exports it.
+    from flashdrive.plan.manifests import render_manifests
+    from flashdrive.plan.model import Plan
+
+    kubernetes = Plan(resources=[], outputs=plan.outputs, project="flashdrive", pulumi_stack="pr-7",
+                      stack="shop-pr-7", backend="kubernetes")
+    header = [line for line in render_manifests(kubernetes).splitlines() if line.startswith("#")]
+    assert "# custom domains dropped: shop.example.com (app web)" in header
+    assert "#   3. run the scrub command with app web's image" in header
