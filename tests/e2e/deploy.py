@@ -50,7 +50,7 @@ from flashdrive.model.preview import CONFIG_KEY as PREVIEW_KEY  # noqa: E402
 from flashdrive.model.preview import preview_stack_name, resolve_preview  # noqa: E402
 from flashdrive.plan import capture  # noqa: E402
 from flashdrive.plan.capture import ProgramError  # noqa: E402
-from flashdrive.plan.model import Plan  # noqa: E402
+from flashdrive.plan.plan import Plan  # noqa: E402
 from flashdrive.problems import InputError  # noqa: E402
 from flashdrive.program import build_stack  # noqa: E402
 from flashdrive.spec import load_spec  # noqa: E402

@@ -191,7 +191,7 @@ def test_the_kubernetes_manifests_of_a_preview_say_so_in_their_header(plan):
     # --format yaml prints Kubernetes manifests only; a preview's plan says what it is in the header
     # from the same `preview` output, whichever backend exports it.
     from flashdrive.plan.manifests import render_manifests
-    from flashdrive.plan.model import Plan
+    from flashdrive.plan.plan import Plan
 
     kubernetes = Plan(resources=[], outputs=plan.outputs, project="flashdrive", pulumi_stack="pr-7",
                       stack="shop-pr-7", backend="kubernetes")
