@@ -26,6 +26,7 @@ the repository; the read-only mount is what keeps the preview from changing it.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping
 
@@ -37,7 +38,7 @@ from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.release import ReleaseContainer, release_command
 from flashdrive.engines import ENGINES
-from flashdrive.labels import LABEL_ROLE, LABEL_STACK
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_SCRUB, ROLE_SEED
 from flashdrive.model.stack import ResolvedStack
 
 IMAGE_VARIABLE = "FLASHDRIVE_SEED_IMAGE"
@@ -46,8 +47,6 @@ REPOSITORY_MOUNT = "/repository"
 TARGET_DIR = "/target"  # the preview's disk volumes, one folder per disk
 REDIS_DIR = "/redis"  # the preview's redis data volumes (redis reads an RDB only at start)
 NOTE = "flashdrive-seed:"  # the lines of the seed's report; everything else is restic's and the clients'
-ROLE_SEED = "seed"
-ROLE_SCRUB = "scrub"
 # Restoring files with their owners and modes, as `flashdrive backup restore` does.
 CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 # Inputs of a Command; all ignored after create: the seed runs once.
@@ -225,8 +224,6 @@ class Seed(pulumi.ComponentResource):
         seed = self.stack.preview.seed if self.stack.preview else None
         gate: list[pulumi.Resource] = [self.restore]
         if seed is not None and seed.scrub is not None and seed.scrub_app is not None:
-            import dataclasses
-
             app = dataclasses.replace(self.stack.apps[seed.scrub_app], release=seed.scrub)
             roles = ["internal"] + (["egress"] if app.egress else [])
             name = f"{self.stack.name}-{app.name}-scrub"
@@ -234,7 +231,7 @@ class Seed(pulumi.ComponentResource):
                 name, app,
                 ReleaseContainer(name=name, networks=tuple(f"{self.stack.name}-{role}" for role in roles),
                                  volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
-                                 labels={LABEL_STACK: self.stack.name, "flashdrive.app": app.name,
+                                 labels={LABEL_STACK: self.stack.name, LABEL_APP: app.name,
                                          LABEL_ROLE: ROLE_SCRUB}),
                 host, image, env,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.restore, *depends_on], ignore_changes=ONCE),
