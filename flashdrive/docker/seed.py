@@ -67,7 +67,7 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
                       "user": shlex.quote(db.user), "name": shlex.quote(db.database)}
             apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + restore.format(**fields) + ' < "$WORK/dump"'
         lines += [
-            f"id=$(latest database={db.name})",
+            f"id=$(latest database={db.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "database {db.name}: the base has no snapshot of it: it starts empty"',
             f"elif ( {apply} ) >\"$WORK/out\" 2>&1; then",
@@ -93,9 +93,11 @@ def restore_script_inside(stack: ResolvedStack) -> str:
         f'note() {{ echo "{NOTE} $*"; }}',
         'short() { echo "$1" | cut -c1-8; }',
         "WORK=$(mktemp -d)",
-        # The newest snapshot of one disk or database, by the base's own backup job (its host).
-        f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json | tr -d '\\n' | "
-        "sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
+        # The newest snapshot of one disk or database, by the base's own backup job (its host); a
+        # repository that cannot be listed fails the seed (never an empty preview that looks seeded).
+        f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json >\"$WORK/list\" 2>\"$WORK/out\" "
+        f"|| {{ cat \"$WORK/out\" >&2; note \"cannot list the snapshots of stack {preview.base}\" >&2; exit 1; }}; "
+        "tr -d '\\n' <\"$WORK/list\" | sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
         f"if [ ! -f {REPOSITORY_MOUNT}/config ]; then",
         f'  note "stack {preview.base} has no backup yet (its repository is empty): the preview starts empty"',
         "  exit 0",
@@ -111,7 +113,7 @@ def restore_script_inside(stack: ResolvedStack) -> str:
     for disk in sorted(stack.disks, key=lambda d: d.name):
         source = f"{DISKS_DIR}/{disk.name}"
         lines += [
-            f"id=$(latest disk={disk.name})",
+            f"id=$(latest disk={disk.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "disk {disk.name}: the base has no snapshot of it: it starts empty"',
             f'elif restic_ restore "$id" --target "$WORK/restore" --include {source} >"$WORK/out" 2>&1 && '
