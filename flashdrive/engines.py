@@ -51,7 +51,7 @@ class Upgrade:
     old: str  # the old major, e.g. "16"
     new: str  # the new major, e.g. "17"
     method: Method  # dump-restore: a new server on a new data directory; in-place: the new server on the old files
-    how: str  # what it takes, as a sentence for plans and the guard
+    how: str  # what happens, a clause for plans and the guard ("the new server upgrades ...")
 
 
 @dataclass(frozen=True)
@@ -197,9 +197,9 @@ POSTGRES = EngineFacts(
     client_must_be_newer=True, client_any_from=None,
     major_parts=1, major_parts_before=(10, 2),
     upgrade_rule="any-newer", upgrade_method="dump-restore",
-    upgrade_how=("a new server of the new version on a new data directory, filled by a dump taken with the new "
-                 "version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by pg_upgrade "
-                 "with both versions' binaries; the old data directory stays as the way back"),
+    upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
+                 "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
+                 "pg_upgrade with both versions' binaries"),
 )
 
 MYSQL = EngineFacts(
@@ -223,7 +223,7 @@ MYSQL = EngineFacts(
     major_parts=2, major_parts_before=None,
     upgrade_rule="lts-step", upgrade_method="in-place", series=("5.7", "8.0", "8.4"),
     upgrade_how=("the new server upgrades the data directory in place on its first start, one LTS series at a "
-                 "time (5.7 → 8.0 → 8.4); there is no way back down but a backup"),
+                 "time (5.7 → 8.0 → 8.4), and no server goes back down"),
 )
 
 MONGODB = EngineFacts(
@@ -255,9 +255,8 @@ MONGODB = EngineFacts(
     major_parts=2, major_parts_before=None,
     upgrade_rule="next-series", upgrade_method="in-place",
     series=("3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0", "8.2"),
-    upgrade_how=("the new server starts on the same data after featureCompatibilityVersion is set to the old "
-                 "series, one release series at a time; featureCompatibilityVersion goes to the new series once "
-                 "it runs"),
+    upgrade_how=("the new server starts on the same files once featureCompatibilityVersion is the old series, "
+                 "one release series at a time, and featureCompatibilityVersion goes to the new series after"),
 )
 
 REDIS = EngineFacts(
