@@ -70,7 +70,8 @@ def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:
     found = []
     for resource in plan.resources:
         if resource.type == CONTAINER:
-            volumes = [v.get("volumeName") for v in resource.inputs.get("volumes") or [] if isinstance(v, dict)]
+            mounts = resource.inputs.get("volumes")
+            volumes = [v.get("volumeName") for v in mounts if isinstance(v, dict)] if isinstance(mounts, list) else []
             found.append((docker_labels(resource.inputs), [v for v in volumes if isinstance(v, str)]))
     return found
 
@@ -165,6 +166,13 @@ class _Context:
         return f"its {keys} change, which the provider cannot update in place: the {holder.noun} is replaced"
 
 
+def _dig(value, *keys: str):
+    """value[k1][k2]... in a plan read from a file, which may hold anything; None where a step is missing."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _namespace(resource) -> str | None:
     metadata = resource.inputs.get("metadata") if resource is not None else None
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -188,7 +196,7 @@ def _stranded(plan: Plan, namespace: str | None) -> list[str]:
         if resource.type == PVC and holder is not None:
             found.append(f"{holder.label} (claim {holder.physical})")
         elif resource.type == K8S_STATEFUL_SET and (db := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
-            name = (resource.inputs.get("metadata") or {}).get("name") or resource.name
+            name = _dig(resource.inputs, "metadata", "name") or resource.name
             found += [f"database '{db}' (claim {template}-{name}-0)" for template in _templates(resource.inputs)]
     return sorted(found)
 
@@ -201,14 +209,13 @@ def _claim_spec(resource) -> dict:
 def _access_modes(change: ResourceChange) -> tuple[str, str] | None:
     """(before, after) when a claim's access mode changes."""
     before, after = _claim_spec(change.base).get("accessModes"), _claim_spec(change.head).get("accessModes")
-    if before and after and before != after:
+    if isinstance(before, list) and isinstance(after, list) and before and after and before != after:
         return ", ".join(map(str, before)), ", ".join(map(str, after))
     return None
 
 
 def _storage(resource) -> str | None:
-    requests = (_claim_spec(resource).get("resources") or {}).get("requests") or {}
-    storage = requests.get("storage") if isinstance(requests, dict) else None
+    storage = _dig(_claim_spec(resource), "resources", "requests", "storage")
     return storage if isinstance(storage, str) else None
 
 
@@ -293,8 +300,8 @@ def _database_servers(plan: Plan) -> dict[str, _Server]:
                 containers[resource.parent] = labels[LABEL_DATABASE]
                 engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
         elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
-            template = ((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
-            container = next(iter(template.get("containers") or []), None)
+            containers = _dig(resource.inputs, "spec", "template", "spec", "containers")
+            container = containers[0] if isinstance(containers, list) and containers else None
             if isinstance(container, dict):
                 engines[name] = container.get("name") if isinstance(container.get("name"), str) else None
                 images[name] = container.get("image") if isinstance(container.get("image"), str) else None
