@@ -33,7 +33,7 @@ _OUTCOMES = {DELETE: "deleted", REPLACE: "replaced", UNREADABLE: "left unreadabl
 
 @dataclass(frozen=True)
 class Finding:
-    """One data holder that a change deletes or replaces."""
+    """One data holder that a change deletes, replaces, leaves unreadable or rewrites for good."""
 
     holder: Holder
     verdict: str  # delete | replace | unreadable | in-place
@@ -63,6 +63,14 @@ class Report:
     @property
     def loses_data(self) -> bool:
         return bool(self.findings)
+
+    @property
+    def action(self) -> str:
+        """What the change does to the holders, for the summary line: "deletes or replaces" when it
+        does only that."""
+        if all(f.verdict in (DELETE, REPLACE) for f in self.findings):
+            return "deletes or replaces"
+        return "puts at risk the data of"
 
 
 def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:

@@ -57,6 +57,7 @@ def test_another_engine_on_kubernetes_is_data_loss_for_the_database_claim(diff):
 def test_a_new_postgres_major_is_data_loss_and_names_the_upgrade_path_and_the_way_to_go_ahead(diff):
     code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
     assert code == 3
+    assert "DATA LOSS: this change puts at risk the data of 1 data holder: ! database 'main'" in out
     assert ("database 'main' (volume shop-db-main) would be left unreadable: its version changes from postgres 16 to "
             "17, a new major: postgres 17 refuses postgres 16's data directory, and as the old server stops first, "
             "the deploy waits until it times out. To upgrade, a server of the new version starts on a new data "
