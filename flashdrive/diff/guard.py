@@ -41,17 +41,20 @@ class Finding:
     cause: str  # what in the spec caused it
     consequence: str  # what happens to the data
 
+    def _where(self, quote: str = "") -> str:
+        """` (volume shop-db-main)`; nothing for a namespace, whose label already names it."""
+        if not self.holder.physical or self.holder.kind == "namespace":
+            return ""
+        return f" ({self.holder.noun} {quote}{self.holder.physical}{quote})"
+
     @property
     def message(self) -> str:
         what = _OUTCOMES[self.verdict]
-        where = f" ({self.holder.noun} {self.holder.physical})" if self.holder.physical and self.holder.kind != "namespace" else ""
-        return f"{self.holder.label}{where} would be {what}: {self.cause}. {self.consequence}"
+        return f"{self.holder.label}{self._where()} would be {what}: {self.cause}. {self.consequence}"
 
     @property
     def markdown(self) -> str:
-        what = _OUTCOMES[self.verdict]
-        where = (f" ({self.holder.noun} `{self.holder.physical}`)" if self.holder.physical and self.holder.kind != "namespace"
-                 else "")
+        what, where = _OUTCOMES[self.verdict], self._where("`")
         return f"**{self.holder.markdown_label}**{where} would be **{what}**: {self.cause}. {self.consequence}"
 
 
@@ -308,8 +311,8 @@ def _database_servers(plan: Plan) -> dict[str, _Server]:
                 containers[resource.parent] = labels[LABEL_DATABASE]
                 engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
         elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
-            containers = _dig(resource.inputs, "spec", "template", "spec", "containers")
-            container = containers[0] if isinstance(containers, list) and containers else None
+            pod = _dig(resource.inputs, "spec", "template", "spec", "containers")
+            container = pod[0] if isinstance(pod, list) and pod else None
             if isinstance(container, dict):
                 engines[name] = container.get("name") if isinstance(container.get("name"), str) else None
                 images[name] = container.get("image") if isinstance(container.get("image"), str) else None
@@ -327,7 +330,7 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
     """A database whose engine or major version changes: the new server would start on the old
     server's files (the volume's name is the database's), which it cannot read, or upgrades them
     for good. Data loss unless the deploy carries out the upgrade itself (engines.DEPLOY_UPGRADES)."""
-    if diff.base.backend != diff.head.backend:
+    if diff.base.backend and diff.head.backend and diff.base.backend != diff.head.backend:
         return [], []  # nothing carries over between backends: the holders' own findings say so
     findings: list[Finding] = []
     cautions: list[str] = []
