@@ -367,11 +367,11 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
             cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the deploy "
                             f"upgrades it: {upgrade.how}")
         else:
-            findings.append(_major_finding(db, holder, facts, old_version, new_version))
+            findings.append(_major_finding(db, holder, facts, old_version, new_version, diff.head.backend or ""))
     return findings, cautions
 
 
-def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str) -> Finding:
+def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:
     name, before, after = facts.name, facts.major(old), facts.major(new)
     keep = f"or keep version {old}"
     upgrade = upgrade_path(name, old, new)
@@ -385,9 +385,10 @@ def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: s
                        f"its version changes from {name} {before} to {after}: {upgrade.how}",
                        f"Nothing keeps the old files to go back to: back up first (`flashdrive backup run`), then "
                        f"allow it (--allow-data-loss); {keep}")
-    if facts.data_path(old) != facts.data_path(new):
-        refusal = (f"{name} {after} keeps its data at {facts.data_path(new)}, not {facts.data_path(old)}, and would "
-                   f"start empty beside the old files")
+    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
+    if was != looks:
+        refusal = (f"{name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
+                   f"{was or 'its root'}, and would start empty beside the old files")
     else:
         refusal = (f"{name} {after} refuses {name} {before}'s data directory, and as the old server stops first, the "
                    f"deploy waits until it times out")
