@@ -141,7 +141,7 @@ class App(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[getattr(network, role) for role in roles] + [
                     disks[d.name].volume for d in app.disks] + (depends_on or [])))
 
-        self.strategy = "stop-first" if app.stop_first else "rolling"
+        self.strategy, why = app.strategy
         self.version = copy_version(stack, app, image_version, user_env)
         health = app.health
         # What the app's scheduled jobs run with (flashdrive.docker.cron): the image, which they take
@@ -184,5 +184,5 @@ class App(pulumi.ComponentResource):
             ))
         self.register_outputs({
             "host": app.name, "port": app.port, "nodes": [c.name for c in self.containers],
-            "public_url": app.public_url,
+            "public_url": app.public_url, "strategy": self.strategy, "strategy_reason": why,
         })
