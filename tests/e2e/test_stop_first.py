@@ -79,8 +79,11 @@ def test_a_code_deploy_of_a_stop_first_app_has_a_gap_and_keeps_the_disk(notes):
     gap = load.longest_gap()
     print(f"[e2e] stop-first code deploy: {len(load.failures)} of {len(load.results)} requests failed; "
           f"longest time without a 200: {gap:.1f}s (deploy {notes.seconds:.1f}s)")
-    # The cost of never having two writers, measured: a window in which nothing answered 200.
-    assert load.results and gap > 1.0, f"no gap: {len(load.results)} requests, longest {gap:.2f}s between 200s"
+    # The cost of never having two writers, measured: a window in which nothing answered 200 (the
+    # old copy stopped, the new one starting; the edge holds requests up to lb_try_duration, so
+    # a short gap shows as slow answers rather than failures). Requests here take milliseconds.
+    assert load.results and (load.failures or gap > 0.5), \
+        f"no gap: {len(load.results)} requests, longest {gap:.2f}s between 200s"
     assert load.results[-1] == 200, "the new version serves before the load ends"
 
     new = notes.inspect("notes-1")
