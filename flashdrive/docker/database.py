@@ -58,7 +58,7 @@ class DockerDatabase(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
                  tls: ServerTLS | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, retain: bool = True):
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         facts = ENGINES[db.engine]
@@ -67,7 +67,8 @@ class DockerDatabase(pulumi.ComponentResource):
         password = credentials.derive(f"databases/{db.name}/password")
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
-        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self)
+        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self,
+                                      retain)
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",

@@ -25,6 +25,8 @@ from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CON
                                K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
                                ROLE_BACKUP_JOB)
 from flashdrive.plan.plan import Plan, PlannedResource
+from flashdrive.plan.preview import dropped_domains, preview_of, seed_of
+from flashdrive.plan.render import app_strategies
 
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
@@ -71,6 +73,7 @@ class _App:
     disks: list[tuple[str, str, bool]] = field(default_factory=list)  # (disk, mount path, read only)
     uses_databases: set[str] = field(default_factory=set)  # through secret references (url, password)
     cron: dict[str, str] = field(default_factory=dict)  # job → schedule
+    strategy: str = ""  # how a deploy changes the copies, and why
 
 
 @dataclass
@@ -400,6 +403,9 @@ class _Ids:
 def render_mermaid(plan: Plan) -> str:
     """The stack as a Mermaid flowchart (no code fence), ending with a newline."""
     stack = _read(plan)
+    for name, (strategy, why) in app_strategies(plan).items():
+        if name in stack.apps:
+            stack.apps[name].strategy = strategy if strategy == "rolling" else f"{strategy}: {why}"
     ids = _Ids()
     out = ["flowchart LR", '    internet(("internet"))']
     body: list[str] = []
@@ -411,7 +417,7 @@ def render_mermaid(plan: Plan) -> str:
     for app in sorted(stack.apps.values(), key=lambda a: (a.role != "web", a.name)):
         app_id = ids("app", app.name)
         copies = f"{len(app.copies)} cop{'y' if len(app.copies) == 1 else 'ies'}"
-        details = " · ".join(x for x in (copies, app.size, "release first" if app.release else "") if x)
+        details = " · ".join(x for x in (copies, app.size, "release first" if app.release else "", app.strategy) if x)
         body.append(f'        subgraph {app_id}["app {_text(app.name)} ({_text(app.role)}) · {_text(details)}"]')
         for copy in app.copies:
             body.append(f'            {ids("copy", f"{app.name}/{copy}")}["{_text(copy)}"]')
@@ -431,8 +437,16 @@ def render_mermaid(plan: Plan) -> str:
         kept = f" · {stack.backup_keep_days} days kept" if stack.backup_keep_days else ""
         data.append(f'            {ids("backups", "backups")}[["backups{_text(kept)}<br/>'
                     f'{_text(stack.backup_repository or "repository outside the stack")}"]]')
+    preview = preview_of(plan)
+    seed = seed_of(preview) if preview is not None else None
+    if seed is not None:  # a preview's seed: once, from the base's backups, read only
+        steps = " → ".join(("restore", "release", "scrub", "copies") if seed.get("scrub") else
+                           ("restore", "release", "copies"))
+        data.append(f'            {ids("seed", "seed")}[["seed, once at creation<br/>{_text(str(seed.get("from")))}'
+                    f'<br/>{_text(steps)}"]]')
     if data:
-        body += [f'        subgraph {ids("group", "data")}["data, on retained volumes"]', *data, "        end"]
+        caption = "data, on retained volumes" if preview is None else "data, the preview's own"
+        body += [f'        subgraph {ids("group", "data")}["{_text(caption)}"]', *data, "        end"]
 
     for app in sorted(stack.apps.values(), key=lambda a: a.name):
         for disk, path, read_only in app.disks:
@@ -444,6 +458,15 @@ def render_mermaid(plan: Plan) -> str:
             links.append(f'    {ids("app", app_name)} -.->|env| {ids(kind, name)}')
     for target in sorted(ids(kind, name) for kind, name in stack.backed_up):
         links.append(f'    {ids("backups", "backups")} -.->|"backs up"| {target}')
+    if seed is not None:
+        for target in sorted([ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks]):
+            links.append(f'    {ids("seed", "seed")} -.->|"restores"| {target}')
+    if preview is not None:
+        stack.group += f" · preview of stack {preview.get('base')}, pull request {preview.get('number')}"
+        dropped = dropped_domains(preview)
+        if dropped:  # named, so a reviewer sees that they do not reach this preview
+            hosts = "<br/>".join(f"{_text(host)} (app {_text(app)})" for host, app in dropped)
+            out.append(f'    {ids("dropped", "domains")}["custom domains dropped in the preview:<br/>{hosts}"]')
 
     out.append(f'    subgraph {ids("stack", stack.name)}["{_text(stack.group)}"]')
     out += body
@@ -458,6 +481,8 @@ def render_mermaid(plan: Plan) -> str:
     data = [ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks]
     if stack.backups:
         data.append(ids("backups", "backups"))
+    if seed is not None:
+        data.append(ids("seed", "seed"))
     if apps:
         out.append(f"    class {','.join(apps)} fdApp")
     if data:

@@ -116,15 +116,17 @@ def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_
            "empty" in outcome.out
 
 
-def test_changing_a_database_engine_keeps_its_volume_and_warns(diff_to):
+def test_changing_a_database_engine_keeps_its_volume_which_the_new_engine_cannot_read_so_it_is_data_loss(diff_to):
     outcome = diff_to(specs.change_engine)
     assert outcome.verdicts == {
         "shop-main": "replace", "shop-main-image": "replace",
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace", "shop-backup": "replace",
     }
-    assert (outcome.code, outcome.lost) == (0, [])
-    assert outcome.cautions[0].startswith("database 'main' changes engine from postgres to mysql: its volume keeps "
-                                          "the postgres files")
+    assert (outcome.code, outcome.lost) == (3, ["database 'main'"])
+    assert ("database 'main' (volume shop-db-main) would be left unreadable: its engine changes from postgres to "
+            "mysql, and the mysql server mounts the same volume, whose postgres files it cannot read: it fails to "
+            "start or starts empty. To change engines: back up (`flashdrive backup run`), add a mysql database "
+            "beside it under another name") in " ".join(outcome.out.split())
 
 
 def test_resizing_a_disk_changes_no_resource(diff_to):
@@ -216,11 +218,13 @@ def test_the_markdown_comment_leads_with_data_loss_then_counts_then_a_table_per_
     assert caution < counts < web < disk
     unchanged = sum(1 for r in load_side(str(base)).plan.resources if r.custom) - 4
     assert lines[counts] == f"**0** to create · **0** to update · **3** to replace · **1** to delete · {unchanged} unchanged"
-    assert lines[web + 2:web + 4] == ["| resource | change | what changes |", "|---|---|---|"]
+    # How the app's copies are replaced, and why, before its table.
+    assert lines[web + 2] == "Deploys **rolling**: no disk is exclusive: new copies start beside the old ones."
+    assert lines[web + 4:web + 6] == ["| resource | change | what changes |", "|---|---|---|"]
     # A rolling copy's new version is shown against the old one it replaces.
     assert re.fullmatch(r"\| `shop-web-1-(?P<new>[0-9a-f]{8})` Container \| ± replace \| name: shop-web-1-[0-9a-f]{8} → "
                         r"shop-web-1-(?P=new) \*\*\(replaces\)\*\*<br>volumes: /app/media removed \*\*\(replaces\)\*\* \|",
-                        lines[web + 4]), lines[web + 4]
+                        lines[web + 6]), lines[web + 6]
     assert "- **disk `media`** (volume `shop-disk-media`) would be **deleted**: disk 'media' is removed from " \
            "apps.web.disks." in outcome.out
 
