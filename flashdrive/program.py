@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pulumi
 
 from flashdrive.problems import InputError
 from flashdrive.spec.loader import LoadedSpec
+
+if TYPE_CHECKING:
+    from flashdrive.backend import Backend
 
 
 class SpecError(pulumi.RunError):
@@ -14,28 +19,29 @@ class SpecError(pulumi.RunError):
 
 def build_stack(loaded: LoadedSpec, backend: str | None = None) -> dict:
     """Register every resource of the stack and export its outputs."""
+    from flashdrive.backend import build_with
     from flashdrive.model import resolve
 
     model = resolve(loaded, backend)
+    return build_with(_backend(loaded, model), model)
+
+
+def _backend(loaded: LoadedSpec, model) -> Backend[Any]:
     if model.backend == "docker":
-        from flashdrive.docker.stack import build_docker_stack
+        from flashdrive.docker.stack import DockerBackend
 
-        return build_docker_stack(model)
+        return DockerBackend(model)
     if model.backend == "kubernetes":
-        return _build_kubernetes(loaded, model)
+        # pulumi-kubernetes is an optional extra: imported only when this backend runs.
+        try:
+            import pulumi_kubernetes  # noqa: F401
+        except ImportError:
+            raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
+        from flashdrive.kubernetes.settings import cluster_settings
+        from flashdrive.kubernetes.stack import KubernetesBackend
+
+        return KubernetesBackend(model, cluster_settings(loaded.spec.kubernetes, model, str(loaded.file)))
     raise SpecError(f"{loaded.file}: the {model.backend} backend is not built yet; use `backend: docker`.")
-
-
-def _build_kubernetes(loaded: LoadedSpec, model) -> dict:
-    # pulumi-kubernetes is an optional extra: imported only when this backend runs.
-    try:
-        import pulumi_kubernetes  # noqa: F401
-    except ImportError:
-        raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
-    from flashdrive.kubernetes.settings import cluster_settings
-    from flashdrive.kubernetes.stack import build_kubernetes_stack
-
-    return build_kubernetes_stack(model, cluster_settings(loaded.spec.kubernetes, model, str(loaded.file)))
 
 
 def run(spec_path: str, overlay_path: str | None = None) -> None:
