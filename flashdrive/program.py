@@ -37,10 +37,9 @@ def _backend(loaded: LoadedSpec, model) -> Backend[Any]:
             import pulumi_kubernetes  # noqa: F401
         except ImportError:
             raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
-        from flashdrive.kubernetes.settings import cluster_settings
         from flashdrive.kubernetes.stack import KubernetesBackend
 
-        return KubernetesBackend(model, cluster_settings(loaded.spec.kubernetes, model, str(loaded.file)))
+        return KubernetesBackend(model)
     raise SpecError(f"{loaded.file}: the {model.backend} backend is not built yet; use `backend: docker`.")
 
 

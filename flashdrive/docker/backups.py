@@ -28,8 +28,7 @@ from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint, config_value
-from flashdrive.model.stack import ResolvedStack
-from flashdrive.spec.contract import RestTarget, S3Target, VolumeTarget
+from flashdrive.model.stack import RepositoryS3, RepositoryVolume, ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
 SERVER_PORT = 8000
@@ -46,7 +45,7 @@ class DockerBackups(pulumi.ComponentResource):
         super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = stack.backups
-        target = settings.settings.target
+        target = settings.target
         # The repository's encryption key: without it no snapshot can be read. Derived from the
         # stack's master key, so a retained repository opens again after `pulumi destroy`.
         repository_password = credentials.derive("backups/repository-password", 48)
@@ -58,7 +57,7 @@ class DockerBackups(pulumi.ComponentResource):
         prune_env: list = []
         self.server = self.repository = self.ledger = None
 
-        if isinstance(target, VolumeTarget):
+        if isinstance(target, RepositoryVolume):
             self.repository = retained_volume(
                 f"{stack.name}-{target.volume}", {"flashdrive.stack": stack.name, "flashdrive.role": "backups"}, self)
             self.network = docker.Network(
@@ -91,23 +90,23 @@ class DockerBackups(pulumi.ComponentResource):
             job_env.append(pulumi.Output.concat(
                 "RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
             prune_env.append(f"RESTIC_REPOSITORY={REPOSITORY_DIR}")
-        elif isinstance(target, S3Target):
-            s3 = target.s3
+        elif isinstance(target, RepositoryS3):
+            s3 = target
             url = f"RESTIC_REPOSITORY=s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"
-            keys = s3.prune or s3
-            job_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key.config)),
-                        pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key.config))]
-            prune_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(keys.access_key.config)),
-                          pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(keys.secret_key.config))]
+            access, secret = s3.prune_keys or (s3.access_key_config, s3.secret_key_config)
+            job_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key_config)),
+                        pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key_config))]
+            prune_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(access)),
+                          pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(secret))]
         else:
-            assert isinstance(target, RestTarget)
-            rest = target.rest
+            rest = target
             job_env.append(f"RESTIC_REPOSITORY=rest:{rest.url}")
-            if rest.password is not None:
-                job_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password.config)))
+            if rest.password_config is not None:
+                job_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password_config)))
             if rest.prune is not None:
-                prune_env += [f"RESTIC_REPOSITORY=rest:{rest.prune.url or rest.url}",
-                              pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.prune.password.config))]
+                prune_url, prune_password = rest.prune
+                prune_env += [f"RESTIC_REPOSITORY=rest:{prune_url}",
+                              pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(prune_password))]
             else:
                 prune_env += job_env
         if self.repository is None:

@@ -20,14 +20,14 @@ from flashdrive.kubernetes.edge import KubernetesEdge
 from flashdrive.kubernetes.image import Image
 from flashdrive.kubernetes.namespace import Namespace
 from flashdrive.kubernetes.network_policy import NetworkPolicies
-from flashdrive.kubernetes.settings import ClusterSettings
-from flashdrive.model.stack import ResolvedApp, ResolvedStack
+from flashdrive.model.stack import ClusterSettings, ResolvedApp, ResolvedStack
 
 
 class KubernetesBackend:
-    def __init__(self, stack: ResolvedStack, cluster: ClusterSettings):
+    def __init__(self, stack: ResolvedStack):
+        assert stack.cluster is not None  # resolve() settles it for the kubernetes backend
         self.stack = stack
-        self.cluster = cluster
+        self.cluster: ClusterSettings = stack.cluster
 
     def foundation(self) -> None:
         stack, cluster = self.stack, self.cluster
@@ -50,7 +50,7 @@ class KubernetesBackend:
                             "ReadWriteMany (EFS, Filestore, Azure Files, NFS, CephFS)")
         self.images: dict[str, Image] = {}
         if stack.builds:
-            assert cluster.registry is not None  # cluster_settings refuses source apps without one
+            assert cluster.registry is not None  # resolve() refuses source apps without one
             self.images = {key: Image(build, cluster.registry) for key, build in stack.builds.items()}
 
     def app(self, app: ResolvedApp, release_of_source: KubernetesApp | None) -> KubernetesApp:
