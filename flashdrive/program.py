@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from flashdrive.problems import InputError
+from flashdrive.problems import FlashdriveError
 from flashdrive.spec.loader import LoadedSpec
 
 if TYPE_CHECKING:
@@ -46,22 +46,19 @@ def _backend(loaded: LoadedSpec, model) -> Backend[Any]:
 def run(spec_path: str, overlay_path: str | None = None) -> None:
     """What `__main__.py` runs. Every error of the user's making reaches Pulumi as a RunError, which
     the engine prints as its message alone: no "unhandled exception", no Python traceback."""
-    from flashdrive.buildpack.errors import BuildpackError
     from flashdrive.spec import load_spec
 
     try:
         loaded = load_spec(spec_path, overlay_path)
-    except InputError as exc:
-        raise SpecError("\n".join(p.format() for p in exc.problems)) from None
+    except FlashdriveError as exc:
+        raise SpecError(exc.report()) from None
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
     try:
         build_stack(loaded)
     except pulumi.RunError:
         raise
-    except InputError as exc:
-        raise SpecError("\n".join(p.format() for p in exc.problems)) from None
-    except BuildpackError as exc:
-        raise SpecError(str(exc)) from None
+    except FlashdriveError as exc:  # the spec, the buildpack: every error flashdrive explains
+        raise SpecError(exc.report()) from None
     except OSError as exc:  # a source folder or CA bundle that cannot be read, a context not writable
         raise SpecError(f"{loaded.file}: error: {exc.filename or ''}: {exc.strerror or exc}") from None

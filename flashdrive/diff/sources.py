@@ -56,9 +56,13 @@ def load_side(path: str, *, stack: str = "dev") -> Side:
                 raise _problem(path, "is not a flashdrive plan: it has no 'resources'",
                                hint="write one with: flashdrive plan SPEC --format json > plan.json")
 
+    from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.planner import plan_spec
 
-    return Side(path, plan_spec(path, stack=stack), planned_here=True)
+    try:
+        return Side(path, plan_spec(path, stack=stack), planned_here=True)
+    except ProgramError as exc:
+        raise ProgramError(str(exc), exc.cause, source=path) from exc.cause
 
 
 MAX_PLAN_BYTES = 256 * 1024 * 1024

@@ -21,10 +21,10 @@ from typing import Any
 from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
-from flashdrive.problems import InputError, Problem
+from flashdrive.problems import FlashdriveError, InputError, Problem
 
 
-class BackupError(Exception):
+class BackupError(FlashdriveError):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 
