@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import dataclass
 
 from flashdrive.buildpack.app_json import AppJson
-from flashdrive.buildpack.detect import Detection
+from flashdrive.buildpack.detection import Detection
 from flashdrive.buildpack.procfile import runs_gunicorn
 
 # The schema file init writes beside the spec: an editor resolves a relative $schema offline.

@@ -14,7 +14,6 @@ from flashdrive.credentials import Credentials
 from flashdrive.database_tls import database_tls
 from flashdrive.docker.app import DockerApp
 from flashdrive.docker.backups import DockerBackups
-from flashdrive.docker.cron import DockerCron
 from flashdrive.docker.database import DockerDatabase
 from flashdrive.docker.disk import DockerDisk
 from flashdrive.docker.edge import DockerEdge
@@ -57,6 +56,8 @@ class DockerBackend:
                          opts=self.on_host)
 
     def cron(self, component: DockerApp, release_of_source: DockerApp | None) -> None:
+        from flashdrive.docker.cron import DockerCron  # the scheduler and cronsim: only for apps with cron jobs
+
         # Jobs run the image once released: after this app's release, or its source's.
         owner = release_of_source
         release = [owner.release] if owner is not None and owner.release is not None else []

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from flashdrive.buildpack.user import APP_UID
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
@@ -176,8 +177,6 @@ def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> Cl
 
 
 def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
-    from flashdrive.buildpack.dockerfile import APP_UID
-
     spec = loaded.spec
     stack = spec.stack
     owners = _procfile_release_owners(spec)
