@@ -18,7 +18,6 @@ SCHEMA_FILE = "flashdrive.schema.json"
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 # Packages that mean the app talks to a database (django-heroku requires psycopg2 and DATABASE_URL).
 POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg-binary", "psycopg2", "psycopg2-binary", "django-heroku"})
-POSTGRES_PACKAGES = POSTGRES_DRIVERS | {"dj-database-url"}
 MYSQL_PACKAGES = frozenset({"mysqlclient", "pymysql", "mysql-connector-python", "django-mysql"})
 REDIS_PACKAGES = frozenset({"redis", "celery", "django-redis", "rq", "django-rq"})
 MONGODB_PACKAGES = frozenset({"pymongo", "mongoengine", "motor", "djongo"})

@@ -28,6 +28,8 @@ from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint, config_value
+from flashdrive.labels import (LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_BACKUP_JOB, ROLE_BACKUP_LEDGER,
+                               ROLE_BACKUP_PRUNE, ROLE_BACKUP_SERVER, ROLE_BACKUPS)
 from flashdrive.model.stack import RepositoryS3, RepositoryVolume, ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
@@ -59,11 +61,11 @@ class DockerBackups(pulumi.ComponentResource):
 
         if isinstance(target, RepositoryVolume):
             self.repository = retained_volume(
-                f"{stack.name}-{target.volume}", {"flashdrive.stack": stack.name, "flashdrive.role": "backups"}, self)
+                f"{stack.name}-{target.volume}", {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUPS}, self)
             self.network = docker.Network(
                 f"{stack.name}-backup", name=f"{stack.name}-backup", driver="bridge", internal=True,
-                labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack.name),
-                        docker.NetworkLabelArgs(label="flashdrive.network", value="backup")], opts=child)
+                labels=[docker.NetworkLabelArgs(label=LABEL_STACK, value=stack.name),
+                        docker.NetworkLabelArgs(label=LABEL_NETWORK, value="backup")], opts=child)
             writer_password = credentials.derive("backups/writer-password")
             server_image = docker.RemoteImage(f"{stack.name}-backup-server-image", name=settings.server_image,
                                               keep_locally=True, opts=child).image_id
@@ -80,7 +82,7 @@ class DockerBackups(pulumi.ComponentResource):
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
                                                                         aliases=["backup-server"])],
                 volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)],
-                labels=labels(stack.name, role="backup-server"),
+                labels=labels(stack.name, role=ROLE_BACKUP_SERVER),
                 # Nothing to write but the repository: a read-only root, and a small /tmp.
                 read_only=True,
                 tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
@@ -113,7 +115,7 @@ class DockerBackups(pulumi.ComponentResource):
             # A remote repository shows no receipt times: the prune job records when it first saw
             # each snapshot, on a volume no other container mounts.
             self.ledger = retained_volume(f"{stack.name}-backup-ledger",
-                                          {"flashdrive.stack": stack.name, "flashdrive.role": "backup-ledger"}, self)
+                                          {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUP_LEDGER}, self)
 
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
@@ -139,7 +141,7 @@ class DockerBackups(pulumi.ComponentResource):
                                                 container_path=f"/data/disks/{d.name}", read_only=True)
                      for d in sorted(stack.disks, key=lambda d: d.name)],
             uploads=scripts,
-            labels=labels(stack.name, role="backup-job"),
+            labels=labels(stack.name, role=ROLE_BACKUP_JOB),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
             **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
@@ -165,7 +167,7 @@ class DockerBackups(pulumi.ComponentResource):
                                                 executable=True),
                      docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                                 content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
-            labels=labels(stack.name, role="backup-prune"),
+            labels=labels(stack.name, role=ROLE_BACKUP_PRUNE),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.job]),
             **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES),
         )

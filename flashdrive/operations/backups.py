@@ -68,7 +68,6 @@ class Snapshot:
     id: str
     time: str
     tags: dict[str, str]
-    full_id: str = ""
     received: datetime.datetime | None = None  # when the repository received it (trusted)
     claimed: datetime.datetime | None = None   # the time written into it by the client (not trusted)
 
@@ -118,7 +117,7 @@ class DeployedStack:
         for item in json.loads(result.stdout or b"[]") or []:
             tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
             found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags,
-                                  item["id"], received.get(item["id"]), _claimed_time(item["time"])))
+                                  received.get(item["id"]), _claimed_time(item["time"])))
         # Newest last by the time the repository received them: a claimed time can be forged.
         return sorted(found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc),
                                             s.time))

@@ -26,8 +26,6 @@ EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
 
 DEFAULT_ENGINE_VERSIONS = {"postgres": "17", "mysql": "8.4", "mongodb": "8.0", "redis": "7.4"}
 ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mongodb": 27017, "redis": 6379}
-IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic", "rclone")
-
 # Tags of discriminated unions start with '~' so error locations can drop them.
 TAG_PREFIX = "~"
 
