@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flashdrive.buildpack.user import APP_UID
 from flashdrive.model.images import image_for
@@ -17,6 +18,9 @@ from flashdrive.spec.loader import LoadedSpec
 from flashdrive.problems import InputError, Mark, Problem
 from flashdrive.spec.contract import AppSpec, DatabaseSpec, RestTarget, S3Target, Spec, VolumeTarget, config_keys
 from flashdrive.spec.sizes import SIZES
+
+if TYPE_CHECKING:
+    from flashdrive.buildpack.detection import Detection
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
@@ -50,7 +54,7 @@ def _source_key(stack: str, source: str) -> str:
     return f"{stack}-{slug}-{digest}"
 
 
-def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection) -> ResolvedBuild:
+def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection) -> ResolvedBuild:
     from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
