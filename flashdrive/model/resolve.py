@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flashdrive.buildpack.user import APP_UID
+from flashdrive.engines import ENGINES
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
@@ -25,24 +26,16 @@ if TYPE_CHECKING:
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
 
-def _data_dir(engine: str, version: str) -> str:
-    if engine == "postgres":
-        # The official image moved PGDATA's parent in 18; mount where the image expects data.
-        major = re.match(r"\d+", version)
-        return "/var/lib/postgresql" if major and int(major.group()) >= 18 else "/var/lib/postgresql/data"
-    return {"mysql": "/var/lib/mysql", "mongodb": "/data/db", "redis": "/data"}[engine]
-
-
 def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
+    facts = ENGINES[db.engine]
     return ResolvedDatabase(
         name=name, engine=db.engine, version=version,
         image=image_for(spec.images, db.engine, version),
         port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
         # The database's name is its user and its database: one less thing to look up.
-        user=name if db.engine != "redis" else "default",
-        database=name if db.engine != "redis" else "0",
-        volume_name=f"{stack}-db-{name}", data_dir=_data_dir(db.engine, version),
+        user=facts.user or name, database=facts.database or name,
+        volume_name=f"{stack}-db-{name}", data_dir=facts.data_path(version),
     )
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from flashdrive.engines import DEFAULT_VERSIONS, PORTS
 from flashdrive.spec.sizes import SIZES
 
 DNS_LABEL = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
@@ -25,8 +26,6 @@ Name = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
 StackName = Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
 
-DEFAULT_ENGINE_VERSIONS = {"postgres": "17", "mysql": "8.4", "mongodb": "8.0", "redis": "7.4"}
-ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mongodb": 27017, "redis": 6379}
 # Tags of discriminated unions start with '~' so error locations can drop them.
 TAG_PREFIX = "~"
 
@@ -339,11 +338,11 @@ class DatabaseSpec(StrictModel):
 
     @property
     def engine_version(self) -> str:
-        return self.version or DEFAULT_ENGINE_VERSIONS[self.engine]
+        return self.version or DEFAULT_VERSIONS[self.engine]
 
     @property
     def port(self) -> int:
-        return ENGINE_PORTS[self.engine]
+        return PORTS[self.engine]
 
     @property
     def data_gb(self) -> int:
