@@ -18,7 +18,8 @@ class SpecError(pulumi.RunError):
 
 
 def build_stack(loaded: LoadedSpec, backend: str | None = None) -> dict:
-    """Register every resource of the stack and export its outputs."""
+    """Register every resource of the stack and export its outputs: the last two steps of the
+    pipeline, after load → validate → detect (flashdrive.spec.load_spec): resolve → build."""
     from flashdrive.backend import build_with
     from flashdrive.model import resolve
 

@@ -3,9 +3,9 @@
 the spec is a problem at the spec's own keys: a Procfile without the app's process, gunicorn that
 is not a dependency, Django settings that would refuse the app's hosts.
 
-    sources = check(loaded, problems)                  # validate: the folders that passed
-    detections = detect_apps(loaded, sources, problems)
-    resolve(loaded, detections, backend)
+    sources = check(loaded, problems)                             # validate: the folders that passed
+    loaded.detections = detect_apps(loaded, sources, problems)    # detect (flashdrive.spec.loader.load_spec)
+    resolve(loaded, backend)                                      # reads them, typed (flashdrive.model)
 """
 
 from __future__ import annotations
