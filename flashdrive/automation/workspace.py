@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from flashdrive.problems import FlashdriveError
+
 PROJECT = "flashdrive"
 DEFAULT_STACK = "dev"
 STATE_DIR = Path(".flashdrive") / "state"
@@ -24,7 +26,7 @@ PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 INSTALL_HINT = "install it with `curl -fsSL https://get.pulumi.com | sh` (see https://www.pulumi.com/docs/install/)"
 
 
-class AutomationError(Exception):
+class AutomationError(FlashdriveError):
     """A one-line reason a stack command cannot run; the CLI exits 1 with it."""
 
 

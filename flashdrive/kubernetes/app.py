@@ -18,7 +18,6 @@ import math
 import pulumi
 import pulumi_kubernetes as k8s
 
-from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.credentials import Credentials
 from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
@@ -26,8 +25,7 @@ from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import KubernetesDisk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
-from flashdrive.kubernetes.settings import ClusterSettings
-from flashdrive.model.stack import ResolvedApp, ResolvedStack
+from flashdrive.model.stack import ClusterSettings, ResolvedApp, ResolvedStack
 
 ENV_CHECKSUM = "flashdrive.dev/env-checksum"
 ROLLOUT = "flashdrive.dev/rollout"
@@ -142,14 +140,14 @@ class KubernetesApp(pulumi.ComponentResource):
         mounts = [{"name": f"disk-{d.name}", "mountPath": d.mount, **({"readOnly": True} if d.read_only else {})}
                   for d in app.disks]
         pinned = [app.name] if any(not disks[d.name].shared for d in app.disks) else []
-        run_as = APP_UID if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
+        run_as = stack.app_uid if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
 
         writable = [(d.name, disks[d.name].physical, d.mount) for d in app.disks if not d.read_only]
         checks = []
         if writable and app.build is not None:
-            # The buildpack's image has a shell and runs as APP_UID; a prebuilt image may have neither.
+            # The buildpack's image has a shell and runs as the stack's app uid; a prebuilt image may have neither.
             checks = [{"name": "disk-check", "image": image, "imagePullPolicy": "IfNotPresent",
-                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, APP_UID)],
+                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, stack.app_uid)],
                        "resources": resources(app.size), "securityContext": container_security(run_as),
                        "volumeMounts": [m for m in mounts if not m.get("readOnly")]}]
 
@@ -158,7 +156,7 @@ class KubernetesApp(pulumi.ComponentResource):
                 **pod_defaults(cluster.image_pull_secrets),
                 "restartPolicy": restart,
                 # The group that owns the disks: every copy, whatever its uid, may write to them.
-                "securityContext": pod_security(run_as_user=run_as, fs_group=APP_UID),
+                "securityContext": pod_security(run_as_user=run_as, fs_group=stack.app_uid),
                 **({"initContainers": checks} if checks else {}),
                 "containers": [{
                     "image": image, "imagePullPolicy": "IfNotPresent", "env": env(node),

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.kubernetes.hardening import MANAGED_BY, PART_OF
+from flashdrive.labels import K8S_MANAGED_BY
 
 POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
@@ -21,7 +22,7 @@ class Namespace(pulumi.ComponentResource):
         self.namespace = k8s.core.v1.Namespace(
             f"{stack}-namespace",
             metadata={"name": namespace,
-                      "labels": {PART_OF: stack, "app.kubernetes.io/managed-by": MANAGED_BY, **POD_SECURITY}},
+                      "labels": {PART_OF: stack, K8S_MANAGED_BY: MANAGED_BY, **POD_SECURITY}},
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
         # Objects take the name from here, so each one is created after the namespace.
         self.name: pulumi.Output[str] = self.namespace.metadata.name
