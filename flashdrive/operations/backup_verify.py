@@ -66,7 +66,7 @@ class Drill:
         """Each item's newest snapshot by the time the repository received it (a claimed time can be
         forged); an item without one is left to the drill, which reports it."""
         snapshots = self.deployed.snapshots()  # newest last
-        latest = {s.what: s.full_id for s in snapshots}
+        latest = {s.what: s.id for s in snapshots}  # restic takes a short id too
         return {what: latest[what] for what in items if what in latest}
 
     # --- scratch resources ------------------------------------------------------------------------

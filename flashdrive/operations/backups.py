@@ -195,7 +195,7 @@ def last_drill(deployed: DeployedStack, drills: list[Snapshot]) -> str:
                 f"`flashdrive backup verify --deployed {deployed.stack}` runs one now)")
     drill = drills[-1]
     when = f"{drill.received:%Y-%m-%d %H:%M}" if drill.received else drill.time.replace("T", " ")[:16]
-    report = deployed.restic("dump", drill.full_id or drill.id, "/drill", check=False)
+    report = deployed.restic("dump", drill.id, "/drill", check=False)
     items = parse_report(report.stdout.decode(errors="replace")) if report.returncode == 0 else []
     if not items:
         return f"Last restore drill: {when} ({drill.id}): {drill.tags['drill'].upper()}, its report cannot be read"
