@@ -1,6 +1,7 @@
 """A stand-in for the `pulumi` CLI, for tests: the real CLI cannot be installed on the build machine.
 
-It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` the way the
+It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` (and `stack ls`,
+`stack rm` for the preview workflow) the way the
 real CLI does (same arguments, same JSON shapes, same error texts the SDK recognises), keeps which
 stacks exist in $FAKE_PULUMI_STATE, and appends every call (argv, cwd, the environment variables
 that matter) as a JSON line to $FAKE_PULUMI_LOG. $FAKE_PULUMI_FAIL=up makes `up` fail like a real
@@ -36,6 +37,22 @@ def main(argv: list[str]) -> int:
         if not (stacks / stack_arg()).exists():
             print(f"error: no stack named '{stack_arg()}' found", file=sys.stderr)
             return 255
+        return 0
+    if args[:2] == ["stack", "ls"]:
+        # A stack file may hold what `stack ls --json` says of it ({"lastUpdate": ..., "updateInProgress": ...}).
+        listed = []
+        for path in sorted(p for p in stacks.iterdir() if "." not in p.name):
+            text = path.read_text()
+            known = json.loads(text) if text.startswith("{") else {}
+            listed.append({"name": path.name, "current": False, **known})
+        print(json.dumps(listed))
+        return 0
+    if args[:2] == ["stack", "rm"]:
+        name = [a for a in args[2:] if not a.startswith("--")][-1]
+        if not (stacks / name).exists():
+            print(f"error: no stack named '{name}' found", file=sys.stderr)
+            return 255
+        (stacks / name).unlink()
         return 0
     if args[:2] == ["plugin", "install"]:
         return 0
