@@ -5,7 +5,7 @@ It answers the commands the Automation API sends for `flashdrive up|destroy|outp
 real CLI does (same arguments, same JSON shapes, same error texts the SDK recognises), keeps which
 stacks exist in $FAKE_PULUMI_STATE, and appends every call (argv, cwd, the environment variables
 that matter) as a JSON line to $FAKE_PULUMI_LOG. $FAKE_PULUMI_FAIL=up makes `up` fail like a real
-failed update.
+failed update, =destroy:STACK the destroy of that stack.
 """
 
 import json
@@ -84,6 +84,9 @@ def main(argv: list[str]) -> int:
         return 0
     if args[:1] == ["destroy"]:
         print(f"Destroying ({stack_arg()})")
+        if os.environ.get("FAKE_PULUMI_FAIL") == f"destroy:{stack_arg()}":
+            print(f"error: the stack '{stack_arg()}' is currently locked by 1 lock(s)", file=sys.stderr)
+            return 255
         print("    - docker:index/container:Container shop-web-1 deleted")
         return 0
     if args[:2] == ["stack", "output"]:
