@@ -1,0 +1,294 @@
+"""A preview on Kubernetes: its own namespace, and a seed from the base stack's latest backup that
+reads the base's repository and nothing else of the base, never able to write it.
+
+A preview (`plan --preview N`, `up --stack pr-N --preview N`) is the same program with its own
+namespace, `<base namespace>-pr-N`: its own claims, databases, secrets and policies. Of the base it
+touches one thing, the backup repository, through three objects the preview stack owns:
+
+- `flashdrive:kubernetes:RepositoryReader`, in the base's namespace (the repository's claim lives
+  there and a pod mounts only claims of its own namespace): `backup-reader-pr-N`, a Deployment and
+  Service running `rclone serve restic` over the base's repository claim mounted read-only (in the
+  claim reference and in the mount, so the kernel refuses every write whatever the server is asked).
+  rclone has no read-only switch for `serve restic` (its options are --append-only, --private-repos,
+  --cache-objects, --stdio and the HTTP ones), so it also runs `--append-only`: no delete and no
+  overwrite at the API, should the mount ever be writable. It runs on the node of the base's
+  backup-server (the claim is ReadWriteOnce), with a user and password of the preview's own, and
+  goes with the preview (`pulumi destroy`); the claim is never the preview's.
+- a NetworkPolicy beside it that lets in the seed pod of the preview's namespace alone, on the
+  server's port: the base's default-deny keeps everything else of the preview (its apps, its
+  databases) out of the base's namespace, and the base's pods out of the preview's.
+- `seed`, a Job in the preview's namespace, created once with the preview: `fetch` restores the base's
+  latest snapshot (restic `--no-lock`: a lock would be a write) of each disk into the preview's claim
+  and takes out each database dump; `load-<db>` loads each dump into the preview's own server; then
+  the release command and the scrub command of the scrub app, with its image, env and disks. The
+  apps' release Jobs and Deployments depend on it (Pulumi waits for a Job to complete before it
+  creates what depends on it), so no copy starts on unscrubbed data, and a failed seed stops the
+  deploy with the apps not started. Later deploys leave it alone (changes to it are ignored), so a
+  push never seeds again over the preview's own writes; a seed that failed is replaced by the next
+  deploy. A base with no backup yet seeds nothing and the Job's log says so.
+
+Redis is not seeded: its snapshot loads only into a stopped server's data directory, and a preview's
+cache may start cold.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from flashdrive.buildpack.dockerfile import APP_UID
+from flashdrive.kubernetes.backup import (BACKUP_ROOT, DUMP_EXTENSIONS, DUMPS, REPOSITORY, SERVER_PORT,
+                                          repository_claim_name)
+from flashdrive.kubernetes.hardening import (COMPONENT, DATABASE_UID, EGRESS, colocated_with, container_security,
+                                             labels, pod_defaults, pod_labels, pod_security, resources, selector)
+from flashdrive.kubernetes.network_policy import NAMESPACE_NAME
+from flashdrive.model.stack import ResolvedDatabase, ResolvedDisk
+from flashdrive.spec.sizes import SIZES
+
+SEED = "seed"  # the seed Job's name and its pods' component label
+SEED_DIR = "/seed"
+READER_USER = "reader"
+# Kubernetes names (a namespace, a Service) are DNS labels.
+MAX_NAMESPACE = 63
+# restic exits 10 when the repository does not exist (restic 0.17): the base never ran a backup.
+RESTIC_NO_REPOSITORY = 10
+
+
+def preview_namespace(base_namespace: str, number: int) -> str:
+    return f"{base_namespace}-pr-{number}"
+
+
+def reader_name(number: int) -> str:
+    return f"backup-reader-pr-{number}"
+
+
+def reader_url_tail(number: int, base_namespace: str) -> str:
+    """host:port/ of the reader as the preview's pods resolve it (another namespace: `.svc`)."""
+    return f"@{reader_name(number)}.{base_namespace}.svc:{SERVER_PORT}/"
+
+
+@dataclass(frozen=True)
+class SeedSource:
+    """Where a preview's seed reads from: the base stack's repository claim, in its namespace."""
+
+    base_stack: str
+    base_namespace: str
+    number: int
+    volume: str  # the base's `backups.target.volume`
+
+    @property
+    def claim(self) -> str:
+        return repository_claim_name(self.base_stack, self.volume)
+
+
+class RepositoryReader(pulumi.ComponentResource):
+    """`backup-reader-pr-N` in the base's namespace: the base's repository, read-only, to one preview."""
+
+    def __init__(self, preview_stack: str, source: SeedSource, preview_ns: str, image: str,
+                 password: pulumi.Input[str], pull_secrets: tuple[str, ...] = (),
+                 opts: pulumi.ResourceOptions | None = None):
+        name = reader_name(source.number)
+        super().__init__("flashdrive:kubernetes:RepositoryReader", f"{preview_stack}-{name}", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        base_ns = source.base_namespace
+        self.secret = k8s.core.v1.Secret(
+            f"{preview_stack}-{name}",
+            metadata={"name": name, "namespace": base_ns, "labels": labels(preview_stack, name, "backup")},
+            type="Opaque", string_data={"RCLONE_PASS": password}, opts=child)
+        container = {
+            "name": "rclone",
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            # --user and --pass come from RCLONE_USER and RCLONE_PASS, never the command line.
+            "command": ["rclone", "serve", "restic", "--append-only", "--addr", f"0.0.0.0:{SERVER_PORT}", REPOSITORY],
+            "env": [{"name": "RCLONE_USER", "value": READER_USER},
+                    {"name": "RCLONE_PASS", "valueFrom": {"secretKeyRef": {"name": self.secret.metadata.name,
+                                                                           "key": "RCLONE_PASS"}}},
+                    {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"}],
+            "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
+            "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
+            "resources": resources(SIZES["xs"]),
+            "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+            "volumeMounts": [{"name": "repository", "mountPath": REPOSITORY, "readOnly": True},
+                             {"name": "tmp", "mountPath": "/tmp"}],
+        }
+        match = selector(name, "backup")
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{preview_stack}-{name}",
+            metadata={"name": name, "namespace": base_ns, "labels": labels(preview_stack, name, "backup")},
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": match},
+                "template": {"metadata": {"labels": pod_labels(preview_stack, name, "backup", egress=False)}, "spec": {
+                    **pod_defaults(pull_secrets),
+                    # No fsGroup: a read-only volume cannot be given a group, and the server only reads.
+                    "securityContext": pod_security(run_as_user=APP_UID),
+                    # The claim is ReadWriteOnce: pods of one node may share it, the base's server's node.
+                    "affinity": colocated_with(["backup-server"]),
+                    "containers": [container],
+                    "volumes": [{"name": "repository",
+                                 "persistentVolumeClaim": {"claimName": source.claim, "readOnly": True}},
+                                {"name": "tmp", "emptyDir": {}}],
+                }},
+            }, opts=child)
+        self.service = k8s.core.v1.Service(
+            f"{preview_stack}-{name}",
+            metadata={"name": name, "namespace": base_ns, "labels": labels(preview_stack, name, "backup")},
+            spec={"selector": match, "ports": [{"port": SERVER_PORT, "targetPort": SERVER_PORT, "name": "restic"}]},
+            opts=child)
+        # The base's namespace denies every ingress it does not allow: this opens the reader to the
+        # seed pod of this preview's namespace, and to nothing else outside the base.
+        self.policy = k8s.networking.v1.NetworkPolicy(
+            f"{preview_stack}-allow-{name}",
+            metadata={"name": f"allow-pr-{source.number}-seed-to-{name}", "namespace": base_ns,
+                      "labels": labels(preview_stack, f"allow-pr-{source.number}-seed-to-{name}", "network")},
+            spec={"podSelector": {"matchLabels": match}, "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: preview_ns}},
+                                         "podSelector": {"matchLabels": {COMPONENT: SEED}}}],
+                               "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
+            opts=child)
+        self.register_outputs({"service": self.service.metadata.name, "policy": self.policy.metadata.name})
+
+
+def seed_egress_policy(preview_stack: str, source: SeedSource, namespace: pulumi.Input[str],
+                       opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """Lets the seed pod out to the base's reader: pods without egress reach only their own stack
+    and DNS (network_policy.py), and a preview's pods nothing of the base but this."""
+    name = f"allow-seed-to-{reader_name(source.number)}"
+    return k8s.networking.v1.NetworkPolicy(
+        f"{preview_stack}-{name}",
+        metadata={"name": name, "namespace": namespace, "labels": labels(preview_stack, name, "network")},
+        spec={"podSelector": {"matchLabels": {COMPONENT: SEED}}, "policyTypes": ["Egress"],
+              "egress": [{"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: source.base_namespace}},
+                                  "podSelector": {"matchLabels": selector(reader_name(source.number), "backup")}}],
+                          "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
+        opts=opts)
+
+
+def _dump_path(db: ResolvedDatabase) -> str:
+    return f"{DUMPS}/{db.name}.{DUMP_EXTENSIONS[db.engine]}"
+
+
+def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[ResolvedDatabase]) -> str:
+    """Restores the base's latest snapshot: each disk into the preview's claim mounted at
+    /seed/disks/NAME, each database dump to /seed/databases/; a report in /seed/report."""
+    host = shlex.quote(source.base_stack)
+    lines = [
+        "set -u",
+        f"report() {{ echo \"flashdrive-seed: $1\"; echo \"$1\" >> {SEED_DIR}/report; }}",
+        # Reading needs no lock; taking one would be a write, which the reader refuses.
+        f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
+        "status=$?",
+        f'if [ "$status" -eq {RESTIC_NO_REPOSITORY} ] || [ "$found" = "[]" ] || [ "$found" = "null" ]; then',
+        f"  report \"the base stack '{source.base_stack}' has no backup yet: the preview starts empty\"",
+        "  exit 0",
+        "fi",
+        f'if [ "$status" -ne 0 ]; then cat {SEED_DIR}/error >&2; exit 1; fi',
+        # The snapshot's own id (64 hex digits; "short_id" is 8): every item from the same snapshot.
+        "snapshot=$(printf '%s' \"$found\" | grep -o '\"id\":\"[0-9a-f]\\{64\\}\"' | head -n 1 | cut -d '\"' -f 4)",
+        'if [ -z "$snapshot" ]; then echo "flashdrive-seed: cannot read the snapshot id in: $found" >&2; exit 1; fi',
+        'report "snapshot ${snapshot%${snapshot#????????}} of the base stack"',
+        # Whether the snapshot holds a path: an item added to the spec after it did not exist then.
+        'holds() { restic --no-lock ls --json "$snapshot" "$1" | grep -q \'"struct_type":"node"\'; }',
+    ]
+    for disk in disks:
+        path = f"{BACKUP_ROOT}/disks/{disk.name}"
+        lines += [f"if holds {path}; then",
+                  f'  restic --no-lock restore "$snapshot:{path}" --target {SEED_DIR}/disks/{disk.name} || exit 1',
+                  f"  report 'disk {disk.name}: restored'",
+                  f"else report 'disk {disk.name}: not in the snapshot, starts empty'; fi"]
+    for db in databases:
+        if db.engine == "redis":
+            lines.append(f"report 'database {db.name} (redis): not seeded, starts empty'")
+            continue
+        path = _dump_path(db)
+        lines += [f"if holds {path}; then",
+                  f'  restic --no-lock dump "$snapshot" {path} > {SEED_DIR}{path}.partial || exit 1',
+                  f"  mv {SEED_DIR}{path}.partial {SEED_DIR}{path}",
+                  f"else report 'database {db.name}: no dump in the snapshot, starts empty'; fi"]
+    return "\n".join(lines)
+
+
+def load_command(db: ResolvedDatabase) -> str:
+    """Loads the database's dump, when the fetch found one, into the preview's own server."""
+    dump = f"{SEED_DIR}{_dump_path(db)}"
+    tool = {
+        "postgres": f"pg_restore --clean --if-exists --no-owner --no-privileges -h {db.name} -p {db.port} "
+                    f"-U {db.user} -d {db.database} {dump}",
+        "mysql": f"mysql -h {db.name} -P {db.port} -u {db.user} {db.database} < {dump}",
+        # mongorestore reads the password from a config file, so it is on no command line.
+        "mongodb": f"umask 077 && printf 'password: \"%s\"\\n' \"$DB_PASSWORD\" > /tmp/mongorestore.yaml && "
+                   f"mongorestore --config=/tmp/mongorestore.yaml --host={db.name} --port={db.port} "
+                   f"--username={db.user} --authenticationDatabase=admin --drop --gzip --archive={dump} "
+                   f"--nsInclude='{db.database}.*'",
+    }[db.engine]
+    return (f"set -eu\nif [ ! -f {dump} ]; then exit 0; fi\n{tool}\n"
+            f"echo 'database {db.name}: restored' >> {SEED_DIR}/report\necho 'flashdrive-seed: database {db.name}: restored'")
+
+
+def loadable(databases: list[ResolvedDatabase]) -> list[ResolvedDatabase]:
+    return [db for db in databases if db.engine != "redis"]
+
+
+def seed_volumes(disk_claims: dict[str, pulumi.Input[str]]) -> list[dict]:
+    """The scratch folder the seed's containers pass dumps and the report through, and every disk
+    of the preview writable (an app may mount a disk read-only; the seed fills it)."""
+    return [{"name": "seed", "emptyDir": {}}, {"name": "cache", "emptyDir": {}},
+            *({"name": f"seed-disk-{name}", "persistentVolumeClaim": {"claimName": claim}}
+              for name, claim in sorted(disk_claims.items()))]
+
+
+def seed_containers(source: SeedSource, restic_image: str, disks: list[ResolvedDisk],
+                    databases: list[ResolvedDatabase], secret_name: pulumi.Input[str],
+                    database_secrets: dict[str, pulumi.Input[str]]) -> list[dict]:
+    """`fetch`, then `load-<db>` for each database: the seed pod's first init containers."""
+    from flashdrive.kubernetes.backup import _dump_env
+
+    fetch = {
+        "name": "fetch",
+        "image": restic_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/sh", "-c", fetch_script(source, disks, databases)],
+        "env": [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+                for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")] + [{"name": "RESTIC_CACHE_DIR", "value": "/cache"}],
+        "resources": resources(SIZES["s"]),
+        "securityContext": container_security(APP_UID),
+        "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}, {"name": "cache", "mountPath": "/cache"},
+                         {"name": "seed", "mountPath": f"{SEED_DIR}{DUMPS}", "subPath": "databases"},
+                         *({"name": f"seed-disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks)],
+    }
+    loads = [{
+        "name": f"load-{db.name}",
+        "image": db.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", load_command(db)],
+        "env": _dump_env(db, database_secrets[db.name]),
+        "resources": resources(SIZES["s"]),
+        "securityContext": container_security(DATABASE_UID),
+        "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR},
+                         {"name": "seed", "mountPath": f"{SEED_DIR}{DUMPS}", "subPath": "databases"}],
+    } for db in loadable(databases)]
+    return [fetch, *loads]
+
+
+def seed_secret(preview_stack: str, source: SeedSource, namespace: pulumi.Input[str],
+                reader_password: pulumi.Input[str], repository_password: pulumi.Input[str],
+                opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+    """The reader's URL with the preview's credentials, and the base repository's password (to
+    decrypt; it opens nothing for writing through the reader). Only the fetch container reads it."""
+    url = pulumi.Output.concat(f"rest:http://{READER_USER}:", reader_password,
+                               reader_url_tail(source.number, source.base_namespace))
+    return k8s.core.v1.Secret(
+        f"{preview_stack}-{SEED}",
+        metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED)},
+        type="Opaque", string_data={"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": repository_password}, opts=opts)
+
+
+def seed_pod_labels(stack: str, app: str, egress: bool) -> dict[str, str]:
+    """The seed pod's labels: the scrub app's name, the `seed` component the policies select."""
+    found = pod_labels(stack, app, SEED, egress)
+    assert found[COMPONENT] == SEED and EGRESS in found
+    return found
