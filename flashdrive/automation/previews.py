@@ -122,6 +122,66 @@ def remove_preview(settings: Settings, stack: str) -> bool:
     return True
 
 
+def prepare_preview(settings: Settings, number: int, base: str) -> list[str]:
+    """Make stack `pr-N` ready for `flashdrive up|destroy --stack pr-N --preview N`, as a fresh CI
+    runner needs: Pulumi keeps a stack's config in its stack file (stacks/Pulumi.pr-N.yaml), not in
+    the state backend, so a runner starts without it. The stack is created if missing; its config
+    gets `flashdrive:preview` N, and the master key of its `base` stack (a preview shares it: its seed
+    derives the base's repository password from it, its own credentials derive from its own name).
+    The key goes through the Pulumi CLI's standard input, never a command line; a key the stack
+    already has is never replaced. What was done, one line each."""
+    import dataclasses
+
+    from pulumi import automation as auto
+
+    from flashdrive.automation.workspace import _pulumi_config, open_workspace, require_passphrase, require_pulumi
+    from flashdrive.credentials import FULL_CONFIG_KEY
+    from flashdrive.model.preview import CONFIG_KEY
+
+    stack = settings.stack
+    if pull_request_of(stack) != number:
+        raise AutomationError(f"the preview of pull request {number} is the stack {preview_stack_name(number)}, "
+                              f"not '{stack}'")
+    if pull_request_of(base) is not None or base == stack:
+        raise AutomationError(f"'{base}' is a preview stack: the base is the stack previews are made from (dev, prod)")
+    pulumi_path = require_pulumi()
+    require_passphrase()
+    done = []
+    workspace = open_workspace(settings, pulumi_path)
+    try:
+        workspace.select_stack(stack)
+    except auto.StackNotFoundError:
+        workspace.create_stack(stack)
+        done.append(f"created stack {stack}")
+    except auto.CommandError as exc:
+        raise AutomationError(f"cannot select stack '{stack}': {_command_error(exc)}") from None
+
+    def config(on: str, *args: str, given: str | None = None):
+        return _pulumi_config(dataclasses.replace(settings, stack=on), pulumi_path, *args, given=given)
+
+    def must(result, what: str) -> None:
+        if result.returncode != 0:
+            raise AutomationError(f"cannot {what}: {(result.stderr.strip().splitlines() or ['no output'])[-1]}")
+
+    found = config(stack, "get", CONFIG_KEY)
+    if found.returncode == 0 and found.stdout.strip() != str(number):
+        raise AutomationError(f"stack '{stack}' is the preview of pull request {found.stdout.strip()} ({CONFIG_KEY}), "
+                              f"not {number}")
+    if found.returncode != 0:
+        must(config(stack, "set", CONFIG_KEY, str(number), "--non-interactive"), f"set {CONFIG_KEY} on '{stack}'")
+        done.append(f"set {CONFIG_KEY} {number} on stack {stack}")
+    if config(stack, "get", FULL_CONFIG_KEY).returncode != 0:
+        key = config(base, "get", FULL_CONFIG_KEY)
+        if key.returncode != 0 or not key.stdout.strip():
+            raise AutomationError(
+                f"the base stack '{base}' has no {FULL_CONFIG_KEY} here: its stack file (stacks/Pulumi.{base}.yaml, "
+                "the key encrypted by the passphrase) must be committed for previews to share it")
+        must(config(stack, "set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=key.stdout.strip()),
+             f"set {FULL_CONFIG_KEY} on '{stack}'")
+        done.append(f"gave stack {stack} the master key of stack {base}")
+    return done
+
+
 def comment_body(pull_request: int, state: str, *, urls: Mapping[str, str] | None = None,
                  commit: str | None = None, expire_after_days: int | None = None) -> str:
     """The pull request's one preview comment (found again by its marker), for a `state`:

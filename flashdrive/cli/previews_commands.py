@@ -1,7 +1,8 @@
-"""`flashdrive previews list|remove|comment`: what the preview-env workflow asks about preview stacks.
+"""`flashdrive previews list|prepare|remove|comment`: what the preview-env workflow asks about preview stacks.
 
 `list` prints the `pr-N` stacks, one `STACK NUMBER` line each (`--expired`: those idle for
 `previews.expire_after_days` of the spec, or `--older-than-days`), for the workflow to destroy;
+`prepare` gives a runner the preview stack's config (flashdrive:preview, the base's master key);
 `remove` forgets a destroyed one (never a stack not named pr-N); `comment` prints the pull
 request's preview comment, marked so that the workflow finds and updates the same one.
 """
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from flashdrive.cli.stack_commands import stack_name
 
 DEFAULT_SPEC = "flashdrive.yaml"
 
@@ -59,6 +61,17 @@ def register(subparsers) -> None:
     remove.add_argument("stack", metavar="STACK", help="the preview's Pulumi stack, pr-N")
     remove.add_argument("-C", "--cwd", default=".", metavar="DIR", help="the project folder (default: .)")
     remove.set_defaults(handler=run_remove)
+
+    prepare = actions.add_parser(
+        "prepare", help="create stack pr-N if missing, with flashdrive:preview N and the base's master key",
+        description="Make the stack pr-N ready for `flashdrive up|destroy --stack pr-N --preview N` on a runner that "
+                    "starts without its stack file: created if missing, flashdrive:preview set to N, and the "
+                    "master key of the base stack copied in (never on a command line; an existing key is kept).")
+    prepare.add_argument("pull_request", type=_positive, metavar="NUMBER", help="the pull request's number")
+    prepare.add_argument("--base", required=True, type=stack_name, metavar="STACK",
+                         help="the base's Pulumi stack, whose config holds the master key (e.g. dev)")
+    prepare.add_argument("-C", "--cwd", default=".", metavar="DIR", help="the project folder (default: .)")
+    prepare.set_defaults(handler=run_prepare)
 
     comment = actions.add_parser(
         "comment", help="print the pull request comment of its preview (markdown)",
@@ -112,6 +125,20 @@ def run_list(args: argparse.Namespace) -> int:
     else:
         for preview in previews:
             print(f"{preview.stack} {preview.pull_request}")
+    return EXIT_OK
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from flashdrive.automation import AutomationError, resolve_settings
+    from flashdrive.automation.previews import prepare_preview, preview_stack_name
+
+    try:
+        settings = resolve_settings(args.cwd, preview_stack_name(args.pull_request), preview=args.pull_request)
+        for line in prepare_preview(settings, args.pull_request, args.base):
+            print(line)
+    except AutomationError as exc:
+        print(f"flashdrive previews prepare: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     return EXIT_OK
 
 

@@ -62,14 +62,17 @@ def main(argv: list[str]) -> int:
         if args[2] not in values:
             print(f"error: configuration key '{args[2]}' not found for stack '{stack_arg()}'", file=sys.stderr)
             return 255
-        print("[secret]" if values[args[2]]["secret"] else values[args[2]]["value"])
+        print(values[args[2]]["value"])  # as the real CLI: `config get` shows a secret in clear
         return 0
     if args[:2] == ["config", "set"]:
         # `pulumi config set KEY` without a value reads it from stdin.
-        key = next(a for a in args[2:] if not a.startswith("--") and a != stack_arg())
+        if not (stacks / stack_arg()).exists():
+            print(f"error: no stack named '{stack_arg()}' found", file=sys.stderr)
+            return 255
+        words = [a for a in args[2:] if not a.startswith("--") and a != stack_arg()]
         config = stacks / f"{stack_arg()}.config.json"
         values = json.loads(config.read_text()) if config.exists() else {}
-        values[key] = {"value": sys.stdin.read(), "secret": "--secret" in args}
+        values[words[0]] = {"value": words[1] if len(words) > 1 else sys.stdin.read(), "secret": "--secret" in args}
         config.write_text(json.dumps(values))
         return 0
     if args[:1] == ["up"]:

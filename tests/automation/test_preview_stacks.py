@@ -134,3 +134,57 @@ def test_previews_comment_of_unreadable_outputs_is_one_line(cli, tmp_path):
     run = cli("previews", "comment", "8", "--outputs", outputs)
     assert run.code == 1
     assert run.err.startswith(f"flashdrive previews comment: error: {outputs}: cannot be read as the JSON")
+
+
+def _config(fake_pulumi, stack: str) -> dict:
+    path = fake_pulumi.state / f"{stack}.config.json"
+    return {k: v["value"] for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+
+def _base_with_key(fake_pulumi, key: str) -> None:
+    fake_pulumi.has_stack("dev")
+    (fake_pulumi.state / "dev.config.json").write_text(json.dumps({"flashdrive:masterKey": {"value": key,
+                                                                                             "secret": True}}))
+
+
+def test_previews_prepare_gives_a_new_preview_stack_its_number_and_the_base_master_key(cli, project, fake_pulumi):
+    _base_with_key(fake_pulumi, "5e" * 32)
+    run = cli("previews", "prepare", "12", "--base", "dev")
+    assert run.code == 0, run.err
+    assert run.out == ("created stack pr-12\nset flashdrive:preview 12 on stack pr-12\n"
+                       "gave stack pr-12 the master key of stack dev\n")
+    assert _config(fake_pulumi, "pr-12") == {"flashdrive:preview": "12", "flashdrive:masterKey": "5e" * 32}
+    assert json.loads((fake_pulumi.state / "pr-12.config.json").read_text())["flashdrive:masterKey"]["secret"]
+    assert not any("5e" * 32 in " ".join(call["argv"]) for call in fake_pulumi.calls())
+
+
+def test_previews_prepare_keeps_what_the_preview_stack_has(cli, project, fake_pulumi):
+    _base_with_key(fake_pulumi, "5e" * 32)
+    fake_pulumi.has_stack("pr-12")
+    (fake_pulumi.state / "pr-12.config.json").write_text(json.dumps({
+        "flashdrive:preview": {"value": "12", "secret": False}, "flashdrive:masterKey": {"value": "77" * 32,
+                                                                                         "secret": True}}))
+    run = cli("previews", "prepare", "12", "--base", "dev")
+    assert (run.code, run.out) == (0, "")
+    assert _config(fake_pulumi, "pr-12")["flashdrive:masterKey"] == "77" * 32
+
+
+def test_previews_prepare_refuses_a_stack_of_another_pull_request(cli, project, fake_pulumi):
+    _base_with_key(fake_pulumi, "5e" * 32)
+    fake_pulumi.has_stack("pr-12")
+    (fake_pulumi.state / "pr-12.config.json").write_text(json.dumps({"flashdrive:preview": {"value": "13",
+                                                                                             "secret": False}}))
+    run = cli("previews", "prepare", "12", "--base", "dev")
+    assert run.code == 1
+    assert run.err == ("flashdrive previews prepare: error: stack 'pr-12' is the preview of pull request 13 "
+                       "(flashdrive:preview), not 12\n")
+
+
+def test_previews_prepare_needs_the_base_master_key_and_a_base_that_is_no_preview(cli, project, fake_pulumi):
+    fake_pulumi.has_stack("dev")
+    run = cli("previews", "prepare", "12", "--base", "dev")
+    assert run.code == 1
+    assert "the base stack 'dev' has no flashdrive:masterKey here" in run.err
+    assert "stacks/Pulumi.dev.yaml" in run.err
+    refused = cli("previews", "prepare", "12", "--base", "pr-3")
+    assert refused.code == 1 and "'pr-3' is a preview stack" in refused.err

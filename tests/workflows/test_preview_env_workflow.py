@@ -101,6 +101,16 @@ class Runner:
             "FAKE_PULUMI_STATE": str(self.state), "FAKE_PULUMI_LOG": str(self.log),
         }
 
+    def base_has_master_key(self, key: str = "0f" * 32) -> None:
+        self.state.mkdir(exist_ok=True)
+        (self.state / "dev").write_text("created\n")
+        (self.state / "dev.config.json").write_text(json.dumps({"flashdrive:masterKey": {"value": key,
+                                                                                          "secret": True}}))
+
+    def config(self, stack: str) -> dict:
+        path = self.state / f"{stack}.config.json"
+        return {k: v["value"] for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
     def has_stack(self, name: str, idle_days: float) -> None:
         self.state.mkdir(exist_ok=True)
         stamp = datetime.now(timezone.utc) - timedelta(days=idle_days)
@@ -110,7 +120,9 @@ class Runner:
         return {p.name for p in self.state.iterdir() if "." not in p.name}
 
     def commands(self) -> list[list[str]]:
-        return [json.loads(line)["argv"] for line in self.log.read_text().splitlines()] if self.log.exists() else []
+        if not self.log.exists():
+            return []
+        return [[a for a in json.loads(line)["argv"] if a != "--non-interactive"] for line in self.log.read_text().splitlines()]
 
     def run(self, job_name: str, step_id: str, **env: str) -> subprocess.CompletedProcess:
         script = step(job_name, step_id)["run"]
@@ -124,10 +136,14 @@ def runner(tmp_path) -> Runner:
 
 
 def test_the_deploy_step_brings_up_the_preview_stack_and_writes_the_comment_with_its_urls(runner):
-    result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123")
+    runner.base_has_master_key("ab" * 32)
+    result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev")
     assert result.returncode == 0, result.stderr
     up = next(c for c in runner.commands() if c[:1] == ["up"])
     assert up[up.index("--stack") + 1] == "pr-7"
+    # The preview's stack, made on this runner, shares the base's master key; the key was on no command line.
+    assert runner.config("pr-7") == {"flashdrive:preview": "7", "flashdrive:masterKey": "ab" * 32}
+    assert not any("ab" * 32 in " ".join(c) for c in runner.commands())
     comment = (runner.temp / "comment.md").read_text()
     assert comment.startswith(MARKER + "\n")
     assert "| `web` | https://shop.example.com |" in comment  # the fake stack's `urls` output
@@ -135,30 +151,33 @@ def test_the_deploy_step_brings_up_the_preview_stack_and_writes_the_comment_with
 
 
 def test_closing_destroys_that_preview_alone_and_removes_its_stack(runner):
-    for name in ("dev", "pr-7", "pr-8"):
+    for name in ("pr-7", "pr-8"):
         runner.has_stack(name, idle_days=1)
-    result = runner.run("destroy", "destroy", PR="7")
+    runner.base_has_master_key()
+    result = runner.run("destroy", "destroy", PR="7", STACK="dev")
     assert result.returncode == 0, result.stderr
     destroys = [c for c in runner.commands() if c[:1] == ["destroy"]]
     assert [c[c.index("--stack") + 1] for c in destroys] == ["pr-7"]
     assert runner.stacks() == {"dev", "pr-8"}
+    assert runner.config("pr-8") == {}  # the other preview's config untouched
     assert "was closed" in (runner.temp / "comment.md").read_text()
 
 
 def test_closing_a_pull_request_that_had_no_preview_destroys_nothing(runner):
-    runner.has_stack("dev", idle_days=1)
-    result = runner.run("destroy", "destroy", PR="9")
+    runner.base_has_master_key()
+    result = runner.run("destroy", "destroy", PR="9", STACK="dev")
     assert result.returncode == 0, result.stderr
     assert not any(c[:1] == ["destroy"] or c[:2] == ["stack", "rm"] for c in runner.commands())
     assert runner.stacks() == {"dev"}
 
 
 def test_the_schedule_destroys_previews_idle_past_the_spec_expiry_and_keeps_the_rest(runner):
+    runner.base_has_master_key()
     runner.has_stack("dev", idle_days=90)  # the base: never a preview, however old
     runner.has_stack("pr-3", idle_days=6)
     runner.has_stack("pr-4", idle_days=2)
     runner.has_stack("pr-5", idle_days=30)
-    result = runner.run("expire", "expire")
+    result = runner.run("expire", "expire", STACK="dev")
     assert result.returncode == 0, result.stderr
     assert runner.stacks() == {"dev", "pr-4"}
     assert sorted(p.name for p in (runner.temp / "comments").iterdir()) == ["3.md", "5.md"]
@@ -166,12 +185,13 @@ def test_the_schedule_destroys_previews_idle_past_the_spec_expiry_and_keeps_the_
 
 
 def test_one_preview_that_cannot_be_destroyed_fails_the_run_after_the_others_went(runner):
+    runner.base_has_master_key()
     runner.has_stack("pr-3", idle_days=6)
     runner.has_stack("pr-5", idle_days=30)
-    result = runner.run("expire", "expire", FAKE_PULUMI_FAIL="destroy:pr-3")
+    result = runner.run("expire", "expire", FAKE_PULUMI_FAIL="destroy:pr-3", STACK="dev")
     assert result.returncode == 1
     assert "::error title=preview not destroyed::pr-3 (pull request #3)" in result.stdout
-    assert runner.stacks() == {"pr-3"}  # kept, with its state, for the next run
+    assert runner.stacks() == {"dev", "pr-3"}  # kept, with its state, for the next run
     assert [p.name for p in (runner.temp / "comments").iterdir()] == ["5.md"]
 
 

@@ -106,7 +106,7 @@ def test_every_flashdrive_command_in_a_workflow_exists_with_those_arguments(path
     parser = build_parser()
     seen = 0
     for _, item in steps(load(path)):
-        for line in item.get("run", "").splitlines():
+        for line in item.get("run", "").replace("\\\n", " ").splitlines():
             for call in _flashdrive_calls(line):
                 args = [a for a in call[1:] if a != '"${flags[@]}"' and a != "${flags[@]}"]
                 parser.parse_args(args)  # exits 2 (fails the test) on a wrong command or option
