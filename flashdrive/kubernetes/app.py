@@ -97,8 +97,10 @@ class App(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
                  namespace: pulumi.Input[str], disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint],
                  depends_on: list | None = None,
-                 release_of_source: "App | None" = None, opts: pulumi.ResourceOptions | None = None):
-        """`release_of_source`: the app whose release Job runs for the same source; this one waits for it."""
+                 release_of_source: "App | None" = None, scrub: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """`release_of_source`: the app whose release Job runs for the same source; this one waits for it.
+        `scrub`: a preview's scrub command, run once with this app's image (flashdrive.kubernetes.preview)."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -175,10 +177,30 @@ class App(pulumi.ComponentResource):
 
         self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
         waits_for = list(depends_on or [])
+        timeout = f"{cluster.release_timeout_s}s"
+        self.scrub: k8s.batch.v1.Job | None = None
+        if scrub is not None:
+            # A preview's scrub: once, after its seed restored the base's data (in depends_on) and the
+            # release brought the schema up to date, before any copy or release Job of the preview.
+            template = pod({"name": "scrub", "args": ["/bin/sh", "-c", scrub]}, "scrub", "Never", node="scrub")
+            if app.release:
+                main = template["spec"]["containers"][0]
+                template["spec"]["initContainers"] = [*template["spec"].get("initContainers", []),
+                                                      {**main, "name": "release", "args": ["/bin/sh", "-c", app.release]}]
+            self.scrub = k8s.batch.v1.Job(
+                f"{stack.name}-{app.name}-scrub",
+                metadata={"name": "scrub", "namespace": namespace, "labels": labels(stack.name, app.name, "scrub"),
+                          "annotations": {REPLACE_UNREADY: "true"}},  # a failed scrub runs again on the next up
+                spec={"backoffLimit": 0, "activeDeadlineSeconds": cluster.release_timeout_s, "template": template},
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=list(waits_for),
+                    # Once: a new image does not scrub again what the preview wrote since.
+                    ignore_changes=["spec"], delete_before_replace=True,
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+            waits_for.append(self.scrub)
         self.release: k8s.batch.v1.Job | None = None
         if app.release:
             name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
-            timeout = f"{cluster.release_timeout_s}s"
             self.release = k8s.batch.v1.Job(
                 f"{stack.name}-{app.name}-release",
                 metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release"),

@@ -40,11 +40,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.buildpack.dockerfile import APP_UID
-from flashdrive.kubernetes.backup import (BACKUP_ROOT, DUMP_EXTENSIONS, DUMPS, REPOSITORY, SERVER_PORT,
+from flashdrive.kubernetes.app import REPLACE_UNREADY
+from flashdrive.kubernetes.backup import (BACKUP_ROOT, DUMP_EXTENSIONS, DUMPS, REPOSITORY, SERVER_PORT, dump_env,
                                           repository_claim_name)
-from flashdrive.kubernetes.hardening import (COMPONENT, DATABASE_UID, EGRESS, colocated_with, container_security,
-                                             labels, pod_defaults, pod_labels, pod_security, resources, selector)
-from flashdrive.kubernetes.network_policy import NAMESPACE_NAME
+from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels,
+                                             pod_defaults, pod_labels, pod_security, resources, selector)
+from flashdrive.kubernetes.network_policy import DNS_PORTS, NAMESPACE_NAME
+from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedDatabase, ResolvedDisk
 from flashdrive.spec.sizes import SIZES
 
@@ -55,10 +57,6 @@ READER_USER = "reader"
 MAX_NAMESPACE = 63
 # restic exits 10 when the repository does not exist (restic 0.17): the base never ran a backup.
 RESTIC_NO_REPOSITORY = 10
-
-
-def preview_namespace(base_namespace: str, number: int) -> str:
-    return f"{base_namespace}-pr-{number}"
 
 
 def reader_name(number: int) -> str:
@@ -147,38 +145,28 @@ class RepositoryReader(pulumi.ComponentResource):
                       "labels": labels(preview_stack, f"allow-pr-{source.number}-seed-to-{name}", "network")},
             spec={"podSelector": {"matchLabels": match}, "policyTypes": ["Ingress"],
                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: preview_ns}},
-                                         "podSelector": {"matchLabels": {COMPONENT: SEED}}}],
+                                         "podSelector": {"matchLabels": selector(SEED, SEED)}}],
                                "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
             opts=child)
         self.register_outputs({"service": self.service.metadata.name, "policy": self.policy.metadata.name})
 
 
-def seed_egress_policy(preview_stack: str, source: SeedSource, namespace: pulumi.Input[str],
-                       opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """Lets the seed pod out to the base's reader: pods without egress reach only their own stack
-    and DNS (network_policy.py), and a preview's pods nothing of the base but this."""
-    name = f"allow-seed-to-{reader_name(source.number)}"
-    return k8s.networking.v1.NetworkPolicy(
-        f"{preview_stack}-{name}",
-        metadata={"name": name, "namespace": namespace, "labels": labels(preview_stack, name, "network")},
-        spec={"podSelector": {"matchLabels": {COMPONENT: SEED}}, "policyTypes": ["Egress"],
-              "egress": [{"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: source.base_namespace}},
-                                  "podSelector": {"matchLabels": selector(reader_name(source.number), "backup")}}],
-                          "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
-        opts=opts)
-
-
-def _dump_path(db: ResolvedDatabase) -> str:
-    return f"{DUMPS}/{db.name}.{DUMP_EXTENSIONS[db.engine]}"
+def _dump(db: ResolvedDatabase) -> tuple[str, str]:
+    """(path in the snapshot, path in the seed's scratch folder) of a database's dump."""
+    name = f"{db.name}.{DUMP_EXTENSIONS[db.engine]}"
+    return f"{DUMPS}/{name}", f"{SEED_DIR}/databases/{name}"
 
 
 def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[ResolvedDatabase]) -> str:
     """Restores the base's latest snapshot: each disk into the preview's claim mounted at
-    /seed/disks/NAME, each database dump to /seed/databases/; a report in /seed/report."""
+    /seed/disks/NAME, each database dump into /seed/databases/; what it did in /seed/report."""
     host = shlex.quote(source.base_stack)
     lines = [
         "set -u",
-        f"report() {{ echo \"flashdrive-seed: $1\"; echo \"$1\" >> {SEED_DIR}/report; }}",
+        # Group-writable: the loaders run as the databases' user, in the apps' group (fsGroup).
+        "umask 0002",
+        f"mkdir -p {SEED_DIR}/databases",
+        f'report() {{ echo "flashdrive-seed: $1"; echo "$1" >> {SEED_DIR}/report; }}',
         # Reading needs no lock; taking one would be a write, which the reader refuses.
         f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
         "status=$?",
@@ -187,11 +175,11 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         "  exit 0",
         "fi",
         f'if [ "$status" -ne 0 ]; then cat {SEED_DIR}/error >&2; exit 1; fi',
-        # The snapshot's own id (64 hex digits; "short_id" is 8): every item from the same snapshot.
+        # The snapshot's own id (64 hex digits; "short_id" has 8): every item from the same snapshot.
         "snapshot=$(printf '%s' \"$found\" | grep -o '\"id\":\"[0-9a-f]\\{64\\}\"' | head -n 1 | cut -d '\"' -f 4)",
-        'if [ -z "$snapshot" ]; then echo "flashdrive-seed: cannot read the snapshot id in: $found" >&2; exit 1; fi',
-        'report "snapshot ${snapshot%${snapshot#????????}} of the base stack"',
-        # Whether the snapshot holds a path: an item added to the spec after it did not exist then.
+        'if [ -z "$snapshot" ]; then echo "flashdrive-seed: no snapshot id in: $found" >&2; exit 1; fi',
+        'report "from snapshot $(printf %.8s "$snapshot") of the base stack"',
+        # Whether the snapshot holds a path: an item added to the spec after it was taken does not.
         'holds() { restic --no-lock ls --json "$snapshot" "$1" | grep -q \'"struct_type":"node"\'; }',
     ]
     for disk in disks:
@@ -204,17 +192,17 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         if db.engine == "redis":
             lines.append(f"report 'database {db.name} (redis): not seeded, starts empty'")
             continue
-        path = _dump_path(db)
-        lines += [f"if holds {path}; then",
-                  f'  restic --no-lock dump "$snapshot" {path} > {SEED_DIR}{path}.partial || exit 1',
-                  f"  mv {SEED_DIR}{path}.partial {SEED_DIR}{path}",
+        inside, scratch = _dump(db)
+        lines += [f"if holds {inside}; then",
+                  f'  restic --no-lock dump "$snapshot" {inside} > {scratch}.partial || exit 1',
+                  f"  mv {scratch}.partial {scratch}",
                   f"else report 'database {db.name}: no dump in the snapshot, starts empty'; fi"]
     return "\n".join(lines)
 
 
 def load_command(db: ResolvedDatabase) -> str:
     """Loads the database's dump, when the fetch found one, into the preview's own server."""
-    dump = f"{SEED_DIR}{_dump_path(db)}"
+    _, dump = _dump(db)
     tool = {
         "postgres": f"pg_restore --clean --if-exists --no-owner --no-privileges -h {db.name} -p {db.port} "
                     f"-U {db.user} -d {db.database} {dump}",
@@ -225,70 +213,106 @@ def load_command(db: ResolvedDatabase) -> str:
                    f"--username={db.user} --authenticationDatabase=admin --drop --gzip --archive={dump} "
                    f"--nsInclude='{db.database}.*'",
     }[db.engine]
-    return (f"set -eu\nif [ ! -f {dump} ]; then exit 0; fi\n{tool}\n"
-            f"echo 'database {db.name}: restored' >> {SEED_DIR}/report\necho 'flashdrive-seed: database {db.name}: restored'")
+    return "\n".join(["set -eu", f"[ -f {dump} ] || exit 0", tool,
+                      f"echo 'database {db.name}: restored' >> {SEED_DIR}/report",
+                      f"echo 'flashdrive-seed: database {db.name}: restored'"])
 
 
-def loadable(databases: list[ResolvedDatabase]) -> list[ResolvedDatabase]:
-    return [db for db in databases if db.engine != "redis"]
+class Seed(pulumi.ComponentResource):
+    """The `seed` Job in the preview's namespace, its Secret and its way out to the base's reader."""
 
-
-def seed_volumes(disk_claims: dict[str, pulumi.Input[str]]) -> list[dict]:
-    """The scratch folder the seed's containers pass dumps and the report through, and every disk
-    of the preview writable (an app may mount a disk read-only; the seed fills it)."""
-    return [{"name": "seed", "emptyDir": {}}, {"name": "cache", "emptyDir": {}},
-            *({"name": f"seed-disk-{name}", "persistentVolumeClaim": {"claimName": claim}}
-              for name, claim in sorted(disk_claims.items()))]
-
-
-def seed_containers(source: SeedSource, restic_image: str, disks: list[ResolvedDisk],
-                    databases: list[ResolvedDatabase], secret_name: pulumi.Input[str],
-                    database_secrets: dict[str, pulumi.Input[str]]) -> list[dict]:
-    """`fetch`, then `load-<db>` for each database: the seed pod's first init containers."""
-    from flashdrive.kubernetes.backup import _dump_env
-
-    fetch = {
-        "name": "fetch",
-        "image": restic_image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["/bin/sh", "-c", fetch_script(source, disks, databases)],
-        "env": [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-                for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")] + [{"name": "RESTIC_CACHE_DIR", "value": "/cache"}],
-        "resources": resources(SIZES["s"]),
-        "securityContext": container_security(APP_UID),
-        "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}, {"name": "cache", "mountPath": "/cache"},
-                         {"name": "seed", "mountPath": f"{SEED_DIR}{DUMPS}", "subPath": "databases"},
-                         *({"name": f"seed-disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks)],
-    }
-    loads = [{
-        "name": f"load-{db.name}",
-        "image": db.image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["sh", "-c", load_command(db)],
-        "env": _dump_env(db, database_secrets[db.name]),
-        "resources": resources(SIZES["s"]),
-        "securityContext": container_security(DATABASE_UID),
-        "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR},
-                         {"name": "seed", "mountPath": f"{SEED_DIR}{DUMPS}", "subPath": "databases"}],
-    } for db in loadable(databases)]
-    return [fetch, *loads]
-
-
-def seed_secret(preview_stack: str, source: SeedSource, namespace: pulumi.Input[str],
-                reader_password: pulumi.Input[str], repository_password: pulumi.Input[str],
-                opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
-    """The reader's URL with the preview's credentials, and the base repository's password (to
-    decrypt; it opens nothing for writing through the reader). Only the fetch container reads it."""
-    url = pulumi.Output.concat(f"rest:http://{READER_USER}:", reader_password,
-                               reader_url_tail(source.number, source.base_namespace))
-    return k8s.core.v1.Secret(
-        f"{preview_stack}-{SEED}",
-        metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED)},
-        type="Opaque", string_data={"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": repository_password}, opts=opts)
-
-
-def seed_pod_labels(stack: str, app: str, egress: bool) -> dict[str, str]:
-    """The seed pod's labels: the scrub app's name, the `seed` component the policies select."""
-    found = pod_labels(stack, app, SEED, egress)
-    assert found[COMPONENT] == SEED and EGRESS in found
-    return found
+    def __init__(self, preview_stack: str, cluster: ClusterSettings, source: SeedSource,
+                 namespace: pulumi.Input[str], restic_image: str, disks: list[ResolvedDisk],
+                 claims: dict[str, pulumi.Input[str]], databases: list[ResolvedDatabase],
+                 database_secrets: dict[str, pulumi.Input[str]], reader_password: pulumi.Input[str],
+                 repository_password: pulumi.Input[str], depends_on: list,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flashdrive:kubernetes:Seed", f"{preview_stack}-{SEED}", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        url = pulumi.Output.concat(f"rest:http://{READER_USER}:", reader_password,
+                                   reader_url_tail(source.number, source.base_namespace))
+        # The reader's URL with the preview's own credentials, and the base repository's password,
+        # which decrypts and opens nothing for writing through the reader. Only `fetch` reads it.
+        self.secret = k8s.core.v1.Secret(
+            f"{preview_stack}-{SEED}",
+            metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED)},
+            type="Opaque", string_data={"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": repository_password},
+            opts=child)
+        # Once a pod is selected by an egress policy it may go only where one allows: its own stack
+        # (the preview's databases, to load them), DNS, and the base's reader, nothing else.
+        name = f"allow-seed-to-{reader_name(source.number)}"
+        self.policy = k8s.networking.v1.NetworkPolicy(
+            f"{preview_stack}-{name}",
+            metadata={"name": name, "namespace": namespace, "labels": labels(preview_stack, name, "network")},
+            spec={"podSelector": {"matchLabels": selector(SEED, SEED)}, "policyTypes": ["Egress"],
+                  "egress": [{"to": [{"podSelector": {}}]},
+                             {"to": [{"namespaceSelector": {}}, *({"ipBlock": {"cidr": c}} for c in cluster.dns_cidrs)],
+                              "ports": DNS_PORTS},
+                             {"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: source.base_namespace}},
+                                      "podSelector": {"matchLabels": selector(reader_name(source.number), "backup")}}],
+                              "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
+            opts=child)
+        secret = self.secret.metadata.name
+        fetch = {
+            "name": "fetch",
+            "image": restic_image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "-c", fetch_script(source, disks, databases)],
+            "env": [*({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+                      for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")),
+                    {"name": "RESTIC_CACHE_DIR", "value": "/cache"}],
+            "resources": resources(SIZES["s"]),
+            "securityContext": container_security(APP_UID),
+            "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}, {"name": "cache", "mountPath": "/cache"},
+                             *({"name": f"disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks)],
+        }
+        loads = [{
+            "name": f"load-{db.name}",
+            "image": db.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["sh", "-c", load_command(db)],
+            "env": dump_env(db, database_secrets[db.name]),
+            "resources": resources(SIZES["s"]),
+            "securityContext": container_security(DATABASE_UID),
+            "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
+        } for db in databases if db.engine != "redis"]
+        report = {
+            "name": "report",
+            "image": restic_image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "-c", f"cat {SEED_DIR}/report"],
+            "resources": resources(SIZES["xs"]),
+            "securityContext": container_security(APP_UID),
+            "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
+        }
+        timeout = f"{cluster.release_timeout_s}s"
+        self.job = k8s.batch.v1.Job(
+            f"{preview_stack}-{SEED}",
+            metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED),
+                      # A seed that failed is replaced, so run again, by the next `pulumi up`.
+                      "annotations": {REPLACE_UNREADY: "true"}},
+            spec={
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": cluster.release_timeout_s,
+                "template": {
+                    "metadata": {"labels": pod_labels(preview_stack, SEED, SEED, egress=False)},
+                    "spec": {
+                        **pod_defaults(cluster.image_pull_secrets),
+                        "restartPolicy": "Never",
+                        # The apps' group owns what is restored, as what the apps write.
+                        "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+                        "initContainers": [fetch, *loads],
+                        "containers": [report],
+                        "volumes": [{"name": "seed", "emptyDir": {}}, {"name": "cache", "emptyDir": {}},
+                                    *({"name": f"disk-{d.name}", "persistentVolumeClaim": {"claimName": claims[d.name]}}
+                                      for d in disks)],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*depends_on, self.policy],
+                # Once, when the preview is created: a later deploy that changes it (an image, a new
+                # disk) must not restore again over what the preview wrote since.
+                ignore_changes=["spec"], delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+        self.register_outputs({"job": self.job.metadata.name})

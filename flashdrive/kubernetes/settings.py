@@ -30,6 +30,8 @@ class ClusterSettings:
     controller_cidrs: tuple[str, ...] = ()
     dns_cidrs: tuple[str, ...] = ()
     release_timeout_s: int = 1800
+    # A preview's namespace is its base's, `-pr-N` added; this is the base's (where its repository is).
+    base_namespace: str | None = None
 
     @property
     def ingress_controller_namespace(self) -> str | None:
@@ -48,8 +50,13 @@ def cluster_settings(settings: Kubernetes, stack: ResolvedStack, spec_file: str)
             f"apps built from source ({', '.join(built)}) need a registry the cluster pulls from",
             Mark(spec_file, 0, 0), "kubernetes.registry",
             "add `kubernetes: {registry: registry.example.com/" + stack.name + "}`")])
+    preview = stack.preview
+    # A preview lives in a namespace of its own whatever kubernetes.namespace says: that setting
+    # names the base's, and a preview in it would take over the base's objects of the same names.
+    base_namespace = settings.namespace or (preview.base if preview is not None else stack.name)
     return ClusterSettings(
-        namespace=settings.namespace or stack.name,
+        namespace=f"{base_namespace}-pr-{preview.number}" if preview is not None else base_namespace,
+        base_namespace=base_namespace if preview is not None else None,
         storage_class=settings.storage_class,
         ingress_class=settings.ingress_class,
         cluster_issuer=settings.cluster_issuer,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.database_tls import database_tls
 from flashdrive.kubernetes.app import App
 from flashdrive.kubernetes.backup import Backups
@@ -14,12 +15,15 @@ from flashdrive.kubernetes.edge import Edge
 from flashdrive.kubernetes.image import Image
 from flashdrive.kubernetes.namespace import Namespace
 from flashdrive.kubernetes.network_policy import NetworkPolicies
+from flashdrive.kubernetes.preview import RepositoryReader, Seed, SeedSource
 from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedStack
+from flashdrive.spec.model import VolumeTarget
 
 
 def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
-    namespace = Namespace(stack.name, cluster.namespace)
+    preview = stack.preview
+    namespace = Namespace(stack.name, cluster.namespace, retained=preview is None)
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
     _, tls = database_tls(stack.name, stack.databases.values())
@@ -39,14 +43,24 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     if stack.builds:
         assert cluster.registry is not None  # cluster_settings refuses source apps without one
         images = {key: Image(build, cluster.registry) for key, build in stack.builds.items()}
+    seed = preview.seed if preview is not None else None
+    # A preview's apps wait for its seed, and then for its scrub (flashdrive.kubernetes.preview).
+    gates: list = []
+    if seed is not None:
+        gates.append(_seed(stack, cluster, ns, disks, databases).job)
+    scrub_app = seed.scrub_app if seed is not None and seed.scrub else None
     apps: dict[str, App] = {}
     release_of_source: dict[str, App] = {}
-    # Apps that run their source's release first; the others of that source wait for it.
-    for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
+    # The app that scrubs a preview first, then the apps that run their source's release; the
+    # others of that source wait for it.
+    for name, app in sorted(stack.apps.items(), key=lambda item: (item[0] != scrub_app, item[1].release is None)):
         image = images[app.build.key].reference if app.build is not None else app.image
         owner = release_of_source.get(app.build.key) if app.build is not None else None
         apps[name] = App(stack, cluster, app, image, ns, disks, endpoints,
-                         depends_on=[db.stateful_set for db in databases.values()], release_of_source=owner)
+                         depends_on=[db.stateful_set for db in databases.values()] + gates, release_of_source=owner,
+                         scrub=seed.scrub if seed is not None and name == scrub_app else None)
+        if apps[name].scrub is not None:
+            gates.append(apps[name].scrub)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     for component in apps.values():
@@ -62,7 +76,28 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},
                      **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()}},
         "namespace": ns,
+        **({"preview": preview.describe()} if preview is not None else {}),
     }
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str], disks: dict[str, Disk],
+          databases: dict[str, Database]) -> Seed:
+    """The base's repository served read-only to this preview, and the Job that restores from it."""
+    preview = stack.preview
+    assert preview is not None and cluster.base_namespace is not None
+    target = stack.backups.settings.target
+    assert isinstance(target, VolumeTarget), "validation allows a seed from a volume target only"
+    source = SeedSource(preview.base, cluster.base_namespace, preview.number, target.volume)
+    # The preview's own password for the reader; the base's repository password, from the master
+    # key the preview shares with its base (flashdrive.model.preview), decrypts what it reads.
+    reader_password = Credentials(stack.name).derive("previews/reader-password")
+    reader = RepositoryReader(stack.name, source, cluster.namespace, stack.backups.server_image, reader_password,
+                              cluster.image_pull_secrets)
+    return Seed(stack.name, cluster, source, ns, stack.backups.image, stack.disks,
+                {name: disk.name for name, disk in disks.items()}, list(stack.databases.values()),
+                {name: db.secret_name for name, db in databases.items()}, reader_password,
+                Credentials(preview.base).derive(REPOSITORY_PASSWORD, 48),
+                depends_on=[*(db.stateful_set for db in databases.values()), reader.deployment, reader.policy])
