@@ -55,7 +55,10 @@ def run(spec_path: str, overlay_path: str | None = None, preview: str | int | No
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
     try:
-        build_stack(loaded, preview=number)
+        if number is None:
+            build_stack(loaded)
+        else:
+            build_stack(loaded, preview=number)
     except pulumi.RunError:
         raise
     except InputError as exc:

@@ -70,7 +70,7 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
                  tls: ServerTLS | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, retain: bool = True):
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Derived from the stack's master key (flashdrive/credentials.py): the same after `pulumi
@@ -78,7 +78,8 @@ class Database(pulumi.ComponentResource):
         password = credentials.derive(f"databases/{db.name}/password")
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
-        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self)
+        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self,
+                                      retain)
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",

@@ -64,7 +64,7 @@ class ResolvedPreview:
 
 def seed_steps(seed: ResolvedSeed) -> list[str]:
     return ["restore the latest snapshot of each database and disk",
-            "run the release command",
+            "run the release command of each app that has one",
             *([f"run the scrub command with app {seed.scrub_app}'s image"] if seed.scrub else []),
             "start the copies"]
 
