@@ -97,10 +97,10 @@ class App(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
                  namespace: pulumi.Input[str], disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint],
                  depends_on: list | None = None,
-                 release_of_source: "App | None" = None, scrub: str | None = None,
+                 release_of_source: "App | None" = None, defer_copies: bool = False,
                  opts: pulumi.ResourceOptions | None = None):
         """`release_of_source`: the app whose release Job runs for the same source; this one waits for it.
-        `scrub`: a preview's scrub command, run once with this app's image (flashdrive.kubernetes.preview)."""
+        `defer_copies`: the Deployment comes with `start_copies`, after what a preview runs first."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -176,28 +176,9 @@ class App(pulumi.ComponentResource):
             return {"metadata": metadata, "spec": spec}
 
         self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
+        self.stack_name, self.namespace, self.cluster = stack.name, namespace, cluster
         waits_for = list(depends_on or [])
         timeout = f"{cluster.release_timeout_s}s"
-        self.scrub: k8s.batch.v1.Job | None = None
-        if scrub is not None:
-            # A preview's scrub: once, after its seed restored the base's data (in depends_on) and the
-            # release brought the schema up to date, before any copy or release Job of the preview.
-            template = pod({"name": "scrub", "args": ["/bin/sh", "-c", scrub]}, "scrub", "Never", node="scrub")
-            if app.release:
-                main = template["spec"]["containers"][0]
-                template["spec"]["initContainers"] = [*template["spec"].get("initContainers", []),
-                                                      {**main, "name": "release", "args": ["/bin/sh", "-c", app.release]}]
-            self.scrub = k8s.batch.v1.Job(
-                f"{stack.name}-{app.name}-scrub",
-                metadata={"name": "scrub", "namespace": namespace, "labels": labels(stack.name, app.name, "scrub"),
-                          "annotations": {REPLACE_UNREADY: "true"}},  # a failed scrub runs again on the next up
-                spec={"backoffLimit": 0, "activeDeadlineSeconds": cluster.release_timeout_s, "template": template},
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=list(waits_for),
-                    # Once: a new image does not scrub again what the preview wrote since.
-                    ignore_changes=["spec"], delete_before_replace=True,
-                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
-            waits_for.append(self.scrub)
         self.release: k8s.batch.v1.Job | None = None
         if app.release:
             name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
@@ -240,7 +221,36 @@ class App(pulumi.ComponentResource):
                   "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]}
             if app.port is not None else {"selector": match, "clusterIP": "None"},
             opts=child)
-        template = pod(container, app.type, "Always", node=None)
+        self._copies = (pod(container, app.type, "Always", node=None), match, disks, waits_for)
+        self.deployment: k8s.apps.v1.Deployment | None = None
+        self.disruption_budget: k8s.policy.v1.PodDisruptionBudget | None = None
+        if not defer_copies:
+            self.start_copies([])
+
+    def scrub_job(self, command: str, depends_on: list) -> k8s.batch.v1.Job:
+        """A preview's scrub, with this app's image, env and disks: once, after the seed restored the
+        base's data and every release brought the schema up to date (`depends_on`), before any copy."""
+        timeout = f"{self.cluster.release_timeout_s}s"
+        return k8s.batch.v1.Job(
+            f"{self.stack_name}-{self.app.name}-scrub",
+            metadata={"name": "scrub", "namespace": self.namespace,
+                      "labels": labels(self.stack_name, self.app.name, "scrub"),
+                      "annotations": {REPLACE_UNREADY: "true"}},  # a failed scrub runs again on the next up
+            spec={"backoffLimit": 0, "activeDeadlineSeconds": self.cluster.release_timeout_s,
+                  "template": self.pod({"name": "scrub", "args": ["/bin/sh", "-c", command]}, "scrub", "Never",
+                                       node="scrub")},
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=depends_on,
+                # Once: a later deploy (a new image) does not scrub again what the preview wrote since.
+                ignore_changes=["spec"], delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+
+    def start_copies(self, gates: list) -> None:
+        """The Deployment (and its disruption budget), after `gates` too: a preview's copies start
+        once its scrub is done (`defer_copies`)."""
+        app, namespace, stack_name = self.app, self.namespace, self.stack_name
+        template, match, disks, waits_for = self._copies
+        child = pulumi.ResourceOptions(parent=self)
         if app.nodes > 1:
             # The guide's promise: each copy on another server. Counted per ReplicaSet
             # (pod-template-hash), so the surge copy of a rollout is not squeezed by the old ones;
@@ -250,8 +260,8 @@ class App(pulumi.ComponentResource):
                 "labelSelector": {"matchLabels": match}, "matchLabelKeys": ["pod-template-hash"],
                 "nodeTaintsPolicy": "Honor"}]
         self.deployment = k8s.apps.v1.Deployment(
-            f"{stack.name}-{app.name}",
-            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type),
+            f"{stack_name}-{app.name}",
+            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type),
                       "annotations": {ROLLOUT: rollout(app, disks)}},
             spec={
                 "replicas": app.nodes,
@@ -260,13 +270,13 @@ class App(pulumi.ComponentResource):
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": template,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for + gates))
         self.disruption_budget = None
         if app.nodes > 1:
             # A node drain evicts one copy at a time, each only once the others are ready.
             self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-                f"{stack.name}-{app.name}",
-                metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+                f"{stack_name}-{app.name}",
+                metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type)},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": match},
                       # A copy that is not ready serves nothing: evicting it never blocks a drain.
                       "unhealthyPodEvictionPolicy": "AlwaysAllow"},

@@ -17,13 +17,13 @@ POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in (
 
 
 class Namespace(pulumi.ComponentResource):
-    def __init__(self, stack: str, namespace: str, retained: bool = True, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, stack: str, namespace: str, retain: bool = True, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Namespace", f"{stack}-namespace", None, opts)
         self.namespace = k8s.core.v1.Namespace(
             f"{stack}-namespace",
             metadata={"name": namespace,
                       "labels": {PART_OF: stack, "app.kubernetes.io/managed-by": MANAGED_BY, **POD_SECURITY}},
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retained))
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
         # Objects take the name from here, so each one is created after the namespace.
         self.name: pulumi.Output[str] = self.namespace.metadata.name
         self.register_outputs({"name": self.name})

@@ -17,15 +17,17 @@ touches one thing, the backup repository, through three objects the preview stac
 - a NetworkPolicy beside it that lets in the seed pod of the preview's namespace alone, on the
   server's port: the base's default-deny keeps everything else of the preview (its apps, its
   databases) out of the base's namespace, and the base's pods out of the preview's.
-- `seed`, a Job in the preview's namespace, created once with the preview: `fetch` restores the base's
-  latest snapshot (restic `--no-lock`: a lock would be a write) of each disk into the preview's claim
-  and takes out each database dump; `load-<db>` loads each dump into the preview's own server; then
-  the release command and the scrub command of the scrub app, with its image, env and disks. The
-  apps' release Jobs and Deployments depend on it (Pulumi waits for a Job to complete before it
-  creates what depends on it), so no copy starts on unscrubbed data, and a failed seed stops the
-  deploy with the apps not started. Later deploys leave it alone (changes to it are ignored), so a
-  push never seeds again over the preview's own writes; a seed that failed is replaced by the next
-  deploy. A base with no backup yet seeds nothing and the Job's log says so.
+- `seed`, a Job in the preview's namespace, created once with the preview: `fetch` restores the
+  base's latest snapshot (restic `--no-lock`: a lock would be a write) of each disk into the
+  preview's claim and takes out each database dump; `load-<db>` loads each dump into the preview's
+  own server. The apps' release Jobs depend on it, the scrub Job (the scrub app's image, env and
+  disks: flashdrive.kubernetes.app) on them, and the Deployments on the scrub: Pulumi waits for a
+  Job to complete before it creates what depends on it, so no copy starts on unscrubbed data, and a
+  failed seed or scrub stops the deploy with no copy started. (An init container waiting in each
+  copy would need the Kubernetes API, and pods here get no service account token.) Later deploys
+  leave both Jobs alone (changes to them are ignored), so a push never restores or scrubs again
+  over the preview's own writes; one that failed is replaced by the next deploy. A base with no
+  backup yet seeds nothing and the Job's log says so.
 
 Redis is not seeded: its snapshot loads only into a stopped server's data directory, and a preview's
 cache may start cold.
