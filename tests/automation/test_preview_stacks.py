@@ -22,7 +22,8 @@ def summary(name: str, idle_days: float | None, updating: bool | None = None):
 
 
 def stamp(idle_days: float) -> str:
-    return (NOW - timedelta(days=idle_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`lastUpdate` as `pulumi stack ls --json` writes it, `idle_days` before the command runs."""
+    return (datetime.now(timezone.utc) - timedelta(days=idle_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @pytest.mark.parametrize("name, number", [("pr-7", 7), ("acme/pr-123", 123), ("acme/flashdrive/pr-9", 9),
