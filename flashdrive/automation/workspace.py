@@ -201,7 +201,7 @@ def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool) -> Non
         raise AutomationError(f"stack '{settings.stack}' is not a preview (no {CONFIG_KEY} in its config): "
                               f"refusing to destroy it as preview {settings.preview}")
     if current is None:
-        made = _pulumi_config(settings, pulumi_path, "set", CONFIG_KEY, str(settings.preview), "--non-interactive")
+        made = _pulumi_config(settings, pulumi_path, "set", CONFIG_KEY, "--non-interactive", given=str(settings.preview))
         if made.returncode != 0:
             reason = (made.stderr.strip().splitlines() or ["no output"])[-1]
             raise AutomationError(f"cannot set {CONFIG_KEY} on stack '{settings.stack}': {reason}")

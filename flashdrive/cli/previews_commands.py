@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE
-from flashdrive.cli.stack_commands import stack_name
+from flashdrive.cli.stack_commands import pulumi_stack_name
 
 DEFAULT_SPEC = "flashdrive.yaml"
 
@@ -68,7 +68,7 @@ def register(subparsers) -> None:
                     "starts without its stack file: created if missing, flashdrive:preview set to N, and the "
                     "master key of the base stack copied in (never on a command line; an existing key is kept).")
     prepare.add_argument("pull_request", type=_positive, metavar="NUMBER", help="the pull request's number")
-    prepare.add_argument("--base", required=True, type=stack_name, metavar="STACK",
+    prepare.add_argument("--base", required=True, type=pulumi_stack_name, metavar="STACK",
                          help="the base's Pulumi stack, whose config holds the master key (e.g. dev)")
     prepare.add_argument("-C", "--cwd", default=".", metavar="DIR", help="the project folder (default: .)")
     prepare.set_defaults(handler=run_prepare)

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, docker_labels, holder_of
-from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
+from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
+from flashdrive.engines import ENGINES
 from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
-from flashdrive.plan.model import Plan
+from flashdrive.plan.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,8 @@ def _cautions(diff: PlanDiff) -> list[str]:
         elif old_image and new_image and old_image != new_image:
             cautions.append(
                 f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
-                f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
+                f"old data directory ({ENGINES[new_engine].upgrade_how if new_engine in ENGINES else 'see the engine'}); "
+                f"take a backup first")
     for change in diff.changes:
         old_size, new_size = _storage(change.base), _storage(change.head)
         if old_size and new_size and old_size != new_size and change.base is not None \

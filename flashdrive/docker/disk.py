@@ -22,7 +22,7 @@ def retained_volume(name: str, labels: dict[str, str], parent: pulumi.Resource, 
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain))
 
 
-class Disk(pulumi.ComponentResource):
+class DockerDisk(pulumi.ComponentResource):
     def __init__(self, stack: str, disk: ResolvedDisk, opts: pulumi.ResourceOptions | None = None,
                  retain: bool = True):
         super().__init__("flashdrive:docker:Disk", disk.volume_name, None, opts)

@@ -33,9 +33,10 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from flashdrive.backups.scripts import DISKS_DIR, dump_file, password_env
+from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.release import ReleaseContainer, release_command
+from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK
 from flashdrive.model.stack import ResolvedStack
 
@@ -54,20 +55,18 @@ ONCE = ["create", "environment", "triggers", "update", "delete", "logging", "dir
 
 
 def _database_restore(stack: ResolvedStack) -> list[str]:
-    from flashdrive.backups.operations import RESTORE_COMMANDS
-
     lines: list[str] = []
     for db in sorted(stack.databases.values(), key=lambda d: d.name):
         file = dump_file(db.name, db.engine)
-        if db.engine == "redis":
+        restore = ENGINES[db.engine].restore
+        if restore is None:  # redis: no dump to load, the server's own file goes in place
             apply = (f'restic_ dump "$id" /{file} > "$WORK/dump.rdb" && rm -rf {REDIS_DIR}/{db.name}/appendonlydir '
                      f'{REDIS_DIR}/{db.name}/appendonly.aof && cp "$WORK/dump.rdb" {REDIS_DIR}/{db.name}/dump.rdb && '
                      f'chown --reference={REDIS_DIR}/{db.name} {REDIS_DIR}/{db.name}/dump.rdb')
         else:
-            fields = {"pw": password_env(db.name), "host": shlex.quote(db.name), "user": shlex.quote(db.user),
-                      "name": shlex.quote(db.database)}
-            apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + RESTORE_COMMANDS[db.engine].format(**fields) \
-                + ' < "$WORK/dump"'
+            fields = {"pw": password_env(db.name), "host": shlex.quote(db.name), "port": db.port,
+                      "user": shlex.quote(db.user), "name": shlex.quote(db.database)}
+            apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + restore.format(**fields) + ' < "$WORK/dump"'
         lines += [
             f"id=$(latest database={db.name})",
             'if [ -z "$id" ]; then',
@@ -119,7 +118,7 @@ def restore_script_inside(stack: ResolvedStack) -> str:
             f'elif restic_ restore "$id" --target "$WORK/restore" --include {source} >"$WORK/out" 2>&1 && '
             f'cp -a "$WORK/restore{source}/." {TARGET_DIR}/{disk.name}/; then',
             f'  note "disk {disk.name}: restored snapshot $(short "$id")"',
-            f'  rm -rf "$WORK/restore"',
+            '  rm -rf "$WORK/restore"',
             "else",
             f'  cat "$WORK/out" >&2; note "disk {disk.name}: the restore of snapshot $(short "$id") failed" >&2; exit 1',
             "fi",
@@ -136,7 +135,8 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
     q = shlex.quote
     name = f"{stack.name}-seed"
     repository = preview.seed.repository
-    redis = [db for db in sorted(stack.databases.values(), key=lambda d: d.name) if db.engine == "redis"]
+    # Servers whose data is their own file (redis): stopped while it is put in place.
+    redis = [db for db in sorted(stack.databases.values(), key=lambda d: d.name) if ENGINES[db.engine].restore is None]
     flags = ["--name", name, f"--label={LABEL_STACK}={stack.name}", f"--label={LABEL_ROLE}={ROLE_SEED}",
              "--cap-drop=ALL", *[f"--cap-add={c}" for c in CAPABILITIES], "--security-opt=no-new-privileges:true",
              "--restart=no", "--memory=1g", "--memory-swap=1g", "--pids-limit=512",

@@ -6,14 +6,14 @@ import pulumi
 
 from flashdrive.credentials import Credentials
 from flashdrive.database_tls import database_tls
-from flashdrive.docker.app import App
-from flashdrive.docker.backups import Backups
-from flashdrive.docker.cron import Cron
-from flashdrive.docker.database import Database
-from flashdrive.docker.disk import Disk
-from flashdrive.docker.edge import Edge
+from flashdrive.docker.app import DockerApp
+from flashdrive.docker.backups import DockerBackups
+from flashdrive.docker.cron import DockerCron
+from flashdrive.docker.database import DockerDatabase
+from flashdrive.docker.disk import DockerDisk
+from flashdrive.docker.edge import DockerEdge
 from flashdrive.docker.host import DockerHost
-from flashdrive.docker.image import Build
+from flashdrive.docker.image import DockerBuild
 from flashdrive.docker.network import StackNetwork
 from flashdrive.docker.seed import Seed
 from flashdrive.model.stack import ResolvedStack
@@ -27,25 +27,26 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     network = StackNetwork(stack.name, opts=on_host)
     ca, tls = database_tls(stack.name, stack.databases.values())
     retain = stack.preview is None  # a preview's volumes go with it: copies of the base's data
-    databases = {name: Database(stack.name, db, network, credentials, tls.get(name), opts=on_host, retain=retain)
+    databases = {name: DockerDatabase(stack.name, db, network, credentials, tls.get(name), opts=on_host, retain=retain)
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
-    disks = {disk.name: Disk(stack.name, disk, opts=on_host, retain=retain) for disk in stack.disks}
-    builds = {key: Build(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
+    disks = {disk.name: DockerDisk(stack.name, disk, opts=on_host, retain=retain) for disk in stack.disks}
+    builds = {key: DockerBuild(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
     # A preview seeded from its base's backups: restore, then the releases, then the scrub, then
     # the copies (flashdrive/docker/seed.py).
     seed = None
-    if stack.preview is not None and stack.preview.seed is not None:
+    seeded_from = stack.preview.seed if stack.preview is not None else None
+    if seeded_from is not None:
         seed = Seed(stack, host.host, network.internal, {name: e.password for name, e in endpoints.items()},
                     depends_on=[db.container for db in databases.values()] + [d.volume for d in disks.values()],
                     opts=on_host)
-    apps: dict[str, App] = {}
-    release_of_source: dict[str, App] = {}
+    apps: dict[str, DockerApp] = {}
+    release_of_source: dict[str, DockerApp] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         build = builds[app.build.key] if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
+        apps[name] = DockerApp(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
                          image_version=build.version if build else str(app.image),
                          depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else [])
                          + ([build.cleanup] if build else []) + ([seed.restore] if seed else []),
@@ -53,8 +54,8 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     gate: list = []
-    if seed is not None:
-        scrubber = apps[stack.preview.seed.scrub_app] if stack.preview.seed.scrub_app else None
+    if seed is not None and seeded_from is not None:
+        scrubber = apps[seeded_from.scrub_app] if seeded_from.scrub_app else None
         gate = seed.scrub(scrubber.image if scrubber else "", scrubber.env("scrub") if scrubber else {}, host.host,
                           depends_on=[a.release for a in apps.values() if a.release is not None])
         for component in apps.values():
@@ -65,11 +66,11 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
             source = component.app.build
             owner = release_of_source.get(source.key) if source is not None else component
             release = [owner.release] if owner is not None and owner.release is not None else []
-            Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
+            DockerCron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
                  depends_on=[db.container for db in databases.values()] + release + gate, opts=on_host)
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
-    edge = Edge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
+        DockerBackups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
+    edge = DockerEdge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
                 opts=on_host)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},

@@ -43,8 +43,8 @@ import pulumi_kubernetes as k8s
 
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.kubernetes.app import REPLACE_UNREADY
-from flashdrive.kubernetes.backup import (BACKUP_ROOT, DUMP_EXTENSIONS, DUMPS, REPOSITORY, SERVER_PORT, dump_env,
-                                          repository_claim_name)
+from flashdrive.engines import ENGINES
+from flashdrive.kubernetes.backup import BACKUP_ROOT, DUMPS, REPOSITORY, SERVER_PORT, dump_env, repository_claim_name
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels,
                                              pod_defaults, pod_labels, pod_security, resources, selector)
 from flashdrive.kubernetes.network_policy import DNS_PORTS, NAMESPACE_NAME
@@ -155,7 +155,7 @@ class RepositoryReader(pulumi.ComponentResource):
 
 def _dump(db: ResolvedDatabase) -> tuple[str, str]:
     """(path in the snapshot, path in the seed's scratch folder) of a database's dump."""
-    name = f"{db.name}.{DUMP_EXTENSIONS[db.engine]}"
+    name = f"{db.name}.{ENGINES[db.engine].job_dump.extension}"  # as the backup job wrote it
     return f"{DUMPS}/{name}", f"{SEED_DIR}/databases/{name}"
 
 

@@ -6,19 +6,19 @@ import pulumi
 
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.database_tls import database_tls
-from flashdrive.kubernetes.app import App
-from flashdrive.kubernetes.backup import Backups, repository_claim_name
-from flashdrive.kubernetes.cron import Cron
-from flashdrive.kubernetes.database import Database
-from flashdrive.kubernetes.disk import Disk
-from flashdrive.kubernetes.edge import Edge
+from flashdrive.kubernetes.app import KubernetesApp
+from flashdrive.kubernetes.backup import KubernetesBackups, repository_claim_name
+from flashdrive.kubernetes.cron import KubernetesCron
+from flashdrive.kubernetes.database import KubernetesDatabase
+from flashdrive.kubernetes.disk import KubernetesDisk
+from flashdrive.kubernetes.edge import KubernetesEdge
 from flashdrive.kubernetes.image import Image
 from flashdrive.kubernetes.namespace import Namespace
 from flashdrive.kubernetes.network_policy import NetworkPolicies
 from flashdrive.kubernetes.preview import RepositoryReader, Seed, SeedSource, reader_name
 from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedStack
-from flashdrive.spec.model import VolumeTarget
+from flashdrive.spec.contract import VolumeTarget
 
 
 def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
@@ -28,11 +28,11 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
     _, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name), retain=retain)
+    databases = {name: KubernetesDatabase(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name), retain=retain)
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
-    disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class, retain=retain)
+    disks = {disk.name: KubernetesDisk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class, retain=retain)
              for disk in stack.disks}
     shared = sorted(name for name, disk in disks.items() if disk.shared)
     if shared and not cluster.storage_class:
@@ -48,13 +48,13 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     seed = preview.seed if preview is not None else None
     # A preview's releases wait for its seed; its copies for its scrub (flashdrive.kubernetes.preview).
     gates: list = [_seed(stack, cluster, ns, disks, databases).job] if seed is not None else []
-    apps: dict[str, App] = {}
-    release_of_source: dict[str, App] = {}
+    apps: dict[str, KubernetesApp] = {}
+    release_of_source: dict[str, KubernetesApp] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         image = images[app.build.key].reference if app.build is not None else app.image
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, cluster, app, image, ns, disks, endpoints,
+        apps[name] = KubernetesApp(stack, cluster, app, image, ns, disks, endpoints,
                          depends_on=[db.stateful_set for db in databases.values()] + gates, release_of_source=owner,
                          defer_copies=seed is not None)
         if app.build is not None and apps[name].release is not None:
@@ -69,11 +69,11 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     for component in apps.values():
         if component.app.cron:
             # After the app's Deployment: a run starts on the version the deploy rolled out.
-            Cron(stack.name, component.app, component.pod, ns, depends_on=[component.deployment])
+            KubernetesCron(stack.name, component.app, component.pod, ns, depends_on=[component.deployment])
     if stack.web_apps:
-        Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
+        KubernetesEdge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
+        KubernetesBackups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},
@@ -86,8 +86,8 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     return outputs
 
 
-def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str], disks: dict[str, Disk],
-          databases: dict[str, Database]) -> Seed:
+def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str], disks: dict[str, KubernetesDisk],
+          databases: dict[str, KubernetesDatabase]) -> Seed:
     """The base's repository served read-only to this preview, and the Job that restores from it."""
     preview = stack.preview
     assert preview is not None and cluster.base_namespace is not None

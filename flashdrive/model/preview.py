@@ -18,10 +18,10 @@ from typing import Any
 
 from flashdrive.model.stack import PIDS_LIMIT, ResolvedApp, ResolvedStack
 from flashdrive.problems import InputError, Problem
-from flashdrive.spec.model import Previews, VolumeTarget
+from flashdrive.spec.contract import PreviewsSpec, VolumeTarget
 from flashdrive.spec.sizes import SIZES
 
-STACK_NAME_LIMIT = 30  # flashdrive.spec.model.StackName's max_length
+STACK_NAME_LIMIT = 30  # flashdrive.spec.contract.StackName's max_length
 CONFIG_KEY = "flashdrive:preview"
 MAX_NUMBER = 10**9  # GitHub's pull request numbers, with room; keeps names short
 
@@ -118,7 +118,7 @@ def resolve_preview(loaded, number: int, backend: str | None = None) -> Resolved
 def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
     """`own` (the spec resolved under the preview's name) with what `previews:` says applied."""
     spec = loaded.spec
-    settings: Previews = spec.previews
+    settings: PreviewsSpec = spec.previews
     size = SIZES[settings.size]
     problems = []
     apps: dict[str, ResolvedApp] = {}

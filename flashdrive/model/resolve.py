@@ -6,36 +6,29 @@ import hashlib
 import re
 from pathlib import Path
 
+from flashdrive.engines import ENGINES
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
                                     ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.model import App, Database, Spec, config_keys
+from flashdrive.spec.contract import AppSpec, DatabaseSpec, Spec, config_keys
 from flashdrive.spec.sizes import SIZES
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
 
-def _data_dir(engine: str, version: str) -> str:
-    if engine == "postgres":
-        # The official image moved PGDATA's parent in 18; mount where the image expects data.
-        major = re.match(r"\d+", version)
-        return "/var/lib/postgresql" if major and int(major.group()) >= 18 else "/var/lib/postgresql/data"
-    return {"mysql": "/var/lib/mysql", "mongodb": "/data/db", "redis": "/data"}[engine]
-
-
-def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDatabase:
+def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
+    facts = ENGINES[db.engine]
     return ResolvedDatabase(
         name=name, engine=db.engine, version=version,
         image=image_for(spec.images, db.engine, version),
         port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
         # The database's name is its user and its database: one less thing to look up.
-        user=name if db.engine != "redis" else "default",
-        database=name if db.engine != "redis" else "0",
-        volume_name=f"{stack}-db-{name}", data_dir=_data_dir(db.engine, version),
+        user=facts.user or name, database=facts.database or name,
+        volume_name=f"{stack}-db-{name}", data_dir=facts.data_path(version),
     )
 
 
@@ -47,7 +40,7 @@ def _source_key(stack: str, source: str) -> str:
     return f"{stack}-{slug}-{digest}"
 
 
-def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
+def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection) -> ResolvedBuild:
     from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
@@ -100,7 +93,7 @@ def _procfile_release_owners(spec: Spec) -> set[str]:
     return set(owners.values())
 
 
-def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> ResolvedApp:
+def _app(loaded: LoadedSpec, name: str, app: AppSpec, release_owner: bool) -> ResolvedApp:
     spec = loaded.spec
     stack = spec.stack
     detection = loaded.detections.get(name)

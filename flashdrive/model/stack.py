@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.model import LETS_ENCRYPT, Backups, HealthCheck
+from flashdrive.spec.contract import LETS_ENCRYPT, BackupsSpec, HealthCheck
 from flashdrive.spec.sizes import Size
 
 if TYPE_CHECKING:  # preview.py builds on this module
@@ -149,7 +149,7 @@ class ResolvedBackups:
     enabled: bool
     schedule: str
     keep_days: int
-    settings: Backups
+    settings: BackupsSpec
     image: str  # restic, for the backup and prune jobs
     server_image: str  # rclone, for the append-only server
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flashdrive.plan.model import Plan
+from flashdrive.plan.plan import Plan
 
 
 def preview_of(plan: Plan) -> Mapping[str, Any] | None:
