@@ -17,6 +17,11 @@ from flashdrive.spec.contract import KubernetesSpec
 INGRESS_CONTROLLER_NAMESPACES = {"nginx": "ingress-nginx"}
 
 
+def preview_namespace(base_namespace: str, number: int) -> str:
+    """A preview's namespace: its base's, `-pr-N` added (whatever kubernetes.namespace says)."""
+    return f"{base_namespace}-pr-{number}"
+
+
 @dataclass(frozen=True)
 class ClusterSettings:
     namespace: str
@@ -55,7 +60,7 @@ def cluster_settings(settings: KubernetesSpec, stack: ResolvedStack, spec_file: 
     # names the base's, and a preview in it would take over the base's objects of the same names.
     base_namespace = settings.namespace or (preview.base if preview is not None else stack.name)
     return ClusterSettings(
-        namespace=f"{base_namespace}-pr-{preview.number}" if preview is not None else base_namespace,
+        namespace=preview_namespace(base_namespace, preview.number) if preview is not None else base_namespace,
         base_namespace=base_namespace if preview is not None else None,
         storage_class=settings.storage_class,
         ingress_class=settings.ingress_class,
