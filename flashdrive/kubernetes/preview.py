@@ -191,8 +191,8 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
                   f"  report 'disk {disk.name}: restored'",
                   f"else report 'disk {disk.name}: not in the snapshot, starts empty'; fi"]
     for db in databases:
-        if db.engine == "redis":
-            lines.append(f"report 'database {db.name} (redis): not seeded, starts empty'")
+        if not loadable(db):
+            lines.append(f"report 'database {db.name} ({db.engine}): not seeded, starts empty'")
             continue
         inside, scratch = _dump(db)
         lines += [f"if holds {inside}; then",
@@ -202,22 +202,28 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
     return "\n".join(lines)
 
 
+def loadable(db: ResolvedDatabase) -> bool:
+    """Whether a dump of it loads into a running server (Redis's snapshot needs a stopped one)."""
+    return ENGINES[db.engine].restore is not None
+
+
 def load_command(db: ResolvedDatabase) -> str:
-    """Loads the database's dump, when the fetch found one, into the preview's own server."""
+    """Loads the database's dump, when the fetch found one, into the preview's own server, with the
+    engine's restore command (flashdrive.engines), the password from the container's env."""
+    facts = ENGINES[db.engine]
+    assert facts.restore is not None
     _, dump = _dump(db)
-    tool = {
-        "postgres": f"pg_restore --clean --if-exists --no-owner --no-privileges -h {db.name} -p {db.port} "
-                    f"-U {db.user} -d {db.database} {dump}",
-        "mysql": f"mysql -h {db.name} -P {db.port} -u {db.user} {db.database} < {dump}",
-        # mongorestore reads the password from a config file, so it is on no command line.
-        "mongodb": f"umask 077 && printf 'password: \"%s\"\\n' \"$DB_PASSWORD\" > /tmp/mongorestore.yaml && "
-                   f"mongorestore --config=/tmp/mongorestore.yaml --host={db.name} --port={db.port} "
-                   f"--username={db.user} --authenticationDatabase=admin --drop --gzip --archive={dump} "
-                   f"--nsInclude='{db.database}.*'",
-    }[db.engine]
-    return "\n".join(["set -eu", f"[ -f {dump} ] || exit 0", tool,
-                      f"echo 'database {db.name}: restored' >> {SEED_DIR}/report",
-                      f"echo 'flashdrive-seed: database {db.name}: restored'"])
+    lines = ["set -eu", f"[ -f {dump} ] || exit 0"]
+    source = dump
+    if dump.endswith(".gz"):  # the backup job compresses what the restore command reads plain
+        source = dump.removesuffix(".gz")
+        lines.append(f"gunzip -c {dump} > {source}")
+    lines += [facts.restore.format(pw=facts.job_password_env, host=db.name, port=db.port, user=db.user,
+                                   name=db.database)
+              + f" < {source}",
+              f"echo 'database {db.name}: restored' >> {SEED_DIR}/report",
+              f"echo 'flashdrive-seed: database {db.name}: restored'"]
+    return "\n".join(lines)
 
 
 class Seed(pulumi.ComponentResource):
@@ -277,7 +283,7 @@ class Seed(pulumi.ComponentResource):
             "resources": resources(SIZES["s"]),
             "securityContext": container_security(DATABASE_UID),
             "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
-        } for db in databases if db.engine != "redis"]
+        } for db in databases if loadable(db)]
         report = {
             "name": "report",
             "image": restic_image,
