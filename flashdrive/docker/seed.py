@@ -26,6 +26,7 @@ the repository; the read-only mount is what keeps the preview from changing it.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping
 
@@ -37,7 +38,7 @@ from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.release import ReleaseContainer, release_command
 from flashdrive.engines import ENGINES
-from flashdrive.labels import LABEL_ROLE, LABEL_STACK
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_SCRUB, ROLE_SEED
 from flashdrive.model.stack import ResolvedStack
 
 IMAGE_VARIABLE = "FLASHDRIVE_SEED_IMAGE"
@@ -46,8 +47,6 @@ REPOSITORY_MOUNT = "/repository"
 TARGET_DIR = "/target"  # the preview's disk volumes, one folder per disk
 REDIS_DIR = "/redis"  # the preview's redis data volumes (redis reads an RDB only at start)
 NOTE = "flashdrive-seed:"  # the lines of the seed's report; everything else is restic's and the clients'
-ROLE_SEED = "seed"
-ROLE_SCRUB = "scrub"
 # Restoring files with their owners and modes, as `flashdrive backup restore` does.
 CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 # Inputs of a Command; all ignored after create: the seed runs once.
@@ -68,7 +67,7 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
                       "user": shlex.quote(db.user), "name": shlex.quote(db.database)}
             apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + restore.format(**fields) + ' < "$WORK/dump"'
         lines += [
-            f"id=$(latest database={db.name})",
+            f"id=$(latest database={db.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "database {db.name}: the base has no snapshot of it: it starts empty"',
             f"elif ( {apply} ) >\"$WORK/out\" 2>&1; then",
@@ -94,9 +93,11 @@ def restore_script_inside(stack: ResolvedStack) -> str:
         f'note() {{ echo "{NOTE} $*"; }}',
         'short() { echo "$1" | cut -c1-8; }',
         "WORK=$(mktemp -d)",
-        # The newest snapshot of one disk or database, by the base's own backup job (its host).
-        f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json | tr -d '\\n' | "
-        "sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
+        # The newest snapshot of one disk or database, by the base's own backup job (its host); a
+        # repository that cannot be listed fails the seed (never an empty preview that looks seeded).
+        f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json >\"$WORK/list\" 2>\"$WORK/out\" "
+        f"|| {{ cat \"$WORK/out\" >&2; note \"cannot list the snapshots of stack {preview.base}\" >&2; exit 1; }}; "
+        "tr -d '\\n' <\"$WORK/list\" | sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
         f"if [ ! -f {REPOSITORY_MOUNT}/config ]; then",
         f'  note "stack {preview.base} has no backup yet (its repository is empty): the preview starts empty"',
         "  exit 0",
@@ -112,7 +113,7 @@ def restore_script_inside(stack: ResolvedStack) -> str:
     for disk in sorted(stack.disks, key=lambda d: d.name):
         source = f"{DISKS_DIR}/{disk.name}"
         lines += [
-            f"id=$(latest disk={disk.name})",
+            f"id=$(latest disk={disk.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "disk {disk.name}: the base has no snapshot of it: it starts empty"',
             f'elif restic_ restore "$id" --target "$WORK/restore" --include {source} >"$WORK/out" 2>&1 && '
@@ -225,8 +226,6 @@ class Seed(pulumi.ComponentResource):
         seed = self.stack.preview.seed if self.stack.preview else None
         gate: list[pulumi.Resource] = [self.restore]
         if seed is not None and seed.scrub is not None and seed.scrub_app is not None:
-            import dataclasses
-
             app = dataclasses.replace(self.stack.apps[seed.scrub_app], release=seed.scrub)
             roles = ["internal"] + (["egress"] if app.egress else [])
             name = f"{self.stack.name}-{app.name}-scrub"
@@ -234,7 +233,7 @@ class Seed(pulumi.ComponentResource):
                 name, app,
                 ReleaseContainer(name=name, networks=tuple(f"{self.stack.name}-{role}" for role in roles),
                                  volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
-                                 labels={LABEL_STACK: self.stack.name, "flashdrive.app": app.name,
+                                 labels={LABEL_STACK: self.stack.name, LABEL_APP: app.name,
                                          LABEL_ROLE: ROLE_SCRUB}),
                 host, image, env,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.restore, *depends_on], ignore_changes=ONCE),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -18,6 +19,9 @@ from harness import EXAMPLE, Deployment, temp_folder, write_overlay
 from provider import docker
 
 from flashdrive.cli.main import main
+from flashdrive.docker.seed import restore_script_inside
+from flashdrive.model import resolve
+from flashdrive.spec import load_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +58,17 @@ def snapshot_ids(base: Deployment) -> list[str]:
     return sorted(item["id"] for item in json.loads(listed))
 
 
+def restore_inside(images: dict[str, str], overlay, password: str) -> subprocess.CompletedProcess:
+    """The seed's own script, run as the seed runs it (base's repository read-only, restic image),
+    without a network: for the answers it gives before it restores anything."""
+    preview = resolve(load_spec(EXAMPLE, [overlay]), preview=NUMBER)
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network=none", "--env", "RESTIC_PASSWORD",
+         f"--mount=type=volume,source={BASE}-backups,target=/repository,readonly", "--entrypoint=/bin/sh",
+         images["restic"], "-c", restore_script_inside(preview)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "RESTIC_PASSWORD": password})
+
+
 def repository_locks(base: Deployment) -> str:
     return docker("exec", base.container("backup-prune"), "ls", "-A", "/repository/locks").stdout
 
@@ -68,11 +83,13 @@ def stacks(stand_in_images):
     preview = Deployment(BASE, EXAMPLE, overlay, {}, images=stand_in_images, preview=NUMBER)
     try:
         base.deploy()
+        # Deployed, never backed up: its repository is there and empty.
+        empty = restore_inside(stand_in_images, overlay, "any")
         base.exec("web-1", "sh", "-c", "printf %s customer-photo > /app/media/precious.txt")
         django(base, "from store.models import Visit; [Visit.objects.create(node=n) for n in ('alice', 'bob')]")
         assert main(["backup", "run", "--deployed", BASE]) == 0
         before = {"containers": container_ids(base), "snapshots": snapshot_ids(base), "locks": repository_locks(base),
-                  "nodes": nodes(base)}
+                  "nodes": nodes(base), "empty": empty, "overlay": overlay, "images": stand_in_images}
         preview.deploy()
         seeded = str(preview.last.plan.outputs.get("seed"))
         took = re.search(r"seeded in (\d+) s", seeded)
@@ -97,6 +114,16 @@ def test_the_preview_starts_from_the_base_s_latest_backup_scrubbed(stacks):
     # Its own name everywhere, its own URL, no custom domain.
     assert preview.last.urls == {"web": f"https://web.{BASE}-pr-{NUMBER}.localhost"}
     assert preview.last.plan.outputs["preview"]["dropped_domains"] == {"shop.example.com": "web"}
+
+
+def test_a_base_without_a_backup_seeds_nothing_and_a_wrong_master_key_says_how_to_fix_it(stacks):
+    base, preview, before, _ = stacks
+    empty = before["empty"]
+    assert empty.returncode == 0, empty.stderr
+    assert f"stack {BASE} has no backup yet (its repository is empty): the preview starts empty" in empty.stdout
+    wrong = restore_inside(before["images"], before["overlay"], "not-the-base-s-password")
+    assert wrong.returncode == 1
+    assert "a preview needs its base's master key (pulumi config cp flashdrive:masterKey" in wrong.stdout + wrong.stderr
 
 
 def test_the_base_is_untouched_and_shares_nothing_with_the_preview(stacks):
