@@ -172,7 +172,9 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         # Reading needs no lock; taking one would be a write, which the reader refuses.
         f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
         "status=$?",
-        f'if [ "$status" -eq {RESTIC_NO_REPOSITORY} ] || [ "$found" = "[]" ] || [ "$found" = "null" ]; then',
+        # No repository yet: restic 0.17 exits 10; older ones say so (as `flashdrive backup list` reads it).
+        f'if [ "$status" -eq {RESTIC_NO_REPOSITORY} ] || [ "$found" = "[]" ] || [ "$found" = "null" ] \\',
+        f'   || {{ [ "$status" -ne 0 ] && grep -qi -e "does not exist" -e "is there a repository" {SEED_DIR}/error; }}; then',
         f"  report \"the base stack '{source.base_stack}' has no backup yet: the preview starts empty\"",
         "  exit 0",
         "fi",
@@ -181,8 +183,10 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         "snapshot=$(printf '%s' \"$found\" | grep -o '\"id\":\"[0-9a-f]\\{64\\}\"' | head -n 1 | cut -d '\"' -f 4)",
         'if [ -z "$snapshot" ]; then echo "flashdrive-seed: no snapshot id in: $found" >&2; exit 1; fi',
         'report "from snapshot $(printf %.8s "$snapshot") of the base stack"',
-        # Whether the snapshot holds a path: an item added to the spec after it was taken does not.
-        'holds() { restic --no-lock ls --json "$snapshot" "$1" | grep -q \'"struct_type":"node"\'; }',
+        # What the snapshot holds (each disk's folder, each dump: the listed folders' direct children):
+        # an item added to the spec after it was taken is not there. A listing that fails fails the seed.
+        f'listing=$(restic --no-lock ls --json "$snapshot" {BACKUP_ROOT}/disks {DUMPS}) || exit 1',
+        'holds() { printf "%s\\n" "$listing" | grep -q "\\"path\\":\\"$1\\""; }',
     ]
     for disk in disks:
         path = f"{BACKUP_ROOT}/disks/{disk.name}"

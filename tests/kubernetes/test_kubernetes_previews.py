@@ -246,14 +246,23 @@ shift
 case "$1" in
   snapshots)
     case "$REPO_STATE" in
-      none) echo "Fatal: repository does not exist" >&2; exit 10 ;;
+      none) echo "Fatal: repository does not exist: unable to open config file" >&2; exit 10 ;;
+      old) echo "Is there a repository at the following location?" >&2; exit 1 ;;
       empty) echo "[]" ;;
       *) printf '[{"time":"2026-11-26T03:00:00Z","tree":"%s","paths":["/backup"],"hostname":"shop","id":"%s","short_id":"abcdef01"}]\n' \
            "$(printf 'f%.0s' $(seq 64))" "$(printf 'a%.0s' $(seq 64))" ;;
     esac ;;
   ls)
-    echo '{"struct_type":"snapshot"}'
-    [ -e "$SNAPSHOT$4" ] && echo '{"struct_type":"node","path":"'"$4"'"}'
+    [ -n "${FAIL_LS:-}" ] && { echo "Fatal: unable to load snapshot: connection refused" >&2; exit 1; }
+    echo '{"struct_type":"snapshot","id":"x"}'
+    shift 3
+    for dir in "$@"; do
+      [ -d "$SNAPSHOT$dir" ] || continue
+      echo '{"name":"'"${dir##*/}"'","type":"dir","path":"'"$dir"'","struct_type":"node"}'
+      for child in "$SNAPSHOT$dir"/*; do
+        [ -e "$child" ] && echo '{"name":"x","type":"file","path":"'"$dir/${child##*/}"'","struct_type":"node"}'
+      done
+    done
     exit 0 ;;
   restore)
     path="${2#*:}"; target="$4"
@@ -264,7 +273,7 @@ esac
 """
 
 
-def _run_fetch(tmp_path: Path, state: str) -> tuple[subprocess.CompletedProcess, Path]:
+def _run_fetch(tmp_path: Path, state: str, **env: str) -> tuple[subprocess.CompletedProcess, Path]:
     loaded = load_spec(PREVIEWED)
     from flashdrive.model import resolve
 
@@ -285,7 +294,7 @@ def _run_fetch(tmp_path: Path, state: str) -> tuple[subprocess.CompletedProcess,
     script = fetch_script(SeedSource("shop", BASE_NS, 7, "backups"), model.disks,
                           list(model.databases.values())).replace(SEED_DIR, str(seed_dir))
     result = subprocess.run(["sh", "-c", script], env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
-                                                       "SNAPSHOT": str(snapshot), "REPO_STATE": state},
+                                                       "SNAPSHOT": str(snapshot), "REPO_STATE": state, **env},
                             capture_output=True, text=True)
     return result, seed_dir
 
@@ -305,7 +314,14 @@ def test_the_fetch_restores_what_the_latest_snapshot_holds_and_says_what_starts_
                       "database cache (redis): not seeded, starts empty"]
 
 
-@pytest.mark.parametrize("state", ["none", "empty"])
+def test_a_listing_that_fails_fails_the_seed_instead_of_starting_empty(tmp_path):
+    result, seed = _run_fetch(tmp_path, "one", FAIL_LS="1")
+    assert result.returncode == 1
+    assert "connection refused" in result.stderr
+    assert list((seed / "disks/media").iterdir()) == []
+
+
+@pytest.mark.parametrize("state", ["none", "empty", "old"])
 def test_a_base_without_a_backup_seeds_nothing_and_says_so(tmp_path, state):
     result, seed = _run_fetch(tmp_path, state)
     assert result.returncode == 0, result.stderr
