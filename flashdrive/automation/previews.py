@@ -51,12 +51,13 @@ class PreviewStack:
         idle = self.idle_days(now)
         return not self.updating and idle is not None and idle >= days
 
-    def to_json(self, now: datetime, days: int) -> dict[str, Any]:
+    def to_json(self, now: datetime, days: int | None) -> dict[str, Any]:
+        """`expired` is null when no expiry is known (no spec, no --older-than-days)."""
         idle = self.idle_days(now)
         return {"stack": self.stack, "pull_request": self.pull_request,
                 "last_update": self.last_update.strftime("%Y-%m-%dT%H:%M:%SZ") if self.last_update else None,
                 "idle_days": round(idle, 2) if idle is not None else None,
-                "updating": self.updating, "expired": self.expired(now, days)}
+                "updating": self.updating, "expired": self.expired(now, days) if days is not None else None}
 
 
 def _utc(moment: datetime | None) -> datetime | None:

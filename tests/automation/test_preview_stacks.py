@@ -93,6 +93,24 @@ def test_previews_list_as_json_shows_each_preview_with_its_idle_time(cli, projec
     assert 7.9 < shown["previews"][0]["idle_days"] < 8.1
 
 
+def test_previews_list_as_json_without_an_expiry_leaves_expired_unknown(cli, project, fake_pulumi):
+    (project / "flashdrive.yaml").unlink()
+    fake_pulumi.has_stack("pr-4", lastUpdate=stamp(8))
+    run = cli("previews", "list", "--json")
+    assert run.code == 0, run.err
+    shown = json.loads(run.out)
+    assert shown["expire_after_days"] is None and shown["previews"][0]["expired"] is None
+
+
+def test_previews_list_reads_the_expiry_from_the_spec(cli, project, fake_pulumi):
+    (project / "flashdrive.yaml").write_text((project / "flashdrive.yaml").read_text()
+                                             + "previews: {expire_after_days: 3}\n")
+    fake_pulumi.has_stack("pr-4", lastUpdate=stamp(4))
+    fake_pulumi.has_stack("pr-5", lastUpdate=stamp(2))
+    run = cli("previews", "list", "--expired")
+    assert (run.code, run.out) == (0, "pr-4 4\n"), run.err
+
+
 def test_previews_list_expired_needs_an_expiry(cli, project, fake_pulumi):
     (project / "flashdrive.yaml").unlink()
     run = cli("previews", "list", "--expired")
