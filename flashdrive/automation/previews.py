@@ -184,13 +184,17 @@ def prepare_preview(settings: Settings, number: int, base: str) -> list[str]:
 
 
 def comment_body(pull_request: int, state: str, *, urls: Mapping[str, str] | None = None,
-                 commit: str | None = None, expire_after_days: int | None = None) -> str:
+                 commit: str | None = None, expire_after_days: int | None = None, log: str | None = None) -> str:
     """The pull request's one preview comment (found again by its marker), for a `state`:
-    `deployed` (its URLs), `destroyed` (the pull request closed) or `expired`."""
+    `deployed` (its URLs), `failed` (the deploy of `commit`; `log`: where to read why),
+    `destroyed` (the pull request closed) or `expired`."""
     stack = preview_stack_name(pull_request)
     lines = [COMMENT_MARKER, f"### Preview environment `{stack}`", ""]
-    if state == "deployed":
-        at = f" at `{commit[:12]}`" if commit else ""
+    at = f" at `{commit[:12]}`" if commit else ""
+    if state == "failed":
+        where = f": [the log]({log}) says why" if log else ""
+        lines.append(f"The deploy{at} failed{where}. What this comment listed before may not be running.")
+    elif state == "deployed":
         if urls:
             lines += [f"Deployed{at}.", "", "| app | URL |", "|---|---|"]
             lines += [f"| `{app}` | {url} |" for app, url in sorted(urls.items())]

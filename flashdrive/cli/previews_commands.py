@@ -78,10 +78,11 @@ def register(subparsers) -> None:
         description="Print the one comment a pull request gets about its preview, with a hidden marker that "
                     "finds it again: its URLs once deployed, or that it was destroyed or expired.")
     comment.add_argument("pull_request", type=_positive, metavar="NUMBER", help="the pull request's number")
-    comment.add_argument("--state", choices=("deployed", "destroyed", "expired"), default="deployed")
+    comment.add_argument("--state", choices=("deployed", "failed", "destroyed", "expired"), default="deployed")
     comment.add_argument("--outputs", metavar="FILE",
                          help="the preview's `flashdrive outputs --json` (its URLs), for --state deployed")
     comment.add_argument("--commit", metavar="SHA", help="the commit deployed")
+    comment.add_argument("--log", metavar="URL", help="where the failed deploy's log is (the workflow run)")
     comment.add_argument("--spec", metavar="FILE",
                          help="the spec whose previews.expire_after_days the comment states")
     comment.set_defaults(handler=run_comment)
@@ -173,5 +174,5 @@ def run_comment(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     days = expire_after_days(args.spec) if args.spec else None
     sys.stdout.write(comment_body(args.pull_request, args.state, urls=urls, commit=args.commit,
-                                  expire_after_days=days))
+                                  expire_after_days=days, log=args.log))
     return EXIT_OK

@@ -59,6 +59,13 @@ def test_the_comment_lists_each_url_under_a_marker_the_workflow_finds_again():
     assert "`0123456789ab`" in body and "after 7 days without a push" in body
 
 
+def test_the_comment_of_a_failed_deploy_says_where_the_log_is_and_lists_no_url():
+    body = comment_body(42, "failed", commit="0123456789abcdef", log="https://github.com/acme/shop/actions/runs/9")
+    assert body.startswith(COMMENT_MARKER + "\n")
+    assert "`0123456789ab` failed: [the log](https://github.com/acme/shop/actions/runs/9)" in body
+    assert "| app |" not in body
+
+
 def test_the_comment_of_a_closed_or_expired_preview_says_so_under_the_same_marker():
     closed = comment_body(42, "destroyed")
     expired = comment_body(42, "expired", expire_after_days=3)

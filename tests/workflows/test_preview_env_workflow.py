@@ -150,6 +150,23 @@ def test_the_deploy_step_brings_up_the_preview_stack_and_writes_the_comment_with
     assert "`0123456789ab`" in comment and "after 5 days without a push" in comment
 
 
+def test_a_failed_deploy_turns_the_comment_into_a_failure_with_the_log(runner):
+    result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev")
+    assert result.returncode != 0  # the base's master key is missing: `previews prepare` stops the deploy
+    assert "has no flashdrive:masterKey" in result.stderr
+    failed = step("deploy", "failed")
+    assert failed["if"] == "failure() && steps.deploy.outcome == 'failure'"
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", failed["run"]], cwd=runner.project,
+                          env={**runner.env, "PR": "7", "HEAD_SHA": "0123456789abcdef0123",
+                               "LOG_URL": "https://github.com/acme/shop/actions/runs/9"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    comment = (runner.temp / "comment.md").read_text()
+    assert comment.startswith(MARKER) and "failed: [the log](https://github.com/acme/shop/actions/runs/9)" in comment
+    posting = next(s for s in job("deploy")["steps"] if s.get("name") == "Comment the URLs")
+    assert "steps.failed.outcome == 'success'" in posting["if"]
+
+
 def test_closing_destroys_that_preview_alone_and_removes_its_stack(runner):
     for name in ("pr-7", "pr-8"):
         runner.has_stack(name, idle_days=1)
