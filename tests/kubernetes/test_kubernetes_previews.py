@@ -338,3 +338,10 @@ def test_a_load_without_a_dump_does_nothing(database):
     result = subprocess.run(["sh", "-c", load_command(db).replace(SEED_DIR, "/nonexistent-seed")],
                             capture_output=True, text=True)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_cron_runs_in_a_preview_only_when_previews_cron_says_so(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(PREVIEWED.read_text().replace("  size: s\n", "  size: s\n  cron: true\n"))
+    cron_jobs = [name for kind, name in objects(plan_for(spec, preview=7)) if kind == "CronJob"]
+    assert cron_jobs == ["worker-nightly-report"]
