@@ -51,7 +51,7 @@ class Upgrade:
     old: str  # the old major, e.g. "16"
     new: str  # the new major, e.g. "17"
     method: Method  # dump-restore: a new server on a new data directory; in-place: the new server on the old files
-    how: str  # what it takes, as a sentence for plans and the guard
+    how: str  # what happens, a clause for plans and the guard ("the new server upgrades ...")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ class EngineFacts:
     # The user and database apps connect as; None: the database's name in the spec.
     user: str | None
     database: str | None
-    tls: bool  # serves TLS with the stack CA's certificate (database_tls.py)
+    # The server's options that turn TLS on with the stack CA's files (database_tls.py), `{ca}`, `{cert}`
+    # and `{key}` filled in; plain connections stay allowed. Empty: the engine gets no TLS.
+    tls_options: tuple[str, ...]
     server_user: str  # the image's entrypoint drops to this user: it must own the TLS key
     # A shell script that starts the server, `{data_dir}` filled in; None: the image's own command.
     start_script: str | None
@@ -98,10 +100,23 @@ class EngineFacts:
     upgrade_method: Method
     upgrade_how: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
+    # (first version, folder): from that version on, the image's own data directory is this folder
+    # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
+    image_data_subdir: tuple[int, str] | None = None
 
     def data_path(self, version: str) -> str:
         first = _numbers(version)[:1] or (0,)
         return next(path for since, path in self.data_paths if first[0] >= since)
+
+    def volume_data_dir(self, version: str, backend: str) -> str:
+        """Where on its volume the server looks for its data ("" for the root): a new major that looks
+        elsewhere starts empty beside the old files instead of refusing them."""
+        if backend == "kubernetes":
+            return self.claim_subdir or ""
+        first = _numbers(version)[:1] or (0,)
+        if self.image_data_subdir and first[0] >= self.image_data_subdir[0]:
+            return self.image_data_subdir[1].format(major=self.major(version) or first[0])
+        return ""
 
     def major(self, version: str) -> str | None:
         """The major a version belongs to ("16.4" → "16", "8.0.36" → "8.0"); None when the version
@@ -184,7 +199,8 @@ POSTGRES = EngineFacts(
     claim_subdir="pgdata",
     health=_PG_HEALTH, health_interval="1s", health_retries=30,
     url="postgres://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
-    tls=True, server_user="postgres", start_script=None,
+    tls_options=("-c", "ssl=on", "-c", "ssl_cert_file={cert}", "-c", "ssl_key_file={key}", "-c", "ssl_ca_file={ca}"),
+    server_user="postgres", start_script=None,
     dump_tool="pg_dump",
     script_dump=Dump("pgdump", 'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} '
                                '--format custom --file "$DUMP" {name}'),
@@ -196,10 +212,11 @@ POSTGRES = EngineFacts(
                  '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
     client_must_be_newer=True, client_any_from=None,
     major_parts=1, major_parts_before=(10, 2),
+    image_data_subdir=(18, "{major}/docker"),
     upgrade_rule="any-newer", upgrade_method="dump-restore",
-    upgrade_how=("a new server of the new version on a new data directory, filled by a dump taken with the new "
-                 "version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by pg_upgrade "
-                 "with both versions' binaries; the old data directory stays as the way back"),
+    upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
+                 "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
+                 "pg_upgrade with both versions' binaries"),
 )
 
 MYSQL = EngineFacts(
@@ -209,7 +226,8 @@ MYSQL = EngineFacts(
     health='MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
     health_interval="1s", health_retries=30,
     url="mysql://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
-    tls=True, server_user="mysql", start_script=None,
+    tls_options=("--ssl-ca={ca}", "--ssl-cert={cert}", "--ssl-key={key}"),
+    server_user="mysql", start_script=None,
     dump_tool="mysqldump",
     script_dump=Dump("sql", 'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
                             '--user {user} {name} > "$DUMP"'),
@@ -223,7 +241,7 @@ MYSQL = EngineFacts(
     major_parts=2, major_parts_before=None,
     upgrade_rule="lts-step", upgrade_method="in-place", series=("5.7", "8.0", "8.4"),
     upgrade_how=("the new server upgrades the data directory in place on its first start, one LTS series at a "
-                 "time (5.7 → 8.0 → 8.4); there is no way back down but a backup"),
+                 "time (5.7 → 8.0 → 8.4), and no server goes back down"),
 )
 
 MONGODB = EngineFacts(
@@ -233,7 +251,7 @@ MONGODB = EngineFacts(
     health="mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
     health_interval="10s", health_retries=3,
     url="mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin", user=None, database=None,
-    tls=False, server_user="mongodb", start_script=None,
+    tls_options=(), server_user="mongodb", start_script=None,
     dump_tool="mongodump",
     # mongodump takes no password variable: it reads it from a file, so it is on no command line
     # (any process of the host can read those).
@@ -255,9 +273,8 @@ MONGODB = EngineFacts(
     major_parts=2, major_parts_before=None,
     upgrade_rule="next-series", upgrade_method="in-place",
     series=("3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0", "8.2"),
-    upgrade_how=("the new server starts on the same data after featureCompatibilityVersion is set to the old "
-                 "series, one release series at a time; featureCompatibilityVersion goes to the new series once "
-                 "it runs"),
+    upgrade_how=("the new server starts on the same files once featureCompatibilityVersion is the old series, "
+                 "one release series at a time, and featureCompatibilityVersion goes to the new series after"),
 )
 
 REDIS = EngineFacts(
@@ -266,7 +283,7 @@ REDIS = EngineFacts(
     # redis-cli reads REDISCLI_AUTH, so the check never puts the password on a command line.
     health="redis-cli ping | grep -q PONG", health_interval="1s", health_retries=30,
     url="redis://:{password}@{host}:{port}/{name}", user="default", database="0",
-    tls=False, server_user="redis",
+    tls_options=(), server_user="redis",
     # The official image has no password variable. The shell writes it into the server's standard
     # input (`-`: configuration from stdin): on no command line that `ps` shows, not in the pod spec.
     start_script="exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF",
