@@ -42,8 +42,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.buildpack.dockerfile import APP_UID
-from flashdrive.kubernetes.app import REPLACE_UNREADY
 from flashdrive.engines import ENGINES
+from flashdrive.kubernetes.app import REPLACE_UNREADY
 from flashdrive.kubernetes.backup import BACKUP_ROOT, DUMPS, REPOSITORY, SERVER_PORT, dump_env, repository_claim_name
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels,
                                              pod_defaults, pod_labels, pod_security, resources, selector)
@@ -55,8 +55,6 @@ from flashdrive.spec.sizes import SIZES
 SEED = "seed"  # the seed Job's name and its pods' component label
 SEED_DIR = "/seed"
 READER_USER = "reader"
-# Kubernetes names (a namespace, a Service) are DNS labels.
-MAX_NAMESPACE = 63
 # restic exits 10 when the repository does not exist (restic 0.17): the base never ran a backup.
 RESTIC_NO_REPOSITORY = 10
 
@@ -124,7 +122,8 @@ class RepositoryReader(pulumi.ComponentResource):
                 "selector": {"matchLabels": match},
                 "template": {"metadata": {"labels": pod_labels(preview_stack, name, "backup", egress=False)}, "spec": {
                     **pod_defaults(pull_secrets),
-                    # No fsGroup: a read-only volume cannot be given a group, and the server only reads.
+                    # No fsGroup: the kubelet changes no ownership on a read-only volume, and the files
+                    # are the base's server's, written as this same user.
                     "securityContext": pod_security(run_as_user=APP_UID),
                     # The claim is ReadWriteOnce: pods of one node may share it, the base's server's node.
                     "affinity": colocated_with(["backup-server"]),
