@@ -75,7 +75,7 @@ def build_with(backend: Backend[AppT], stack: ResolvedStack) -> dict:
         **own,
     }
     if stack.preview is not None:
-        outputs["preview"] = stack.preview.describe()  # every plan format shows the seed and dropped domains
+        outputs.setdefault("preview", stack.preview.describe())  # every plan format shows the seed and dropped domains
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

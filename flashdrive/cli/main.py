@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "flashdrive.cli.stack_commands",
     "flashdrive.cli.backup_commands",
     "flashdrive.cli.operation_commands",
+    "flashdrive.cli.previews_commands",
 )
 
 

@@ -33,7 +33,7 @@ import pulumi_kubernetes as k8s
 
 from flashdrive.backup_drill import DRILL_SCRIPT, SCRATCH_UID, drill_script, kubernetes_items
 from flashdrive.backup_scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
-from flashdrive.credentials import Credentials
+from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.endpoints import config_value
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.database import KubernetesDatabase
@@ -70,7 +70,7 @@ def dump_command(db: ResolvedDatabase, directory: str = DUMPS) -> str:
     return f"set -eu\n{tool}\nmv {partial} {target}"
 
 
-def _dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
+def dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
     variable = ENGINES[db.engine].job_password_env
     return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}]
 
@@ -119,7 +119,7 @@ class KubernetesBackups(pulumi.ComponentResource):
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         # From the stack's master key, so a retained repository opens again after `pulumi destroy`.
-        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive("backups/repository-password", 48)}
+        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive(REPOSITORY_PASSWORD, 48)}
         job_keys, prune_keys, server_keys = ["RESTIC_PASSWORD"], ["RESTIC_PASSWORD"], []
         job_env: list[dict] = []
         prune_env: list[dict] = []
@@ -201,7 +201,7 @@ class KubernetesBackups(pulumi.ComponentResource):
             "image": db.image,
             "imagePullPolicy": "IfNotPresent",
             "command": ["sh", "-c", dump_command(db)],
-            "env": _dump_env(db, databases[db.name].secret_name),
+            "env": dump_env(db, databases[db.name].secret_name),
             "resources": resources(SIZES["s"]),
             "securityContext": container_security(DATABASE_UID),
             "volumeMounts": [{"name": "dumps", "mountPath": DUMPS}],

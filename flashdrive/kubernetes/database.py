@@ -85,7 +85,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
                  pull_secrets: tuple[str, ...] = (), tls: ServerTLS | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, retain: bool = True):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # From the stack's master key (flashdrive/credentials.py): the same after `pulumi destroy`, as
@@ -139,7 +139,8 @@ class KubernetesDatabase(pulumi.ComponentResource):
             # The cluster's default class: a database wants a fast single-node volume, not the
             # shared (ReadWriteMany) class the disks may need.
             spec=claim_spec(db.data_gb, "ReadWriteOnce", None),
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+            # A preview's (retain=False) goes with it: a copy of the base's data, scrubbed.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
         volumes.append({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": self.claim.metadata.name}})
         if tls is not None:
             # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key

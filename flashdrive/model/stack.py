@@ -217,6 +217,8 @@ class ClusterSettings:
     controller_cidrs: tuple[str, ...] = ()
     dns_cidrs: tuple[str, ...] = ()
     release_timeout_s: int = 1800
+    # A preview's namespace is its base's, `-pr-N` added; this is the base's (where its repository is).
+    base_namespace: str | None = None
 
     @property
     def ingress_controller_namespace(self) -> str | None:
