@@ -25,7 +25,7 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     credentials = Credentials(stack.name)
     network = StackNetwork(stack.name, opts=on_host)
     ca, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, network, credentials, tls.get(name), opts=on_host)
+    databases = {name: Database(stack.name, db, network, credentials, host.host, tls.get(name), opts=on_host)
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}

@@ -9,10 +9,10 @@ from pathlib import Path
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
-                                    ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
+                                    ResolvedDatabase, ResolvedEarlierMajor, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.model import App, Database, Spec, config_keys
+from flashdrive.spec.model import App, Database, Spec, config_keys, engine_major
 from flashdrive.spec.sizes import SIZES
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
@@ -26,8 +26,24 @@ def _data_dir(engine: str, version: str) -> str:
     return {"mysql": "/var/lib/mysql", "mongodb": "/data/db", "redis": "/data"}[engine]
 
 
+# What a volume of a later major carries after the database's name: `-pg17`, `-mysql8.4`.
+VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "redis": "redis"}
+
+
 def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
+
+    def volume(index: int, major: str) -> str:
+        # The first major keeps the name the database always had, so a stack that never upgraded
+        # never sees its volume renamed; each later major's data is on a volume of its own.
+        base = f"{stack}-db-{name}"
+        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major}"
+
+    earlier = tuple(
+        ResolvedEarlierMajor(version=v, major=engine_major(db.engine, v), image=image_for(spec.images, db.engine, v),
+                             volume_name=volume(i, engine_major(db.engine, v)), data_dir=_data_dir(db.engine, v))
+        for i, v in enumerate(db.upgraded_from))
+    major = engine_major(db.engine, version)
     return ResolvedDatabase(
         name=name, engine=db.engine, version=version,
         image=image_for(spec.images, db.engine, version),
@@ -35,7 +51,8 @@ def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDataba
         # The database's name is its user and its database: one less thing to look up.
         user=name if db.engine != "redis" else "default",
         database=name if db.engine != "redis" else "0",
-        volume_name=f"{stack}-db-{name}", data_dir=_data_dir(db.engine, version),
+        volume_name=volume(len(earlier), major), data_dir=_data_dir(db.engine, version),
+        major=major, earlier=earlier,
     )
 
 

@@ -68,6 +68,16 @@ def certificate_sources(plan: Plan) -> dict[str, str]:
     return found
 
 
+def database_upgrades(plan: Plan) -> dict[str, str]:
+    """database → what the deploy does for its major upgrade, as the database components registered it."""
+    found: dict[str, str] = {}
+    for resource in plan.resources:
+        outputs = resource.outputs or {}
+        if not resource.custom and isinstance(outputs.get("upgrade"), str):
+            found[str(outputs.get("host") or resource.name)] = outputs["upgrade"]
+    return found
+
+
 def render_text(plan: Plan) -> str:
     urns = {r.urn for r in plan.resources}
     children: dict[str | None, list[PlannedResource]] = {}
@@ -116,6 +126,11 @@ def render_text(plan: Plan) -> str:
     if certificates:
         lines += ["", "Certificates:"]
         lines += [f"{INDENT}{host}: {source}" for host, source in sorted(certificates.items())]
+
+    upgrades = database_upgrades(plan)
+    if upgrades:
+        lines += ["", "Major upgrades:"]
+        lines += [f"{INDENT}{name}: {text}" for name, text in sorted(upgrades.items())]
 
     custom = sum(1 for r in plan.resources if r.custom)
     components = len(plan.resources) - custom

@@ -14,7 +14,7 @@ from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
-from flashdrive.spec.model import App, ConfigValue, ScopedValue
+from flashdrive.spec.model import UPGRADABLE_ENGINES, App, ConfigValue, ScopedValue, engine_major
 from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
@@ -129,6 +129,7 @@ class _Checker:
         for name, app in self.spec.apps.items():
             self.app(name, app, disk_owner, domain_owner)
         self.tls(domain_owner)
+        self.upgrades()
         self.images()
         self.build()
         self.backups()
@@ -153,6 +154,29 @@ class _Checker:
             if name in self.spec.apps:
                 self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
                            f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
+
+    def upgrades(self) -> None:
+        """`upgraded_from`: earlier majors of an engine the deploy can upgrade, oldest first."""
+        for name, db in self.spec.databases.items():
+            if not db.upgraded_from:
+                continue
+            path = ("databases", name, "upgraded_from")
+            if db.engine == "redis":
+                self.error(path, "redis needs no upgrade step: it reads the data files of older versions",
+                           "remove `upgraded_from:` and change `version:` alone", key=True)
+                continue
+            if db.engine not in UPGRADABLE_ENGINES:
+                self.error(path, f"flashdrive cannot yet carry out a major upgrade of {db.engine}",
+                           "dump the data (`flashdrive backup run`), deploy a new database of the new version "
+                           "under another name, restore into it, then point the apps at it", key=True)
+                continue
+            majors = [engine_major(db.engine, v) for v in [*db.upgraded_from, db.engine_version]]
+            for index, (older, newer) in enumerate(zip(majors, majors[1:])):
+                if not (older.isdigit() and newer.isdigit() and int(older) < int(newer)):
+                    later = "version" if index == len(majors) - 2 else f"upgraded_from[{index + 1}]"
+                    self.error(path + (index,), f"{db.engine} {older} is not an older major than {newer} ({later}): "
+                               f"upgraded_from lists the majors this database ran before, oldest first",
+                               f"e.g. version: \"{db.engine_version}\", upgraded_from: [\"15\"]")
 
     def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)

@@ -1,0 +1,219 @@
+"""A database's major upgrade on Docker, run by `pulumi up` before the new server replaces the old.
+
+`upgraded_from: ["15"]` with `version: "17"`: the new major runs on a new volume
+(`<stack>-db-<name>-pg17`), the old volume keeps its name and stays, retained, as the way back. A
+`command:local:Command` (like the release, flashdrive/docker/release.py) fills the new volume before
+the database's container is replaced; the container depends on it, so a failed copy stops the deploy
+with the old server running again, untouched. The script drives the Docker CLI:
+
+1. Looks at both volumes (one throwaway container mounting them, the old one read-only): the new
+   volume already holds a finished copy (its marker file) and the old one has not changed since →
+   nothing to do; the old one changed after the copy (the database ran on the old major again) →
+   stop, both hold data the other lacks; the old volume holds no data → the new one is only
+   initialised; else the copy goes ahead, over whatever an interrupted copy left on the new volume.
+2. Stops the running server (the old major, on the old volume) with its clean-shutdown grace. From
+   here no app, scheduled job, release or session can write to the data being copied: rolling copies
+   of the apps keep running but reach no server until the new one answers (so no write is lost).
+3. Starts the new major on the new volume (network none) and the old major on the old volume in the
+   same network namespace, on 127.0.0.1 only; the new one's client dumps the old server (pg_dumpall:
+   a client dumps older servers, never newer ones) and pipes it into the new one, then analyses it.
+4. Stops both cleanly, writes the marker (after the old server's last write, for step 1), exits 0.
+   On any failure: the temporary servers are removed and the old server started again.
+
+Secrets: the password reaches the script through the Command's environment and the containers by
+name (`--env NAME`), never on a command line. Which engines: ENGINE_STEPS (postgres).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from flashdrive.docker import readback
+from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
+from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
+from flashdrive.model.stack import ResolvedDatabase
+
+MARKER = ".flashdrive-upgrade"  # in the new volume's root: the copy finished
+OLD_PORT = 5433  # the temporary old server's port, beside the new one in one network namespace
+READY_TIMEOUT_S = 300  # a server's start (crash recovery included) before the copy gives up
+
+
+def _postgres_copy(db: ResolvedDatabase) -> str:
+    """In the new server's container: pg_dumpall of the old server piped into the new one. psql
+    goes on past errors, as pg_dumpall's output expects (it creates every role, the one the new
+    server was initialised with included); any other error fails the copy."""
+    port = db.port
+    return f"""\
+export PGPASSWORD="$POSTGRES_PASSWORD"
+{{ pg_dumpall --host 127.0.0.1 --port {OLD_PORT} --username "$POSTGRES_USER" --no-password 2>/tmp/dump.err
+  echo $? > /tmp/dump.exit; }} |
+  psql --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --dbname postgres --no-password --no-psqlrc \\
+       --quiet >/dev/null 2>/tmp/restore.err
+if [ "$(cat /tmp/dump.exit)" != 0 ]; then echo "pg_dumpall failed:"; cat /tmp/dump.err; exit 1; fi
+if grep ERROR /tmp/restore.err | grep -v "ERROR:  role \\"$POSTGRES_USER\\" already exists" > /tmp/errors; then
+  echo "the restore into the new server failed:"; head -n 20 /tmp/errors; exit 1
+fi
+databases='select datname from pg_database where not datistemplate order by 1'
+old=$(psql -h 127.0.0.1 -p {OLD_PORT} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
+new=$(psql -h 127.0.0.1 -p {port} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
+if [ "$old" != "$new" ]; then echo "databases before: $old; after: $new"; exit 1; fi
+vacuumdb --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --no-password --all --analyze-only --quiet
+"""
+
+
+@dataclass(frozen=True)
+class EngineSteps:
+    """What the script needs to know of an engine."""
+
+    initialised: str  # the file that says a data directory is initialised, below PGDATA
+    old_server: tuple[str, ...]  # the old server's arguments after the entrypoint, on OLD_PORT, 127.0.0.1
+    ready: str  # a readiness check of a port ({port}), run in the new server's container
+    copy: Callable[[ResolvedDatabase], str]  # the copy, run in the new server's container
+    credentials: tuple[str, str]  # the user's and the password's variables of the image's contract
+    # The env that initialises the new server: before a copy without the database the restore
+    # creates (no empty one first); with nothing to copy, with it.
+    copy_target_env: Callable[[ResolvedDatabase], str]
+    fresh_env: Callable[[ResolvedDatabase], str]
+
+
+ENGINE_STEPS = {
+    "postgres": EngineSteps(
+        initialised="PG_VERSION",
+        old_server=("postgres", "-p", str(OLD_PORT), "-c", "listen_addresses=127.0.0.1"),
+        ready="pg_isready -q -h 127.0.0.1 -p {port}",
+        copy=_postgres_copy,
+        credentials=("POSTGRES_USER", "POSTGRES_PASSWORD"),
+        copy_target_env=lambda db: "POSTGRES_DB=postgres",
+        fresh_env=lambda db: f"POSTGRES_DB={db.database}",
+    ),
+}
+
+
+def supported(engine: str) -> bool:
+    return engine in ENGINE_STEPS
+
+
+def _initialised_path(db: ResolvedDatabase, version_major: str, data_dir: str, mount: str) -> str:
+    """Where the engine's marker of an initialised data directory is, seen from `mount`: the
+    official postgres 18+ image keeps PGDATA in `<major>/docker` below its mount point."""
+    steps = ENGINE_STEPS[db.engine]
+    if db.engine == "postgres" and version_major.isdigit() and int(version_major) >= 18:
+        return f"{mount}/{version_major}/docker/{steps.initialised}"
+    return f"{mount}/{steps.initialised}"
+
+
+def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
+    """The shell script the Command runs: names, images and flags; never a password. `grace`:
+    the seconds a server gets to shut down cleanly, as the database's container has."""
+    earlier = db.upgraded_from
+    assert earlier is not None and supported(db.engine)
+    steps = ENGINE_STEPS[db.engine]
+    q = shlex.quote
+    size = db.size
+    labels = f"--label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE}"
+    harden = " ".join([
+        "--cap-drop=ALL", *(f"--cap-add={c}" for c in sorted(DATA_IMAGE_CAPABILITIES)),
+        "--security-opt=no-new-privileges:true", "--init", "--restart=no",
+        f"--memory={size.memory_mib}m", f"--memory-swap={size.memory_mib}m", f"--cpus={readback.cpus(size.cpus)}",
+        "--log-driver=json-file", "--log-opt=max-size=10m", "--log-opt=max-file=3", labels])
+    old_mount = f"--mount=type=volume,source={earlier.volume_name},target={earlier.data_dir}"
+    new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
+    both = (f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
+            f"--mount=type=volume,source={db.volume_name},target=/new")
+    old_ready = _initialised_path(db, earlier.major, earlier.data_dir, "/old")
+    look = (f"if [ -f /new/{MARKER} ]; then "
+            f"if [ -n \"$(find /old -newer /new/{MARKER} -type f | head -n 1)\" ]; then echo diverged; else echo copied; fi; "
+            f"elif [ -s {old_ready} ]; then echo copy; else echo empty; fi")
+    what = f"{db.engine} {earlier.major} to {db.major}"
+    kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
+            f"into {db.volume_name}")
+    credentials = " ".join(f"--env={name}" for name in steps.credentials)
+    ready_new = steps.ready.format(port=db.port)
+    ready_old = steps.ready.format(port=OLD_PORT)
+    lines = [
+        "set -u",
+        f"server={q(f'{stack}-{db.name}')}",
+        f"work_new={q(f'{stack}-{db.name}-upgrade')}",
+        f"work_old={q(f'{stack}-{db.name}-upgrade-from')}",
+        f"harden={q(harden)}",
+        'note() { echo "flashdrive-upgrade: $*"; }',
+        'cleanup() { docker rm -f "$work_new" "$work_old" >/dev/null 2>&1; }',
+        "fail() {",
+        '  cleanup; echo "error: $1" >&2',
+        f'  if [ "$was_running" = true ]; then docker start "$server" >/dev/null && echo {q(kept)} >&2; fi',
+        "  exit 1",
+        "}",
+        "was_running=false",
+        "cleanup  # what an interrupted upgrade left behind",
+        "started=$(date +%s)",
+        f"state=$(docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" -c {q(look)}) "
+        "|| { echo 'error: cannot read the volumes' >&2; exit 1; }",
+        'case "$state" in',
+        f"  copied) note {q(f'{db.volume_name} already holds the copy from {earlier.volume_name}, which has not changed since: nothing to do')}; exit 0 ;;",
+        f"  diverged) echo {q(f'error: volume {earlier.volume_name} ({db.engine} {earlier.major}) was written to after its data was copied to {db.volume_name}: the database ran on the old major again, so each volume holds data the other lacks, and flashdrive will not choose. To copy the {earlier.major} data again: save what you need from {db.volume_name}, `docker volume rm {db.volume_name}`, and deploy again. Nothing was changed.')} >&2; exit 1 ;;",
+        "esac",
+        'was_running=$(docker inspect --format "{{.State.Running}}" "$server" 2>/dev/null || echo false)',
+        'if [ "$was_running" = true ]; then',
+        f"  note {q(f'stopping the {earlier.major} server: nothing can write to the data while it is copied')}",
+        f'  docker stop --time {grace} "$server" >/dev/null || fail "cannot stop $server"',
+        "fi",
+        # An interrupted copy's files go: nothing else writes this volume before the marker.
+        f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
+        f"-c 'find /new -mindepth 1 -delete' || fail 'cannot empty {db.volume_name}'",
+        'if [ "$state" = copy ]; then init_env=' + q(f"--env={steps.copy_target_env(db)}") + "; else init_env="
+        + q(f"--env={steps.fresh_env(db)}") + "; fi",
+        f"docker run -d --name \"$work_new\" $harden --network=none {new_mount} {credentials} $init_env "
+        f"\"$NEW_IMAGE\" >/dev/null || fail 'cannot start the {db.major} server'",
+        'if [ "$state" = copy ]; then',
+        f"  docker run -d --name \"$work_old\" $harden --network=container:\"$work_new\" {old_mount} "
+        f"\"$OLD_IMAGE\" {' '.join(q(a) for a in steps.old_server)} >/dev/null "
+        f"|| fail 'cannot start the {earlier.major} server on {earlier.volume_name}'",
+        "fi",
+        "waited=0",
+        f'until docker exec "$work_new" {ready_new} && {{ [ "$state" != copy ] || docker exec "$work_new" {ready_old}; }}; do',
+        '  for c in "$work_new" $([ "$state" = copy ] && echo "$work_old"); do',
+        '    if [ "$(docker inspect --format "{{.State.Running}}" "$c")" != true ]; then',
+        '      docker logs --tail 30 "$c" >&2; fail "$c stopped before it answered"',
+        "    fi",
+        "  done",
+        f'  [ "$waited" -ge {READY_TIMEOUT_S} ] && fail "the servers did not answer within {READY_TIMEOUT_S} s"',
+        "  sleep 1; waited=$((waited + 1))",
+        "done",
+        'if [ "$state" = copy ]; then',
+        f"  note {q(f'copying {earlier.volume_name} into {db.volume_name} ({what})')}",
+        f"  docker exec \"$work_new\" sh -c {q(steps.copy(db))} >&2 || fail {q(f'the copy ({what}) failed')}",
+        f'  docker stop --time {grace} "$work_old" >/dev/null || fail "cannot stop the old server"',
+        "fi",
+        f'docker stop --time {grace} "$work_new" >/dev/null || fail "cannot stop the new server"',
+        f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
+        f"-c {q(f'echo {what} > /new/{MARKER}')} || fail 'cannot mark the copy finished'",
+        "cleanup",
+        f"note \"{what}: done in $(( $(date +%s) - started )) s; volume {earlier.volume_name} is kept as it was\"",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def upgrade_command(resource_name: str, stack: str, db: ResolvedDatabase, host: str,
+                    password: pulumi.Input[str], grace: int, opts: pulumi.ResourceOptions) -> command.local.Command:
+    """The upgrade as a pulumi-command local Command; replaced (run again) when what it copies from
+    or to changes. Inputs used: create, environment, triggers, logging."""
+    earlier = db.upgraded_from
+    assert earlier is not None
+    steps = ENGINE_STEPS[db.engine]
+    user_env, password_env = steps.credentials
+    return command.local.Command(
+        resource_name,
+        create=upgrade_script(stack, db, grace),
+        environment={"DOCKER_HOST": host, "OLD_IMAGE": earlier.image, "NEW_IMAGE": db.image,
+                     user_env: db.user, password_env: password},
+        triggers=[earlier.image, earlier.volume_name, db.image, db.volume_name],
+        # Progress lines only on stdout; the engine's messages (which may quote data) on stderr.
+        logging=command.local.Logging.STDOUT,
+        add_previous_output_in_env=False,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stderr"])),
+    )
