@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
+from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
 
-TLS_ENGINES = ("postgres", "mysql")
+TLS_ENGINES = tuple(name for name, facts in ENGINES.items() if facts.tls)
 TLS_DIR = "/etc/flashdrive/tls"  # inside the database container: ca.crt, server.crt, server.key
 CA_FILE, CERT_FILE, KEY_FILE = (f"{TLS_DIR}/{name}" for name in ("ca.crt", "server.crt", "server.key"))
 
@@ -44,10 +45,6 @@ def server_options(engine: str) -> list[str]:
     if engine == "mysql":
         return [f"--ssl-ca={CA_FILE}", f"--ssl-cert={CERT_FILE}", f"--ssl-key={KEY_FILE}"]
     raise ValueError(f"no TLS for {engine}")
-
-
-# The official images start as root and drop to this user; Postgres refuses a key others can read.
-SERVER_USER = {"postgres": "postgres", "mysql": "mysql"}
 
 
 class StackCA(pulumi.ComponentResource):

@@ -10,16 +10,10 @@ from typing import Callable
 
 import pulumi
 
+from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedApp, ResolvedDatabase, ResolvedStack
 from flashdrive.spec.env import EnvVar
 from flashdrive.spec.references import Reference
-
-URL_FORMATS = {
-    "postgres": "postgres://{user}:{password}@{host}:{port}/{name}",
-    "mysql": "mysql://{user}:{password}@{host}:{port}/{name}",
-    "mongodb": "mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin",
-    "redis": "redis://:{password}@{host}:{port}/{name}",
-}
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,7 @@ class DatabaseEndpoint:
     @staticmethod
     def of(db: ResolvedDatabase, password: pulumi.Output) -> "DatabaseEndpoint":
         secret_password = pulumi.Output.secret(password)
-        url = secret_password.apply(lambda pw: URL_FORMATS[db.engine].format(
+        url = secret_password.apply(lambda pw: ENGINES[db.engine].url.format(
             user=db.user, password=pw, host=db.name, port=db.port, name=db.database))
         return DatabaseEndpoint(db.name, db.port, db.user, secret_password, db.database, pulumi.Output.secret(url))
 

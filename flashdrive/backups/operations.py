@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
 from flashdrive.problems import InputError, Problem
@@ -293,24 +294,6 @@ def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force:
           + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
 
 
-RESTORE_COMMANDS = {
-    "postgres": ('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
-                 '--dbname {name}'),
-    "mysql": 'MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
-    # mongorestore reads the password from a file, not from its command line.
-    "mongodb": ('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore --config=/tmp/mongo.yaml '
-                '--drop --archive --host {host} --port 27017 --username {user} --authenticationDatabase admin '
-                '--nsInclude "{name}.*"'),
-}
-EMPTY_CHECKS = {
-    "postgres": ('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
-                 '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
-    "mysql": ('test "$(MYSQL_PWD="${pw}" mysql -N --host {host} --user {user} {name} -e '
-              '"select count(*) from information_schema.tables where table_schema = database()")" = 0'),
-    "redis": 'test "$(REDISCLI_AUTH="${pw}" redis-cli -h {host} dbsize)" = 0',
-}
-
-
 def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
     container = f"{deployed.stack}-{name}"
     found = _container(container)
@@ -328,9 +311,10 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
     env = dict(item.split("=", 1) for item in details["Config"]["Env"])
     user = env.get("POSTGRES_USER") or env.get("MYSQL_USER") or env.get("MONGO_INITDB_ROOT_USERNAME") or name
     database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MONGO_INITDB_DATABASE") or name
-    fields = {"pw": password_env(name), "host": name, "user": user, "name": database}
+    facts = ENGINES[engine]
+    fields = {"pw": password_env(name), "host": name, "port": facts.port, "user": user, "name": database}
     networks = _job_networks(deployed)
-    empty = EMPTY_CHECKS.get(engine)
+    empty = facts.empty_check
     if not force:
         if empty is None:
             raise BackupError(f"database '{name}' ({engine}) may hold data; add --force to replace it with snapshot {snapshot.id}")
@@ -338,11 +322,11 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
             raise BackupError(f"database '{name}' holds data; restoring would overwrite it: add --force to replace "
                               f"it with snapshot {snapshot.id}")
     with _stopped(_app_containers(deployed.stack)) as stopped:
-        if engine == "redis":
+        if facts.restore is None:  # no dump to load: the server's own files go back in place
             _restore_redis(deployed, name, snapshot)
         else:
             script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, engine)} > /tmp/dump; "
-                      + RESTORE_COMMANDS[engine].format(**fields) + " < /tmp/dump")
+                      + facts.restore.format(**fields) + " < /tmp/dump")
             result = _one_off(deployed, script, networks=networks)
             if result.returncode != 0:
                 raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")

@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import shlex
 
+from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase, ResolvedStack
 
 DISKS_DIR = "/data/disks"
 PRUNE_SCHEDULE = "30 4 * * *"  # daily, after the default 03:00 backup
-
-
-DUMP_EXTENSIONS = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive", "redis": "rdb"}
-# The client each dump needs in the backup image (images.restic): the job installs nothing at start.
-TOOLS = {"postgres": "pg_dump", "mysql": "mysqldump", "mongodb": "mongodump", "redis": "redis-cli"}
 
 
 def password_env(database: str) -> str:
@@ -39,24 +35,13 @@ def password_env(database: str) -> str:
 
 def dump_file(database: str, engine: str) -> str:
     """The file name a database's dump has inside its snapshot."""
-    return f"{database}.{DUMP_EXTENSIONS[engine]}"
+    return f"{database}.{ENGINES[engine].script_dump.extension}"
 
 
 def _dump_command(db: ResolvedDatabase) -> str:
     pw = f'"${password_env(db.name)}"'
-    host, port, user, name = shlex.quote(db.name), db.port, shlex.quote(db.user), shlex.quote(db.database)
-    return {
-        "postgres": f'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} --format custom '
-                    f'--file "$DUMP" {name}',
-        "mysql": f'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
-                 f'--user {user} {name} > "$DUMP"',
-        # mongodump takes no password variable: it reads it from a file, so it is on no command line
-        # (any process of the host can read those).
-        "mongodb": f'mongo_config {pw} && mongodump --config="$WORK/mongo.yaml" --host {host} --port {port} '
-                   f'--username {user} --authenticationDatabase admin --db {name} --archive="$DUMP"',
-        # --rdb makes the server write a fresh RDB (its BGSAVE) and streams it here.
-        "redis": f'REDISCLI_AUTH={pw} redis-cli -h {host} -p {port} --rdb "$DUMP"',
-    }[db.engine]
+    return ENGINES[db.engine].script_dump.command.format(
+        pw=pw, host=shlex.quote(db.name), port=db.port, user=shlex.quote(db.user), name=shlex.quote(db.database))
 
 
 PRELUDE = """\
@@ -112,7 +97,7 @@ def backup_script(stack: ResolvedStack) -> str:
         lines += [
             f"note 'database {db.name} ({db.engine})'",
             f'DUMP="$WORK/{file}"',
-            f'if missing_tool {TOOLS[db.engine]} {db.name}; then',
+            f'if missing_tool {ENGINES[db.engine].dump_tool} {db.name}; then',
             "  :",
             f'elif {_dump_command(db)} 2>"$WORK/error"; then',
             f"  store_dump {db.name} {file}",

@@ -3,8 +3,10 @@
 Deleting or replacing a data holder (holders.py) loses data from the stack's point of view even
 with `retain_on_delete`: Pulumi leaves the old volume on the host, but nothing mounts it, backs it
 up or will ever attach it again, and a replacement starts empty. A change of physical name is a
-replacement. Renaming an app, resizing a disk, adding copies or changing env vars touch none of
-these, so they never trip the guard.
+replacement. So is a database server that would start on files it cannot read or would rewrite for good:
+a new engine, a new major version the deploy does not upgrade (flashdrive/engines.py). Renaming an app,
+growing a disk or changing env vars touch none of these; adding copies does not on Docker, but on
+Kubernetes going from 1 copy to 2 changes a disk's access mode, which replaces its claim.
 
 Each finding says what in the spec most likely caused it, from what the two plans show: the
 labels on the volumes, which app mounted a disk, which holders of the same kind appear.
@@ -14,11 +16,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flashdrive.diff.holders import Holder, docker_labels, holder_of
+from flashdrive.diff.holders import Holder, docker_labels, holder_of, kubernetes_labels
 from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
+from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
 from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
 from flashdrive.plan.model import Plan
+from flashdrive.plan.render import database_upgrades
+
+
+# Besides deleted and replaced: a holder left in place that the new server cannot read, and one whose
+# files the new server rewrites for good (a major upgrade in place, no way back).
+UNREADABLE, IN_PLACE = "unreadable", "in-place"
+_OUTCOMES = {DELETE: "deleted", REPLACE: "replaced", UNREADABLE: "left unreadable",
+             IN_PLACE: "upgraded in place, with no way back"}
 
 
 @dataclass(frozen=True)
@@ -26,21 +37,22 @@ class Finding:
     """One data holder that a change deletes or replaces."""
 
     holder: Holder
-    verdict: str  # delete | replace
+    verdict: str  # delete | replace | unreadable | in-place
     resource: str  # the resource's name in the base plan
     cause: str  # what in the spec caused it
     consequence: str  # what happens to the data
 
     @property
     def message(self) -> str:
-        what = "deleted" if self.verdict == DELETE else "replaced"
-        where = f" ({self.holder.noun} {self.holder.physical})" if self.holder.physical else ""
+        what = _OUTCOMES[self.verdict]
+        where = f" ({self.holder.noun} {self.holder.physical})" if self.holder.physical and self.holder.kind != "namespace" else ""
         return f"{self.holder.label}{where} would be {what}: {self.cause}. {self.consequence}"
 
     @property
     def markdown(self) -> str:
-        what = "deleted" if self.verdict == DELETE else "replaced"
-        where = f" ({self.holder.noun} `{self.holder.physical}`)" if self.holder.physical else ""
+        what = _OUTCOMES[self.verdict]
+        where = (f" ({self.holder.noun} `{self.holder.physical}`)" if self.holder.physical and self.holder.kind != "namespace"
+                 else "")
         return f"**{self.holder.markdown_label}**{where} would be **{what}**: {self.cause}. {self.consequence}"
 
 
@@ -93,7 +105,18 @@ class _Context:
     def stack_renamed(self) -> bool:
         return bool(self.base_stack and self.head_stack and self.base_stack != self.head_stack)
 
+    def backend_changed(self) -> bool:
+        base, head = self.diff.base.backend, self.diff.head.backend
+        return bool(base and head and base != head)
+
+    def backend_cause(self) -> str:
+        base, head = self.diff.base.backend, self.diff.head.backend
+        return (f"the backend changes from {base} to {head}, and nothing that holds data carries over from one to the "
+                f"other: the {head} stack starts with new, empty volumes")
+
     def deletion_cause(self, holder: Holder) -> str:
+        if self.backend_changed():
+            return self.backend_cause()
         if self.stack_renamed():
             return (f"the stack is renamed from '{self.base_stack}' to '{self.head_stack}', and every physical name "
                     f"starts with the stack's name")
@@ -120,10 +143,19 @@ class _Context:
             return f"database '{holder.name}' is removed from databases"
         if holder.kind == "edge":
             return "the stack no longer declares the edge's volume"
+        if holder.kind == "namespace":
+            return f"the stack no longer declares namespace '{holder.physical}'"
         return "the stack no longer declares the backup repository (backups disabled, or their target changed)"
 
     def replacement_cause(self, change: ResourceChange, holder: Holder) -> str:
         after = holder_of(change.head) if change.head is not None else None
+        if holder.kind == "namespace" and after is not None and after.physical != holder.physical:
+            return (f"the stack's namespace changes from '{holder.physical}' to '{after.physical}' "
+                    f"(kubernetes.namespace), and every object of the stack moves to the new one")
+        moved = _namespaces(change)
+        if moved is not None:
+            return (f"the stack's namespace changes from '{moved[0]}' to '{moved[1]}' (kubernetes.namespace), and a "
+                    f"claim cannot move between namespaces")
         if after is not None and after.physical != holder.physical:
             return f"its physical name changes from '{holder.physical}' to '{after.physical}'"
         modes = _access_modes(change)
@@ -132,6 +164,34 @@ class _Context:
                     f"as ReadWriteMany, a single copy has it ReadWriteOnce), and a claim's access mode never changes")
         keys = ", ".join(change.replacing)
         return f"its {keys} change, which the provider cannot update in place: the {holder.noun} is replaced"
+
+
+def _namespace(resource) -> str | None:
+    metadata = resource.inputs.get("metadata") if resource is not None else None
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return namespace if isinstance(namespace, str) else None
+
+
+def _namespaces(change: ResourceChange) -> tuple[str, str] | None:
+    """(before, after) when an object moves to another namespace."""
+    before, after = _namespace(change.base), _namespace(change.head)
+    return (before, after) if before and after and before != after else None
+
+
+def _stranded(plan: Plan, namespace: str | None) -> list[str]:
+    """What holds data in a namespace: every claim, the databases' included, and the claims a database's
+    stateful set makes from its claim templates (stacks from before databases had a claim of their own)."""
+    found = []
+    for resource in plan.resources:
+        if _namespace(resource) != namespace:
+            continue
+        holder = holder_of(resource)
+        if resource.type == PVC and holder is not None:
+            found.append(f"{holder.label} (claim {holder.physical})")
+        elif resource.type == K8S_STATEFUL_SET and (db := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
+            name = (resource.inputs.get("metadata") or {}).get("name") or resource.name
+            found += [f"database '{db}' (claim {template}-{name}-0)" for template in _templates(resource.inputs)]
+    return sorted(found)
 
 
 def _claim_spec(resource) -> dict:
@@ -164,8 +224,29 @@ def _bytes(quantity: str) -> float | None:
         return None
 
 
-def _consequence(change: ResourceChange) -> str:
+def _consequence(diff: PlanDiff, context: _Context, change: ResourceChange, holder: Holder) -> str:
     retained = change.base is not None and change.base.retain_on_delete
+    if holder.kind == "namespace":
+        stranded = _stranded(diff.base, holder.physical)
+        held = f": {', '.join(stranded)}" if stranded else ""
+        if not retained:
+            return f"Kubernetes deletes the namespace and every claim in it, with their data{held}"
+        kept = ("The old namespace stays in the cluster (retain on delete) with its claims and their data, detached "
+                f"from the stack{held}; nothing mounts them or backs them up any more")
+        if change.verdict == REPLACE:
+            return (f"{kept}, and the new namespace gets new, empty claims. Move the data by hand before deploying "
+                    f"(dump each database, copy each disk), or keep namespace '{holder.physical}'")
+        return kept
+    moved = _namespaces(change)
+    if change.verdict == REPLACE and moved is not None:
+        return (f"The old claim stays in '{moved[0]}' with the data" + (" (retain on delete)" if retained else "")
+                + f", detached from the stack; the new one in '{moved[1]}' starts empty")
+    if context.backend_changed():
+        base, head = diff.base.backend, diff.head.backend
+        left = ("Pulumi leaves the old volume where it is (retain on delete), detached from the stack" if retained
+                else "Pulumi deletes the volume and the data on it")
+        return (f"{left}. Move the data yourself (dump each database, copy each disk) into the {head} stack once it "
+                f"is deployed, or keep backend {base}")
     if change.verdict == REPLACE and retained and _access_modes(change) is not None:
         metadata = change.base.inputs.get("metadata") or {}  # type: ignore[union-attr]
         name, namespace = metadata.get("name"), metadata.get("namespace")
@@ -183,24 +264,151 @@ def _consequence(change: ResourceChange) -> str:
     return "A new, empty volume takes its place, and the old one is deleted with its data"
 
 
-def _database_images(plan: Plan) -> dict[str, tuple[str | None, str | None]]:
-    """Database name → (engine, image) from the database containers and their pulled images."""
-    by_parent_db: dict[str | None, str] = {}
+@dataclass(frozen=True)
+class _Server:
+    """A database's server as a plan shows it."""
+
+    engine: str | None
+    image: str | None
+    data: Holder | None  # its volume or claim
+
+    @property
+    def version(self) -> str | None:
+        """The image's tag: `{version}` in every default image and in the overrides the spec documents."""
+        if self.image is None or "@" in self.image:
+            return None
+        return self.image.rpartition("/")[2].partition(":")[2] or None
+
+
+def _database_servers(plan: Plan) -> dict[str, _Server]:
+    """Database name → its server: on Docker the labelled container (engine) and its pulled image,
+    on Kubernetes the stateful set (its container is named after the engine); and its data holder."""
     engines: dict[str, str | None] = {}
+    images: dict[str, str | None] = {}
+    data: dict[str, Holder] = {}
+    containers: dict[str | None, str] = {}  # parent component → database
+    # The volume or claim each server mounts: after a major upgrade a database has several (the
+    # earlier majors' stay, retained), and its data is on the one its server mounts.
+    mounted: dict[str, set[str]] = {}
     for resource in plan.resources:
         if resource.type == CONTAINER:
             labels = docker_labels(resource.inputs)
             if LABEL_DATABASE in labels:
-                by_parent_db[resource.parent] = labels[LABEL_DATABASE]
+                containers[resource.parent] = labels[LABEL_DATABASE]
                 engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
-    images: dict[str, str | None] = {}
+                mounted[labels[LABEL_DATABASE]] = {str(v.get("volumeName")) for v in resource.inputs.get("volumes") or []
+                                                   if isinstance(v, dict)}
+        elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
+            template = ((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+            container = next(iter(template.get("containers") or []), None)
+            if isinstance(container, dict):
+                engines[name] = container.get("name") if isinstance(container.get("name"), str) else None
+                images[name] = container.get("image") if isinstance(container.get("image"), str) else None
+            mounted[name] = {str((v.get("persistentVolumeClaim") or {}).get("claimName"))
+                             for v in template.get("volumes") or [] if isinstance(v, dict)}
+        holder = holder_of(resource)
+        if holder is not None and holder.kind == "database" and holder.name:
+            data.setdefault(holder.name, holder)
     for resource in plan.resources:
-        if resource.type == REMOTE_IMAGE and resource.parent in by_parent_db:
+        holder = holder_of(resource)
+        if holder is not None and holder.kind == "database" and holder.name \
+                and holder.physical in mounted.get(holder.name, ()):
+            data[holder.name] = holder
+    for resource in plan.resources:
+        if resource.type == REMOTE_IMAGE and resource.parent in containers:
             name = resource.inputs.get("name")
-            images[by_parent_db[resource.parent]] = name if isinstance(name, str) else None
-    return {db: (engines.get(db), images.get(db)) for db in engines}
+            images[containers[resource.parent]] = name if isinstance(name, str) else None
+    return {db: _Server(engines[db], images.get(db), data.get(db)) for db in engines}
 
 
+def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
+    """A database whose engine or major version changes: the new server would start on the old
+    server's files (the volume's name is the database's), which it cannot read, or upgrades them
+    for good. Data loss unless the deploy carries out the upgrade itself (engines.DEPLOY_UPGRADES)."""
+    if diff.base.backend != diff.head.backend:
+        return [], []  # nothing carries over between backends: the holders' own findings say so
+    findings: list[Finding] = []
+    cautions: list[str] = []
+    before, after = _database_servers(diff.base), _database_servers(diff.head)
+    for db in sorted(set(before) & set(after)):
+        old, new = before[db], after[db]
+        holder = old.data or Holder("database", db, None, "volume")
+        if old.engine and new.engine and old.engine != new.engine:
+            findings.append(Finding(
+                holder, UNREADABLE, holder.physical or db,
+                f"its engine changes from {old.engine} to {new.engine}, and the {new.engine} server mounts the same "
+                f"{holder.noun}, whose {old.engine} files it cannot read: it fails to start or starts empty",
+                f"To change engines: back up (`flashdrive backup run`), add a {new.engine} database beside it under "
+                f"another name, deploy, move the data across (export from {old.engine}, import into {new.engine}), "
+                f"point the apps at it, then remove '{db}'; or keep engine {old.engine}"))
+            continue
+        if not (old.image and new.image and old.image != new.image):
+            continue
+        facts = ENGINES.get(new.engine or "")
+        old_version, new_version = old.version, new.version
+        major = (facts.is_major_change(old_version, new_version)
+                 if facts is not None and old_version and new_version else None)
+        if facts is None or old_version is None or new_version is None or major is None:
+            how = f" ({facts.name}: {facts.upgrade_how})" if facts is not None else ""
+            cautions.append(
+                f"database '{db}' changes image from {old.image} to {new.image}: flashdrive cannot tell from the "
+                f"images whether that is a new major version, which may not read the old data directory{how}; "
+                f"take a backup first")
+        elif not major:
+            cautions.append(
+                f"database '{db}' changes image from {old.image} to {new.image}, within {facts.name} "
+                f"{facts.major(new_version)}: the server restarts on the same data")
+        elif (upgrade := major_upgrade_supported(facts.name, old_version, new_version, diff.head.backend or "")):
+            moves = old.data is not None and new.data is not None and old.data.physical != new.data.physical
+            if upgrade.method == "dump-restore" and not moves:
+                findings.append(_unannounced_upgrade(db, holder, facts, old_version, new_version))
+            else:
+                how = database_upgrades(diff.head).get(db) or upgrade.how
+                cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
+                                f"deploy upgrades it: {how}")
+        else:
+            findings.append(_major_finding(db, holder, facts, old_version, new_version))
+    return findings, cautions
+
+
+def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str) -> Finding:
+    """A major the deploy can upgrade, asked for without `upgraded_from`: the new server would
+    start on the old data directory, which it refuses."""
+    before, after = facts.major(old), facts.major(new)
+    return Finding(holder, UNREADABLE, holder.physical or db,
+                   f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
+                   f"say `upgraded_from`: {facts.name} {after} would start on {facts.name} {before}'s data directory, "
+                   f"which it cannot read",
+                   f"Add `upgraded_from: [\"{old}\"]` to databases.{db}: the deploy then runs {after} on a new "
+                   f"{holder.noun}, copies the data across with {after}'s own dump and restore, and keeps "
+                   f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")
+
+
+def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str) -> Finding:
+    name, before, after = facts.name, facts.major(old), facts.major(new)
+    keep = f"or keep version {old}"
+    upgrade = upgrade_path(name, old, new)
+    if upgrade is None:
+        return Finding(holder, UNREADABLE, holder.physical or db,
+                       f"its version changes from {name} {before} to {after}, and {name} {after} cannot take over "
+                       f"{name} {before}'s files",
+                       f"{facts.no_upgrade(old, new)}; back up first (`flashdrive backup run`)")
+    if upgrade.method == "in-place":
+        return Finding(holder, IN_PLACE, holder.physical or db,
+                       f"its version changes from {name} {before} to {after}: {upgrade.how}",
+                       f"Nothing keeps the old files to go back to: back up first (`flashdrive backup run`), then "
+                       f"allow it (--allow-data-loss); {keep}")
+    if facts.data_path(old) != facts.data_path(new):
+        refusal = (f"{name} {after} keeps its data at {facts.data_path(new)}, not {facts.data_path(old)}, and would "
+                   f"start empty beside the old files")
+    else:
+        refusal = (f"{name} {after} refuses {name} {before}'s data directory, and as the old server stops first, the "
+                   f"deploy waits until it times out")
+    return Finding(holder, UNREADABLE, holder.physical or db,
+                   f"its version changes from {name} {before} to {after}, a new major: {refusal}",
+                   f"To upgrade, {upgrade.how}: the deploy does not do that yet. To go ahead now: back up (`flashdrive "
+                   f"backup run`), add a database of version {new} beside it under another name, deploy, load the "
+                   f"backup's dump into it, point the apps at it, then remove '{db}'; {keep}")
 
 
 def _generated_secret(diff: PlanDiff, change: ResourceChange) -> tuple[str, str] | None:
@@ -243,20 +451,8 @@ def _secret_cautions(diff: PlanDiff) -> list[str]:
     return cautions
 
 
-def _cautions(diff: PlanDiff) -> list[str]:
-    cautions: list[str] = _secret_cautions(diff)
-    before, after = _database_images(diff.base), _database_images(diff.head)
-    for db in sorted(set(before) & set(after)):
-        (old_engine, old_image), (new_engine, new_image) = before[db], after[db]
-        if old_engine and new_engine and old_engine != new_engine:
-            cautions.append(
-                f"database '{db}' changes engine from {old_engine} to {new_engine}: its volume keeps the {old_engine} "
-                f"files, which {new_engine} cannot read, so it will fail to start or see no data; dump the data and "
-                f"restore it into a new database instead")
-        elif old_image and new_image and old_image != new_image:
-            cautions.append(
-                f"database '{db}' changes image from {old_image} to {new_image}: a new major version may not read the "
-                f"old data directory (PostgreSQL needs pg_upgrade or a dump and restore); take a backup first")
+def _cautions(diff: PlanDiff, server_cautions: list[str]) -> list[str]:
+    cautions: list[str] = _secret_cautions(diff) + server_cautions
     for change in diff.changes:
         old_size, new_size = _storage(change.base), _storage(change.head)
         if old_size and new_size and old_size != new_size and change.base is not None \
@@ -345,7 +541,8 @@ def _templates(inputs: dict) -> list[str]:
 def check(diff: PlanDiff) -> Report:
     """Every deletion or replacement of a data holder, with its cause; plus non-blocking cautions."""
     context = _Context(diff)
-    findings: list[Finding] = _credential_findings(diff) + _claim_template_findings(diff)
+    server_findings, server_cautions = _server_findings(diff)
+    findings: list[Finding] = _credential_findings(diff) + _claim_template_findings(diff) + server_findings
     for change in diff.changes:
         if change.verdict not in (DELETE, REPLACE) or change.base is None:
             continue
@@ -354,6 +551,7 @@ def check(diff: PlanDiff) -> Report:
             continue
         cause = (context.deletion_cause(holder) if change.verdict == DELETE
                  else context.replacement_cause(change, holder))
-        findings.append(Finding(holder, change.verdict, change.base.name, cause, _consequence(change)))
+        findings.append(Finding(holder, change.verdict, change.base.name, cause,
+                                _consequence(diff, context, change, holder)))
     findings.sort(key=lambda f: (f.holder.kind, f.holder.name or "", f.resource))
-    return Report(findings, _cautions(diff))
+    return Report(findings, _cautions(diff, server_cautions))

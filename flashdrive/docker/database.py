@@ -12,12 +12,13 @@ import pulumi
 import pulumi_docker as docker
 
 from flashdrive.credentials import Credentials
-from flashdrive.database_tls import CA_FILE, CERT_FILE, KEY_FILE, SERVER_USER, ServerTLS, server_options
+from flashdrive.database_tls import CA_FILE, CERT_FILE, KEY_FILE, ServerTLS, server_options
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.docker.upgrade import upgrade_command
 from flashdrive.endpoints import DatabaseEndpoint
+from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
 
 
@@ -42,24 +43,11 @@ def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
         # The key is uploaded as root; the server, which the image's entrypoint runs as its own user,
         # must own it (Postgres refuses a key anyone else can read). Options alone after the
         # entrypoint: it puts the image's server command in front of them.
-        user = SERVER_USER[db.engine]
+        user = ENGINES[db.engine].server_user
         return ["sh", "-c", f"chown {user}:{user} {KEY_FILE} && chmod 600 {KEY_FILE}"
                             f" && exec docker-entrypoint.sh {shlex.join(server_options(db.engine))}"]
-    if db.engine == "redis":
-        # The official image has no password variable. The shell writes it into the server's
-        # standard input (`-`: configuration from stdin): on no command line that `ps` shows.
-        return ["sh", "-c", "exec redis-server - --appendonly yes --dir /data <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"]
-    return None
-
-
-def _health_test(db: ResolvedDatabase) -> list[str]:
-    return {
-        "postgres": ["CMD-SHELL", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-        # The client reads MYSQL_PWD: the password is on no command line, every second.
-        "mysql": ["CMD-SHELL", 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent'],
-        "mongodb": ["CMD-SHELL", "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'"],
-        "redis": ["CMD-SHELL", "redis-cli ping | grep -q PONG"],
-    }[db.engine]
+    start = ENGINES[db.engine].start_script
+    return ["sh", "-c", start.format(data_dir=db.data_dir)] if start else None
 
 
 # Seconds a database gets to shut down cleanly when stopped, replaced or removed.
@@ -75,6 +63,7 @@ class Database(pulumi.ComponentResource):
         """`host`: the Docker host's address, for the upgrade's Command (docker/upgrade.py)."""
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        facts = ENGINES[db.engine]
         # Derived from the stack's master key (flashdrive/credentials.py): the same after `pulumi
         # destroy`, as the retained data directory expects. Hex: safe in URLs unescaped.
         password = credentials.derive(f"databases/{db.name}/password")
@@ -106,11 +95,11 @@ class Database(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.internal.name, aliases=[db.name])],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=db.data_dir)],
             # Checked often: the release command and the copies wait for the first healthy answer,
-            # and Docker runs the first check one interval after start. The checks are cheap, except
-            # mongosh, which starts a JavaScript runtime each time.
+            # and Docker runs the first check one interval after start (each engine's cadence: its
+            # check's cost).
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=_health_test(db), interval="10s" if db.engine == "mongodb" else "1s", timeout="5s",
-                retries=3 if db.engine == "mongodb" else 30, start_period="30s"),
+                tests=["CMD-SHELL", facts.health], interval=facts.health_interval, timeout="5s",
+                retries=facts.health_retries, start_period="30s"),
             # Wait until healthy, so a release command that migrates finds the database ready.
             wait=True, wait_timeout=180,
             # Replaced or removed: the image's stop signal (Postgres: SIGINT, a fast clean shutdown),

@@ -32,6 +32,7 @@ from flashdrive.backups.scripts import LEDGER, PRUNE_SCHEDULE, prune_script, rec
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.credentials import Credentials
 from flashdrive.endpoints import config_value
+from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.database import Database
 from flashdrive.kubernetes.disk import Disk, claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels, pod_defaults,
@@ -43,7 +44,6 @@ from flashdrive.spec.sizes import SIZES
 BACKUP_ROOT = "/backup"
 DUMPS = f"{BACKUP_ROOT}/databases"
 REPOSITORY = "/repository"
-DUMP_EXTENSIONS = {"postgres": "pgdump", "mysql": "sql", "mongodb": "archive.gz", "redis": "rdb"}
 
 
 def repository_claim_name(stack: str, volume: str) -> str:
@@ -61,27 +61,15 @@ def dump_command(db: ResolvedDatabase, directory: str = DUMPS) -> str:
     Each tool writes its file itself (no pipe whose status could hide the tool's), into a partial
     file renamed only once the tool succeeded.
     """
-    target = f"{directory}/{db.name}.{DUMP_EXTENSIONS[db.engine]}"
+    dump = ENGINES[db.engine].job_dump
+    target = f"{directory}/{db.name}.{dump.extension}"
     partial = f"{target}.partial"
-    tool = {
-        "postgres": f"pg_dump -h {db.name} -p {db.port} -U {db.user} -d {db.database} --format=custom "
-                    f"--file={partial}",
-        "mysql": f"mysqldump --single-transaction --routines --triggers --no-tablespaces -h {db.name} "
-                 f"-P {db.port} -u {db.user} --result-file={partial} {db.database}",
-        # mongodump reads the password from a config file, so it is on no command line.
-        "mongodb": f"umask 077 && printf 'password: \"%s\"\\n' \"$DB_PASSWORD\" > /tmp/mongodump.yaml && "
-                   f"mongodump --config=/tmp/mongodump.yaml --host={db.name} --port={db.port} "
-                   f"--username={db.user} --authenticationDatabase=admin --db={db.database} --gzip "
-                   f"--archive={partial}",
-        # --rdb makes the server write a snapshot in the background (as BGSAVE does) and streams it here.
-        "redis": f"redis-cli -h {db.name} -p {db.port} --rdb {partial}",
-    }[db.engine]
+    tool = dump.command.format(host=db.name, port=db.port, user=db.user, name=db.database, file=partial)
     return f"set -eu\n{tool}\nmv {partial} {target}"
 
 
 def _dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
-    variable = {"postgres": "PGPASSWORD", "mysql": "MYSQL_PWD", "mongodb": "DB_PASSWORD",
-                "redis": "REDISCLI_AUTH"}[db.engine]
+    variable = ENGINES[db.engine].job_password_env
     return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}]
 
 

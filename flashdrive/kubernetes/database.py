@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from flashdrive.credentials import Credentials
 from flashdrive.database_tls import TLS_DIR, ServerTLS, server_options
 from flashdrive.endpoints import DatabaseEndpoint
+from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.disk import claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
@@ -28,9 +29,8 @@ DATA_VOLUME = "data"
 
 
 def data_dir(db: ResolvedDatabase) -> str:
-    """Where the engine writes, below the claim's root: a fresh volume's root may hold lost+found,
-    which initdb and mysqld --initialize refuse to start in."""
-    below = {"postgres": "pgdata", "mysql": "data"}.get(db.engine)
+    """Where the engine writes on its claim (below the root for some engines: engines.py)."""
+    below = ENGINES[db.engine].claim_subdir
     return f"{db.data_dir}/{below}" if below else db.data_dir
 
 
@@ -61,16 +61,8 @@ def _args(db: ResolvedDatabase, tls: bool = False) -> list[str] | None:
         return [f"--datadir={data_dir(db)}", *(server_options("mysql") if tls else [])]
     if db.engine == "postgres" and tls:
         return ["postgres", *server_options("postgres")]
-    if db.engine == "redis":
-        return ["sh", "-c", redis_command(db.data_dir)]
-    return None
-
-
-def redis_command(data_dir: str) -> str:
-    """The official image has no password variable. The shell writes the password into the
-    server's standard input (`-` reads configuration from it), so it is neither in the pod spec
-    nor on any command line that `ps` shows."""
-    return f"exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF"
+    start = ENGINES[db.engine].start_script
+    return ["sh", "-c", start.format(data_dir=db.data_dir)] if start else None
 
 
 def shm_mib(db: ResolvedDatabase) -> int:
@@ -85,13 +77,7 @@ SHUTDOWN_SECONDS = 120
 
 
 def _probe_command(db: ResolvedDatabase) -> list[str]:
-    return ["sh", "-c", {
-        "postgres": 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
-        "mysql": 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
-        "mongodb": "mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || "
-                   "mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
-        "redis": "redis-cli ping | grep -q PONG",
-    }[db.engine]]
+    return ["sh", "-c", ENGINES[db.engine].health]
 
 
 class Database(pulumi.ComponentResource):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flashdrive.engines import ENGINES
 from flashdrive.spec.model import Images
 
 # Docker Hub's official images; `{version}` is the Python or engine version asked for.
@@ -9,10 +10,7 @@ DEFAULT_IMAGES = {
     "python": "python:{version}-slim",
     # The build stage: the full image has the compilers and -dev headers (buildpack-deps underneath).
     "python_build": "python:{version}",
-    "postgres": "postgres:{version}",
-    "mysql": "mysql:{version}",
-    "mongodb": "mongo:{version}",
-    "redis": "redis:{version}",
+    **{name: facts.image for name, facts in ENGINES.items()},
     "caddy": "caddy:{version}",
     "restic": "restic/restic:{version}",
     "rclone": "rclone/rclone:{version}",

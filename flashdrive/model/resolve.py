@@ -6,24 +6,17 @@ import hashlib
 import re
 from pathlib import Path
 
+from flashdrive.engines import ENGINES
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
                                     ResolvedDatabase, ResolvedEarlierMajor, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.model import App, Database, Spec, config_keys, engine_major
+from flashdrive.spec.model import App, Database, Spec, config_keys
 from flashdrive.spec.sizes import SIZES
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
-
-
-def _data_dir(engine: str, version: str) -> str:
-    if engine == "postgres":
-        # The official image moved PGDATA's parent in 18; mount where the image expects data.
-        major = re.match(r"\d+", version)
-        return "/var/lib/postgresql" if major and int(major.group()) >= 18 else "/var/lib/postgresql/data"
-    return {"mysql": "/var/lib/mysql", "mongodb": "/data/db", "redis": "/data"}[engine]
 
 
 # What a volume of a later major carries after the database's name: `-pg17`, `-mysql8.4`.
@@ -32,27 +25,29 @@ VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "
 
 def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
+    facts = ENGINES[db.engine]
 
-    def volume(index: int, major: str) -> str:
+    def major(v: str) -> str:
+        return facts.major(v) or v
+
+    def volume(index: int, v: str) -> str:
         # The first major keeps the name the database always had, so a stack that never upgraded
         # never sees its volume renamed; each later major's data is on a volume of its own.
         base = f"{stack}-db-{name}"
-        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major}"
+        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v)}"
 
     earlier = tuple(
-        ResolvedEarlierMajor(version=v, major=engine_major(db.engine, v), image=image_for(spec.images, db.engine, v),
-                             volume_name=volume(i, engine_major(db.engine, v)), data_dir=_data_dir(db.engine, v))
+        ResolvedEarlierMajor(version=v, major=major(v), image=image_for(spec.images, db.engine, v),
+                             volume_name=volume(i, v), data_dir=facts.data_path(v))
         for i, v in enumerate(db.upgraded_from))
-    major = engine_major(db.engine, version)
     return ResolvedDatabase(
         name=name, engine=db.engine, version=version,
         image=image_for(spec.images, db.engine, version),
         port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
         # The database's name is its user and its database: one less thing to look up.
-        user=name if db.engine != "redis" else "default",
-        database=name if db.engine != "redis" else "0",
-        volume_name=volume(len(earlier), major), data_dir=_data_dir(db.engine, version),
-        major=major, earlier=earlier,
+        user=facts.user or name, database=facts.database or name,
+        volume_name=volume(len(earlier), version), data_dir=facts.data_path(version),
+        major=major(version), earlier=earlier,
     )
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from flashdrive.engines import DEFAULT_VERSIONS, PORTS
 from flashdrive.spec.sizes import SIZES
 
 DNS_LABEL = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
@@ -23,19 +24,6 @@ Engine = Literal["postgres", "mysql", "mongodb", "redis"]
 Name = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
 StackName = Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
-
-DEFAULT_ENGINE_VERSIONS = {"postgres": "17", "mysql": "8.4", "mongodb": "8.0", "redis": "7.4"}
-ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mongodb": 27017, "redis": 6379}
-# Engines whose major upgrade the deploy carries out (a new server on a new volume, the data copied
-# by the engine's own dump and restore); redis needs none (it reads older RDB and AOF files).
-UPGRADABLE_ENGINES = ("postgres",)
-
-
-def engine_major(engine: str, version: str) -> str:
-    """The part of a version that names its major: "17" of postgres 17.2, "8.4" of mysql 8.4.3."""
-    parts = version.split(".")
-    return ".".join(parts[:2]) if engine in ("mysql", "mongodb") and len(parts) > 1 else parts[0]
-
 
 IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic", "rclone")
 
@@ -360,11 +348,11 @@ class Database(Model):
 
     @property
     def engine_version(self) -> str:
-        return self.version or DEFAULT_ENGINE_VERSIONS[self.engine]
+        return self.version or DEFAULT_VERSIONS[self.engine]
 
     @property
     def port(self) -> int:
-        return ENGINE_PORTS[self.engine]
+        return PORTS[self.engine]
 
     @property
     def data_gb(self) -> int:

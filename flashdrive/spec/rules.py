@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from flashdrive.bounded import MIB, os_reason, read_bounded
+from flashdrive.engines import ENGINES
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
-from flashdrive.spec.model import UPGRADABLE_ENGINES, App, ConfigValue, ScopedValue, engine_major
+from flashdrive.spec.model import App, ConfigValue, ScopedValue
 from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
@@ -156,27 +157,28 @@ class _Checker:
                            f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
 
     def upgrades(self) -> None:
-        """`upgraded_from`: earlier majors of an engine the deploy can upgrade, oldest first."""
+        """`upgraded_from`: earlier majors, oldest first, each one step the deploy copies across."""
         for name, db in self.spec.databases.items():
             if not db.upgraded_from:
                 continue
             path = ("databases", name, "upgraded_from")
-            if db.engine == "redis":
-                self.error(path, "redis needs no upgrade step: it reads the data files of older versions",
-                           "remove `upgraded_from:` and change `version:` alone", key=True)
+            facts = ENGINES[db.engine]
+            if facts.upgrade_method == "in-place":
+                self.error(path, f"{db.engine} needs no upgrade step of flashdrive's: {facts.upgrade_how}",
+                           "remove `upgraded_from:` and change `version:` alone (`flashdrive diff` says what that "
+                           "does to the data)", key=True)
                 continue
-            if db.engine not in UPGRADABLE_ENGINES:
-                self.error(path, f"flashdrive cannot yet carry out a major upgrade of {db.engine}",
-                           "dump the data (`flashdrive backup run`), deploy a new database of the new version "
-                           "under another name, restore into it, then point the apps at it", key=True)
-                continue
-            majors = [engine_major(db.engine, v) for v in [*db.upgraded_from, db.engine_version]]
-            for index, (older, newer) in enumerate(zip(majors, majors[1:])):
-                if not (older.isdigit() and newer.isdigit() and int(older) < int(newer)):
-                    later = "version" if index == len(majors) - 2 else f"upgraded_from[{index + 1}]"
-                    self.error(path + (index,), f"{db.engine} {older} is not an older major than {newer} ({later}): "
-                               f"upgraded_from lists the majors this database ran before, oldest first",
-                               f"e.g. version: \"{db.engine_version}\", upgraded_from: [\"15\"]")
+            versions = [*db.upgraded_from, db.engine_version]
+            for index, (older, newer) in enumerate(zip(versions, versions[1:])):
+                if facts.upgrade(older, newer) is not None:
+                    continue
+                later = "version" if index == len(versions) - 2 else f"upgraded_from[{index + 1}]"
+                if facts.major(older) is not None and facts.major(older) == facts.major(newer):
+                    why = (f"{db.engine} {older} and {newer} ({later}) are the same major: upgraded_from lists only "
+                           f"the earlier majors this database ran, oldest first")
+                else:
+                    why = f"no upgrade from {db.engine} {older} to {newer} ({later}): {facts.no_upgrade(older, newer)}"
+                self.error(path + (index,), why, "e.g. version: \"17\" with upgraded_from: [\"15\"] (it ran 15 before)")
 
     def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)

@@ -116,15 +116,17 @@ def test_renaming_a_database_is_data_loss_and_its_apps_get_the_new_address(diff_
            "empty" in outcome.out
 
 
-def test_changing_a_database_engine_keeps_its_volume_and_warns(diff_to):
+def test_changing_a_database_engine_keeps_its_volume_which_the_new_engine_cannot_read_so_it_is_data_loss(diff_to):
     outcome = diff_to(specs.change_engine)
     assert outcome.verdicts == {
         "shop-main": "replace", "shop-main-image": "replace",
         "shop-web-1": "replace", "shop-web-2": "replace", "shop-worker-1": "replace", "shop-backup": "replace",
     }
-    assert (outcome.code, outcome.lost) == (0, [])
-    assert outcome.cautions[0].startswith("database 'main' changes engine from postgres to mysql: its volume keeps "
-                                          "the postgres files")
+    assert (outcome.code, outcome.lost) == (3, ["database 'main'"])
+    assert ("database 'main' (volume shop-db-main) would be left unreadable: its engine changes from postgres to "
+            "mysql, and the mysql server mounts the same volume, whose postgres files it cannot read: it fails to "
+            "start or starts empty. To change engines: back up (`flashdrive backup run`), add a mysql database "
+            "beside it under another name") in " ".join(outcome.out.split())
 
 
 def test_resizing_a_disk_changes_no_resource(diff_to):

@@ -1,0 +1,314 @@
+"""The database engines flashdrive runs, and every fact about them, in one table.
+
+Backends (ports, images, data paths, health checks), backups (dump and restore commands and the
+clients they need) and the diff's data-loss guard (what a major version is, what a major upgrade
+takes) read `ENGINES`; nothing else writes an engine's port, path or command. Pure data and pure
+functions: no flashdrive import, so the spec, the plan and the guard can load it for free.
+
+Command templates are shell text with `{host}`, `{port}`, `{user}`, `{name}` (the database),
+`{file}` and `{pw}` (the variable holding the password) filled in by whoever runs them. No template
+puts a password on a command line: each client reads it from its variable, mongodb's tools from a
+file.
+
+Majors and upgrades, per engine (the vendors' upgrade guides):
+- postgres: the first number from 10 on (9.6 before). A server refuses a data directory of another
+  major; it takes pg_upgrade (both versions' binaries) or a dump with the *new* version's pg_dump
+  (pg_dump N refuses a server newer than N) restored into a fresh data directory. The official image
+  keeps its data one level higher from 18 on (`/var/lib/postgresql`, PGDATA
+  `/var/lib/postgresql/18/docker`), and that path has the major in it.
+- mysql: the first two numbers (8.0, 8.4, 9.1). The new server upgrades the data directory in place
+  on its first start, one LTS series at a time (5.7 → 8.0 → 8.4), never back down.
+- mongodb: the first two numbers (7.0, 8.0). In place, one release series at a time, with
+  featureCompatibilityVersion set to the old series before and to the new one after.
+- redis: the first number. A newer server reads older RDB and AOF files as they are; an older server
+  refuses a newer RDB.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Method = Literal["dump-restore", "in-place"]
+UpgradeRule = Literal["any-newer", "lts-step", "next-series"]
+
+
+@dataclass(frozen=True)
+class Dump:
+    """How one job dumps a database: the command (a template, see the module doc) and the file's
+    extension inside the backup."""
+
+    extension: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """A supported way from one major to the next."""
+
+    engine: str
+    old: str  # the old major, e.g. "16"
+    new: str  # the new major, e.g. "17"
+    method: Method  # dump-restore: a new server on a new data directory; in-place: the new server on the old files
+    how: str  # what happens, a clause for plans and the guard ("the new server upgrades ...")
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    name: str
+    port: int
+    default_version: str
+    image: str  # Docker Hub's official image; `{version}` is the engine version
+    # Where the official image keeps its data, by the first version that keeps it there (newest first).
+    data_paths: tuple[tuple[int, str], ...]
+    # Kubernetes: the engine writes one level below the claim's root, which may hold lost+found
+    # (initdb and mysqld --initialize refuse a non-empty directory). None: the root itself.
+    claim_subdir: str | None
+    health: str  # a shell command in the server's container: exit 0 once it answers
+    health_interval: str  # how often Docker runs it
+    health_retries: int
+    url: str  # the URL apps get: {user} {password} {host} {port} {name}
+    # The user and database apps connect as; None: the database's name in the spec.
+    user: str | None
+    database: str | None
+    tls: bool  # serves TLS with the stack CA's certificate (database_tls.py)
+    server_user: str  # the image's entrypoint drops to this user: it must own the TLS key
+    # A shell script that starts the server, `{data_dir}` filled in; None: the image's own command.
+    start_script: str | None
+    # Backups. `script_dump` is a line of the Docker backup job's script (backups/scripts.py, which
+    # defines $DUMP, $WORK and mongo_config); `job_dump` the Kubernetes backup job's init container,
+    # whose client reads the password from `job_password_env`.
+    dump_tool: str
+    script_dump: Dump
+    job_dump: Dump
+    job_password_env: str
+    # `flashdrive backup restore`: the dump on standard input (None: the server's files are put back
+    # instead), and a check that exits 0 when the database holds nothing (None: cannot tell).
+    restore: str | None
+    empty_check: str | None
+    # Clients: a dump tool of major N dumps servers up to N (`client_any_from`: tools released
+    # apart from the server, from this version on, dump every supported server).
+    client_must_be_newer: bool
+    client_any_from: int | None
+    # Majors and upgrades (module doc).
+    major_parts: int  # how many leading numbers name a major
+    major_parts_before: tuple[int, int] | None  # (first number, parts) for older numbering
+    upgrade_rule: UpgradeRule
+    upgrade_method: Method
+    upgrade_how: str
+    series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
+
+    def data_path(self, version: str) -> str:
+        first = _numbers(version)[:1] or (0,)
+        return next(path for since, path in self.data_paths if first[0] >= since)
+
+    def major(self, version: str) -> str | None:
+        """The major a version belongs to ("16.4" → "16", "8.0.36" → "8.0"); None when the version
+        does not name one (mysql "8" is whatever 8.x the image tag points at)."""
+        numbers = _numbers(version)
+        parts = self.major_parts
+        if self.major_parts_before and numbers and numbers[0] < self.major_parts_before[0]:
+            parts = self.major_parts_before[1]
+        if len(numbers) < parts:
+            return None
+        return ".".join(map(str, numbers[:parts]))
+
+    def is_major_change(self, old: str, new: str) -> bool | None:
+        """True for another major, False for a minor change; None when either version names no major."""
+        before, after = self.major(old), self.major(new)
+        if before is None or after is None:
+            return None
+        return before != after
+
+    def upgrade(self, old: str, new: str) -> Upgrade | None:
+        """The supported way from version `old` to `new` when they are different majors; None when
+        there is none (a downgrade, a skipped step, a version that names no major)."""
+        before, after = self.major(old), self.major(new)
+        if before is None or after is None or before == after or _numbers(after) < _numbers(before):
+            return None
+        if self.upgrade_rule == "lts-step" and any(_numbers(before) < _numbers(lts) < _numbers(after)
+                                                    for lts in self.series):
+            return None
+        if self.upgrade_rule == "next-series" and not _next_series(self.series, before, after):
+            return None
+        return Upgrade(self.name, before, after, self.upgrade_method, self.upgrade_how)
+
+    def no_upgrade(self, old: str, new: str) -> str:
+        """Why there is no upgrade from `old` to `new`, and what to do instead."""
+        before, after = self.major(old) or old, self.major(new) or new
+        if _numbers(after) < _numbers(before):
+            return (f"{self.name} {after} cannot read the data files of {self.name} {before} (there is no "
+                    f"downgrade); keep version {old}, or dump the data and restore it into a new database")
+        if self.upgrade_rule == "lts-step":
+            stops = [lts for lts in self.series if _numbers(before) < _numbers(lts) < _numbers(after)]
+            return (f"{self.name} upgrades one LTS series at a time: go to {stops[0]} first, deploy, "
+                    f"then to {new}")
+        if self.upgrade_rule == "next-series":
+            later = [s for s in self.series if _numbers(before) < _numbers(s) <= _numbers(after)]
+            if later and later[-1] == after:
+                return (f"{self.name} upgrades one release series at a time: go to {later[0]} first, deploy, "
+                        f"then on to {new}")
+            return f"flashdrive knows no upgrade path from {self.name} {before} to {after}"
+        return f"flashdrive knows no upgrade path from {self.name} {before} to {after}"
+
+    def client_can_dump(self, client: str, server: str) -> bool:
+        """Whether the dump tool of version `client` can dump a server of version `server`."""
+        client_numbers = _numbers(client)
+        if not self.client_must_be_newer:
+            return True
+        if self.client_any_from is not None and client_numbers[:1] >= (self.client_any_from,):
+            return True
+        client_major, server_major = self.major(client), self.major(server)
+        if client_major is None or server_major is None:
+            return False
+        return _numbers(client_major) >= _numbers(server_major)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version or image tag: "16.4-bookworm" → (16, 4)."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(n) for n in match.group().split(".")) if match else ()
+
+
+def _next_series(series: tuple[str, ...], before: str, after: str) -> bool:
+    return before in series and after in series and series.index(after) == series.index(before) + 1
+
+
+_PG_HEALTH = 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'
+
+POSTGRES = EngineFacts(
+    name="postgres", port=5432, default_version="17", image="postgres:{version}",
+    # docker-library/postgres 18+: PGDATA /var/lib/postgresql/<major>/docker, VOLUME /var/lib/postgresql.
+    data_paths=((18, "/var/lib/postgresql"), (0, "/var/lib/postgresql/data")),
+    claim_subdir="pgdata",
+    health=_PG_HEALTH, health_interval="1s", health_retries=30,
+    url="postgres://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
+    tls=True, server_user="postgres", start_script=None,
+    dump_tool="pg_dump",
+    script_dump=Dump("pgdump", 'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} '
+                               '--format custom --file "$DUMP" {name}'),
+    job_dump=Dump("pgdump", "pg_dump -h {host} -p {port} -U {user} -d {name} --format=custom --file={file}"),
+    job_password_env="PGPASSWORD",
+    restore=('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
+             '--dbname {name}'),
+    empty_check=('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
+                 '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
+    client_must_be_newer=True, client_any_from=None,
+    major_parts=1, major_parts_before=(10, 2),
+    upgrade_rule="any-newer", upgrade_method="dump-restore",
+    upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
+                 "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
+                 "pg_upgrade with both versions' binaries"),
+)
+
+MYSQL = EngineFacts(
+    name="mysql", port=3306, default_version="8.4", image="mysql:{version}",
+    data_paths=((0, "/var/lib/mysql"),), claim_subdir="data",
+    # The client reads MYSQL_PWD: the password is on no command line, every second.
+    health='MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
+    health_interval="1s", health_retries=30,
+    url="mysql://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
+    tls=True, server_user="mysql", start_script=None,
+    dump_tool="mysqldump",
+    script_dump=Dump("sql", 'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
+                            '--user {user} {name} > "$DUMP"'),
+    job_dump=Dump("sql", "mysqldump --single-transaction --routines --triggers --no-tablespaces -h {host} "
+                         "-P {port} -u {user} --result-file={file} {name}"),
+    job_password_env="MYSQL_PWD",
+    restore='MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
+    empty_check=('test "$(MYSQL_PWD="${pw}" mysql -N --host {host} --user {user} {name} -e '
+                 '"select count(*) from information_schema.tables where table_schema = database()")" = 0'),
+    client_must_be_newer=True, client_any_from=None,
+    major_parts=2, major_parts_before=None,
+    upgrade_rule="lts-step", upgrade_method="in-place", series=("5.7", "8.0", "8.4"),
+    upgrade_how=("the new server upgrades the data directory in place on its first start, one LTS series at a "
+                 "time (5.7 → 8.0 → 8.4), and no server goes back down"),
+)
+
+MONGODB = EngineFacts(
+    name="mongodb", port=27017, default_version="8.0", image="mongo:{version}",
+    data_paths=((0, "/data/db"),), claim_subdir=None,
+    # mongosh starts a JavaScript runtime each time: checked less often. Old images have `mongo`.
+    health="mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
+    health_interval="10s", health_retries=3,
+    url="mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin", user=None, database=None,
+    tls=False, server_user="mongodb", start_script=None,
+    dump_tool="mongodump",
+    # mongodump takes no password variable: it reads it from a file, so it is on no command line
+    # (any process of the host can read those).
+    script_dump=Dump("archive", 'mongo_config {pw} && mongodump --config="$WORK/mongo.yaml" --host {host} '
+                                '--port {port} --username {user} --authenticationDatabase admin --db {name} '
+                                '--archive="$DUMP"'),
+    job_dump=Dump("archive.gz", "umask 077 && printf 'password: \"%s\"\\n' \"$DB_PASSWORD\" > /tmp/mongodump.yaml && "
+                                "mongodump --config=/tmp/mongodump.yaml --host={host} --port={port} "
+                                "--username={user} --authenticationDatabase=admin --db={name} --gzip "
+                                "--archive={file}"),
+    job_password_env="DB_PASSWORD",
+    restore=('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore '
+             '--config=/tmp/mongo.yaml --drop --archive --host {host} --port {port} --username {user} '
+             '--authenticationDatabase admin --nsInclude "{name}.*"'),
+    empty_check=None,
+    # The MongoDB Database Tools are versioned apart from the server since 100.0 and dump every
+    # supported server; the tools bundled with older servers dump their own series and older.
+    client_must_be_newer=True, client_any_from=100,
+    major_parts=2, major_parts_before=None,
+    upgrade_rule="next-series", upgrade_method="in-place",
+    series=("3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0", "8.2"),
+    upgrade_how=("the new server starts on the same files once featureCompatibilityVersion is the old series, "
+                 "one release series at a time, and featureCompatibilityVersion goes to the new series after"),
+)
+
+REDIS = EngineFacts(
+    name="redis", port=6379, default_version="7.4", image="redis:{version}",
+    data_paths=((0, "/data"),), claim_subdir=None,
+    # redis-cli reads REDISCLI_AUTH, so the check never puts the password on a command line.
+    health="redis-cli ping | grep -q PONG", health_interval="1s", health_retries=30,
+    url="redis://:{password}@{host}:{port}/{name}", user="default", database="0",
+    tls=False, server_user="redis",
+    # The official image has no password variable. The shell writes it into the server's standard
+    # input (`-`: configuration from stdin): on no command line that `ps` shows, not in the pod spec.
+    start_script="exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF",
+    dump_tool="redis-cli",
+    # --rdb makes the server write a fresh RDB (its BGSAVE) and streams it here.
+    script_dump=Dump("rdb", 'REDISCLI_AUTH={pw} redis-cli -h {host} -p {port} --rdb "$DUMP"'),
+    job_dump=Dump("rdb", "redis-cli -h {host} -p {port} --rdb {file}"),
+    job_password_env="REDISCLI_AUTH",
+    restore=None,
+    empty_check='test "$(REDISCLI_AUTH="${pw}" redis-cli -h {host} dbsize)" = 0',
+    # redis-cli --rdb streams the server's own file: any client version works.
+    client_must_be_newer=False, client_any_from=None,
+    major_parts=1, major_parts_before=None,
+    upgrade_rule="any-newer", upgrade_method="in-place",
+    upgrade_how="the new server reads the old RDB and AOF files as they are (an older one would refuse them)",
+)
+
+ENGINES: dict[str, EngineFacts] = {facts.name: facts for facts in (POSTGRES, MYSQL, MONGODB, REDIS)}
+DEFAULT_VERSIONS = {name: facts.default_version for name, facts in ENGINES.items()}
+PORTS = {name: facts.port for name, facts in ENGINES.items()}
+
+# Engine → the backends whose deploy carries out a supported major upgrade itself (a new server on
+# a new volume, the data copied across, the old volume kept). The upgrades work adds a backend here
+# when its deploy does the upgrade; until then the guard stops a major bump as data loss.
+# postgres: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
+# the new server on the same volume reads the old files.
+DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in ENGINES},
+                                              "postgres": frozenset({"docker"}),
+                                              "redis": frozenset({"docker", "kubernetes"})}
+
+
+def engine(name: str) -> EngineFacts:
+    return ENGINES[name]
+
+
+def upgrade_path(engine_name: str, old: str, new: str) -> Upgrade | None:
+    """The supported upgrade between two versions of an engine, whoever carries it out."""
+    return ENGINES[engine_name].upgrade(old, new)
+
+
+def major_upgrade_supported(engine_name: str, old: str, new: str, backend: str) -> Upgrade | None:
+    """The upgrade from `old` to `new` that a deploy on `backend` carries out itself, or None when the
+    deploy would start the new major on the old data (the guard stops that)."""
+    if backend not in DEPLOY_UPGRADES.get(engine_name, frozenset()):
+        return None
+    return upgrade_path(engine_name, old, new)

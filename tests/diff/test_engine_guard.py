@@ -1,0 +1,120 @@
+"""`flashdrive diff` on a database's engine and version, as users run it: the base is the deployed
+plan (JSON), the head the changed spec. A new engine or a new major version on the old data is data
+loss (exit 3) with the way out in the message; a minor version is a caution; a major upgrade that the
+deploy carries out itself (engines.DEPLOY_UPGRADES) is a caution."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from flashdrive import engines
+
+BASE = {
+    "version": 1,
+    "stack": "shop",
+    "apps": {"web": {"image": "ghcr.io/acme/shop:1.4", "port": 8000,
+                     "env": {"DATABASE_URL": "${databases.main.url}"}}},
+    "databases": {"main": {"engine": "postgres", "version": "16"}},
+}
+KUBERNETES = {"backend": "kubernetes", "kubernetes": {"storage_class": "standard-rwx"}}
+
+
+def _write(folder, name: str, main: dict, extra: dict | None = None):
+    spec = copy.deepcopy(BASE)
+    spec["databases"]["main"] = main
+    spec.update(copy.deepcopy(extra or {}))
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def diff(cli, tmp_path):
+    """`flashdrive diff BASE.plan.json HEAD.yaml` for a database `main` going from `before` to `after`."""
+
+    def run(before: dict, after: dict, extra: dict | None = None, head_extra: dict | None = None):
+        planned = cli("plan", _write(tmp_path, "base", before, extra), "--format", "json")
+        assert planned.code == 0, planned.err
+        base = tmp_path / "base.plan.json"
+        base.write_text(planned.out)
+        result = cli("diff", base, _write(tmp_path, "head", after, head_extra or extra))
+        return result.code, " ".join(result.out.split())
+
+    return run
+
+
+def test_another_engine_on_kubernetes_is_data_loss_for_the_database_claim(diff):
+    code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "mysql"}, KUBERNETES)
+    assert code == 3
+    assert ("database 'main' (volume claim shop-db-main) would be left unreadable: its engine changes from postgres "
+            "to mysql, and the mysql server mounts the same volume claim, whose postgres files it cannot read") in out
+    assert "or keep engine postgres" in out
+
+
+def test_a_new_postgres_major_is_data_loss_and_names_the_upgrade_path_and_the_way_to_go_ahead(diff):
+    code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
+    assert code == 3
+    assert ("database 'main' (volume shop-db-main) would be left unreadable: its version changes from postgres 16 to "
+            "17, a new major: postgres 17 refuses postgres 16's data directory, and as the old server stops first, "
+            "the deploy waits until it times out. To upgrade, a server of the new version starts on a new data "
+            "directory and gets the data by a dump made with the new version's pg_dump") in out
+    assert ("the deploy does not do that yet. To go ahead now: back up (`flashdrive backup run`), add a database of "
+            "version 17 beside it under another name, deploy, load the backup's dump into it, point the apps at it, "
+            "then remove 'main'; or keep version 16.") in out
+
+
+def test_postgres_18_would_start_empty_beside_the_old_files_because_its_image_moved_the_data(diff):
+    code, out = diff({"engine": "postgres", "version": "17"}, {"engine": "postgres", "version": "18"}, KUBERNETES)
+    assert code == 3
+    assert ("postgres 18 keeps its data at /var/lib/postgresql, not /var/lib/postgresql/data, and would start empty "
+            "beside the old files") in out
+
+
+def test_a_minor_version_restarts_the_server_on_the_same_data(diff):
+    code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "16.4"})
+    assert code == 0
+    assert ("database 'main' changes image from postgres:16 to postgres:16.4, within postgres 16: the server restarts "
+            "on the same data") in out
+
+
+def test_mysql_one_lts_step_upgrades_in_place_with_no_way_back(diff):
+    code, out = diff({"engine": "mysql", "version": "8.0"}, {"engine": "mysql", "version": "8.4"})
+    assert code == 3
+    assert ("database 'main' (volume shop-db-main) would be upgraded in place, with no way back: its version changes "
+            "from mysql 8.0 to 8.4: the new server upgrades the data directory in place on its first start") in out
+    assert "back up first (`flashdrive backup run`), then allow it (--allow-data-loss); or keep version 8.0" in out
+
+
+def test_a_skipped_step_says_which_version_to_deploy_first(diff):
+    code, out = diff({"engine": "mongodb", "version": "6.0"}, {"engine": "mongodb", "version": "8.0"})
+    assert code == 3
+    assert ("its version changes from mongodb 6.0 to 8.0, and mongodb 8.0 cannot take over mongodb 6.0's files. "
+            "mongodb upgrades one release series at a time: go to 7.0 first, deploy, then on to 8.0") in out
+
+
+def test_a_downgrade_is_data_loss(diff):
+    code, out = diff({"engine": "redis", "version": "7.4"}, {"engine": "redis", "version": "6.2"})
+    assert code == 3
+    assert "redis 6 cannot read the data files of redis 7 (there is no downgrade)" in out
+
+
+def test_an_image_whose_tag_names_no_version_is_a_caution_to_back_up(diff):
+    main = {"engine": "postgres", "version": "16"}
+    code, out = diff(main, main, {"images": {"postgres": "registry.local/pg:stable"}},
+                     {"images": {"postgres": "registry.local/pg:edge"}})
+    assert code == 0
+    assert ("database 'main' changes image from registry.local/pg:stable to registry.local/pg:edge: flashdrive cannot "
+            "tell from the images whether that is a new major version") in out
+
+
+def test_a_major_upgrade_the_deploy_carries_out_goes_through_as_a_caution(diff, monkeypatch):
+    monkeypatch.setitem(engines.DEPLOY_UPGRADES, "postgres", frozenset({"docker"}))
+    code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
+    assert code == 0
+    assert "database 'main' goes from postgres 16 to 17, and the deploy upgrades it: a server of the new version" in out
+    # Not on the backend whose deploy does not do it.
+    code, _ = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"}, KUBERNETES)
+    assert code == 3

@@ -1,0 +1,113 @@
+"""One table of engine facts (flashdrive/engines.py): every other module reads it, none repeats it."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+import typing
+from pathlib import Path
+
+import pytest
+
+import flashdrive
+from flashdrive.engines import ENGINES, major_upgrade_supported, upgrade_path
+from flashdrive.spec.model import Engine
+
+PACKAGE = Path(flashdrive.__file__).parent
+
+# Literals that only the table may hold: ports, images, data paths, server and client tools, URLs.
+FACTS = ("5432", "3306", "27017", "6379", "postgres:{", "mysql:{", "mongo:{", "redis:{", "/var/lib/postgresql",
+         "/var/lib/mysql", "/data/db", "pg_dump", "pg_restore", "pg_isready", "pg_upgrade", "mysqldump",
+         "mysqladmin", "mongodump", "mongorestore", "mongosh", "redis-server", "redis-cli", "postgres://",
+         "mysql://", "mongodb://", "redis://", "featureCompatibilityVersion")
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every string and number in a module's code (not its comments)."""
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return [(t.start[0], t.string) for t in tokens if t.type in (tokenize.STRING, tokenize.NUMBER)]
+
+
+# The backup script's own shell comment on its mongo_config helper, which the script's text (and so
+# every plan) carries.
+ALLOWED = {("backups/scripts.py", "mongodump"), ("backups/scripts.py", "mongorestore")}
+
+
+def test_no_module_but_the_engine_table_writes_an_engine_fact():
+    found = [f"{path.relative_to(PACKAGE)}:{line}: {fact}"
+             for path in sorted(PACKAGE.rglob("*.py")) if path.name != "engines.py"
+             for line, text in _literals(path) for fact in FACTS
+             if fact in text and (path.relative_to(PACKAGE).as_posix(), fact) not in ALLOWED]
+    assert found == []
+
+
+def test_the_table_has_exactly_the_engines_the_spec_accepts():
+    assert set(ENGINES) == set(typing.get_args(Engine))
+
+
+@pytest.mark.parametrize("engine, version, major", [
+    ("postgres", "17", "17"), ("postgres", "16.4", "16"), ("postgres", "9.6.24", "9.6"), ("postgres", "18-trixie", "18"),
+    ("mysql", "8.4", "8.4"), ("mysql", "8.0.36", "8.0"), ("mysql", "8", None),
+    ("mongodb", "7.0.12", "7.0"), ("mongodb", "8", None),
+    ("redis", "7.4", "7"), ("redis", "6", "6"), ("redis", "latest", None),
+])
+def test_each_engine_names_its_major_the_way_its_vendor_numbers_releases(engine, version, major):
+    assert ENGINES[engine].major(version) == major
+
+
+def test_a_minor_change_is_not_a_major_one_and_an_unnamed_version_is_neither():
+    postgres, mysql = ENGINES["postgres"], ENGINES["mysql"]
+    assert postgres.is_major_change("16", "16.4") is False
+    assert postgres.is_major_change("16.4", "17") is True
+    assert mysql.is_major_change("8.0.36", "8.0.40") is False
+    assert mysql.is_major_change("8", "8.4") is None
+
+
+def test_postgres_upgrades_to_any_newer_major_by_dump_and_restore_never_down():
+    upgrade = upgrade_path("postgres", "15", "17")
+    assert upgrade is not None and (upgrade.old, upgrade.new, upgrade.method) == ("15", "17", "dump-restore")
+    assert "pg_upgrade" in upgrade.how
+    assert upgrade_path("postgres", "17", "16") is None
+    assert "no downgrade" in ENGINES["postgres"].no_upgrade("17", "16")
+
+
+def test_mysql_upgrades_in_place_one_lts_series_at_a_time():
+    assert upgrade_path("mysql", "8.0", "8.4") is not None
+    assert upgrade_path("mysql", "5.7", "8.0") is not None
+    assert upgrade_path("mysql", "5.7", "8.4") is None
+    assert ENGINES["mysql"].no_upgrade("5.7", "8.4").startswith("mysql upgrades one LTS series at a time: go to 8.0")
+    assert upgrade_path("mysql", "8.4", "8.0") is None
+
+
+def test_mongodb_upgrades_one_release_series_at_a_time():
+    assert upgrade_path("mongodb", "7.0", "8.0") is not None
+    assert upgrade_path("mongodb", "6.0", "8.0") is None
+    assert ENGINES["mongodb"].no_upgrade("6.0", "8.0").startswith(
+        "mongodb upgrades one release series at a time: go to 7.0 first")
+
+
+def test_redis_reads_older_files_in_place():
+    upgrade = upgrade_path("redis", "6.2", "7.4")
+    assert upgrade is not None and upgrade.method == "in-place"
+    assert upgrade_path("redis", "7.4", "6.2") is None
+
+
+def test_a_dump_tool_dumps_servers_up_to_its_own_major():
+    postgres = ENGINES["postgres"]
+    assert postgres.client_can_dump("17.2", "15") and postgres.client_can_dump("17", "17.4")
+    assert not postgres.client_can_dump("15", "17")
+    assert ENGINES["mongodb"].client_can_dump("100.10.0", "8.0")  # the Database Tools, versioned apart
+    assert not ENGINES["mongodb"].client_can_dump("6.0", "7.0")
+    assert ENGINES["redis"].client_can_dump("6.0", "7.4")
+
+
+def test_postgres_18_keeps_its_data_one_level_up_as_its_image_does():
+    assert ENGINES["postgres"].data_path("17") == "/var/lib/postgresql/data"
+    assert ENGINES["postgres"].data_path("18") == "/var/lib/postgresql"
+    assert ENGINES["postgres"].data_path("latest") == "/var/lib/postgresql/data"
+
+
+def test_no_deploy_does_a_major_upgrade_until_its_backend_says_so():
+    for engine in ENGINES:
+        for backend in ("docker", "kubernetes"):
+            assert major_upgrade_supported(engine, "1", "2", backend) is None
