@@ -363,7 +363,7 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
             if upgrade.method == "dump-restore" and not moves:
                 findings.append(_unannounced_upgrade(db, holder, facts, old_version, new_version))
             else:
-                how = database_upgrades(diff.head).get(db) or upgrade.how
+                how = (database_upgrades(diff.head).get(db) or {}).get("how") or upgrade.how
                 cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
                                 f"deploy upgrades it: {how}")
         else:

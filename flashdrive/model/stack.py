@@ -160,18 +160,19 @@ class ResolvedDatabase:
         """The major the data is copied from when this major's volume is new (the last one before)."""
         return self.earlier[-1] if self.earlier else None
 
-    def upgrade_summary(self, volume: str = "volume") -> str | None:
-        """What the deploy does for `upgraded_from`, in one sentence (plan, diff); `volume`: the
-        backend's word for it (volume, claim)."""
+    def upgrade_summary(self, volume: str = "volume") -> dict[str, str] | None:
+        """What the deploy does for `upgraded_from` (the database component's `upgrade` output, which
+        plan and diff show); `volume`: the backend's word for it (volume, claim)."""
         old = self.upgraded_from
         if old is None:
             return None
-        return (f"{self.engine} {old.major} → {self.major}: when {volume} {self.volume_name} is new, the deploy "
+        return {"engine": self.engine, "from": old.major, "to": self.major, "how": (
+                f"when {volume} {self.volume_name} is new, the deploy "
                 f"stops the {old.major} server (the apps lose the database until {self.major} answers: no write "
                 f"can land on the old data during the copy), copies the data into {self.major} on {volume} "
                 f"{self.volume_name} with {self.major}'s own dump and restore, then starts {self.major} there; "
                 f"{volume} {old.volume_name} keeps the {old.major} data, retained, as the way back. "
-                f"Backups need a backup image whose client is {self.major} or newer")
+                f"Backups need a backup image whose client is {self.major} or newer")}
 
 
 @dataclass(frozen=True)

@@ -68,13 +68,15 @@ def certificate_sources(plan: Plan) -> dict[str, str]:
     return found
 
 
-def database_upgrades(plan: Plan) -> dict[str, str]:
-    """database → what the deploy does for its major upgrade, as the database components registered it."""
-    found: dict[str, str] = {}
+def database_upgrades(plan: Plan) -> dict[str, dict[str, str]]:
+    """database → what the deploy does for its major upgrade (engine, from, to, how), as the database
+    components registered it."""
+    found: dict[str, dict[str, str]] = {}
     for resource in plan.resources:
         outputs = resource.outputs or {}
-        if not resource.custom and isinstance(outputs.get("upgrade"), str):
-            found[str(outputs.get("host") or resource.name)] = outputs["upgrade"]
+        upgrade = outputs.get("upgrade")
+        if not resource.custom and isinstance(upgrade, dict):
+            found[str(outputs.get("host") or resource.name)] = {str(k): str(v) for k, v in upgrade.items()}
     return found
 
 
@@ -130,7 +132,8 @@ def render_text(plan: Plan) -> str:
     upgrades = database_upgrades(plan)
     if upgrades:
         lines += ["", "Major upgrades:"]
-        lines += [f"{INDENT}{name}: {text}" for name, text in sorted(upgrades.items())]
+        lines += [f"{INDENT}{name}: {u.get('engine')} {u.get('from')} → {u.get('to')}: {u.get('how')}"
+                  for name, u in sorted(upgrades.items())]
 
     custom = sum(1 for r in plan.resources if r.custom)
     components = len(plan.resources) - custom
