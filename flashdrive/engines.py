@@ -293,7 +293,7 @@ PORTS = {name: facts.port for name, facts in ENGINES.items()}
 # postgres: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
 # the new server on the same volume reads the old files.
 DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in ENGINES},
-                                              "postgres": frozenset({"docker"}),
+                                              "postgres": frozenset({"docker", "kubernetes"}),
                                               "redis": frozenset({"docker", "kubernetes"})}
 
 

@@ -27,8 +27,6 @@ name (`--env NAME`), never on a command line. Which engines: ENGINE_STEPS (postg
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
@@ -36,76 +34,9 @@ import pulumi_command as command
 from flashdrive.docker import readback
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
+from flashdrive.major_upgrade import (ENGINE_STEPS, MARKER, OLD_PORT, READY_TIMEOUT_S, initialised_path, look_script,
+                                      supported)
 from flashdrive.model.stack import ResolvedDatabase
-
-MARKER = ".flashdrive-upgrade"  # in the new volume's root: the copy finished
-OLD_PORT = 5433  # the temporary old server's port, beside the new one in one network namespace
-READY_TIMEOUT_S = 300  # a server's start (crash recovery included) before the copy gives up
-
-
-def _postgres_copy(db: ResolvedDatabase) -> str:
-    """In the new server's container: pg_dumpall of the old server piped into the new one. psql
-    goes on past errors, as pg_dumpall's output expects (it creates every role, the one the new
-    server was initialised with included); any other error fails the copy."""
-    port = db.port
-    return f"""\
-export PGPASSWORD="$POSTGRES_PASSWORD"
-{{ pg_dumpall --host 127.0.0.1 --port {OLD_PORT} --username "$POSTGRES_USER" --no-password 2>/tmp/dump.err
-  echo $? > /tmp/dump.exit; }} |
-  psql --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --dbname postgres --no-password --no-psqlrc \\
-       --quiet >/dev/null 2>/tmp/restore.err
-if [ "$(cat /tmp/dump.exit)" != 0 ]; then echo "pg_dumpall failed:"; cat /tmp/dump.err; exit 1; fi
-if grep ERROR /tmp/restore.err | grep -v "ERROR:  role \\"$POSTGRES_USER\\" already exists" > /tmp/errors; then
-  echo "the restore into the new server failed:"; head -n 20 /tmp/errors; exit 1
-fi
-databases='select datname from pg_database where not datistemplate order by 1'
-old=$(psql -h 127.0.0.1 -p {OLD_PORT} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
-new=$(psql -h 127.0.0.1 -p {port} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
-if [ "$old" != "$new" ]; then echo "databases before: $old; after: $new"; exit 1; fi
-vacuumdb --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --no-password --all --analyze-only --quiet
-"""
-
-
-@dataclass(frozen=True)
-class EngineSteps:
-    """What the script needs to know of an engine."""
-
-    initialised: str  # the file that says a data directory is initialised, below PGDATA
-    old_server: tuple[str, ...]  # the old server's arguments after the entrypoint, on OLD_PORT, 127.0.0.1
-    ready: str  # a readiness check of a port ({port}), run in the new server's container
-    copy: Callable[[ResolvedDatabase], str]  # the copy, run in the new server's container
-    credentials: tuple[str, str]  # the user's and the password's variables of the image's contract
-    # The env that initialises the new server: before a copy without the database the restore
-    # creates (no empty one first); with nothing to copy, with it.
-    copy_target_env: Callable[[ResolvedDatabase], str]
-    fresh_env: Callable[[ResolvedDatabase], str]
-
-
-ENGINE_STEPS = {
-    "postgres": EngineSteps(
-        initialised="PG_VERSION",
-        old_server=("postgres", "-p", str(OLD_PORT), "-c", "listen_addresses=127.0.0.1"),
-        ready="pg_isready -q -h 127.0.0.1 -p {port}",
-        copy=_postgres_copy,
-        credentials=("POSTGRES_USER", "POSTGRES_PASSWORD"),
-        copy_target_env=lambda db: "POSTGRES_DB=postgres",
-        fresh_env=lambda db: f"POSTGRES_DB={db.database}",
-    ),
-}
-
-
-def supported(engine: str) -> bool:
-    return engine in ENGINE_STEPS
-
-
-def _initialised_path(db: ResolvedDatabase, version_major: str, data_dir: str, mount: str) -> str:
-    """Where the engine's marker of an initialised data directory is, seen from `mount`: the
-    official postgres 18+ image keeps PGDATA in `<major>/docker` below its mount point."""
-    steps = ENGINE_STEPS[db.engine]
-    if db.engine == "postgres" and version_major.isdigit() and int(version_major) >= 18:
-        return f"{mount}/{version_major}/docker/{steps.initialised}"
-    return f"{mount}/{steps.initialised}"
-
 
 def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     """The shell script the Command runs: names, images and flags; never a password. `grace`:
@@ -125,10 +56,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
     both = (f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
             f"--mount=type=volume,source={db.volume_name},target=/new")
-    old_ready = _initialised_path(db, earlier.major, earlier.data_dir, "/old")
-    look = (f"if [ -f /new/{MARKER} ]; then "
-            f"if [ -n \"$(find /old -newer /new/{MARKER} -type f | head -n 1)\" ]; then echo diverged; else echo copied; fi; "
-            f"elif [ -s {old_ready} ]; then echo copy; else echo empty; fi")
+    look = look_script("/old", "/new", initialised_path(db, earlier.major, None))
     what = f"{db.engine} {earlier.major} to {db.major}"
     kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
             f"into {db.volume_name}")
