@@ -375,10 +375,14 @@ def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, 
     """A major the deploy can upgrade, asked for without `upgraded_from`: the new server would
     start on the old data directory, which it refuses."""
     before, after = facts.major(old), facts.major(new)
+    if facts.data_path(old) != facts.data_path(new):
+        refusal = (f"{facts.name} {after} keeps its data at {facts.data_path(new)}, not {facts.data_path(old)}, and "
+                   f"would start empty beside the old files")
+    else:
+        refusal = f"{facts.name} {after} would start on {facts.name} {before}'s data directory, which it cannot read"
     return Finding(holder, UNREADABLE, holder.physical or db,
                    f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
-                   f"say `upgraded_from`: {facts.name} {after} would start on {facts.name} {before}'s data directory, "
-                   f"which it cannot read",
+                   f"say `upgraded_from`: {refusal}",
                    f"Add `upgraded_from: [\"{old}\"]` to databases.{db}: the deploy then runs {after} on a new "
                    f"{holder.noun}, copies the data across with {after}'s own dump and restore, and keeps "
                    f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")
