@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from flashdrive.labels import STACK_TYPE
-from flashdrive.plan.model import Plan
+from flashdrive.plan.plan import Plan
 
 
 # The resource classes of the providers the docker backend uses, by type token.

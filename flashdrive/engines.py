@@ -76,7 +76,7 @@ class EngineFacts:
     server_user: str  # the image's entrypoint drops to this user: it must own the TLS key
     # A shell script that starts the server, `{data_dir}` filled in; None: the image's own command.
     start_script: str | None
-    # Backups. `script_dump` is a line of the Docker backup job's script (backups/scripts.py, which
+    # Backups. `script_dump` is a line of the Docker backup job's script (backup_scripts.py, which
     # defines $DUMP, $WORK and mongo_config); `job_dump` the Kubernetes backup job's init container,
     # whose client reads the password from `job_password_env`.
     dump_tool: str

@@ -11,7 +11,7 @@ import pytest
 
 import flashdrive
 from flashdrive.engines import ENGINES, major_upgrade_supported, upgrade_path
-from flashdrive.spec.model import Engine
+from flashdrive.spec.contract import Engine
 
 PACKAGE = Path(flashdrive.__file__).parent
 
@@ -30,7 +30,7 @@ def _literals(path: Path) -> list[tuple[int, str]]:
 
 # The backup script's own shell comment on its mongo_config helper, which the script's text (and so
 # every plan) carries.
-ALLOWED = {("backups/scripts.py", "mongodump"), ("backups/scripts.py", "mongorestore")}
+ALLOWED = {("backup_scripts.py", "mongodump"), ("backup_scripts.py", "mongorestore")}
 
 
 def test_no_module_but_the_engine_table_writes_an_engine_fact():

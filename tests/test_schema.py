@@ -34,11 +34,11 @@ def test_schema_rejects_unknown_keys_everywhere():
 
 
 def test_schema_carries_descriptions_and_enums_for_editors():
-    app = _defs()["App"]["properties"]
+    app = _defs()["AppSpec"]["properties"]
     assert "least busy copy" in app["nodes"]["description"]
     sizes = app["size"]
     assert sizes["enum"] == ["xs", "s", "m", "l", "xl"]
-    assert _defs()["Database"]["properties"]["engine"]["enum"] == ["postgres", "mysql", "mongodb", "redis"]
+    assert _defs()["DatabaseSpec"]["properties"]["engine"]["enum"] == ["postgres", "mysql", "mongodb", "redis"]
     for name, definition in _defs().items():
         for prop, body in definition.get("properties", {}).items():
             assert body.get("description"), f"{name}.{prop} has no description"

@@ -37,7 +37,7 @@ def dns_label(name: str, *, fallback: str, max_length: int = 63) -> str:
     return label or fallback
 
 
-def stack_name(app_dir: Path, cwd: Path) -> str:
+def stack_name_for_folder(app_dir: Path, cwd: Path) -> str:
     """The app folder's name, or the current folder's when the app folder is called e.g. `app` or `src`."""
     folder = app_dir.resolve().name
     if folder.lower() in _GENERIC_FOLDERS and cwd.resolve() != app_dir.resolve():

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def _guard(action):
-    from flashdrive.backups.operations import BackupError
+    from flashdrive.operations.backups import BackupError
 
     try:
         return action()
@@ -44,19 +44,19 @@ def _guard(action):
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import list_backups, stack_name
+    from flashdrive.operations.backups import list_backups, deployed_stack
 
     def action():
-        sys.stdout.write(list_backups(stack_name(args.spec, args.deployed)))
+        sys.stdout.write(list_backups(deployed_stack(args.spec, args.deployed)))
         return EXIT_OK
     return _guard(action)
 
 
 def run_now(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import run_backup, stack_name
+    from flashdrive.operations.backups import run_backup, deployed_stack
 
     def action():
-        code = run_backup(stack_name(args.spec, args.deployed))
+        code = run_backup(deployed_stack(args.spec, args.deployed))
         if code != 0:
             print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
             return EXIT_INPUT
@@ -65,9 +65,9 @@ def run_now(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from flashdrive.backups.operations import restore, stack_name
+    from flashdrive.operations.backups import restore, deployed_stack
 
     def action():
-        restore(stack_name(args.spec, args.deployed), args.target, args.snapshot, args.force)
+        restore(deployed_stack(args.spec, args.deployed), args.target, args.snapshot, args.force)
         return EXIT_OK
     return _guard(action)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from flashdrive.problems import InputError, Mark, Problem
-from flashdrive.spec.model import ENV_NAME
+from flashdrive.spec.contract import ENV_NAME
 from flashdrive.spec.schema import schema_text
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _dockerfile_command(args: argparse.Namespace) -> int:
 def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cwd) -> int:
     from flashdrive.buildpack import BuildpackError
     from flashdrive.buildpack.app_json import read_app_json
-    from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name, summary
+    from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name_for_folder, summary
 
     here = cwd()
     target = here / SPEC_FILE
@@ -149,7 +149,7 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
         app_json = read_app_json(args.app_dir)
     except BuildpackError as exc:
         raise InputError([exc.to_problem()]) from None
-    stack = stack_name(args.app_dir, here)
+    stack = stack_name_for_folder(args.app_dir, here)
     source = source_path(args.app_dir, here)
     try:
         target.write_text(render_starter(detection, source=source, stack=stack, app_json=app_json), encoding="utf-8")

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.render import render
-    from flashdrive.plan.spec import plan_loaded
+    from flashdrive.plan.planner import plan_loaded
     from flashdrive.spec import load_spec
 
     loaded = load_spec(args.spec, args.overlay)

@@ -26,7 +26,7 @@ HELP = {
 }
 
 
-def stack_name(value: str) -> str:
+def pulumi_stack_name(value: str) -> str:
     if not _STACK_NAME.match(value):
         raise argparse.ArgumentTypeError(
             f"invalid stack name {value!r}: use letters, digits, '-', '_' and '.', optionally as ORG/PROJECT/STACK")
@@ -40,7 +40,7 @@ def register(subparsers) -> None:
             description=f"{text[0].upper()}{text[1:]}. Runs this project's Pulumi program through the Pulumi CLI "
                         f"(Automation API). State: PULUMI_BACKEND_URL, else Pulumi.yaml's backend, else a file "
                         f"backend in .flashdrive/state/ under the project. Secrets: PULUMI_CONFIG_PASSPHRASE.")
-        parser.add_argument("--stack", type=stack_name, default="dev", metavar="NAME",
+        parser.add_argument("--stack", type=pulumi_stack_name, default="dev", metavar="NAME",
                             help="the Pulumi stack (default: dev)")
         parser.add_argument("-C", "--cwd", default=".", metavar="DIR",
                             help="the project folder: the spec, Pulumi.yaml and stack files (default: .)")

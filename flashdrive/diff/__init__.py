@@ -7,8 +7,8 @@
 """
 
 from flashdrive.diff.guard import Finding, Report, check
-from flashdrive.diff.model import CREATE, DELETE, REPLACE, SAME, UPDATE, PlanDiff, ResourceChange, diff_plans
-from flashdrive.diff.render import COMMENT_MARKER, render_markdown, render_text
+from flashdrive.diff.changes import CREATE, DELETE, REPLACE, SAME, UPDATE, PlanDiff, ResourceChange, diff_plans
+from flashdrive.diff.display import COMMENT_MARKER, render_markdown, render_text
 from flashdrive.diff.sources import Side, load_side, plan_from_json
 
 __all__ = ["COMMENT_MARKER", "CREATE", "DELETE", "REPLACE", "SAME", "UPDATE", "Finding", "PlanDiff", "Report",

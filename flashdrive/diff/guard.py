@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, docker_labels, holder_of, kubernetes_labels
-from flashdrive.diff.model import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
+from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
 from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
-from flashdrive.plan.model import Plan
+from flashdrive.plan.plan import Plan
 from flashdrive.plan.render import database_upgrades
 
 

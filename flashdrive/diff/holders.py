@@ -18,7 +18,7 @@ from typing import Any
 
 from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, LABEL_DATABASE,
                                LABEL_DISK, LABEL_ROLE)
-from flashdrive.plan.model import PlannedResource
+from flashdrive.plan.plan import PlannedResource
 
 
 @dataclass(frozen=True)

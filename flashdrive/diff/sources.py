@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flashdrive.bounded import os_reason, read_bounded
-from flashdrive.plan.model import PLAN_VERSION, Plan, PlannedResource
+from flashdrive.plan.plan import PLAN_VERSION, Plan, PlannedResource
 from flashdrive.problems import InputError, Mark, Problem
 
 
@@ -56,7 +56,7 @@ def load_side(path: str, *, stack: str = "dev") -> Side:
                 raise _problem(path, "is not a flashdrive plan: it has no 'resources'",
                                hint="write one with: flashdrive plan SPEC --format json > plan.json")
 
-    from flashdrive.plan.spec import plan_spec
+    from flashdrive.plan.planner import plan_spec
 
     return Side(path, plan_spec(path, stack=stack), planned_here=True)
 

@@ -27,7 +27,7 @@ import pulumi_docker as docker
 
 from flashdrive.credentials import Credentials
 from flashdrive.docker import readback
-from flashdrive.docker.disk import Disk
+from flashdrive.docker.disk import DockerDisk
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.host import DockerHost
 from flashdrive.docker.network import StackNetwork
@@ -84,9 +84,9 @@ def copy_version(stack: ResolvedStack, app: ResolvedApp, image_version: str, use
 COPY_FORMAT = 1
 
 
-class App(pulumi.ComponentResource):
+class DockerApp(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
-                 disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
+                 disks: dict[str, DockerDisk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
                  credentials: Credentials, image_version: str, depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         """`image_version`: what the image is made of, known before it is built (its source's

@@ -8,7 +8,7 @@ Three containers, three privileges:
   over the internal network, snapshots written through the server with write-only credentials.
 - `<stack>-backup-prune`: the only holder of delete rights: the repository volume mounted directly,
   no network at all; it forgets what the repository received more than `keep_days` ago (by the
-  snapshot files' times, which the writer cannot set; see flashdrive.backups.scripts) and checks it.
+  snapshot files' times, which the writer cannot set; see flashdrive.backup_scripts) and checks it.
 With an s3 or rest target the repository is remote: append-only is then the target's to enforce
 (object lock, rest-server --append-only); the prune job gets the target's `prune` credentials, and
 a volume of its own (`<stack>-backup-ledger`) recording when it first saw each snapshot.
@@ -21,15 +21,15 @@ import posixpath
 import pulumi
 import pulumi_docker as docker
 
-from flashdrive.backups.scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
+from flashdrive.backup_scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
                                        password_env, prune_script, received_script)
 from flashdrive.credentials import Credentials
-from flashdrive.docker.disk import Disk, retained_volume
+from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint, config_value
 from flashdrive.model.stack import ResolvedStack
-from flashdrive.spec.model import RestTarget, S3Target, VolumeTarget
+from flashdrive.spec.contract import RestTarget, S3Target, VolumeTarget
 from flashdrive.spec.sizes import SIZES
 
 SERVER_PORT = 8000
@@ -39,8 +39,8 @@ CRON_CAPABILITIES = ["SETGID", "SETUID"]
 READ_ALL_CAPABILITIES = ["DAC_READ_SEARCH"]
 
 
-class Backups(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, network: StackNetwork, disks: dict[str, Disk],
+class DockerBackups(pulumi.ComponentResource):
+    def __init__(self, stack: ResolvedStack, network: StackNetwork, disks: dict[str, DockerDisk],
                  databases: dict[str, DatabaseEndpoint], credentials: Credentials, depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)

@@ -74,7 +74,7 @@ def scheduler_version(app: ResolvedApp, program: str) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:10]
 
 
-class Cron(pulumi.ComponentResource):
+class DockerCron(pulumi.ComponentResource):
     def __init__(self, stack_name: str, app: ResolvedApp, image: pulumi.Input[str], envs: list,
                  network: StackNetwork, volumes: list[docker.ContainerVolumeArgs], depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):

@@ -54,7 +54,7 @@ def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
 DATABASE_STOP_GRACE_S = 120
 
 
-class Database(pulumi.ComponentResource):
+class DockerDatabase(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,

@@ -21,7 +21,7 @@ def retained_volume(name: str, labels: dict[str, str], parent: pulumi.Resource) 
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True))
 
 
-class Disk(pulumi.ComponentResource):
+class DockerDisk(pulumi.ComponentResource):
     def __init__(self, stack: str, disk: ResolvedDisk, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Disk", disk.volume_name, None, opts)
         self.volume = retained_volume(disk.volume_name, {"flashdrive.stack": stack, "flashdrive.disk": disk.name}, self)

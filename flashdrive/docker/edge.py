@@ -40,7 +40,7 @@ WRITE_ROUTES = ('printf \'%s\' "$FLASHDRIVE_CADDYFILE" | docker run --rm -i --ne
                 " && sleep 2")
 
 
-class Edge(pulumi.ComponentResource):
+class DockerEdge(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, network: StackNetwork, docker_host: str, depends_on: list | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         """`depends_on`: the web copies the routes lead to."""

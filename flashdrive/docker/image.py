@@ -74,7 +74,7 @@ def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pu
     )
 
 
-class Build(pulumi.ComponentResource):
+class DockerBuild(pulumi.ComponentResource):
     def __init__(self, build: ResolvedBuild, platform: str, host: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:docker:Build", build.key, None, opts)
         self.key = build.key

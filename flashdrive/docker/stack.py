@@ -6,14 +6,14 @@ import pulumi
 
 from flashdrive.credentials import Credentials
 from flashdrive.database_tls import database_tls
-from flashdrive.docker.app import App
-from flashdrive.docker.backups import Backups
-from flashdrive.docker.cron import Cron
-from flashdrive.docker.database import Database
-from flashdrive.docker.disk import Disk
-from flashdrive.docker.edge import Edge
+from flashdrive.docker.app import DockerApp
+from flashdrive.docker.backups import DockerBackups
+from flashdrive.docker.cron import DockerCron
+from flashdrive.docker.database import DockerDatabase
+from flashdrive.docker.disk import DockerDisk
+from flashdrive.docker.edge import DockerEdge
 from flashdrive.docker.host import DockerHost
-from flashdrive.docker.image import Build
+from flashdrive.docker.image import DockerBuild
 from flashdrive.docker.network import StackNetwork
 from flashdrive.model.stack import ResolvedStack
 
@@ -25,18 +25,18 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
     credentials = Credentials(stack.name)
     network = StackNetwork(stack.name, opts=on_host)
     ca, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, network, credentials, host.host, tls.get(name), opts=on_host)
+    databases = {name: DockerDatabase(stack.name, db, network, credentials, host.host, tls.get(name), opts=on_host)
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
-    disks = {disk.name: Disk(stack.name, disk, opts=on_host) for disk in stack.disks}
-    builds = {key: Build(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
-    apps: dict[str, App] = {}
-    release_of_source: dict[str, App] = {}
+    disks = {disk.name: DockerDisk(stack.name, disk, opts=on_host) for disk in stack.disks}
+    builds = {key: DockerBuild(build, host.platform, host.host, opts=on_host) for key, build in stack.builds.items()}
+    apps: dict[str, DockerApp] = {}
+    release_of_source: dict[str, DockerApp] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         build = builds[app.build.key] if app.build is not None else None
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
+        apps[name] = DockerApp(stack, app, build.reference if build else None, network, disks, endpoints, host, credentials,
                          image_version=build.version if build else str(app.image),
                          depends_on=[db.container for db in databases.values()] + ([owner.release] if owner else [])
                          + ([build.cleanup] if build else []),
@@ -49,11 +49,11 @@ def build_docker_stack(stack: ResolvedStack, host: DockerHost | None = None) -> 
             source = component.app.build
             owner = release_of_source.get(source.key) if source is not None else component
             release = [owner.release] if owner is not None and owner.release is not None else []
-            Cron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
+            DockerCron(stack.name, component.app, component.image, component.envs("cron"), network, component.volumes,
                  depends_on=[db.container for db in databases.values()] + release, opts=on_host)
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
-    edge = Edge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
+        DockerBackups(stack, network, disks, endpoints, credentials, depends_on=[db.container for db in databases.values()], opts=on_host)
+    edge = DockerEdge(stack, network, host.host, depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
                 opts=on_host)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},

@@ -23,7 +23,7 @@ from flashdrive.credentials import Credentials
 from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import probe_headers
-from flashdrive.kubernetes.disk import Disk, write_check
+from flashdrive.kubernetes.disk import KubernetesDisk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
 from flashdrive.kubernetes.settings import ClusterSettings
@@ -71,7 +71,7 @@ def _probes(app: ResolvedApp) -> dict:
             "readinessProbe": check, "livenessProbe": check}
 
 
-def rollout(app: ResolvedApp, disks: dict[str, Disk]) -> str:
+def rollout(app: ResolvedApp, disks: dict[str, KubernetesDisk]) -> str:
     """What a deploy of a new version does with the app's copies, as the plan shows it."""
     single = sorted(d.name for d in app.disks if not disks[d.name].shared)
     if single:
@@ -93,11 +93,11 @@ def _claim(name: pulumi.Input[str], read_only: bool) -> dict:
     return {"claimName": name, **({"readOnly": True} if read_only else {})}
 
 
-class App(pulumi.ComponentResource):
+class KubernetesApp(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
-                 namespace: pulumi.Input[str], disks: dict[str, Disk], databases: dict[str, DatabaseEndpoint],
+                 namespace: pulumi.Input[str], disks: dict[str, KubernetesDisk], databases: dict[str, DatabaseEndpoint],
                  depends_on: list | None = None,
-                 release_of_source: "App | None" = None, opts: pulumi.ResourceOptions | None = None):
+                 release_of_source: "KubernetesApp | None" = None, opts: pulumi.ResourceOptions | None = None):
         """`release_of_source`: the app whose release Job runs for the same source; this one waits for it."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app

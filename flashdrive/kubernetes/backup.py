@@ -12,7 +12,7 @@ Three pods, three privileges (a volume target):
 - `backup-prune` (CronJob): mounts the repository claim read-write, no network at all (a
   NetworkPolicy denies every packet), and forgets what the repository received more than
   `keep_days` ago, judged by the snapshot files' times, which the writer cannot set (see
-  flashdrive.backups.scripts); then checks the repository.
+  flashdrive.backup_scripts); then checks the repository.
 With an s3 or rest target the repository is remote: the backup job and the prune job get their own
 credentials (`prune:` in the target), and the prune keeps a ledger of when it first saw each
 snapshot on a small claim only it mounts.
@@ -28,17 +28,17 @@ import posixpath
 import pulumi
 import pulumi_kubernetes as k8s
 
-from flashdrive.backups.scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
+from flashdrive.backup_scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
 from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.credentials import Credentials
 from flashdrive.endpoints import config_value
 from flashdrive.engines import ENGINES
-from flashdrive.kubernetes.database import Database
-from flashdrive.kubernetes.disk import Disk, claim_spec
+from flashdrive.kubernetes.database import KubernetesDatabase
+from flashdrive.kubernetes.disk import KubernetesDisk, claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels, pod_defaults,
                                              pod_labels, pod_security, resources, selector)
 from flashdrive.model.stack import ResolvedDatabase, ResolvedStack
-from flashdrive.spec.model import RestTarget, S3Target, VolumeTarget
+from flashdrive.spec.contract import RestTarget, S3Target, VolumeTarget
 from flashdrive.spec.sizes import SIZES
 
 BACKUP_ROOT = "/backup"
@@ -105,9 +105,9 @@ def _secret_env(secret_name: pulumi.Input[str], keys: list[str]) -> list[dict]:
     return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}} for key in keys]
 
 
-class Backups(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, Disk],
-                 databases: dict[str, Database], storage_class: str | None,
+class KubernetesBackups(pulumi.ComponentResource):
+    def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, KubernetesDisk],
+                 databases: dict[str, KubernetesDatabase], storage_class: str | None,
                  pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Backups", f"{stack.name}-backups", None, opts)
         self.pull_secrets = pull_secrets

@@ -39,7 +39,7 @@ def cron_job_name(job: ResolvedCronJob) -> str:
     return f"{name[:MAX_NAME - 9].rstrip('-')}-{digest}"
 
 
-class Cron(pulumi.ComponentResource):
+class KubernetesCron(pulumi.ComponentResource):
     def __init__(self, stack_name: str, app: ResolvedApp, pod, namespace: pulumi.Input[str],
                  depends_on: list | None = None, opts: pulumi.ResourceOptions | None = None):
         """`pod(container, component, restart, node)`: the app's pod template (flashdrive.kubernetes.app)."""

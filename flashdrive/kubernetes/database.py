@@ -82,7 +82,7 @@ def _probe_command(db: ResolvedDatabase) -> list[str]:
     return ["sh", "-c", ENGINES[db.engine].health]
 
 
-class Database(pulumi.ComponentResource):
+class KubernetesDatabase(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],

@@ -25,7 +25,7 @@ def claim_spec(size_gb: int, mode: str, storage_class: str | None) -> dict:
     return spec
 
 
-class Disk(pulumi.ComponentResource):
+class KubernetesDisk(pulumi.ComponentResource):
     def __init__(self, stack: str, disk: ResolvedDisk, nodes: int, namespace: pulumi.Input[str],
                  storage_class: str | None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Disk", disk.volume_name, None, opts)

@@ -29,7 +29,7 @@ from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.hardening import labels
 from flashdrive.kubernetes.settings import ClusterSettings
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
-from flashdrive.spec.model import LETS_ENCRYPT
+from flashdrive.spec.contract import LETS_ENCRYPT
 
 CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
 ISSUER = "cert-manager.io/issuer"
@@ -86,7 +86,7 @@ def _slug(host: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
 
 
-class Edge(pulumi.ComponentResource):
+class KubernetesEdge(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, namespace: pulumi.Input[str],
                  services: dict[str, k8s.core.v1.Service], opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Edge", f"{stack.name}-edge", None, opts)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flashdrive.model.stack import ResolvedStack
 from flashdrive.problems import InputError, Mark, Problem
-from flashdrive.spec.model import Kubernetes
+from flashdrive.spec.contract import KubernetesSpec
 
 # Where the ingress controller of a well-known class runs by default, so the network policy can
 # admit that namespace alone; any other class is admitted from every namespace, on web ports only.
@@ -41,7 +41,7 @@ class ClusterSettings:
         return self.cluster_issuer is None and self.acme_email is not None
 
 
-def cluster_settings(settings: Kubernetes, stack: ResolvedStack, spec_file: str) -> ClusterSettings:
+def cluster_settings(settings: KubernetesSpec, stack: ResolvedStack, spec_file: str) -> ClusterSettings:
     built = sorted(name for name, app in stack.apps.items() if app.build is not None)
     if built and not settings.registry:
         raise InputError([Problem(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pulumi
 
 from flashdrive.database_tls import database_tls
-from flashdrive.kubernetes.app import App
-from flashdrive.kubernetes.backup import Backups
-from flashdrive.kubernetes.cron import Cron
-from flashdrive.kubernetes.database import Database
-from flashdrive.kubernetes.disk import Disk
-from flashdrive.kubernetes.edge import Edge
+from flashdrive.kubernetes.app import KubernetesApp
+from flashdrive.kubernetes.backup import KubernetesBackups
+from flashdrive.kubernetes.cron import KubernetesCron
+from flashdrive.kubernetes.database import KubernetesDatabase
+from flashdrive.kubernetes.disk import KubernetesDisk
+from flashdrive.kubernetes.edge import KubernetesEdge
 from flashdrive.kubernetes.image import Image
 from flashdrive.kubernetes.namespace import Namespace
 from flashdrive.kubernetes.network_policy import NetworkPolicies
@@ -23,11 +23,11 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     ns = namespace.name
     NetworkPolicies(stack, cluster, ns)
     _, tls = database_tls(stack.name, stack.databases.values())
-    databases = {name: Database(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name))
+    databases = {name: KubernetesDatabase(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name))
                  for name, db in stack.databases.items()}
     endpoints = {name: db.endpoint for name, db in databases.items()}
     nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
-    disks = {disk.name: Disk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}
+    disks = {disk.name: KubernetesDisk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class) for disk in stack.disks}
     shared = sorted(name for name, disk in disks.items() if disk.shared)
     if shared and not cluster.storage_class:
         pulumi.log.warn(f"disk {', '.join(repr(name) for name in shared)} is shared by copies on several nodes "
@@ -39,24 +39,24 @@ def build_kubernetes_stack(stack: ResolvedStack, cluster: ClusterSettings) -> di
     if stack.builds:
         assert cluster.registry is not None  # cluster_settings refuses source apps without one
         images = {key: Image(build, cluster.registry) for key, build in stack.builds.items()}
-    apps: dict[str, App] = {}
-    release_of_source: dict[str, App] = {}
+    apps: dict[str, KubernetesApp] = {}
+    release_of_source: dict[str, KubernetesApp] = {}
     # Apps that run their source's release first; the others of that source wait for it.
     for name, app in sorted(stack.apps.items(), key=lambda item: item[1].release is None):
         image = images[app.build.key].reference if app.build is not None else app.image
         owner = release_of_source.get(app.build.key) if app.build is not None else None
-        apps[name] = App(stack, cluster, app, image, ns, disks, endpoints,
+        apps[name] = KubernetesApp(stack, cluster, app, image, ns, disks, endpoints,
                          depends_on=[db.stateful_set for db in databases.values()], release_of_source=owner)
         if app.build is not None and apps[name].release is not None:
             release_of_source.setdefault(app.build.key, apps[name])
     for component in apps.values():
         if component.app.cron:
             # After the app's Deployment: a run starts on the version the deploy rolled out.
-            Cron(stack.name, component.app, component.pod, ns, depends_on=[component.deployment])
+            KubernetesCron(stack.name, component.app, component.pod, ns, depends_on=[component.deployment])
     if stack.web_apps:
-        Edge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
+        KubernetesEdge(stack, cluster, ns, {name: app.service for name, app in apps.items()})
     if stack.backups.enabled and (stack.disks or stack.databases):
-        Backups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
+        KubernetesBackups(stack, ns, disks, databases, cluster.storage_class, cluster.image_pull_secrets)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
         "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},

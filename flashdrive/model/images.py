@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flashdrive.engines import ENGINES
-from flashdrive.spec.model import Images
+from flashdrive.spec.contract import Images
 
 # Docker Hub's official images; `{version}` is the Python or engine version asked for.
 DEFAULT_IMAGES = {

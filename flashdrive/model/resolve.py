@@ -13,7 +13,7 @@ from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, Re
                                     ResolvedDatabase, ResolvedEarlierMajor, ResolvedDisk, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.model import App, Database, Spec, config_keys
+from flashdrive.spec.contract import AppSpec, DatabaseSpec, Spec, config_keys
 from flashdrive.spec.sizes import SIZES
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
@@ -23,7 +23,7 @@ CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "redis": "redis"}
 
 
-def _database(stack: str, name: str, db: Database, spec: Spec) -> ResolvedDatabase:
+def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
     facts = ENGINES[db.engine]
 
@@ -59,7 +59,7 @@ def _source_key(stack: str, source: str) -> str:
     return f"{stack}-{slug}-{digest}"
 
 
-def _build(loaded: LoadedSpec, name: str, app: App, detection) -> ResolvedBuild:
+def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection) -> ResolvedBuild:
     from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
@@ -112,7 +112,7 @@ def _procfile_release_owners(spec: Spec) -> set[str]:
     return set(owners.values())
 
 
-def _app(loaded: LoadedSpec, name: str, app: App, release_owner: bool) -> ResolvedApp:
+def _app(loaded: LoadedSpec, name: str, app: AppSpec, release_owner: bool) -> ResolvedApp:
     spec = loaded.spec
     stack = spec.stack
     detection = loaded.detections.get(name)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.model import LETS_ENCRYPT, Backups, HealthCheck
+from flashdrive.spec.contract import LETS_ENCRYPT, BackupsSpec, HealthCheck
 from flashdrive.spec.sizes import Size
 
 # PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
@@ -180,7 +180,7 @@ class ResolvedBackups:
     enabled: bool
     schedule: str
     keep_days: int
-    settings: Backups
+    settings: BackupsSpec
     image: str  # restic, for the backup and prune jobs
     server_image: str  # rclone, for the append-only server
 

@@ -6,9 +6,9 @@
 """
 
 from flashdrive.plan.capture import PlanMocks, ProgramError, RecordingMonitor, capture
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.render import FORMATS, render
-from flashdrive.plan.spec import config_keys, plan_loaded, plan_spec
+from flashdrive.plan.planner import config_keys, plan_loaded, plan_spec
 
 __all__ = ["FORMATS", "Plan", "PlanMocks", "PlannedResource", "ProgramError",
            "RecordingMonitor", "capture", "config_keys", "plan_loaded", "plan_spec", "render"]

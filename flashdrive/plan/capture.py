@@ -35,10 +35,10 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
 from pulumi.runtime.stack import run_in_stack
 
-from flashdrive.plan import values
+from flashdrive.plan import wire_values
 from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
                                RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.problems import InputError
 
 
@@ -213,7 +213,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
-        inputs = provider_checked(request.type, values.struct_to_python(request.object, mask=True))
+        inputs = provider_checked(request.type, wire_values.struct_to_python(request.object, mask=True))
         property_dependencies = {key: tuple(sorted(set(deps.urns)))
                                  for key, deps in sorted(request.propertyDependencies.items())}
         resource = PlannedResource(
@@ -252,16 +252,16 @@ class RecordingMonitor(MockMonitor):
 
         # The engine marks an output secret when the program asked for it or when the input of
         # the same name was secret; the plain mock does neither.
-        secret = set(request.additionalSecretOutputs) | values.secret_keys(request.object)
+        secret = set(request.additionalSecretOutputs) | wire_values.secret_keys(request.object)
         if response.HasField("object"):
             for key in secret & set(response.object.fields.keys()):
-                wrapped = values.wrap_secret(response.object.fields[key])
+                wrapped = wire_values.wrap_secret(response.object.fields[key])
                 response.object.fields[key].CopyFrom(wrapped)
         return response
 
     def RegisterResourceOutputs(self, request):
         with self._lock:
-            self.recorded.outputs[request.urn] = values.struct_to_python(request.outputs, mask=True)
+            self.recorded.outputs[request.urn] = wire_values.struct_to_python(request.outputs, mask=True)
         return super().RegisterResourceOutputs(request)
 
 
@@ -463,15 +463,15 @@ def _scrub_secret_config(plan: Plan, secret_config: dict[str, str]) -> Plan:
             if not leaked:
                 return value
             hits.update((where, path, key) for key in leaked)
-            match = values._ENV_ENTRY.match(value) if env_list else None
+            match = wire_values._ENV_ENTRY.match(value) if env_list else None
             if match and not any(needles[key] in match.group(1) for key in leaked):
-                return f"{match.group(1)}={values.SECRET}"
-            return values.SECRET
+                return f"{match.group(1)}={wire_values.SECRET}"
+            return wire_values.SECRET
         if isinstance(value, list):
             return [scrub(item, where, f"{path}[{i}]", env_list) for i, item in enumerate(value)]
         if isinstance(value, dict):
             return {scrub(key, where, path): scrub(item, where, f"{path}.{key}" if path else str(key),
-                                                     key == values.ENV_KEY)
+                                                     key == wire_values.ENV_KEY)
                     for key, item in value.items()}
         return value
 

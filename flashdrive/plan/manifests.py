@@ -13,8 +13,8 @@ from typing import Any, Iterator
 import yaml
 
 from flashdrive.labels import DOCKER_IMAGE
-from flashdrive.plan.model import Plan, PlannedResource
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.plan import Plan, PlannedResource
+from flashdrive.plan.wire_values import SECRET
 from flashdrive.problems import InputError, Problem
 
 # The order `kubectl apply -f` needs: what others refer to first.

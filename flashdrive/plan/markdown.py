@@ -12,7 +12,7 @@ from collections import Counter
 
 from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_IMAGE, DOCKER_NETWORK, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME,
                                RANDOM_PASSWORD, STACK_TYPE)
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.render import option_flags
 
 # The inputs worth a glance per resource type; everything else is in `--format json`.

@@ -24,7 +24,7 @@ from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CON
                                K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
                                K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
                                ROLE_BACKUP_JOB)
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")

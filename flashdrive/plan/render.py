@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from flashdrive.labels import STACK_TYPE
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")
 

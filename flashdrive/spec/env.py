@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from flashdrive.spec.model import App, ConfigValue, GeneratedValue, ScopedValue
+from flashdrive.spec.contract import AppSpec, ConfigValue, GeneratedValue, ScopedValue
 from flashdrive.spec.references import Reference, Segment, is_secret, parse_template
 
 Scope = Literal["build", "run", "both"]
@@ -53,5 +53,5 @@ def env_var(name: str, value: str | GeneratedValue | ConfigValue | ScopedValue) 
     return EnvVar(name, "template", scope, secret, segments=tuple(segments))
 
 
-def env_vars(app: App) -> list[EnvVar]:
+def env_vars(app: AppSpec) -> list[EnvVar]:
     return [env_var(name, value) for name, value in app.env.items()]

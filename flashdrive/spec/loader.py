@@ -18,7 +18,7 @@ from typing import Any
 import pydantic
 
 from flashdrive.problems import InputError, Problem, Problems
-from flashdrive.spec.model import TAG_PREFIX, Spec
+from flashdrive.spec.contract import TAG_PREFIX, Spec
 from flashdrive.spec.yamlpos import Document, Pos, load_yaml_file
 
 

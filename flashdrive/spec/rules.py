@@ -15,7 +15,7 @@ from flashdrive.engines import ENGINES
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
-from flashdrive.spec.model import App, ConfigValue, ScopedValue
+from flashdrive.spec.contract import AppSpec, ConfigValue, ScopedValue
 from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
@@ -180,7 +180,7 @@ class _Checker:
                     why = f"no upgrade from {db.engine} {older} to {newer} ({later}): {facts.no_upgrade(older, newer)}"
                 self.error(path + (index,), why, "e.g. version: \"17\" with upgraded_from: [\"15\"] (it ran 15 before)")
 
-    def app(self, name: str, app: App, disk_owner: dict, domain_owner: dict) -> None:
+    def app(self, name: str, app: AppSpec, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)
         if app.source and app.image:
             self.error(path + ("image",), "an app has either source or image, not both",
@@ -202,7 +202,7 @@ class _Checker:
             self.error(path + ("release",), "release is empty", "write the command, or `release: false` to run none")
         self.cron(name, app)
 
-    def cron(self, name: str, app: App) -> None:
+    def cron(self, name: str, app: AppSpec) -> None:
         from flashdrive.cron.schedule import problem as schedule_problem
 
         seen: dict[str, int] = {}
@@ -220,7 +220,7 @@ class _Checker:
             if not job.command.strip():
                 self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
 
-    def source(self, name: str, app: App) -> None:
+    def source(self, name: str, app: AppSpec) -> None:
         path = ("apps", name, "source")
         base = self.loaded.base_dir.resolve()
         try:
@@ -282,7 +282,7 @@ class _Checker:
             self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
                        f"dependencies in {files}", f"add gunicorn to {files}", key=True)
 
-    def django_hosts(self, name: str, app: App, django) -> None:
+    def django_hosts(self, name: str, app: AppSpec, django) -> None:
         """Warn when the app's literal Django settings would refuse the names it is reached by."""
         from flashdrive.buildpack.django import host_warnings
 
@@ -291,7 +291,7 @@ class _Checker:
         for message in host_warnings(django, hosts):
             self.warning(("apps", name, "source"), message)
 
-    def disks(self, name: str, app: App, disk_owner: dict) -> None:
+    def disks(self, name: str, app: AppSpec, disk_owner: dict) -> None:
         mounts: dict[str, int] = {}
         total = 0
         for index, disk in enumerate(app.disks):
@@ -336,7 +336,7 @@ class _Checker:
                          "risky when copies write the same file at the same time",
                          "a bigger size is the safer way to scale an app that writes to its disk")
 
-    def domains(self, name: str, app: App, domain_owner: dict) -> None:
+    def domains(self, name: str, app: AppSpec, domain_owner: dict) -> None:
         for index, domain in enumerate(app.domain_entries):
             path = ("apps", name, "domains", index)
             entry_path = path + (("host",) if not isinstance(app.domains[index], str) else ())
@@ -380,7 +380,7 @@ class _Checker:
     def _domain_at(self, path: tuple):
         return self.spec.apps[path[1]].domain_entries[path[3]]
 
-    def env(self, name: str, app: App) -> None:
+    def env(self, name: str, app: AppSpec) -> None:
         for var_name, value in app.env.items():
             path = ("apps", name, "env", var_name)
             if (var_name in PROVIDED_ENV and var_name != "PORT") or (var_name == "PORT" and app.type == "web"):

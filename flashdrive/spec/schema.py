@@ -6,7 +6,7 @@ import importlib.util
 import json
 import sys
 
-from flashdrive.spec import model
+from flashdrive.spec import contract
 
 SCHEMA_ID = "https://raw.githubusercontent.com/flashdrive/flashdrive/main/flashdrive.schema.json"
 
@@ -23,11 +23,11 @@ def _close_name_maps(node) -> None:
             _close_name_maps(value)
 
 
-def _documented_spec() -> type[model.Spec]:
-    """`Spec` from a copy of flashdrive.spec.model that reads attribute docstrings as descriptions."""
-    name = f"{model.__name__}_with_field_docs"
+def _documented_spec() -> type[contract.Spec]:
+    """`Spec` from a copy of flashdrive.spec.contract that reads attribute docstrings as descriptions."""
+    name = f"{contract.__name__}_with_field_docs"
     if name not in sys.modules:
-        found = importlib.util.spec_from_file_location(name, model.__file__)
+        found = importlib.util.spec_from_file_location(name, contract.__file__)
         assert found is not None and found.loader is not None
         module = importlib.util.module_from_spec(found)
         sys.modules[name] = module  # pydantic resolves the annotations through sys.modules

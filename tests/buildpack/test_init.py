@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from buildpack_helpers import FIXTURES, django_app
-from flashdrive.buildpack.starter import SCHEMA_COMMENT, dns_label, stack_name
+from flashdrive.buildpack.starter import SCHEMA_COMMENT, dns_label, stack_name_for_folder
 from flashdrive.spec.loader import load_spec
 
 
@@ -120,8 +120,8 @@ def test_stack_names_are_dns_labels(folder, label):
 
 def test_a_generic_app_folder_name_takes_the_project_folder_name(tmp_path):
     (tmp_path / "acme" / "src").mkdir(parents=True)
-    assert stack_name(tmp_path / "acme" / "src", tmp_path / "acme") == "acme"
-    assert stack_name(tmp_path / "acme", tmp_path) == "acme"
+    assert stack_name_for_folder(tmp_path / "acme" / "src", tmp_path / "acme") == "acme"
+    assert stack_name_for_folder(tmp_path / "acme", tmp_path) == "acme"
 
 
 E2E_APPS = FIXTURES.parents[1] / "e2e" / "apps"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flashdrive.diff import check, diff_plans
 from flashdrive.diff.holders import holder_of
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 
 PREFIX = "urn:pulumi:dev::flashdrive::"
 

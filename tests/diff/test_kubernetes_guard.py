@@ -139,7 +139,7 @@ def test_renaming_the_stack_takes_the_namespace_and_every_claim(guard):
 
 def test_a_database_stateful_set_that_drops_its_claim_template_strands_the_data():
     from flashdrive.diff import check, diff_plans
-    from flashdrive.plan.model import Plan, PlannedResource
+    from flashdrive.plan.plan import Plan, PlannedResource
 
     def stateful_set(templates: list[str]) -> PlannedResource:
         spec = {"serviceName": "main", "replicas": 1}

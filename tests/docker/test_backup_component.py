@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from flashdrive.backups.scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
+from flashdrive.backup_scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
 from flashdrive.spec import load_spec
@@ -275,7 +275,7 @@ def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(s
 def test_restore_runs_least_privileged_with_the_credentials_in_its_environment(monkeypatch):
     from types import SimpleNamespace
 
-    from flashdrive.backups import operations
+    from flashdrive.operations import backups
 
     created = {}
 
@@ -294,14 +294,14 @@ def test_restore_runs_least_privileged_with_the_credentials_in_its_environment(m
         return Container()
 
     client = SimpleNamespace(containers=SimpleNamespace(create=create), networks=None)
-    monkeypatch.setattr(operations, "_client", lambda: client)
-    monkeypatch.setattr(operations, "_container", lambda name: None)
-    deployed = operations.DeployedStack.__new__(operations.DeployedStack)
+    monkeypatch.setattr(backups, "_client", lambda: client)
+    monkeypatch.setattr(backups, "_container", lambda name: None)
+    deployed = backups.DeployedStack.__new__(backups.DeployedStack)
     deployed.stack, deployed.job = "shop", "shop-backup"
     deployed.env = {"RESTIC_PASSWORD": "repo-secret", "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/",
                     "PATH": "/bin"}
     deployed.inspect = {"Config": {"Image": "restic"}}
-    assert operations._one_off(deployed, "true").returncode == 0
+    assert backups._one_off(deployed, "true").returncode == 0
     assert "secret" not in " ".join(created["command"])
     assert created["environment"] == {"RESTIC_PASSWORD": "repo-secret",
                                       "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/"}

@@ -6,7 +6,7 @@ import json
 
 from flashdrive.database_tls import server_options
 from flashdrive.plan import PlanMocks, capture
-from flashdrive.plan.spec import plan_spec
+from flashdrive.plan.planner import plan_spec
 
 CONTAINER = "docker:index/container:Container"
 SPEC = """\

@@ -13,7 +13,7 @@ import pytest
 
 from cli_helpers import copy_of, unversioned
 from flashdrive.plan import PlanMocks, capture, plan_spec
-from flashdrive.plan.spec import placeholder
+from flashdrive.plan.planner import placeholder
 from flashdrive.program import build_stack
 from flashdrive.spec import load_spec
 

@@ -48,7 +48,7 @@ from provider import (CreateFailed, EngineMocks, ProtectedResource, docker, remo
 from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key  # noqa: E402
 from flashdrive.plan import capture  # noqa: E402
 from flashdrive.plan.capture import ProgramError  # noqa: E402
-from flashdrive.plan.model import Plan  # noqa: E402
+from flashdrive.plan.plan import Plan  # noqa: E402
 from flashdrive.problems import InputError  # noqa: E402
 from flashdrive.program import build_stack  # noqa: E402
 from flashdrive.spec import load_spec  # noqa: E402

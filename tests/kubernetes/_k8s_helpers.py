@@ -9,7 +9,7 @@ from pathlib import Path
 from flashdrive.plan import Plan, plan_loaded
 from flashdrive.plan.manifests import manifests
 from flashdrive.spec import load_spec
-from flashdrive.spec.model import Kubernetes
+from flashdrive.spec.contract import KubernetesSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -17,7 +17,7 @@ MARKET = HERE / "specs/market/flashdrive.yaml"
 
 # What a team adds to run the example on a cluster: a registry for the image built from source,
 # a storage class that offers ReadWriteMany (two copies share a disk), a cert-manager issuer.
-CLUSTER = Kubernetes(registry="registry.example.com/shop", storage_class="standard-rwx", cluster_issuer="letsencrypt")
+CLUSTER = KubernetesSpec(registry="registry.example.com/shop", storage_class="standard-rwx", cluster_issuer="letsencrypt")
 
 
 def example_cases() -> list[tuple[str, str | None]]:

@@ -13,7 +13,7 @@ from test_kubernetes_schema import VERSIONS, validate
 from _k8s_helpers import objects, plan_for
 from flashdrive.kubernetes.edge import ca_bundle
 from flashdrive.plan.manifests import manifests
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.wire_values import SECRET
 
 
 def _with_acme_ca(tmp_path, kubernetes: str = "{ingress_class: nginx}"):

@@ -8,7 +8,7 @@ import pytest
 from _k8s_helpers import CLUSTER, containers, env_of, example_cases, objects, plan_for, pod_templates
 from flashdrive.kubernetes.app import release_job_name
 from flashdrive.plan.manifests import manifests
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.wire_values import SECRET
 
 ALLOWED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                         "projected", "secret"}

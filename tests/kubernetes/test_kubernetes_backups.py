@@ -13,7 +13,7 @@ from _k8s_helpers import MARKET, containers, env_of, objects, plan_for, pod_temp
 from flashdrive.kubernetes.backup import dump_command
 from flashdrive.model import resolve
 from flashdrive.plan.manifests import manifests
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.wire_values import SECRET
 from flashdrive.spec import load_spec
 
 

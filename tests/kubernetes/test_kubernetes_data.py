@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from _k8s_helpers import MARKET, objects, plan_for, pod_templates
 from flashdrive.plan.manifests import manifests
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.wire_values import SECRET
 
 CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"

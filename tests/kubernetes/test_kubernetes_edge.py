@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _k8s_helpers import objects, plan_for, pod_templates
 from flashdrive.plan.manifests import manifests
-from flashdrive.plan.values import SECRET
+from flashdrive.plan.wire_values import SECRET
 
 
 def _hosts(ingress: dict) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from hypothesis import given, strategies as st
 
-from flashdrive.plan import values
+from flashdrive.plan import wire_values
 
 MARK = "S3CR3T-"
 
@@ -22,7 +22,7 @@ class Secret:
 def to_wire(value: Any) -> struct_pb2.Value:
     wire = struct_pb2.Value()
     if isinstance(value, Secret):
-        wire.struct_value.fields[values.SIG_KEY].string_value = values.SECRET_SIG
+        wire.struct_value.fields[wire_values.SIG_KEY].string_value = wire_values.SECRET_SIG
         wire.struct_value.fields["value"].CopyFrom(to_wire(value.value))
     elif value is None:
         wire.null_value = 0
@@ -66,26 +66,26 @@ tree = st.recursive(plain | secret_leaf,
 @given(st.dictionaries(keys, tree, max_size=4))
 def test_no_secret_survives_masking_anywhere(properties):
     wire = to_wire(properties).struct_value
-    masked = values.struct_to_python(wire, mask=True)
+    masked = wire_values.struct_to_python(wire, mask=True)
     assert MARK not in json.dumps(masked)
 
 
 @given(st.dictionaries(keys, tree, max_size=4))
 def test_without_masking_the_values_come_back_unchanged(properties):
     wire = to_wire(properties).struct_value
-    assert values.struct_to_python(wire, mask=False) == unwrap(properties)
+    assert wire_values.struct_to_python(wire, mask=False) == unwrap(properties)
 
 
 def test_a_secret_element_masks_only_itself():
     wire = to_wire({"labels": {"a": "1", "b": Secret("x")}, "list": ["p", Secret("q")]}).struct_value
-    assert values.struct_to_python(wire) == {"labels": {"a": "1", "b": "[secret]"}, "list": ["p", "[secret]"]}
+    assert wire_values.struct_to_python(wire) == {"labels": {"a": "1", "b": "[secret]"}, "list": ["p", "[secret]"]}
 
 
 def test_env_entries_keep_their_name_only_in_envs_lists():
     wire = to_wire({"envs": [Secret("TOKEN=abc"), Secret("no-name"), "A=b"],
                     "command": [Secret("TOKEN=abc")],
                     "whole": {"envs": Secret(["X=1", "Y=2"])}}).struct_value
-    assert values.struct_to_python(wire) == {
+    assert wire_values.struct_to_python(wire) == {
         "envs": ["TOKEN=[secret]", "[secret]", "A=b"],
         "command": ["[secret]"],
         "whole": {"envs": ["X=[secret]", "Y=[secret]"]},
@@ -94,11 +94,11 @@ def test_env_entries_keep_their_name_only_in_envs_lists():
 
 def test_whole_numbers_read_as_integers():
     wire = to_wire({"memory": 512.0, "ratio": 0.5}).struct_value
-    assert values.struct_to_python(wire) == {"memory": 512, "ratio": 0.5}
-    assert isinstance(values.struct_to_python(wire)["memory"], int)
+    assert wire_values.struct_to_python(wire) == {"memory": 512, "ratio": 0.5}
+    assert isinstance(wire_values.struct_to_python(wire)["memory"], int)
 
 
 def test_resource_references_show_their_urn_and_unknowns_say_so():
-    wire = to_wire({"ref": {values.SIG_KEY: values.RESOURCE_SIG, "urn": "urn:pulumi:dev::p::t::n", "id": "x"},
-                    "later": values.UNKNOWN_VALUE}).struct_value
-    assert values.struct_to_python(wire) == {"ref": "urn:pulumi:dev::p::t::n", "later": "[unknown]"}
+    wire = to_wire({"ref": {wire_values.SIG_KEY: wire_values.RESOURCE_SIG, "urn": "urn:pulumi:dev::p::t::n", "id": "x"},
+                    "later": wire_values.UNKNOWN_VALUE}).struct_value
+    assert wire_values.struct_to_python(wire) == {"ref": "urn:pulumi:dev::p::t::n", "later": "[unknown]"}

@@ -9,7 +9,7 @@ import pytest
 
 from flashdrive.spec import load_spec
 from flashdrive.spec.env import env_vars
-from flashdrive.spec.model import ConfigValue, Domain, GeneratedValue, S3Target, ScopedValue, VolumeTarget
+from flashdrive.spec.contract import ConfigValue, Domain, GeneratedValue, S3Target, ScopedValue, VolumeTarget
 from flashdrive.spec.references import Reference, parse_template
 from flashdrive.spec.sizes import SIZES
 

@@ -61,19 +61,19 @@ def _by_keys(*keys: str):
 _FIELD_DOCS = __name__.endswith("_with_field_docs")
 
 
-class Model(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=_FIELD_DOCS,
                               defer_build=True)
 
 
-class ConfigValue(Model):
+class ConfigValue(StrictModel):
     """A value read from Pulumi config, e.g. `pulumi config set --secret apiToken ...`. Always secret."""
 
     config: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_:.-]+$")]
     """Pulumi config key (in the `flashdrive` namespace unless it has a `ns:` prefix)."""
 
 
-class Images(Model):
+class Images(StrictModel):
     """Where official images come from, for registries you run or mirror."""
 
     mirror: str | None = None
@@ -99,7 +99,7 @@ class Images(Model):
     """Replaces the rclone image of the append-only backup server (`rclone serve restic --append-only`)."""
 
 
-class Build(Model):
+class BuildSpec(StrictModel):
     """Settings for every app built from source."""
 
     ca_bundle: str | None = None
@@ -112,7 +112,7 @@ LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 
-class Tls(Model):
+class Tls(StrictModel):
     """Certificates for domains."""
 
     email: str | None = None
@@ -133,7 +133,7 @@ class Tls(Model):
         return url
 
 
-class HealthCheck(Model):
+class HealthCheck(StrictModel):
     """How the edge and the engine tell a copy of a web app is healthy."""
 
     path: str = "/"
@@ -155,7 +155,7 @@ class HealthCheck(Model):
         return path
 
 
-class GeneratedValue(Model):
+class GeneratedValue(StrictModel):
     """A random value generated once and kept stable across deploys. Secret."""
 
     generate: Literal["secret"]
@@ -164,7 +164,7 @@ class GeneratedValue(Model):
     """Number of characters."""
 
 
-class ScopedValue(Model):
+class ScopedValue(StrictModel):
     """A value with an explicit scope."""
 
     value: str
@@ -188,7 +188,7 @@ EnvValue = Annotated[
 ]
 
 
-class Disk(Model):
+class DiskSpec(StrictModel):
     """A virtual disk shared by every copy of the app, backed up daily."""
 
     name: Name
@@ -203,7 +203,7 @@ class Disk(Model):
     """Never two writers, not even during a deploy (SQLite, say): the app is deployed stop-first instead of rolling."""
 
 
-class CronJob(Model):
+class CronJob(StrictModel):
     """A scheduled job, run in its own container with the app's image, env, disks, networks and size."""
 
     name: Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
@@ -216,7 +216,7 @@ class CronJob(Model):
     """Seconds a run may take before it is stopped (default 3600). A deploy waits for a running job at most this long."""
 
 
-class Domain(Model):
+class Domain(StrictModel):
     """A custom domain, with a certificate from ACME or one you bring."""
 
     host: str
@@ -250,7 +250,7 @@ ReleaseEntry = Annotated[
 ]
 
 
-class App(Model):
+class AppSpec(StrictModel):
     """An app: built from `source` or run from a prebuilt `image`."""
 
     source: Annotated[str, Field(min_length=1)] | None = None
@@ -279,7 +279,7 @@ class App(Model):
     """Grace a copy gets to finish its requests (SIGTERM, then SIGKILL) when it is replaced or removed; default 30."""
     env: dict[EnvName, EnvValue] = {}
     """Environment variables, at build and at run time."""
-    disks: list[Disk] = []
+    disks: list[DiskSpec] = []
     """Virtual disks mounted into every copy."""
     domains: list[DomainEntry] = []
     """Custom domains (web only)."""
@@ -314,7 +314,7 @@ class App(Model):
         return [Domain(host=d) if isinstance(d, str) else d for d in self.domains]
 
 
-class Database(Model):
+class DatabaseSpec(StrictModel):
     """A marketplace database, reachable inside the stack by its name."""
 
     engine: Engine
@@ -359,14 +359,14 @@ class Database(Model):
         return self.disk_gb or SIZES[self.size].disk_gb
 
 
-class S3PruneKeys(Model):
+class S3PruneKeys(StrictModel):
     access_key: ConfigValue
     """Access key id of the prune job, the only one allowed to delete, from a config secret."""
     secret_key: ConfigValue
     """Its secret access key, from a config secret."""
 
 
-class S3Settings(Model):
+class S3Settings(StrictModel):
     endpoint: str
     """S3 endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com."""
     bucket: str
@@ -379,14 +379,14 @@ class S3Settings(Model):
     """The prune job's own keys, which may delete; without them the backup job's keys must delete too."""
 
 
-class RestPrune(Model):
+class RestPrune(StrictModel):
     url: str | None = None
     """URL of a REST server that allows deletes (no --append-only); default the target's url."""
     password: ConfigValue
     """HTTP password of the prune job on that server, from a config secret."""
 
 
-class RestSettings(Model):
+class RestSettings(StrictModel):
     url: str
     """restic REST server URL, e.g. https://backup.example.com/shop; run it with --append-only."""
     password: ConfigValue | None = None
@@ -396,17 +396,17 @@ class RestSettings(Model):
     credentials must delete too."""
 
 
-class VolumeTarget(Model):
+class VolumeTarget(StrictModel):
     volume: Name
     """A retained Docker volume (or PersistentVolumeClaim) holding the repository."""
 
 
-class S3Target(Model):
+class S3Target(StrictModel):
     s3: S3Settings
     """An S3-compatible bucket."""
 
 
-class RestTarget(Model):
+class RestTarget(StrictModel):
     rest: RestSettings
     """A restic REST server."""
 
@@ -422,7 +422,7 @@ BackupTarget = Annotated[
 ]
 
 
-class Backups(Model):
+class BackupsSpec(StrictModel):
     """Daily backups of every disk and database of the stack."""
 
     enabled: bool = True
@@ -445,7 +445,7 @@ def _network(text: str) -> str:
 Cidr = Annotated[str, AfterValidator(_network)]
 
 
-class Kubernetes(Model):
+class KubernetesSpec(StrictModel):
     """Settings read only with backend: kubernetes."""
 
     namespace: Name | None = None
@@ -470,7 +470,7 @@ class Kubernetes(Model):
     """Seconds a release Job (migrations) may run before the deploy fails."""
 
 
-class Spec(Model):
+class Spec(StrictModel):
     """flashdrive.yaml: one stack of apps, databases, disks, domains and backups."""
 
     version: Literal[1]
@@ -481,17 +481,17 @@ class Spec(Model):
     """docker (default, one host) or kubernetes (a cluster)."""
     images: Images = Images.model_construct()
     """Where official images come from: a mirror prefix, or one image replaced by its key."""
-    build: Build = Build.model_construct()
+    build: BuildSpec = BuildSpec.model_construct()
     """Settings for every app built from source: extra CA, package index."""
     tls: Tls = Tls.model_construct()
     """ACME account email and the default domain every web app answers on."""
-    apps: dict[Name, App] = {}
+    apps: dict[Name, AppSpec] = {}
     """Apps by name; the name is also the app's internal host name."""
-    databases: dict[Name, Database] = {}
+    databases: dict[Name, DatabaseSpec] = {}
     """Databases by name; the name is also the database's internal host name."""
-    backups: Backups = Backups.model_construct()
+    backups: BackupsSpec = BackupsSpec.model_construct()
     """Backups of every disk and database of the stack."""
-    kubernetes: Kubernetes = Kubernetes.model_construct()
+    kubernetes: KubernetesSpec = KubernetesSpec.model_construct()
     """Settings read only with backend: kubernetes."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from flashdrive.diff.replacement import replacing_inputs
 from flashdrive.labels import DOCKER_CONTAINER, LABEL_DATABASE, STACK_TYPE
-from flashdrive.plan.model import Plan, PlannedResource
+from flashdrive.plan.plan import Plan, PlannedResource
 
 CREATE, UPDATE, REPLACE, DELETE, SAME = "create", "update", "replace", "delete", "same"
 SECRET = "[secret]"

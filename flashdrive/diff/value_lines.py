@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive.diff.model import MISSING, InputChange
+from flashdrive.diff.changes import MISSING, InputChange
 
 _ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _ITEM_KEYS = ("label", "name", "file", "containerPath", "internal")

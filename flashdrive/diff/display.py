@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 from flashdrive.diff.guard import Report
-from flashdrive.diff.model import CREATE, DELETE, REPLACE, SAME, UPDATE, VERDICTS, PlanDiff, ResourceChange
-from flashdrive.diff.values import lines, summary
+from flashdrive.diff.changes import CREATE, DELETE, REPLACE, SAME, UPDATE, VERDICTS, PlanDiff, ResourceChange
+from flashdrive.diff.value_lines import lines, summary
 
 COMMENT_MARKER = "<!-- flashdrive-diff -->"
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters

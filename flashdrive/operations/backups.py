@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from flashdrive.backups.scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
@@ -350,7 +350,7 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
         _client().containers.get(container).start()
 
 
-def stack_name(spec: str | None, stack: str | None) -> str:
+def deployed_stack(spec: str | None, stack: str | None) -> str:
     """--deployed wins; else the stack named by the spec file."""
     if stack:
         return stack

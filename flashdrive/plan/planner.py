@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flashdrive.plan.capture import capture
-from flashdrive.plan.model import Plan
-from flashdrive.spec.model import config_keys
+from flashdrive.plan.plan import Plan
+from flashdrive.spec.contract import config_keys
 
 PROJECT = "flashdrive"
 DEFAULT_STACK = "dev"
