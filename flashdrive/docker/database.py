@@ -2,6 +2,14 @@
 
 Credentials are generated (secret); data lives on a retained volume named from the stack and
 the database, so renaming or removing an app never touches it.
+
+Major versions: a server refuses another major's data directory, so a new major gets a new volume
+(`<stack>-db-<name>-pg17`) and the data is copied into it by the engine's own dump and restore
+before the server switches (docker/upgrade.py: a Command the container depends on). The spec says
+which majors came before (`upgraded_from`), oldest first: the Pulumi program cannot read what is
+deployed, and with the history in the spec every volume name and step is known to `plan` offline,
+deterministically. The first major keeps `<stack>-db-<name>`, so a stack that never upgraded keeps
+its name; every earlier major's volume stays declared and retained, the way back.
 """
 
 from __future__ import annotations

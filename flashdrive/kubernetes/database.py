@@ -7,6 +7,11 @@ volume (`<stack>-db-<name>`) and retained on delete, so renaming or removing an 
 it. Not a volumeClaimTemplate: a template cannot change, so a larger `disk_gb` would recreate the
 StatefulSet and never grow the volume; a claim's request grows in place (on a storage class with
 `allowVolumeExpansion`).
+
+A new major (`upgraded_from`, see flashdrive/docker/database.py for why the spec says it) runs on a
+claim and StatefulSet of its own, `<stack>-db-<name>-pg17`; each earlier major's StatefulSet stays
+declared with 0 replicas beside its retained claim, and a Job between the two copies the data
+(flashdrive/kubernetes/upgrade.py).
 """
 
 from __future__ import annotations
