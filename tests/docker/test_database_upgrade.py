@@ -14,6 +14,7 @@ import pytest
 from flashdrive.docker.upgrade import upgrade_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
+from flashdrive.plan.markdown import render_markdown
 from flashdrive.plan.render import render_text
 from flashdrive.spec import load_spec
 
@@ -63,6 +64,7 @@ def test_a_major_upgrade_runs_the_new_major_on_a_new_volume_after_the_copy_and_k
     text = render_text(plan)
     assert ("Major upgrades:\n    main: postgres 15 → 17: when volume shop-db-main-pg17 is new, the deploy stops the 15 "
             "server") in text
+    assert "Major upgrade, postgres 15 → 17: when volume shop-db-main-pg17 is new" in render_markdown(plan)
 
 
 def test_each_later_major_has_its_own_volume_and_the_copy_comes_from_the_last_one(tmp_path):

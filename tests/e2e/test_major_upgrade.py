@@ -9,12 +9,13 @@ trixie's pg_dump 17 from the start: a client dumps older servers, never newer on
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 
 import pytest
-from deploy import destroy_stack
+from deploy import destroy_stack, pulumi_destroy, stack_folder
 from harness import EXAMPLE, Deployment, temp_folder, write_overlay
 from provider import docker
 
@@ -23,7 +24,7 @@ from flashdrive.cli.main import main
 pytestmark = pytest.mark.e2e
 
 STACK = os.environ.get("FLASHDRIVE_E2E_UPGRADE_STACK", "upgrades-e2e")
-ROWS = 200_000
+ROWS = int(os.environ.get("FLASHDRIVE_E2E_UPGRADE_ROWS", "200000"))  # more for a measurement
 OLD_VOLUME, NEW_VOLUME = f"{STACK}-db-main", f"{STACK}-db-main-pg17"
 CHECKSUM = "select count(*), md5(string_agg(id::text || ':' || payload, ',' order by id)) from items"
 
@@ -68,8 +69,10 @@ def upgraded(stand_in_images):
         started = time.monotonic()
         deployment.deploy()
         deployment.extra.update(before=before, upgrade_seconds=time.monotonic() - started)
-        print(f"[e2e] postgres 15 → 17 with {ROWS} rows: the deploy took {deployment.extra['upgrade_seconds']:.1f}s",
-              file=sys.stderr)
+        state = json.loads((stack_folder(STACK) / "state.json").read_text())["resources"]
+        report = next(str(r.get("outputs", {}).get("stdout")) for urn, r in state.items() if urn.endswith("main-upgrade"))
+        print(f"[e2e] postgres 15 → 17 with {ROWS} rows: the deploy took {deployment.extra['upgrade_seconds']:.1f}s; "
+              f"the upgrade said: {report}", file=sys.stderr)
         yield deployment
     finally:
         destroy_stack(stack=STACK)
@@ -105,3 +108,15 @@ def test_backups_dump_the_upgraded_database(upgraded, capsys):
     code = main(["backup", "list", "--deployed", STACK])
     listed = capsys.readouterr().out
     assert code == 0 and "database:main" in listed
+
+
+def test_destroy_then_up_keeps_the_newer_data_and_copies_nothing(upgraded):
+    """The retained volumes meet a new state: the finished copy is recognised (the old volume has not
+    changed since), so the 17 data, with what was written after the upgrade, is what serves."""
+    before = psql(upgraded, CHECKSUM)
+    psql(upgraded, "insert into items values (0, 'written after the upgrade')")
+    pulumi_destroy(STACK)
+    upgraded.deploy()
+    assert psql(upgraded, "select payload from items where id = 0") == "written after the upgrade"
+    assert psql(upgraded, "select count(*) from items") == str(int(before.split("|")[0]) + 1)
+    assert psql(upgraded, "show server_version_num").startswith("17")
