@@ -298,7 +298,8 @@ def _database_servers(plan: Plan) -> dict[str, _Server]:
                 engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
                 mounted[labels[LABEL_DATABASE]] = {str(v.get("volumeName")) for v in resource.inputs.get("volumes") or []
                                                    if isinstance(v, dict)}
-        elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
+        elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)) \
+                and (resource.inputs.get("spec") or {}).get("replicas") != 0:  # an earlier major's, stopped
             template = ((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
             container = next(iter(template.get("containers") or []), None)
             if isinstance(container, dict):

@@ -108,13 +108,15 @@ def test_an_image_whose_tag_names_no_version_is_a_caution_to_back_up(diff):
             "tell from the images whether that is a new major version") in out
 
 
-def test_a_postgres_major_with_upgraded_from_goes_through_as_a_caution_that_says_what_the_deploy_does(diff):
+@pytest.mark.parametrize("backend,volume", [({}, "volume"), (KUBERNETES, "claim")])
+def test_a_postgres_major_with_upgraded_from_goes_through_as_a_caution_that_says_what_the_deploy_does(diff, backend,
+                                                                                                      volume):
     code, out = diff({"engine": "postgres", "version": "16"},
-                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
+                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]}, backend)
     assert code == 0
-    assert ("database 'main' goes from postgres 16 to 17, and the deploy upgrades it: when volume shop-db-main-pg17 is "
-            "new, the deploy stops the 16 server") in out
-    assert "volume shop-db-main keeps the 16 data, retained, as the way back" in out
+    assert (f"database 'main' goes from postgres 16 to 17, and the deploy upgrades it: when {volume} shop-db-main-pg17 "
+            "is new, the deploy stops the 16 server") in out
+    assert f"{volume} shop-db-main keeps the 16 data, retained, as the way back" in out
     assert "Backups need a backup image whose client is 17 or newer" in out
 
 
