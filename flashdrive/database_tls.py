@@ -21,7 +21,7 @@ import pulumi_tls as tls
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
 
-TLS_ENGINES = tuple(name for name, facts in ENGINES.items() if facts.tls)
+TLS_ENGINES = tuple(name for name, facts in ENGINES.items() if facts.tls_options)
 TLS_DIR = "/etc/flashdrive/tls"  # inside the database container: ca.crt, server.crt, server.key
 CA_FILE, CERT_FILE, KEY_FILE = (f"{TLS_DIR}/{name}" for name in ("ca.crt", "server.crt", "server.key"))
 
@@ -39,12 +39,10 @@ def wants_tls(db: ResolvedDatabase) -> bool:
 
 def server_options(engine: str) -> list[str]:
     """The server's own options that turn TLS on with the files in TLS_DIR (plain stays allowed)."""
-    if engine == "postgres":
-        return ["-c", "ssl=on", "-c", f"ssl_cert_file={CERT_FILE}", "-c", f"ssl_key_file={KEY_FILE}",
-                "-c", f"ssl_ca_file={CA_FILE}"]
-    if engine == "mysql":
-        return [f"--ssl-ca={CA_FILE}", f"--ssl-cert={CERT_FILE}", f"--ssl-key={KEY_FILE}"]
-    raise ValueError(f"no TLS for {engine}")
+    options = ENGINES[engine].tls_options
+    if not options:
+        raise ValueError(f"no TLS for {engine}")
+    return [option.format(ca=CA_FILE, cert=CERT_FILE, key=KEY_FILE) for option in options]
 
 
 class StackCA(pulumi.ComponentResource):

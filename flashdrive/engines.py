@@ -72,7 +72,9 @@ class EngineFacts:
     # The user and database apps connect as; None: the database's name in the spec.
     user: str | None
     database: str | None
-    tls: bool  # serves TLS with the stack CA's certificate (database_tls.py)
+    # The server's options that turn TLS on with the stack CA's files (database_tls.py), `{ca}`, `{cert}`
+    # and `{key}` filled in; plain connections stay allowed. Empty: the engine gets no TLS.
+    tls_options: tuple[str, ...]
     server_user: str  # the image's entrypoint drops to this user: it must own the TLS key
     # A shell script that starts the server, `{data_dir}` filled in; None: the image's own command.
     start_script: str | None
@@ -184,7 +186,8 @@ POSTGRES = EngineFacts(
     claim_subdir="pgdata",
     health=_PG_HEALTH, health_interval="1s", health_retries=30,
     url="postgres://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
-    tls=True, server_user="postgres", start_script=None,
+    tls_options=("-c", "ssl=on", "-c", "ssl_cert_file={cert}", "-c", "ssl_key_file={key}", "-c", "ssl_ca_file={ca}"),
+    server_user="postgres", start_script=None,
     dump_tool="pg_dump",
     script_dump=Dump("pgdump", 'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} '
                                '--format custom --file "$DUMP" {name}'),
@@ -209,7 +212,8 @@ MYSQL = EngineFacts(
     health='MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
     health_interval="1s", health_retries=30,
     url="mysql://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
-    tls=True, server_user="mysql", start_script=None,
+    tls_options=("--ssl-ca={ca}", "--ssl-cert={cert}", "--ssl-key={key}"),
+    server_user="mysql", start_script=None,
     dump_tool="mysqldump",
     script_dump=Dump("sql", 'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
                             '--user {user} {name} > "$DUMP"'),
@@ -233,7 +237,7 @@ MONGODB = EngineFacts(
     health="mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
     health_interval="10s", health_retries=3,
     url="mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin", user=None, database=None,
-    tls=False, server_user="mongodb", start_script=None,
+    tls_options=(), server_user="mongodb", start_script=None,
     dump_tool="mongodump",
     # mongodump takes no password variable: it reads it from a file, so it is on no command line
     # (any process of the host can read those).
@@ -265,7 +269,7 @@ REDIS = EngineFacts(
     # redis-cli reads REDISCLI_AUTH, so the check never puts the password on a command line.
     health="redis-cli ping | grep -q PONG", health_interval="1s", health_retries=30,
     url="redis://:{password}@{host}:{port}/{name}", user="default", database="0",
-    tls=False, server_user="redis",
+    tls_options=(), server_user="redis",
     # The official image has no password variable. The shell writes it into the server's standard
     # input (`-`: configuration from stdin): on no command line that `ps` shows, not in the pod spec.
     start_script="exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF",

@@ -1,7 +1,7 @@
 """`flashdrive diff BASE HEAD`: what changes between two plans, and a loud stop when data would be lost.
 
 Exit codes: 0 ok, 1 a side is wrong (missing file, invalid spec, not a plan), 2 usage,
-3 the change deletes or replaces something that holds data (unless --allow-data-loss).
+3 the change deletes, replaces or endangers something that holds data (unless --allow-data-loss).
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ def run_diff(args: argparse.Namespace) -> int:
     count = len(report.findings)
     what = f"{count} data holder{'s' if count != 1 else ''} ({', '.join(f.holder.label for f in report.findings)})"
     if args.allow_data_loss:
-        print(f"flashdrive diff: warning: this change deletes or replaces {what}; allowed by --allow-data-loss",
+        print(f"flashdrive diff: warning: this change {report.action} {what}; allowed by --allow-data-loss",
               file=sys.stderr)
         return EXIT_OK
-    print(f"flashdrive diff: error: this change deletes or replaces {what}; "
+    print(f"flashdrive diff: error: this change {report.action} {what}; "
           f"run again with --allow-data-loss if that is intended", file=sys.stderr)
     return EXIT_DATA_LOSS

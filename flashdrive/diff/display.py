@@ -94,7 +94,7 @@ def render_text(diff: PlanDiff, report: Report, *, base_label: str, head_label: 
     if report.findings:
         count = len(report.findings)
         title = "DATA LOSS ALLOWED (--allow-data-loss)" if allow_data_loss else "DATA LOSS"
-        out.append(f"{title}: this change deletes or replaces {count} data holder{'s' if count != 1 else ''}:")
+        out.append(f"{title}: this change {report.action} {count} data holder{'s' if count != 1 else ''}:")
         out += [f"  ! {finding.message}." for finding in report.findings]
         if not allow_data_loss:
             out.append("  If this is intended, run again with --allow-data-loss.")
@@ -172,10 +172,10 @@ def render_markdown(diff: PlanDiff, report: Report, *, base_label: str, head_lab
         count = len(report.findings)
         holders = f"{count} data holder{'s' if count != 1 else ''}"
         if allow_data_loss:
-            out += ["> [!WARNING]", f"> **Data loss allowed** (`--allow-data-loss`): this change deletes or replaces "
+            out += ["> [!WARNING]", f"> **Data loss allowed** (`--allow-data-loss`): this change {report.action} "
                                     f"{holders}.", ">"]
         else:
-            out += ["> [!CAUTION]", f"> **Data loss: this change deletes or replaces {holders}.** It must not merge "
+            out += ["> [!CAUTION]", f"> **Data loss: this change {report.action} {holders}.** It must not merge "
                                     f"until someone who owns the data allows it (`flashdrive diff --allow-data-loss`).",
                     ">"]
         out += [f"> - {_cell(finding.markdown)}." for finding in report.findings]

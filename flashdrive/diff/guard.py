@@ -34,7 +34,7 @@ _OUTCOMES = {DELETE: "deleted", REPLACE: "replaced", UNREADABLE: "left unreadabl
 
 @dataclass(frozen=True)
 class Finding:
-    """One data holder that a change deletes or replaces."""
+    """One data holder that a change deletes, replaces, leaves unreadable or rewrites for good."""
 
     holder: Holder
     verdict: str  # delete | replace | unreadable | in-place
@@ -42,17 +42,20 @@ class Finding:
     cause: str  # what in the spec caused it
     consequence: str  # what happens to the data
 
+    def _where(self, quote: str = "") -> str:
+        """` (volume shop-db-main)`; nothing for a namespace, whose label already names it."""
+        if not self.holder.physical or self.holder.kind == "namespace":
+            return ""
+        return f" ({self.holder.noun} {quote}{self.holder.physical}{quote})"
+
     @property
     def message(self) -> str:
         what = _OUTCOMES[self.verdict]
-        where = f" ({self.holder.noun} {self.holder.physical})" if self.holder.physical and self.holder.kind != "namespace" else ""
-        return f"{self.holder.label}{where} would be {what}: {self.cause}. {self.consequence}"
+        return f"{self.holder.label}{self._where()} would be {what}: {self.cause}. {self.consequence}"
 
     @property
     def markdown(self) -> str:
-        what = _OUTCOMES[self.verdict]
-        where = (f" ({self.holder.noun} `{self.holder.physical}`)" if self.holder.physical and self.holder.kind != "namespace"
-                 else "")
+        what, where = _OUTCOMES[self.verdict], self._where("`")
         return f"**{self.holder.markdown_label}**{where} would be **{what}**: {self.cause}. {self.consequence}"
 
 
@@ -65,13 +68,22 @@ class Report:
     def loses_data(self) -> bool:
         return bool(self.findings)
 
+    @property
+    def action(self) -> str:
+        """What the change does to the holders, for the summary line: "deletes or replaces" when it
+        does only that."""
+        if all(f.verdict in (DELETE, REPLACE) for f in self.findings):
+            return "deletes or replaces"
+        return "puts at risk the data of"
+
 
 def _containers(plan: Plan) -> list[tuple[dict[str, str], list[str]]]:
     """(labels, mounted volume names) of every container."""
     found = []
     for resource in plan.resources:
         if resource.type == CONTAINER:
-            volumes = [v.get("volumeName") for v in resource.inputs.get("volumes") or [] if isinstance(v, dict)]
+            mounts = resource.inputs.get("volumes")
+            volumes = [v.get("volumeName") for v in mounts if isinstance(v, dict)] if isinstance(mounts, list) else []
             found.append((docker_labels(resource.inputs), [v for v in volumes if isinstance(v, str)]))
     return found
 
@@ -166,6 +178,13 @@ class _Context:
         return f"its {keys} change, which the provider cannot update in place: the {holder.noun} is replaced"
 
 
+def _dig(value, *keys: str):
+    """value[k1][k2]... in a plan read from a file, which may hold anything; None where a step is missing."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _namespace(resource) -> str | None:
     metadata = resource.inputs.get("metadata") if resource is not None else None
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -189,7 +208,7 @@ def _stranded(plan: Plan, namespace: str | None) -> list[str]:
         if resource.type == PVC and holder is not None:
             found.append(f"{holder.label} (claim {holder.physical})")
         elif resource.type == K8S_STATEFUL_SET and (db := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
-            name = (resource.inputs.get("metadata") or {}).get("name") or resource.name
+            name = _dig(resource.inputs, "metadata", "name") or resource.name
             found += [f"database '{db}' (claim {template}-{name}-0)" for template in _templates(resource.inputs)]
     return sorted(found)
 
@@ -202,14 +221,13 @@ def _claim_spec(resource) -> dict:
 def _access_modes(change: ResourceChange) -> tuple[str, str] | None:
     """(before, after) when a claim's access mode changes."""
     before, after = _claim_spec(change.base).get("accessModes"), _claim_spec(change.head).get("accessModes")
-    if before and after and before != after:
+    if isinstance(before, list) and isinstance(after, list) and before and after and before != after:
         return ", ".join(map(str, before)), ", ".join(map(str, after))
     return None
 
 
 def _storage(resource) -> str | None:
-    requests = (_claim_spec(resource).get("resources") or {}).get("requests") or {}
-    storage = requests.get("storage") if isinstance(requests, dict) else None
+    storage = _dig(_claim_spec(resource), "resources", "requests", "storage")
     return storage if isinstance(storage, str) else None
 
 
@@ -299,14 +317,15 @@ def _database_servers(plan: Plan) -> dict[str, _Server]:
                 mounted[labels[LABEL_DATABASE]] = {str(v.get("volumeName")) for v in resource.inputs.get("volumes") or []
                                                    if isinstance(v, dict)}
         elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)) \
-                and (resource.inputs.get("spec") or {}).get("replicas") != 0:  # an earlier major's, stopped
-            template = ((resource.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
-            container = next(iter(template.get("containers") or []), None)
+                and _dig(resource.inputs, "spec", "replicas") != 0:  # an earlier major's, stopped
+            pod = _dig(resource.inputs, "spec", "template", "spec", "containers")
+            container = pod[0] if isinstance(pod, list) and pod else None
             if isinstance(container, dict):
                 engines[name] = container.get("name") if isinstance(container.get("name"), str) else None
                 images[name] = container.get("image") if isinstance(container.get("image"), str) else None
-            mounted[name] = {str((v.get("persistentVolumeClaim") or {}).get("claimName"))
-                             for v in template.get("volumes") or [] if isinstance(v, dict)}
+            volumes = _dig(resource.inputs, "spec", "template", "spec", "volumes")
+            mounted[name] = {str(_dig(v, "persistentVolumeClaim", "claimName"))
+                             for v in (volumes if isinstance(volumes, list) else []) if isinstance(v, dict)}
         holder = holder_of(resource)
         if holder is not None and holder.kind == "database" and holder.name:
             data.setdefault(holder.name, holder)
@@ -326,7 +345,7 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
     """A database whose engine or major version changes: the new server would start on the old
     server's files (the volume's name is the database's), which it cannot read, or upgrades them
     for good. Data loss unless the deploy carries out the upgrade itself (engines.DEPLOY_UPGRADES)."""
-    if diff.base.backend != diff.head.backend:
+    if diff.base.backend and diff.head.backend and diff.base.backend != diff.head.backend:
         return [], []  # nothing carries over between backends: the holders' own findings say so
     findings: list[Finding] = []
     cautions: list[str] = []

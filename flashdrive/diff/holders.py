@@ -53,7 +53,7 @@ def kubernetes_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(labels, Mapping):
         return {}
     component, name = labels.get(K8S_COMPONENT), labels.get(K8S_NAME)
-    if component in _KUBERNETES_KINDS and name:
+    if isinstance(component, str) and component in _KUBERNETES_KINDS and name:
         return {_KUBERNETES_KINDS[component]: str(name)}
     if component == "backup":
         return {LABEL_ROLE: "backups"}

@@ -57,6 +57,7 @@ def test_another_engine_on_kubernetes_is_data_loss_for_the_database_claim(diff):
 def test_a_new_postgres_major_without_upgraded_from_is_data_loss_and_says_to_add_it(diff):
     code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
     assert code == 3
+    assert "DATA LOSS: this change puts at risk the data of 1 data holder: ! database 'main'" in out
     assert ("database 'main' (volume shop-db-main) would be left unreadable: its version changes from postgres 16 to "
             "17, a new major, and the spec does not say `upgraded_from`: postgres 17 would start on postgres 16's data "
             "directory, which it cannot read. Add `upgraded_from: [\"16\"]` to databases.main: the deploy then runs 17 "

@@ -131,3 +131,23 @@ def test_two_copies_on_kubernetes_change_the_disk_access_mode_which_is_data_loss
 def test_two_copies_on_docker_share_the_same_volume(plan, diff):
     code, findings = diff(plan(to_docker), lambda spec: (to_docker(spec), two_copies(spec)))
     assert (code, findings) == (0, [])
+
+
+def test_a_kubernetes_plan_broken_by_hand_gets_an_answer_never_a_traceback(plan, cli, tmp_path):
+    # Shapes a fuzzer found: a claim's access modes, storage request and labels, and a container's
+    # volumes, each of another type than the provider's.
+    deployed = plan()
+    broken = copy.deepcopy(deployed)
+    for resource in broken["resources"]:
+        inputs = resource["inputs"]
+        if resource["type"] == "kubernetes:core/v1:PersistentVolumeClaim":
+            inputs["spec"]["accessModes"] = True
+            inputs["spec"]["resources"] = "10Gi"
+            inputs["metadata"]["labels"]["app.kubernetes.io/component"] = ["disk"]
+        if resource["type"] == "kubernetes:apps/v1:StatefulSet":
+            inputs["spec"]["template"]["spec"]["containers"] = 3
+    for name, document in (("deployed", deployed), ("broken", broken)):
+        (tmp_path / f"{name}.plan.json").write_text(json.dumps(document))
+    for base, head in (("deployed", "broken"), ("broken", "deployed")):
+        result = cli("diff", tmp_path / f"{base}.plan.json", tmp_path / f"{head}.plan.json")
+        assert result.code in (0, 1, 3)
