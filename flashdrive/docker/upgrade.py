@@ -15,13 +15,13 @@ with the old server running again, untouched. The script drives the Docker CLI:
    here no app, scheduled job, release or session can write to the data being copied: rolling copies
    of the apps keep running but reach no server until the new one answers (so no write is lost).
 3. Starts the new major on the new volume (network none) and the old major on the old volume in the
-   same network namespace, on 127.0.0.1 only; the new one's client dumps the old server (pg_dumpall:
+   same network namespace, on 127.0.0.1 only; the new one's client dumps the old server (the dump
    a client dumps older servers, never newer ones) and pipes it into the new one, then analyses it.
 4. Stops both cleanly, writes the marker (after the old server's last write, for step 1), exits 0.
    On any failure: the temporary servers are removed and the old server started again.
 
 Secrets: the password reaches the script through the Command's environment and the containers by
-name (`--env NAME`), never on a command line. Which engines: ENGINE_STEPS (postgres).
+name (`--env NAME`), never on a command line. Which engines, and their steps: engines.CopyUpgrade (postgres).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import pulumi_command as command
 from flashdrive.docker import readback
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
-from flashdrive.major_upgrade import (ENGINE_STEPS, MARKER, OLD_PORT, READY_TIMEOUT_S, initialised_path, look_script,
-                                      supported)
+from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
+                                      old_server, ready, steps, supported, target_env)
 from flashdrive.model.stack import ResolvedDatabase
 
 def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
@@ -43,7 +43,6 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     the seconds a server gets to shut down cleanly, as the database's container has."""
     earlier = db.upgraded_from
     assert earlier is not None and supported(db.engine)
-    steps = ENGINE_STEPS[db.engine]
     q = shlex.quote
     size = db.size
     labels = f"--label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE}"
@@ -60,9 +59,8 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     what = f"{db.engine} {earlier.major} to {db.major}"
     kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
             f"into {db.volume_name}")
-    credentials = " ".join(f"--env={name}" for name in steps.credentials)
-    ready_new = steps.ready.format(port=db.port)
-    ready_old = steps.ready.format(port=OLD_PORT)
+    credentials = " ".join(f"--env={name}" for name in steps(db.engine).credentials)
+    ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
     lines = [
         "set -u",
         f"server={q(f'{stack}-{db.name}')}",
@@ -93,13 +91,13 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         # An interrupted copy's files go: nothing else writes this volume before the marker.
         f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
         f"-c 'find /new -mindepth 1 -delete' || fail 'cannot empty {db.volume_name}'",
-        'if [ "$state" = copy ]; then init_env=' + q(f"--env={steps.copy_target_env(db)}") + "; else init_env="
-        + q(f"--env={steps.fresh_env(db)}") + "; fi",
+        'if [ "$state" = copy ]; then init_env=' + q(f"--env={target_env(db, copy=True)}") + "; else init_env="
+        + q(f"--env={target_env(db, copy=False)}") + "; fi",
         f"docker run -d --name \"$work_new\" $harden --network=none {new_mount} {credentials} $init_env "
         f"\"$NEW_IMAGE\" >/dev/null || fail 'cannot start the {db.major} server'",
         'if [ "$state" = copy ]; then',
         f"  docker run -d --name \"$work_old\" $harden --network=container:\"$work_new\" {old_mount} "
-        f"\"$OLD_IMAGE\" {' '.join(q(a) for a in steps.old_server)} >/dev/null "
+        f"\"$OLD_IMAGE\" {' '.join(q(a) for a in old_server(db))} >/dev/null "
         f"|| fail 'cannot start the {earlier.major} server on {earlier.volume_name}'",
         "fi",
         "waited=0",
@@ -114,7 +112,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         "done",
         'if [ "$state" = copy ]; then',
         f"  note {q(f'copying {earlier.volume_name} into {db.volume_name} ({what})')}",
-        f"  docker exec \"$work_new\" sh -c {q(steps.copy(db))} >&2 || fail {q(f'the copy ({what}) failed')}",
+        f"  docker exec \"$work_new\" sh -c {q(copy_script(db))} >&2 || fail {q(f'the copy ({what}) failed')}",
         f'  docker stop --time {grace} "$work_old" >/dev/null || fail "cannot stop the old server"',
         "fi",
         f'docker stop --time {grace} "$work_new" >/dev/null || fail "cannot stop the new server"',
@@ -132,8 +130,7 @@ def upgrade_command(resource_name: str, stack: str, db: ResolvedDatabase, host: 
     or to changes. Inputs used: create, environment, triggers, logging."""
     earlier = db.upgraded_from
     assert earlier is not None
-    steps = ENGINE_STEPS[db.engine]
-    user_env, password_env = steps.credentials
+    user_env, password_env = steps(db.engine).credentials
     return command.local.Command(
         resource_name,
         create=upgrade_script(stack, db, grace),

@@ -25,7 +25,8 @@ import pulumi_kubernetes as k8s
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources)
-from flashdrive.major_upgrade import ENGINE_STEPS, MARKER, OLD_PORT, READY_TIMEOUT_S, initialised_path, look_script
+from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
+                                      old_server, ready, steps, target_env)
 from flashdrive.model.stack import ResolvedDatabase
 
 SHARED = "/flashdrive-upgrade"  # scratch volume: the decision, "copy done", "old server stopped"
@@ -39,7 +40,7 @@ TIMEOUT = "6h"
 def _old_script(old: ResolvedDatabase) -> str:
     """The old server, started only when the copy container decided to copy; stopped cleanly when
     the copy is done (or the copy container gave up)."""
-    start = " ".join(shlex.quote(a) for a in ENGINE_STEPS[old.engine].old_server)
+    start = " ".join(shlex.quote(a) for a in old_server(old))
     return f"""\
 until [ -s {SHARED}/state ] || [ -e {SHARED}/done ]; do sleep 1; done
 code=0
@@ -58,13 +59,12 @@ exit "$code"
 
 
 def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> str:
-    steps = ENGINE_STEPS[db.engine]
     below = ENGINES[db.engine].claim_subdir
     look = look_script(OLD_ROOT, new_root, initialised_path(old, old.major, below))
     what = f"{db.engine} {old.major} to {db.major}"
-    target_name, target_value = steps.copy_target_env(db).split("=", 1)
-    ready_new = steps.ready.format(port=db.port)
-    ready_old = steps.ready.format(port=OLD_PORT)
+    target_name, target_value = target_env(db, copy=True).split("=", 1)
+    ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
+    server = " ".join(shlex.quote(a) for a in steps(db.engine).server)
     return f"""\
 set -u
 trap 'touch {SHARED}/done' EXIT
@@ -76,7 +76,7 @@ case "$state" in
 esac
 rm -rf "$PGDATA" {new_root}/{MARKER} || exit 1
 [ "$state" = copy ] && export {target_name}={shlex.quote(target_value)}
-docker-entrypoint.sh postgres &
+docker-entrypoint.sh {server} &
 server=$!
 waited=0
 until {ready_new} && {{ [ "$state" != copy ] || {ready_old}; }}; do
@@ -86,7 +86,7 @@ until {ready_new} && {{ [ "$state" != copy ] || {ready_old}; }}; do
 done
 if [ "$state" = copy ]; then
   echo {shlex.quote(f'copying {old.volume_name} into {db.volume_name} ({what})')}
-  sh -c {shlex.quote(steps.copy(db))} >&2 || {{ echo {shlex.quote(f'error: the copy ({what}) failed')} >&2; exit 1; }}
+  sh -c {shlex.quote(copy_script(db))} >&2 || {{ echo {shlex.quote(f'error: the copy ({what}) failed')} >&2; exit 1; }}
   touch {SHARED}/done
   until [ -e {SHARED}/old-stopped ]; do sleep 1; done
 fi
