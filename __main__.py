@@ -5,4 +5,4 @@ import pulumi
 from flashdrive.program import run
 
 config = pulumi.Config("flashdrive")
-run(config.get("spec") or "flashdrive.yaml", config.get("overlay") or None)
+run(config.get("spec") or "flashdrive.yaml", config.get("overlay") or None, config.get("preview") or None)

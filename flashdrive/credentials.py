@@ -26,6 +26,9 @@ import secrets
 import pulumi
 
 CONFIG_KEY = "masterKey"
+# The purpose of the backup repository's password: the stack's backups write with it, a preview's
+# seed reads its base's repository with it (derived from the base's name).
+REPOSITORY_PASSWORD = "backups/repository-password"
 FULL_CONFIG_KEY = f"flashdrive:{CONFIG_KEY}"
 SET_IT = f'pulumi config set --secret {FULL_CONFIG_KEY} "$(openssl rand -hex 32)"'
 

@@ -140,10 +140,23 @@ class EngineFacts:
     upgrade_how: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
     copy_upgrade: CopyUpgrade | None = None  # dump-restore engines whose deploy copies the data itself
+    # (first version, folder): from that version on, the image's own data directory is this folder
+    # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
+    image_data_subdir: tuple[int, str] | None = None
 
     def data_path(self, version: str) -> str:
         first = _numbers(version)[:1] or (0,)
         return next(path for since, path in self.data_paths if first[0] >= since)
+
+    def volume_data_dir(self, version: str, backend: str) -> str:
+        """Where on its volume the server looks for its data ("" for the root): a new major that looks
+        elsewhere starts empty beside the old files instead of refusing them."""
+        if backend == "kubernetes":
+            return self.claim_subdir or ""
+        first = _numbers(version)[:1] or (0,)
+        if self.image_data_subdir and first[0] >= self.image_data_subdir[0]:
+            return self.image_data_subdir[1].format(major=self.major(version) or first[0])
+        return ""
 
     def major(self, version: str) -> str | None:
         """The major a version belongs to ("16.4" → "16", "8.0.36" → "8.0"); None when the version
@@ -239,6 +252,7 @@ POSTGRES = EngineFacts(
                  '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
     client_must_be_newer=True, client_any_from=None,
     major_parts=1, major_parts_before=(10, 2),
+    image_data_subdir=(18, "{major}/docker"),
     upgrade_rule="any-newer", upgrade_method="dump-restore",
     upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
                  "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "

@@ -31,6 +31,8 @@ ROLE_BACKUP_PRUNE = "backup-prune"
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
 ROLE_UPGRADE = "upgrade"  # a temporary server of a database's major upgrade (Docker)
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels
+ROLE_SEED = "seed"  # a preview's one-off restore from its base's backups (flashdrive/docker/seed.py)
+ROLE_SCRUB = "scrub"  # a preview's one-off scrub command, after the restore and the releases
 COPY_ROLES = (ROLE_WEB, ROLE_WORKER)
 
 # Values of LABEL_NETWORK.

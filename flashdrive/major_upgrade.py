@@ -48,16 +48,12 @@ def target_env(db: ResolvedDatabase, copy: bool) -> str:
     return chosen.format(name=db.database)
 
 
-def initialised_path(db: ResolvedDatabase, major: str, data_below_mount: str | None) -> str:
-    """Where the engine's file that marks an initialised data directory is, below the volume's
-    root: the official postgres 18+ image keeps PGDATA in `<major>/docker` below its mount point;
-    on Kubernetes the data sits one level down (`data_below_mount`, ENGINES' claim_subdir)."""
-    initialised = steps(db.engine).initialised
-    if data_below_mount:
-        return f"{data_below_mount}/{initialised}"
-    if db.engine == "postgres" and major.isdigit() and int(major) >= 18:
-        return f"{major}/docker/{initialised}"
-    return initialised
+def initialised_path(engine: str, version: str, backend: str) -> str:
+    """Where the engine's file that marks an initialised data directory is, below the volume's root
+    (engines: the official postgres 18+ image keeps PGDATA in `18/docker`; Kubernetes one level down)."""
+    below = ENGINES[engine].volume_data_dir(version, backend)
+    initialised = steps(engine).initialised
+    return f"{below}/{initialised}" if below else initialised
 
 
 def look_script(old_root: str, new_root: str, initialised: str) -> str:

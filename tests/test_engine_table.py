@@ -101,10 +101,13 @@ def test_a_dump_tool_dumps_servers_up_to_its_own_major():
     assert ENGINES["redis"].client_can_dump("6.0", "7.4")
 
 
-def test_postgres_18_keeps_its_data_one_level_up_as_its_image_does():
-    assert ENGINES["postgres"].data_path("17") == "/var/lib/postgresql/data"
-    assert ENGINES["postgres"].data_path("18") == "/var/lib/postgresql"
-    assert ENGINES["postgres"].data_path("latest") == "/var/lib/postgresql/data"
+def test_postgres_18_keeps_its_data_one_level_up_in_a_folder_per_major_as_its_image_does():
+    postgres = ENGINES["postgres"]
+    assert postgres.data_path("17") == "/var/lib/postgresql/data"
+    assert postgres.data_path("18") == "/var/lib/postgresql"
+    assert postgres.data_path("latest") == "/var/lib/postgresql/data"
+    assert [postgres.volume_data_dir(v, "docker") for v in ("17", "18", "19.1")] == ["", "18/docker", "19/docker"]
+    assert postgres.volume_data_dir("18", "kubernetes") == postgres.volume_data_dir("17", "kubernetes") == "pgdata"
 
 
 def test_the_deploy_upgrades_postgres_by_a_copy_and_redis_in_place_and_no_other_engine():

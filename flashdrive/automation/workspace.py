@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class Settings:
     has_project_file: bool
     spec: str | None = None  # overrides the stack config flashdrive:spec (relative to project_dir)
     overlay: str | None = None
+    preview: int | None = None  # the pull request whose preview this stack is (stack config flashdrive:preview)
 
 
 def default_backend_url(project_dir: Path) -> str:
@@ -58,7 +60,8 @@ def _project_file(project_dir: Path) -> tuple[dict, bool]:
 
 
 def resolve_settings(project_dir: str | Path = ".", stack: str = DEFAULT_STACK, *, spec: str | None = None,
-                     overlay: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+                     overlay: str | None = None, environ: Mapping[str, str] | None = None,
+                     preview: int | None = None) -> Settings:
     """Settings for one stack command, from the project folder and the environment."""
     environ = os.environ if environ is None else environ
     folder = Path(project_dir)
@@ -79,7 +82,7 @@ def resolve_settings(project_dir: str | Path = ".", stack: str = DEFAULT_STACK, 
         url, origin = default_backend_url(folder), "default"
     name = project.get("name")
     name = name if isinstance(name, str) else PROJECT
-    return Settings(folder, stack, url, origin, name, has_file, spec, overlay)
+    return Settings(folder, stack, url, origin, name, has_file, spec, overlay, preview)
 
 
 def find_pulumi(environ: Mapping[str, str] | None = None) -> str | None:
@@ -123,7 +126,8 @@ def make_program(settings: Settings) -> Callable[[], None]:
         config = pulumi.Config("flashdrive")
         spec = settings.spec or config.get("spec") or "flashdrive.yaml"
         overlay = settings.overlay or config.get("overlay") or None
-        run(str(settings.project_dir / spec), str(settings.project_dir / overlay) if overlay else None)
+        preview = settings.preview if settings.preview is not None else (config.get("preview") or None)
+        run(str(settings.project_dir / spec), str(settings.project_dir / overlay) if overlay else None, preview)
 
     return program
 
@@ -149,9 +153,47 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
     opener = auto.create_or_select_stack if create else auto.select_stack
     stack = opener(stack_name=settings.stack, project_name=settings.project_name,
                    program=make_program(settings), opts=options)
+    if settings.preview is not None:
+        ensure_preview(settings, pulumi_path, create=create)
     if create:
         ensure_master_key(settings, pulumi_path)
     return stack
+
+
+def _pulumi_config(settings: Settings, pulumi_path: str, *args: str,
+                   given: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **workspace_env(settings)}
+    return subprocess.run([pulumi_path, "config", *args, "--stack", settings.stack], input=given,
+                          cwd=settings.project_dir, env=env, capture_output=True, text=True)
+
+
+def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool) -> None:
+    """`--preview N` on a stack: its config `flashdrive:preview` says N (set on its first `up`, so a
+    later `pulumi up` without the flag still deploys the preview, never the base under this stack's
+    state), and `destroy --preview N` refuses a stack that is not preview N. A new preview shares
+    its base's master key (its seed derives the base's repository password from it): never made here."""
+    from flashdrive.credentials import FULL_CONFIG_KEY
+    from flashdrive.model.preview import CONFIG_KEY
+
+    found = _pulumi_config(settings, pulumi_path, "get", CONFIG_KEY)
+    current = found.stdout.strip() if found.returncode == 0 else None
+    if current is not None and current != str(settings.preview):
+        raise AutomationError(f"stack '{settings.stack}' is the preview of pull request {current} "
+                              f"({CONFIG_KEY}), not {settings.preview}: check --stack and --preview")
+    if current is None and not create:
+        raise AutomationError(f"stack '{settings.stack}' is not a preview (no {CONFIG_KEY} in its config): "
+                              f"refusing to destroy it as preview {settings.preview}")
+    if current is None:
+        made = _pulumi_config(settings, pulumi_path, "set", CONFIG_KEY, "--non-interactive", given=str(settings.preview))
+        if made.returncode != 0:
+            reason = (made.stderr.strip().splitlines() or ["no output"])[-1]
+            raise AutomationError(f"cannot set {CONFIG_KEY} on stack '{settings.stack}': {reason}")
+    if create and _pulumi_config(settings, pulumi_path, "get", FULL_CONFIG_KEY).returncode != 0:
+        raise AutomationError(
+            f"preview stack '{settings.stack}' has no {FULL_CONFIG_KEY}: a preview shares its base stack's master "
+            "key (its seed reads the base's backups with the password derived from it; its own credentials still "
+            f"differ, they derive from its own name). Copy it: pulumi config cp {FULL_CONFIG_KEY} --stack BASE "
+            f"--dest {settings.stack}")
 
 
 def ensure_master_key(settings: Settings, pulumi_path: str) -> None:
@@ -159,15 +201,10 @@ def ensure_master_key(settings: Settings, pulumi_path: str) -> None:
     (flashdrive/credentials.py); an existing one is never replaced. The value goes to
     `pulumi config set` on its stdin: never on a command line (the Automation API's set_config
     would put it there)."""
-    import subprocess
-
     from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key
 
-    env = {**os.environ, **workspace_env(settings)}
-
-    def pulumi_config(*args: str, given: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([pulumi_path, "config", *args, "--stack", settings.stack], input=given,
-                              cwd=settings.project_dir, env=env, capture_output=True, text=True)
+    def pulumi_config(*args: str, given: str | None = None):
+        return _pulumi_config(settings, pulumi_path, *args, given=given)
 
     if pulumi_config("get", FULL_CONFIG_KEY).returncode == 0:
         return

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, print_problems
+from flashdrive.cli.stack_commands import pull_request
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")  # flashdrive.plan.render.FORMATS, without importing Pulumi
 
@@ -19,6 +20,8 @@ def register(subparsers) -> None:
     plan.add_argument("--overlay", metavar="FILE", help="a second file deep-merged over SPEC")
     plan.add_argument("--backend", choices=("docker", "kubernetes"), help="override the spec's backend")
     plan.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    plan.add_argument("--preview", type=pull_request, metavar="N",
+                      help="plan the preview of pull request N: stack <stack>-pr-N, its seed and dropped domains")
     plan.add_argument("--stack", default="dev", metavar="NAME",
                       help="the Pulumi stack name the URNs are built from (default: dev)")
     plan.set_defaults(handler=run_plan)
@@ -33,7 +36,7 @@ def run_plan(args: argparse.Namespace) -> int:
     loaded = load_spec(args.spec, args.overlay)
     print_problems(loaded.warnings)
     try:
-        plan = plan_loaded(loaded, backend=args.backend, stack=args.stack)
+        plan = plan_loaded(loaded, backend=args.backend, stack=args.stack, preview=args.preview)
     except ProgramError as exc:
         print(f"error: the Pulumi program failed: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -33,6 +33,14 @@ def pulumi_stack_name(value: str) -> str:
     return value
 
 
+def pull_request(value: str) -> int:
+    from flashdrive.model.preview import MAX_NUMBER
+
+    if value.isascii() and value.isdigit() and 0 < int(value) < MAX_NUMBER:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"invalid pull request number {value!r}: give e.g. --preview 123")
+
+
 def register(subparsers) -> None:
     for operation, text in HELP.items():
         parser = subparsers.add_parser(
@@ -54,6 +62,9 @@ def register(subparsers) -> None:
                                      "else flashdrive.yaml in DIR)")
             parser.add_argument("--spec", metavar="FILE", help="the spec to deploy, relative to DIR")
             parser.add_argument("--overlay", metavar="FILE", help="an overlay deep-merged over the spec")
+            parser.add_argument("--preview", type=pull_request, metavar="N",
+                                help="the stack is the preview of pull request N (stack <stack>-pr-N, seeded "
+                                     "from the base's backups; saved as the stack config flashdrive:preview)")
         parser.set_defaults(handler=run_stack_command, operation=operation)
 
 
@@ -72,7 +83,8 @@ def run_stack_command(args: argparse.Namespace) -> int:
             # From the current folder, like `flashdrive validate SPEC`; absolute, so it names the
             # same file once the project folder (-C DIR) is the base.
             spec = os.path.abspath(positional)
-        settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None))
+        settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None),
+                                    preview=getattr(args, "preview", None))
         # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
         os.chdir(settings.project_dir)
         run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),

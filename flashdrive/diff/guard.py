@@ -381,23 +381,24 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
         elif (upgrade := major_upgrade_supported(facts.name, old_version, new_version, diff.head.backend or "")):
             moves = old.data is not None and new.data is not None and old.data.physical != new.data.physical
             if upgrade.method == "dump-restore" and not moves:
-                findings.append(_unannounced_upgrade(db, holder, facts, old_version, new_version))
+                findings.append(_unannounced_upgrade(db, holder, facts, old_version, new_version, diff.head.backend or ""))
             else:
                 how = (database_upgrades(diff.head).get(db) or {}).get("how") or upgrade.how
                 cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
                                 f"deploy upgrades it: {how}")
         else:
-            findings.append(_major_finding(db, holder, facts, old_version, new_version))
+            findings.append(_major_finding(db, holder, facts, old_version, new_version, diff.head.backend or ""))
     return findings, cautions
 
 
-def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str) -> Finding:
+def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:
     """A major the deploy can upgrade, asked for without `upgraded_from`: the new server would
-    start on the old data directory, which it refuses."""
+    start on the old data directory, which it refuses, or empty beside it."""
     before, after = facts.major(old), facts.major(new)
-    if facts.data_path(old) != facts.data_path(new):
-        refusal = (f"{facts.name} {after} keeps its data at {facts.data_path(new)}, not {facts.data_path(old)}, and "
-                   f"would start empty beside the old files")
+    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
+    if was != looks:
+        refusal = (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
+                   f"{was or 'its root'}, and would start empty beside the old files")
     else:
         refusal = f"{facts.name} {after} would start on {facts.name} {before}'s data directory, which it cannot read"
     return Finding(holder, UNREADABLE, holder.physical or db,
@@ -408,7 +409,7 @@ def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, 
                    f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")
 
 
-def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str) -> Finding:
+def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:
     name, before, after = facts.name, facts.major(old), facts.major(new)
     keep = f"or keep version {old}"
     upgrade = upgrade_path(name, old, new)
@@ -422,9 +423,10 @@ def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: s
                        f"its version changes from {name} {before} to {after}: {upgrade.how}",
                        f"Nothing keeps the old files to go back to: back up first (`flashdrive backup run`), then "
                        f"allow it (--allow-data-loss); {keep}")
-    if facts.data_path(old) != facts.data_path(new):
-        refusal = (f"{name} {after} keeps its data at {facts.data_path(new)}, not {facts.data_path(old)}, and would "
-                   f"start empty beside the old files")
+    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
+    if was != looks:
+        refusal = (f"{name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
+                   f"{was or 'its root'}, and would start empty beside the old files")
     else:
         refusal = (f"{name} {after} refuses {name} {before}'s data directory, and as the old server stops first, the "
                    f"deploy waits until it times out")

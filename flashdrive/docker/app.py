@@ -88,10 +88,11 @@ class DockerApp(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
                  disks: dict[str, DockerDisk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
                  credentials: Credentials, image_version: str, depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, defer_copies: bool = False):
         """`image_version`: what the image is made of, known before it is built (its source's
         content hash, or the prebuilt image's reference). `depends_on`: what the release and the
-        copies wait for (databases; the release of another app of the same source)."""
+        copies wait for (databases; the release of another app of the same source). `defer_copies`:
+        the copies start only with `start_copies(after)` (a preview's scrub runs between)."""
         super().__init__("flashdrive:docker:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -143,11 +144,21 @@ class DockerApp(pulumi.ComponentResource):
 
         self.strategy = "stop-first" if app.stop_first else "rolling"
         self.version = copy_version(stack, app, image_version, user_env)
-        health = app.health
         # What the app's scheduled jobs run with (flashdrive.docker.cron): the image, which they take
-        # once the release succeeded (they depend on it), the copies' env and disks.
-        self.image, self.envs, self.volumes = image, envs, volumes
+        # once the release succeeded (they depend on it), the copies' env and disks; a preview's
+        # scrub takes the same (`env`).
+        self.image, self.envs, self.env, self.volumes = image, envs, env, volumes
+        self._stack, self._networks, self._used = stack, networks, used
+        self._depends_on = ([self.release] if self.release else []) + (depends_on or [])
         self.containers: list[docker.Container] = []
+        if not defer_copies:
+            self.start_copies()
+
+    def start_copies(self, after: list | None = None) -> None:
+        """Register the copies (after the release, and `after`), then the component's outputs."""
+        stack, app, image, envs, networks, volumes, used = (self._stack, self.app, self.image, self.envs,
+                                                            self._networks, self.volumes, self._used)
+        health = app.health
         for number, node in enumerate(app.node_names(), start=1):
             name = f"{stack.name}-{node}" if app.stop_first else f"{stack.name}-{node}-{self.version}"
             self.containers.append(docker.Container(
@@ -176,7 +187,7 @@ class DockerApp(pulumi.ComponentResource):
                     # run), so a failed release never touches a copy. depends_on is enough: the
                     # gate needs no value from the release, and an input fed by the release
                     # would make the engine replace every copy whenever the release is replaced.
-                    depends_on=([self.release] if self.release else []) + (depends_on or []),
+                    depends_on=self._depends_on + (after or []),
                     # The provider updates healthcheck in place without telling Docker (upstream
                     # #988): a new check only reaches a new container.
                     replace_on_changes=["healthcheck"]),

@@ -23,7 +23,7 @@ import pulumi_docker as docker
 
 from flashdrive.backup_scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
                                        password_env, prune_script, received_script)
-from flashdrive.credentials import Credentials
+from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
@@ -49,7 +49,7 @@ class DockerBackups(pulumi.ComponentResource):
         target = settings.settings.target
         # The repository's encryption key: without it no snapshot can be read. Derived from the
         # stack's master key, so a retained repository opens again after `pulumi destroy`.
-        repository_password = credentials.derive("backups/repository-password", 48)
+        repository_password = credentials.derive(REPOSITORY_PASSWORD, 48)
         image = docker.RemoteImage(f"{stack.name}-backup-image", name=settings.image, keep_locally=True,
                                    opts=child).image_id
         common_env = [f"FLASHDRIVE_STACK={stack.name}",

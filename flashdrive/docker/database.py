@@ -67,8 +67,9 @@ class DockerDatabase(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
                  host: str, tls: ServerTLS | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`host`: the Docker host's address, for the upgrade's Command (docker/upgrade.py)."""
+                 opts: pulumi.ResourceOptions | None = None, retain: bool = True):
+        """`host`: the Docker host's address, for the upgrade's Command (docker/upgrade.py); `retain`:
+        False for a preview's database, whose volumes go with it."""
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         facts = ENGINES[db.engine]
@@ -79,8 +80,8 @@ class DockerDatabase(pulumi.ComponentResource):
                          else pulumi.Output.secret(""))
         volume_labels = {"flashdrive.stack": stack, "flashdrive.database": db.name}
         # The volumes of the majors the database ran before stay declared and retained: the way back.
-        self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self) for e in db.earlier]
-        self.volume = retained_volume(db.volume_name, volume_labels, self)
+        self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self, retain) for e in db.earlier]
+        self.volume = retained_volume(db.volume_name, volume_labels, self, retain)
         self.upgrade = None
         if db.upgraded_from is not None:
             self.upgrade = upgrade_command(

@@ -48,7 +48,8 @@ class DockerEdge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.caddyfile = render_caddyfile(stack)
         self.volume = retained_volume(stack.edge_volume_name, {"flashdrive.stack": stack.name,
-                                                               "flashdrive.role": "edge"}, self)
+                                                               "flashdrive.role": "edge"}, self,
+                                      retain=stack.preview is None)
         image = docker.RemoteImage(f"{stack.name}-edge-image", name=stack.edge_image, keep_locally=True, opts=child)
         self.routes = command.local.Command(
             f"{stack.name}-edge-routes",

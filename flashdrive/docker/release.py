@@ -75,8 +75,10 @@ def _flags(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[st
     return flags
 
 
-def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[str]) -> str:
-    """The shell script the Command runs: names and flags only, never a value of the env."""
+def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[str], *,
+                   what: str | None = None, kept: str | None = None) -> str:
+    """The shell script the Command runs: names and flags only, never a value of the env. `what` and
+    `kept` word its errors for another one-off command than the release (a preview's scrub)."""
     assert app.release is not None
     names = sorted(set(env_names))
     reserved = [n for n in names if host_reserved(n)]
@@ -89,8 +91,8 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
     if reserved:
         lines = " ".join(q(f"{n}=") + f'"${RESERVED_PREFIX}{n}"' for n in reserved)
         create = f"printf '%s\\n' {lines} | {create}"
-    what = f"the release command of app '{app.name}'"
-    kept = "no copy of the app was changed; the running copies keep serving. The next `up` runs it again."
+    what = what or f"the release command of app '{app.name}'"
+    kept = kept or "no copy of the app was changed; the running copies keep serving. The next `up` runs it again."
     script = [
         "set -u",
         f"n={q(container.name)}",
@@ -131,14 +133,15 @@ def release_environment(host: str, image: pulumi.Input[str], env: Mapping[str, p
 
 def release_command(resource_name: str, app: ResolvedApp, container: ReleaseContainer, host: str,
                     image: pulumi.Input[str], env: Mapping[str, pulumi.Input[str]],
-                    opts: pulumi.ResourceOptions) -> command.local.Command:
+                    opts: pulumi.ResourceOptions, *, what: str | None = None,
+                    kept: str | None = None) -> command.local.Command:
     """The release as a pulumi-command local Command. Inputs used: create, environment, triggers,
     logging, add_previous_output_in_env; stdout and stderr are secret outputs."""
     # Any secret among the env values makes the whole trigger list secret in the state.
     triggers = [image, pulumi.Output.all(**{k: env[k] for k in sorted(env)}), app.release, app.release_timeout_s]
     return command.local.Command(
         resource_name,
-        create=release_script(app, container, env),
+        create=release_script(app, container, env, what=what, kept=kept),
         environment=release_environment(host, image, env),
         triggers=triggers,
         # The output may print settings; it reaches the user in the error of a failed release, and

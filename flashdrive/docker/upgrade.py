@@ -55,7 +55,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
     both = (f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
             f"--mount=type=volume,source={db.volume_name},target=/new")
-    look = look_script("/old", "/new", initialised_path(db, earlier.major, None))
+    look = look_script("/old", "/new", initialised_path(db.engine, earlier.version, "docker"))
     what = f"{db.engine} {earlier.major} to {db.major}"
     kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
             f"into {db.volume_name}")

@@ -22,7 +22,6 @@ import shlex
 import pulumi
 import pulumi_kubernetes as k8s
 
-from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources)
 from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
@@ -59,8 +58,7 @@ exit "$code"
 
 
 def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> str:
-    below = ENGINES[db.engine].claim_subdir
-    look = look_script(OLD_ROOT, new_root, initialised_path(old, old.major, below))
+    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"))
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)

@@ -145,7 +145,12 @@ def _app(loaded: LoadedSpec, name: str, app: AppSpec, release_owner: bool) -> Re
     )
 
 
-def resolve(loaded: LoadedSpec, backend: str | None = None) -> ResolvedStack:
+def resolve(loaded: LoadedSpec, backend: str | None = None, preview: int | None = None) -> ResolvedStack:
+    """The stack the spec describes, or its preview for pull request `preview` (model/preview.py)."""
+    if preview is not None:
+        from flashdrive.model.preview import resolve_preview
+
+        return resolve_preview(loaded, preview, backend)
     spec = loaded.spec
     stack = spec.stack
     owners = _procfile_release_owners(spec)

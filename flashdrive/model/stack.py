@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flashdrive.spec.env import EnvVar
 from flashdrive.spec.contract import LETS_ENCRYPT, BackupsSpec, HealthCheck
 from flashdrive.spec.sizes import Size
+
+if TYPE_CHECKING:  # preview.py builds on this module
+    from flashdrive.model.preview import ResolvedPreview
 
 # PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
 PIDS_LIMIT = {"xs": 128, "s": 256, "m": 512, "l": 1024, "xl": 2048}
@@ -199,6 +202,8 @@ class ResolvedStack:
     config_keys: tuple[str, ...] = field(default=())  # every {config: KEY} the spec reads
     acme_ca: str = LETS_ENCRYPT  # directory URL of the ACME CA for custom domains
     acme_ca_root_config: str | None = None  # config key of the PEM root of the ACME server's own HTTPS
+    # A pull request's preview of the base stack (flashdrive/model/preview.py); None for the base.
+    preview: ResolvedPreview | None = None
 
     @property
     def uses_acme(self) -> bool:

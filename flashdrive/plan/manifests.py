@@ -14,6 +14,7 @@ import yaml
 
 from flashdrive.labels import DOCKER_IMAGE
 from flashdrive.plan.plan import Plan, PlannedResource
+from flashdrive.plan.preview import preview_lines
 from flashdrive.plan.wire_values import SECRET
 from flashdrive.problems import InputError, Problem
 
@@ -41,6 +42,7 @@ def render_manifests(plan: Plan) -> str:
             hint="add --backend kubernetes, or use --format text or json")])
     objects = manifests(plan)
     header = [f"# Kubernetes manifests of stack '{plan.stack}' planned by flashdrive; secrets show as {SECRET}."]
+    header += [f"# {line}" for line in preview_lines(plan)]
     images = [str(r.inputs.get("imageName")) for r in plan.resources if r.type == DOCKER_IMAGE]
     if images:
         header.append("# Built from source and pushed before these are applied: " + ", ".join(sorted(images)))

@@ -13,6 +13,7 @@ from collections import Counter
 from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_IMAGE, DOCKER_NETWORK, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME,
                                RANDOM_PASSWORD, STACK_TYPE)
 from flashdrive.plan.plan import Plan, PlannedResource
+from flashdrive.plan.preview import preview_lines
 from flashdrive.plan.render import option_flags
 
 # The inputs worth a glance per resource type; everything else is in `--format json`.
@@ -59,6 +60,10 @@ def render_markdown(plan: Plan) -> str:
     urls = plan.outputs.get("urls") if isinstance(plan.outputs, dict) else None
     if urls:
         lines += ["Public URLs: " + ", ".join(f"{app} → {url}" for app, url in sorted(urls.items())), ""]
+    previewed = preview_lines(plan)
+    if previewed:  # a preview: its seed, step by step, and the custom domains it does not get
+        lines += ["**Preview.** " + previewed[0].capitalize() + ".", ""]
+        lines += [f"   {line.strip()}" if line.startswith("  ") else f"- {line}" for line in previewed[1:]] + [""]
     by_parent: dict[str, list[PlannedResource]] = {}
     for resource in customs:
         by_parent.setdefault(resource.parent or "", []).append(resource)

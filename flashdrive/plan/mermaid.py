@@ -25,6 +25,7 @@ from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CON
                                K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
                                ROLE_BACKUP_JOB)
 from flashdrive.plan.plan import Plan, PlannedResource
+from flashdrive.plan.preview import dropped_domains, preview_of, seed_of
 
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
@@ -431,8 +432,16 @@ def render_mermaid(plan: Plan) -> str:
         kept = f" · {stack.backup_keep_days} days kept" if stack.backup_keep_days else ""
         data.append(f'            {ids("backups", "backups")}[["backups{_text(kept)}<br/>'
                     f'{_text(stack.backup_repository or "repository outside the stack")}"]]')
+    preview = preview_of(plan)
+    seed = seed_of(preview) if preview is not None else None
+    if seed is not None:  # a preview's seed: once, from the base's backups, read only
+        steps = " → ".join(("restore", "release", "scrub", "copies") if seed.get("scrub") else
+                           ("restore", "release", "copies"))
+        data.append(f'            {ids("seed", "seed")}[["seed, once at creation<br/>{_text(str(seed.get("from")))}'
+                    f'<br/>{_text(steps)}"]]')
     if data:
-        body += [f'        subgraph {ids("group", "data")}["data, on retained volumes"]', *data, "        end"]
+        caption = "data, on retained volumes" if preview is None else "data, the preview's own"
+        body += [f'        subgraph {ids("group", "data")}["{_text(caption)}"]', *data, "        end"]
 
     for app in sorted(stack.apps.values(), key=lambda a: a.name):
         for disk, path, read_only in app.disks:
@@ -444,6 +453,15 @@ def render_mermaid(plan: Plan) -> str:
             links.append(f'    {ids("app", app_name)} -.->|env| {ids(kind, name)}')
     for target in sorted(ids(kind, name) for kind, name in stack.backed_up):
         links.append(f'    {ids("backups", "backups")} -.->|"backs up"| {target}')
+    if seed is not None:
+        for target in sorted([ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks]):
+            links.append(f'    {ids("seed", "seed")} -.->|"restores"| {target}')
+    if preview is not None:
+        stack.group += f" · preview of stack {preview.get('base')}, pull request {preview.get('number')}"
+        dropped = dropped_domains(preview)
+        if dropped:  # named, so a reviewer sees that they do not reach this preview
+            hosts = "<br/>".join(f"{_text(host)} (app {_text(app)})" for host, app in dropped)
+            out.append(f'    {ids("dropped", "domains")}["custom domains dropped in the preview:<br/>{hosts}"]')
 
     out.append(f'    subgraph {ids("stack", stack.name)}["{_text(stack.group)}"]')
     out += body
@@ -458,6 +476,8 @@ def render_mermaid(plan: Plan) -> str:
     data = [ids("db", d) for d in stack.databases] + [ids("disk", d) for d in stack.disks]
     if stack.backups:
         data.append(ids("backups", "backups"))
+    if seed is not None:
+        data.append(ids("seed", "seed"))
     if apps:
         out.append(f"    class {','.join(apps)} fdApp")
     if data:

@@ -24,7 +24,7 @@ def placeholder(key: str) -> str:
 
 
 def plan_loaded(loaded, *, backend: str | None = None, stack: str = DEFAULT_STACK,
-                config: Mapping[str, str] | None = None) -> Plan:
+                config: Mapping[str, str] | None = None, preview: int | None = None) -> Plan:
     """Run `flashdrive.program.build_stack(loaded, backend)` under the capture.
 
     Every config key the spec reads is secret and gets a placeholder unless `config` gives a value
@@ -45,17 +45,24 @@ def plan_loaded(loaded, *, backend: str | None = None, stack: str = DEFAULT_STAC
     keys = [full_config_key(k) for k in config_keys(loaded.spec)] + [MASTER_KEY]
     values = {key: placeholder(key) for key in keys}
     values.update({full_config_key(k): v for k, v in (config or {}).items()})
-    plan = capture(lambda: build_stack(loaded, backend), project=PROJECT, stack=stack,
+    from flashdrive.model.preview import preview_stack_name, resolve_preview
+
+    if preview is not None:  # a preview that cannot be made fails here, as the spec's own problems do
+
+        resolve_preview(loaded, preview, backend)
+    # Programs from before previews (and test doubles) take (loaded, backend) only.
+    program = (lambda: build_stack(loaded, backend)) if preview is None else (lambda: build_stack(loaded, backend, preview))
+    plan = capture(program, project=PROJECT, stack=stack,
                    config=values, secret_config_keys=keys)
-    plan.stack = loaded.spec.stack
+    plan.stack = loaded.spec.stack if preview is None else preview_stack_name(loaded.spec.stack, preview)
     plan.backend = backend or loaded.spec.backend
     return plan
 
 
 def plan_spec(spec_path: str | Path, overlay_path: str | Path | None = None, *, backend: str | None = None,
-              stack: str = DEFAULT_STACK, config: Mapping[str, str] | None = None) -> Plan:
+              stack: str = DEFAULT_STACK, config: Mapping[str, str] | None = None, preview: int | None = None) -> Plan:
     """Load and validate a spec (InputError if it is wrong), then plan it."""
     from flashdrive.spec import load_spec
 
     loaded = load_spec(spec_path, overlay_path)
-    return plan_loaded(loaded, backend=backend, stack=stack, config=config)
+    return plan_loaded(loaded, backend=backend, stack=stack, config=config, preview=preview)

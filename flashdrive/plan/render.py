@@ -124,6 +124,12 @@ def render_text(plan: Plan) -> str:
         for key in sorted(plan.outputs):
             lines.append(f"{INDENT}{key}: {abbreviate(plan.outputs[key])}")
 
+    from flashdrive.plan.preview import preview_lines
+
+    previewed = preview_lines(plan)
+    if previewed:
+        lines += ["", "Preview:"] + [f"{INDENT}{line}" for line in previewed]
+
     certificates = certificate_sources(plan)
     if certificates:
         lines += ["", "Certificates:"]

@@ -470,6 +470,31 @@ class KubernetesSpec(StrictModel):
     """Seconds a release Job (migrations) may run before the deploy fails."""
 
 
+class PreviewSeedSpec(StrictModel):
+    """Where a preview's data comes from, and what is done to it before any copy starts."""
+
+    from_: Annotated[Literal["backups"], Field(alias="from")]
+    """backups: restore the base stack's latest snapshot of each database and disk, read-only from its repository."""
+    scrub: Annotated[str, Field(min_length=1)] | None = None
+    """Runs once after the restore and the release, before any copy starts, with the first web app's image, env and disks (e.g. `python manage.py scrub_personal_data`)."""
+
+
+class PreviewsSpec(StrictModel):
+    """An environment per pull request (`flashdrive up --stack pr-123 --preview 123`): the same stack
+    under its own name `<stack>-pr-123`, with its own networks, volumes, databases and secrets."""
+
+    expire_after_days: Annotated[int, Field(ge=1, le=365)] = 7
+    """Days a preview lives; the preview workflow destroys older ones. Default 7."""
+    size: SizeName = "xs"
+    """Every app's size in a preview (databases keep theirs). Default xs."""
+    nodes: Annotated[int, Field(ge=1, le=20)] = 1
+    """Copies of every app in a preview. Default 1."""
+    cron: bool = False
+    """Whether scheduled jobs run in previews. Default false."""
+    seed: PreviewSeedSpec | None = None
+    """Start from the base stack's latest backup: {from: backups, scrub: COMMAND}. Default: start empty."""
+
+
 class Spec(StrictModel):
     """flashdrive.yaml: one stack of apps, databases, disks, domains and backups."""
 
@@ -493,6 +518,8 @@ class Spec(StrictModel):
     """Backups of every disk and database of the stack."""
     kubernetes: KubernetesSpec = KubernetesSpec.model_construct()
     """Settings read only with backend: kubernetes."""
+    previews: PreviewsSpec = PreviewsSpec.model_construct()
+    """An environment per pull request: how long it lives, its size and copies, cron, its seed."""
 
 
 def config_keys(spec: Any) -> list[str]:

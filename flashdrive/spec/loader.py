@@ -167,7 +167,8 @@ def _translate(error: dict, doc: Document) -> Problem:
         mark = pos.mark
         message = f"required key '{name}' is missing"
         example = {"version": "version: 1", "stack": "stack: shop", "engine": "engine: postgres",
-                   "name": "name: media", "mount": "mount: /app/media", "size_gb": "size_gb: 1"}.get(str(name))
+                   "name": "name: media", "mount": "mount: /app/media", "size_gb": "size_gb: 1",
+                   "from": "from: backups"}.get(str(name))
         hint = f"add `{example}`" if example else f"add `{name}: ...`"
         return Problem(message, mark, path, hint)
     if kind == "extra_forbidden":

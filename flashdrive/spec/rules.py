@@ -15,7 +15,7 @@ from flashdrive.engines import ENGINES
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
-from flashdrive.spec.contract import AppSpec, ConfigValue, ScopedValue
+from flashdrive.spec.contract import AppSpec, ConfigValue, S3Target, ScopedValue, VolumeTarget
 from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
@@ -134,6 +134,7 @@ class _Checker:
         self.images()
         self.build()
         self.backups()
+        self.previews()
         self.kubernetes()
         self.generated_text()
         if not self.spec.apps and not self.spec.databases:
@@ -513,6 +514,28 @@ class _Checker:
                              "REST: a server run with --append-only), and the prune job its own: "
                              + ("`prune: {access_key: {config: ...}, secret_key: {config: ...}}`" if key == "s3"
                                 else "`prune: {url: https://..., password: {config: ...}}`"), key=True)
+
+    def previews(self) -> None:
+        seed = self.spec.previews.seed
+        if seed is None:
+            return
+        path = ("previews", "seed")
+        if not self.spec.backups.enabled:
+            self.error(path + ("from",), "a preview is seeded from the stack's backups, but backups are off "
+                       "(backups.enabled: false)", "turn backups on, or remove `seed:` to start previews empty")
+        elif not isinstance(self.spec.backups.target, VolumeTarget):
+            kind = "s3" if isinstance(self.spec.backups.target, S3Target) else "rest"
+            self.error(path + ("from",), f"a preview reads the base's repository from its volume, read-only; this "
+                       f"stack's backups go to a {kind} target, which a preview could reach only with the backup "
+                       "job's credentials (they can write)", "keep backups in a volume (backups.target: {volume: "
+                       "backups}), or remove `seed:` to start previews empty")
+        if seed.scrub is not None:
+            if "\0" in seed.scrub:
+                self.error(path + ("scrub",), "the scrub command holds a NUL character",
+                           "remove it: a command line cannot carry one")
+            if not self.spec.apps:
+                self.error(path + ("scrub",), "the scrub command runs with an app's image, and the stack has no app",
+                           "add an app, or remove `scrub:`")
 
     def generated_text(self) -> None:
         """Values that are written into generated text (Caddyfile, probes, scripts, manifests,

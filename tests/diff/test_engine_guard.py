@@ -65,11 +65,15 @@ def test_a_new_postgres_major_without_upgraded_from_is_data_loss_and_says_to_add
             "back; or keep version 16.") in out
 
 
-def test_postgres_18_would_start_empty_beside_the_old_files_because_its_image_moved_the_data(diff):
+def test_postgres_18_on_docker_would_start_empty_beside_the_old_files_because_its_image_moved_the_data(diff):
+    code, out = diff({"engine": "postgres", "version": "17"}, {"engine": "postgres", "version": "18"})
+    assert code == 3
+    assert ("postgres 18 looks for its data in 18/docker of the volume, not in its root, and would start empty beside "
+            "the old files") in out
+    # Kubernetes sets the data directory itself (the same folder of the claim): 18 finds 17's and refuses it.
     code, out = diff({"engine": "postgres", "version": "17"}, {"engine": "postgres", "version": "18"}, KUBERNETES)
     assert code == 3
-    assert ("postgres 18 keeps its data at /var/lib/postgresql, not /var/lib/postgresql/data, and would start empty "
-            "beside the old files") in out
+    assert "postgres 18 refuses postgres 17's data directory" in out
 
 
 def test_a_minor_version_restarts_the_server_on_the_same_data(diff):

@@ -1,7 +1,7 @@
 """Deploy, update and tear down any flashdrive spec on the local Docker engine, as `pulumi up` would.
 
-    python tests/e2e/deploy.py up SPEC [--overlay FILE]... [--config KEY=VALUE]... [--json]
-    python tests/e2e/deploy.py down SPEC [--overlay FILE]...
+    python tests/e2e/deploy.py up SPEC [--overlay FILE]... [--config KEY=VALUE]... [--preview N] [--json]
+    python tests/e2e/deploy.py down SPEC [--overlay FILE]... [--preview N]
 
 `up` runs the real program (flashdrive.program.build_stack) under the recording monitor, with the
 engine stand-in (provider.py) creating, updating, replacing and deleting on the engine against the
@@ -46,6 +46,8 @@ from provider import (CreateFailed, EngineMocks, ProtectedResource, docker, remo
                       teardown_stack)
 
 from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key  # noqa: E402
+from flashdrive.model.preview import CONFIG_KEY as PREVIEW_KEY  # noqa: E402
+from flashdrive.model.preview import preview_stack_name, resolve_preview  # noqa: E402
 from flashdrive.plan import capture  # noqa: E402
 from flashdrive.plan.capture import ProgramError  # noqa: E402
 from flashdrive.plan.plan import Plan  # noqa: E402
@@ -128,8 +130,11 @@ def resolve_stack_name(spec: Path, overlays: list[Path]) -> str:
 
 
 def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config: dict[str, str] | None = None,
-                 images: dict[str, str] | None = None, stack: str | None = None, log=None) -> Deployed:
-    """Deploy or update SPEC on the local engine; raises DeployFailed with the cause."""
+                 images: dict[str, str] | None = None, stack: str | None = None, log=None,
+                 preview: int | None = None) -> Deployed:
+    """Deploy or update SPEC on the local engine; raises DeployFailed with the cause. `preview`: deploy
+    the spec's preview for that pull request instead (stack `<stack>-pr-N`), as `flashdrive up
+    --preview N` would: with the base's master key, copied as `pulumi config cp` would."""
     spec = Path(spec)
     overlays = [Path(p) for p in overlays or []]
     log = log or (lambda line: None)
@@ -137,6 +142,7 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
         name = stack or resolve_stack_name(spec, overlays)
     except InputError as exc:  # a broken spec fails before anything is built
         raise DeployFailed("\n".join(p.format() for p in exc.problems)) from None
+    base = name
     if images is None:
         builder = load_images_builder()
         if not builder.engine_answers():
@@ -145,15 +151,20 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     try:
         e2e_overlay = stand_in_overlay(stack_folder(name), images, stack)
         loaded = load_spec(spec, overlays + [e2e_overlay])
+        if preview is not None:
+            base = loaded.spec.stack
+            resolve_preview(loaded, preview)  # a preview that cannot be made fails here, as the spec's own problems
     except InputError as exc:
         raise DeployFailed("\n".join(p.format() for p in exc.problems)) from None
-    name = loaded.spec.stack
+    name = loaded.spec.stack if preview is None else preview_stack_name(loaded.spec.stack, preview)
     address = loopback_address(name)
     mocks = EngineMocks(stack_folder(name) / "state.json", publish_address=address)
-    config = {**stack_config(name), **(config or {})}
+    own = stack_config(name, master_from=base if preview is not None else None)
+    config = {**own, **({PREVIEW_KEY: str(preview)} if preview is not None else {}), **(config or {})}
     started = time.perf_counter()
     try:
-        plan = capture(lambda: build_stack(loaded), config=config, secret_config_keys=list(config), mocks=mocks)
+        plan = capture(lambda: build_stack(loaded, preview=preview), config=config, secret_config_keys=list(config),
+                       mocks=mocks)
         changes = mocks.finish()
     except (ProgramError, CreateFailed, ProtectedResource) as exc:
         cause = exc.cause if isinstance(exc, ProgramError) and exc.cause is not None else exc
@@ -166,14 +177,15 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     return deployed
 
 
-def stack_config(stack: str) -> dict[str, str]:
+def stack_config(stack: str, master_from: str | None = None) -> dict[str, str]:
     """The stack's own config, as `stacks/Pulumi.<stack>.yaml` keeps it beside the state: the master
     key that every generated credential derives from, made on the first `up` as `flashdrive up`
-    does, and kept by `pulumi destroy` (only `down` removes it)."""
+    does, and kept by `pulumi destroy` (only `down` removes it). `master_from`: a preview's base,
+    whose master key it shares (`pulumi config cp flashdrive:masterKey --stack BASE --dest PREVIEW`)."""
     path = stack_folder(stack) / "config.json"
     if path.is_file():
         return json.loads(path.read_text())
-    config = {FULL_CONFIG_KEY: new_master_key()}
+    config = {FULL_CONFIG_KEY: stack_config(master_from)[FULL_CONFIG_KEY] if master_from else new_master_key()}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -201,10 +213,12 @@ def pulumi_destroy(stack: str) -> dict[str, int]:
 
 
 def destroy_stack(spec: Path | str | None = None, *, overlays: list[Path] | None = None,
-                  stack: str | None = None) -> dict[str, int]:
+                  stack: str | None = None, preview: int | None = None) -> dict[str, int]:
     """Everything `up` made, gone: `pulumi destroy`, then the retained data volumes (which it
-    leaves on purpose) and the state."""
+    leaves on purpose) and the state. With `preview`: the preview `<stack>-pr-N`, only."""
     name = stack or resolve_stack_name(Path(spec), [Path(p) for p in overlays or []])
+    if preview is not None:
+        name = preview_stack_name(name, preview)
     folder = stack_folder(name)
     changes = pulumi_destroy(name)
     teardown_stack(name)  # anything labelled with the stack that a failed run left outside the state
@@ -232,16 +246,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay", action="append", type=Path, default=[])
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--stack", help="deploy under this stack name instead of the spec's")
+    parser.add_argument("--preview", type=int, metavar="N",
+                        help="the stack's preview for pull request N (<stack>-pr-N), seeded from its backups")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     args = parser.parse_args(argv)
     log = (lambda line: print(f"[images] {line}", file=sys.stderr))
     try:
         if args.command == "down":
-            changes = destroy_stack(args.spec, overlays=args.overlay, stack=args.stack)
+            changes = destroy_stack(args.spec, overlays=args.overlay, stack=args.stack, preview=args.preview)
             print(json.dumps({"changes": changes}) if args.json else f"deleted: {changes}")
             return 0
         deployed = deploy_stack(args.spec, overlays=args.overlay, config=_config_pairs(args.config),
-                                stack=args.stack, log=log)
+                                stack=args.stack, log=log, preview=args.preview)
     except DeployFailed as exc:
         print(f"deploy.py: {exc}", file=sys.stderr)
         return 1

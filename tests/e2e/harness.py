@@ -41,6 +41,12 @@ class Deployment:
     last: Deployed | None = None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    preview: int | None = None  # the stack's preview for that pull request (<stack>-pr-N) instead
+
+    @property
+    def name(self) -> str:
+        """The deployed stack's name: its containers', volumes' and networks' prefix and label."""
+        return self.stack if self.preview is None else f"{self.stack}-pr-{self.preview}"
 
     @property
     def overlays(self) -> list[Path]:
@@ -50,7 +56,7 @@ class Deployment:
 
     @property
     def address(self) -> str:
-        return loopback_address(self.stack)
+        return loopback_address(self.name)
 
     @property
     def plan(self):
@@ -58,18 +64,18 @@ class Deployment:
 
     def deploy(self) -> "Deployment":
         self.last = deploy_stack(self.spec, overlays=self.overlays, config=self.config, images=self.images,
-                                 stack=self.stack)
+                                 stack=self.stack, preview=self.preview)
         self.seconds = self.last.seconds
         return self
 
     def teardown(self) -> None:
-        destroy_stack(stack=self.stack)
+        destroy_stack(stack=self.stack, preview=self.preview)
 
     def container(self, name: str) -> str:
         """The container of `name` (`web-1`, `main`, `edge`): app copies carry a version suffix
         (`shop-web-1-3fa9c2d1`), and while a deploy rolls two versions may exist: the newest."""
-        wanted = f"{self.stack}-{name}"
-        listed = docker("ps", "--all", "--filter", f"label=flashdrive.stack={self.stack}",
+        wanted = f"{self.name}-{name}"
+        listed = docker("ps", "--all", "--filter", f"label=flashdrive.stack={self.name}",
                         "--format", "{{.CreatedAt}}\t{{.Names}}").stdout.splitlines()
         found = sorted(line.split("\t") for line in listed if "\t" in line)
         matches = [n for _, n in found if n == wanted or re.fullmatch(re.escape(wanted) + r"-[0-9a-f]{8}", n)]
@@ -79,7 +85,7 @@ class Deployment:
         return json.loads(docker("inspect", self.container(name)).stdout)[0]
 
     def stack_containers(self) -> list[dict]:
-        ids = docker("ps", "--all", "--quiet", "--filter", f"label=flashdrive.stack={self.stack}").stdout.split()
+        ids = docker("ps", "--all", "--quiet", "--filter", f"label=flashdrive.stack={self.name}").stdout.split()
         return json.loads(docker("inspect", *ids).stdout) if ids else []
 
     def exec(self, name: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
