@@ -400,7 +400,8 @@ def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, 
         refusal = (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
                    f"{was or 'its root'}, and would start empty beside the old files")
     else:
-        refusal = f"{facts.name} {after} would start on {facts.name} {before}'s data directory, which it cannot read"
+        refusal = (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops "
+                   f"first, the deploy waits until it times out")
     return Finding(holder, UNREADABLE, holder.physical or db,
                    f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
                    f"say `upgraded_from`: {refusal}",

@@ -59,8 +59,8 @@ def test_a_new_postgres_major_without_upgraded_from_is_data_loss_and_says_to_add
     assert code == 3
     assert "DATA LOSS: this change puts at risk the data of 1 data holder: ! database 'main'" in out
     assert ("database 'main' (volume shop-db-main) would be left unreadable: its version changes from postgres 16 to "
-            "17, a new major, and the spec does not say `upgraded_from`: postgres 17 would start on postgres 16's data "
-            "directory, which it cannot read. Add `upgraded_from: [\"16\"]` to databases.main: the deploy then runs 17 "
+            "17, a new major, and the spec does not say `upgraded_from`: postgres 17 refuses postgres 16's data "
+            "directory, and as the old server stops first, the deploy waits until it times out. Add `upgraded_from: [\"16\"]` to databases.main: the deploy then runs 17 "
             "on a new volume, copies the data across with 17's own dump and restore, and keeps shop-db-main as the way "
             "back; or keep version 16.") in out
 
