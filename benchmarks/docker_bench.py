@@ -1,5 +1,6 @@
 """The Docker figures: the example app's image rebuilt after a source-only change over its cold
-build, and the time from nothing to the first HTTPS 200 of the example stack — through the e2e
+build, the time from nothing to the first HTTPS 200 of the example stack, and a code deploy under
+load (the requests that failed, the time from `up` to the new version serving) — through the e2e
 harness (the real program, its registrations created by the provider double) and by plain Docker
 API calls (raw_docker.py), the floor.
 
@@ -15,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +27,8 @@ STACK = "bench"
 HOST = f"web.{STACK}.localhost"
 COLD_TAG = "flashdrive-bench/app:cold"
 REBUILD_TAG = "flashdrive-bench/app:rebuild"
+EDGE_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
+VERSION_PATH = "/static/store/version.txt"  # a file of the app's source, served by WhiteNoise
 CUSTOM_DOMAIN = ("apps:\n  web:\n    domains:\n      - host: shop.example.com\n"
                  "        certificate: {config: shopCertPem}\n        key: {config: shopKeyPem}\n")
 
@@ -50,11 +54,10 @@ class DockerBench:
         self.builder = load_builder()
         if not self.builder.engine_answers():
             raise DockerUnavailable("no Docker engine answers (tests/e2e/engine.sh starts one)")
-        busy = _docker("ps", "--quiet", "--filter", "publish=443").stdout.split()
-        if busy:
-            names = _docker("inspect", "--format", "{{.Name}}", *busy).stdout.split()
-            raise DockerUnavailable(f"port 443 is taken by {', '.join(n.lstrip('/') for n in names)} "
-                                    "(is the e2e suite running?)")
+        from deploy import loopback_address
+
+        # The stack's 80/443 on its own loopback address: other stacks on the engine never clash.
+        self.address = loopback_address(STACK)
         self.images = self.builder.build_all(log=lambda line: log(f"[images] {line}"))
         self.folder = Path(tempfile.mkdtemp(prefix="flashdrive-bench-"))
         shutil.copytree(ROOT / "examples" / "django-shop", self.folder / "shop",
@@ -63,7 +66,10 @@ class DockerBench:
         from harness import self_signed, write_overlay
 
         cert, key = self_signed("shop.example.com", self.folder)
-        self.config = {"flashdrive:shopCertPem": cert, "flashdrive:shopKeyPem": key}
+        from flashdrive.credentials import FULL_CONFIG_KEY, new_master_key
+
+        # The master key every generated credential derives from, as `flashdrive up` sets it.
+        self.config = {"flashdrive:shopCertPem": cert, "flashdrive:shopKeyPem": key, FULL_CONFIG_KEY: new_master_key()}
         self.overlay = write_overlay(self.folder, STACK, self.images, CUSTOM_DOMAIN)
         self.tags: set[str] = {COLD_TAG, REBUILD_TAG}
         self.changes = 0
@@ -178,13 +184,119 @@ class DockerBench:
         self._clean()
         started = time.perf_counter()
         try:
-            marks = raw_docker.deploy(specs, api)
-            seconds = self._first_200(started, lambda: api.read_file(f"{STACK}-edge",
-                                                                    "/data/caddy/pki/authorities/local/root.crt"))
+            marks = raw_docker.deploy(specs, api, publish_address=self.address)
+            seconds = self._first_200(started, lambda: api.read_file(f"{STACK}-edge", EDGE_ROOT_CA), self.address)
         finally:
             self._clean()
         self.log(f"raw API: edge started at {marks['edge_started']:.1f}s, first HTTPS 200 at {seconds:.1f}s {marks}")
         return {"seconds": seconds, "marks": marks}
+
+    # -- a code deploy under load -----------------------------------------------------------
+    def _new_version(self) -> str:
+        """A source change the edge can tell: a static file with a new token (collected at build)."""
+        self._change_source()
+        token = uuid.uuid4().hex
+        (self.folder / "shop" / "app" / "store" / "static" / "store" / "version.txt").write_text(token)
+        return token
+
+    def _watch(self, token: str, ca: str, started: float) -> tuple[threading.Thread, dict]:
+        """A thread that polls the edge until the new version's token is served; `found["seconds"]`
+        is then the time since `started`."""
+        from harness import https
+
+        found: dict = {}
+
+        def poll() -> None:
+            deadline = time.monotonic() + 900
+            while time.monotonic() < deadline:
+                try:
+                    status, _, body = https(HOST, VERSION_PATH, ca_pem=ca, timeout=5, address=self.address)
+                    if status == 200 and body.decode().strip() == token:
+                        found["seconds"] = time.perf_counter() - started
+                        return
+                except Exception:  # noqa: BLE001 - not served yet: poll again
+                    pass
+                time.sleep(0.1)
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        return thread, found
+
+    def _under_load(self, ca: str, deploy, prepare=lambda: None) -> dict:
+        """`deploy()` after a code change (and `prepare()`, untimed), under the e2e suite's bounded
+        load on `/` (a page that reads and writes the database), until the new version is served."""
+        from harness import BoundedLoad
+
+        token = self._new_version()
+        prepare()
+        with BoundedLoad(HOST, ca, self.address, path="/", max_seconds=900) as load:
+            started = time.perf_counter()
+            watch, found = self._watch(token, ca, started)
+            deploy()
+            deployed = time.perf_counter() - started
+            watch.join(timeout=900)
+        if "seconds" not in found:
+            raise RuntimeError("the new version was never served")
+        return {"seconds": found["seconds"], "deploy_s": deployed, "requests": len(load.results),
+                "failed": len(load.failures), "failures": sorted({str(f) for f in load.failures})[:3]}
+
+    def code_deploy_harness(self) -> dict:
+        from harness import Deployment
+
+        self._clean()
+        deployment = Deployment(STACK, self.spec, self.overlay, dict(self.config), images=self.images)
+        try:
+            deployment.deploy()
+            ca = deployment.last.ca_pem.read_text()
+            self._first_200(time.perf_counter(), lambda: ca, self.address)
+            result = self._under_load(ca, deployment.deploy)
+        finally:
+            if deployment.last is not None:
+                self.tags.update(deployment.last.build_seconds)
+            self._clean()
+        self.log(f"harness code deploy: new version served at {result['seconds']:.1f}s (up took "
+                 f"{result['deploy_s']:.1f}s), {result['failed']} of {result['requests']} requests failed "
+                 f"{result['failures']}")
+        return result
+
+    def code_deploy_raw(self) -> dict:
+        import raw_docker
+        from flashdrive.program import build_stack
+        from flashdrive.spec import load_spec
+
+        def specs():
+            loaded = load_spec(self.spec, self.overlay)
+            return raw_docker.container_specs(lambda: build_stack(loaded), self.config)
+
+        old = specs()
+        app_image = next(tag for tag in old.images.values() if tag.startswith("flashdrive/"))
+        self._build(app_image)  # not timed: the first deploy starts from the image
+        self.tags.add(app_image)
+        api = raw_docker.DockerAPI()
+        self._clean()
+        try:
+            raw_docker.deploy(old, api, publish_address=self.address)
+            ca = None
+            deadline = time.monotonic() + 60
+            while ca is None and time.monotonic() < deadline:  # Caddy writes its root when it starts
+                ca = api.read_file(f"{STACK}-edge", EDGE_ROOT_CA)
+                time.sleep(0.2)
+            if ca is None:
+                raise RuntimeError("the edge wrote no root certificate")
+            self._first_200(time.perf_counter(), lambda: ca, self.address)
+            new: list = []
+
+            def deploy() -> None:
+                self._build(app_image)  # `up` builds too
+                raw_docker.roll(old, new[0], api)
+
+            # What to create comes from the program: bookkeeping, not a step of the deploy, so untimed.
+            result = self._under_load(ca, deploy, prepare=lambda: new.append(specs()))
+        finally:
+            self._clean()
+        self.log(f"raw code deploy: new version served at {result['seconds']:.1f}s, {result['failed']} of "
+                 f"{result['requests']} requests failed {result['failures']}")
+        return result
 
     def close(self) -> None:
         self._clean()
@@ -206,6 +318,14 @@ def run(*, quick: bool, log=print) -> dict:
         figures["raw_first_https_s"] = statistics.median(r["seconds"] for r in raw)
         figures["first_https_ratio"] = figures["first_https_s"] / figures["raw_first_https_s"]
         figures["first_https_build_s"] = statistics.median(h["build_s"] for h in harness)
+        # One code deploy each: the failures are counts, not timings, and one deploy is minutes.
+        harness_deploy, raw_deploy = bench.code_deploy_harness(), bench.code_deploy_raw()
+        figures.update(
+            code_deploy_failed=harness_deploy["failed"], code_deploy_requests=harness_deploy["requests"],
+            code_deploy_s=harness_deploy["seconds"], code_deploy_up_s=harness_deploy["deploy_s"],
+            raw_code_deploy_failed=raw_deploy["failed"], raw_code_deploy_requests=raw_deploy["requests"],
+            raw_code_deploy_s=raw_deploy["seconds"],
+            code_deploy_ratio=harness_deploy["seconds"] / raw_deploy["seconds"])
         return figures
     finally:
         bench.close()

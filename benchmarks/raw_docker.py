@@ -6,7 +6,13 @@ volume and container it registers, secrets unmasked, run under plan mocks, nothi
 the containers are the same; how and when to create them is the hand-written part: everything
 that can go in parallel does, the database is ready when its own health-check command succeeds
 (polled with `exec` every 0.2 s rather than waiting for Docker's health-check interval), the
-release runs to completion, then the copies, then the edge.
+release runs to completion (its script: the docker CLI), then the copies, then the edge, its
+Caddyfile copied onto its volume through the API before it starts.
+
+`roll` is a code deploy by hand, the same steps as flashdrive's rolling one: the new image's
+release, the new copies started beside the old ones until their health check passes (polled),
+then the old ones stopped with their grace period and removed. The edge routes by the copies'
+aliases, which old and new share.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
+import posixpath
 import socket
+import subprocess
 import tarfile
 import time
 import urllib.parse
@@ -22,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flashdrive.labels import EDGE_CADDYFILE
 from flashdrive.plan import PlanMocks, capture
 
 API = "/v1.41"  # Docker 20.10; newer engines accept it too
@@ -45,7 +55,15 @@ class StackSpecs:
     networks: list[dict] = field(default_factory=list)
     volumes: list[dict] = field(default_factory=list)
     containers: list[dict] = field(default_factory=list)
+    commands: dict[str, dict] = field(default_factory=dict)  # name -> inputs (releases, the edge's routes)
     images: dict[str, str] = field(default_factory=dict)  # the plan's stand-in image ids -> real tags
+
+    def releases(self) -> list[dict]:
+        return [c for name, c in sorted(self.commands.items()) if name.endswith("-release")]
+
+    def caddyfile(self) -> str | None:
+        routes = next((c for name, c in self.commands.items() if name.endswith("-edge-routes")), None)
+        return routes["environment"]["FLASHDRIVE_CADDYFILE"] if routes else None
 
 
 class _SpecMocks(PlanMocks):
@@ -54,14 +72,21 @@ class _SpecMocks(PlanMocks):
         self.specs = specs
 
     def new_resource(self, args):
-        resource_id, state = super().new_resource(args)
+        from tls_double import TYPES as TLS_TYPES  # tests/e2e: keys and certificates made for real
+        from tls_double import create_tls
+
         inputs = _unwrap(dict(args.inputs))
+        if args.typ in TLS_TYPES:  # a database's TLS files are uploaded into its container
+            return create_tls(args.typ, inputs)
+        resource_id, state = super().new_resource(args)
         if args.typ == "docker:index/network:Network":
             self.specs.networks.append(inputs)
         elif args.typ == "docker:index/volume:Volume":
             self.specs.volumes.append(inputs)
         elif args.typ == "docker:index/container:Container":
             self.specs.containers.append(inputs)
+        elif args.typ == "command:local:Command":
+            self.specs.commands[args.name] = inputs
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             self.specs.images[state["imageId"]] = inputs["name"]
         elif args.typ == "docker:index/image:Image":
@@ -74,6 +99,9 @@ def container_specs(program, config: dict[str, str]) -> StackSpecs:
     capture(program, config=config, secret_config_keys=list(config), mocks=_SpecMocks(specs))
     for container in specs.containers:
         container["image"] = specs.images.get(container["image"], container["image"])
+    for command in specs.commands.values():
+        command["environment"] = {k: specs.images.get(v, v) if isinstance(v, str) else v
+                                  for k, v in (command.get("environment") or {}).items()}
     return specs
 
 
@@ -136,9 +164,9 @@ def _seconds_ns(text: str) -> int:
     return int(float(str(text).rstrip("s")) * 1_000_000_000)
 
 
-def _create_body(c: dict) -> tuple[dict, list[dict]]:
+def _create_body(c: dict, publish_address: str = "") -> tuple[dict, list[dict]]:
     """The container's inputs (pulumi-docker names) as a Docker API create body, plus the
-    networks to connect after creation."""
+    networks to connect after creation. Ports are published on `publish_address` (all when empty)."""
     host: dict[str, Any] = {
         "Binds": [f"{v['volumeName']}:{v['containerPath']}" + (":ro" if v.get("readOnly") else "")
                   for v in c.get("volumes", [])],
@@ -158,8 +186,8 @@ def _create_body(c: dict) -> tuple[dict, list[dict]]:
     if c.get("cpus"):
         host["NanoCpus"] = int(float(c["cpus"]) * 1_000_000_000)
     ports = c.get("ports", [])
-    host["PortBindings"] = {f"{int(p['internal'])}/{p.get('protocol', 'tcp')}": [{"HostPort": str(int(p["external"]))}]
-                            for p in ports}
+    host["PortBindings"] = {f"{int(p['internal'])}/{p.get('protocol', 'tcp')}":
+                            [{"HostIp": publish_address, "HostPort": str(int(p["external"]))}] for p in ports}
     if c.get("networkMode"):
         host["NetworkMode"] = c["networkMode"]
     networks = c.get("networksAdvanced", [])
@@ -204,7 +232,43 @@ def _tar(files: list[dict]) -> bytes:
 
 # --- the hand-written deploy ------------------------------------------------------------------
 
-def deploy(specs: StackSpecs, api: DockerAPI, *, log=lambda message: None) -> dict[str, float]:
+def _role(c: dict) -> str:
+    return next((lb["value"] for lb in c.get("labels", []) if lb["label"] == "flashdrive.role"), "")
+
+
+def _ready(api: DockerAPI, c: dict, seconds: float = 180) -> None:
+    """Until the container's own health-check command succeeds in it (polled every 0.2 s)."""
+    test = c["healthcheck"]["tests"]
+    command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+    deadline = time.monotonic() + seconds
+    while api.exec(c["name"], command) != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{c['name']} did not get ready")
+        time.sleep(0.2)
+
+
+def _create(api: DockerAPI, c: dict, publish_address: str) -> str:
+    body, more = _create_body(c, publish_address)
+    api.call("POST", "/containers/create", body, query={"name": c["name"]})
+    for extra in more:
+        api.call("POST", f"/networks/{extra['name']}/connect",
+                 {"Container": c["name"], "EndpointConfig": {"Aliases": extra.get("aliases", [])}})
+    if c.get("uploads"):
+        api.call("PUT", f"/containers/{c['name']}/archive", query={"path": "/"}, raw=_tar(c["uploads"]))
+    return c["name"]
+
+
+def _release(command: dict) -> None:
+    """The release's own script: the docker CLI runs a one-off container of the new image."""
+    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), **command["environment"]}
+    result = subprocess.run(["/bin/sh", "-c", command["create"]], env=env, capture_output=True, text=True,
+                            timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"release failed:\n{(result.stdout + result.stderr)[-3000:]}")
+
+
+def deploy(specs: StackSpecs, api: DockerAPI, *, publish_address: str = "",
+           log=lambda message: None) -> dict[str, float]:
     """Create and start the stack; returns when the edge is started (seconds per step)."""
     started = time.perf_counter()
     marks: dict[str, float] = {}
@@ -226,55 +290,32 @@ def deploy(specs: StackSpecs, api: DockerAPI, *, log=lambda message: None) -> di
     list(pool.map(volume, specs.volumes))
     mark("networks_volumes")
 
-    def create(c: dict) -> str:
-        body, more = _create_body(c)
-        api.call("POST", "/containers/create", body, query={"name": c["name"]})
-        for extra in more:
-            api.call("POST", f"/networks/{extra['name']}/connect",
-                     {"Container": c["name"], "EndpointConfig": {"Aliases": extra.get("aliases", [])}})
-        if c.get("uploads"):
-            api.call("PUT", f"/containers/{c['name']}/archive", query={"path": "/"}, raw=_tar(c["uploads"]))
-        return c["name"]
-
-    list(pool.map(create, specs.containers))
+    # One-off containers (backup runs) are started by their schedule, never by a deploy.
+    containers = [c for c in specs.containers if not c.get("attach")]
+    list(pool.map(lambda c: _create(api, c, publish_address), containers))
+    caddyfile = specs.caddyfile()
+    edge = [c for c in containers if _role(c) == "edge"]
+    if caddyfile is not None and edge:  # onto the edge's volume, before Caddy reads it
+        folder, name = posixpath.split(EDGE_CADDYFILE)
+        api.call("PUT", f"/containers/{edge[0]['name']}/archive", query={"path": folder},
+                 raw=_tar([{"file": name, "content": caddyfile}]))
     mark("created")
-
-    def role(c: dict) -> str:
-        return next((lb["value"] for lb in c.get("labels", []) if lb["label"] == "flashdrive.role"), "")
 
     def start(name: str) -> None:
         api.call("POST", f"/containers/{name}/start")
 
-    databases = [c for c in specs.containers if c.get("wait")]
-    releases = [c for c in specs.containers if c.get("attach")]
-    copies = [c for c in specs.containers if role(c) in ("web", "worker")]
-    edge = [c for c in specs.containers if role(c) == "edge"]
-    rest = [c for c in specs.containers if c not in databases + releases + copies + edge]
+    databases = [c for c in containers if _role(c) not in ("web", "worker") and c.get("wait")]
+    copies = [c for c in containers if _role(c) in ("web", "worker")]
+    rest = [c for c in containers if c not in databases + copies + edge]
 
     list(pool.map(start, [c["name"] for c in databases]))
     mark("databases_started")
-    later = [pool.submit(start, c["name"]) for c in rest if role(c) == "backup-server"]
+    later = [pool.submit(start, c["name"]) for c in rest if _role(c) == "backup-server"]
 
-    def ready(c: dict) -> None:
-        test = c["healthcheck"]["tests"]
-        command = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
-        deadline = time.monotonic() + 180
-        while api.exec(c["name"], command) != 0:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{c['name']} did not get ready")
-            time.sleep(0.2)
-
-    list(pool.map(ready, databases))
+    list(pool.map(lambda c: _ready(api, c), databases))
     mark("databases_ready")
-    later += [pool.submit(start, c["name"]) for c in rest if role(c) != "backup-server"]
-
-    def release(c: dict) -> None:
-        start(c["name"])
-        result = api.call("POST", f"/containers/{c['name']}/wait")
-        if result.get("StatusCode") != 0:
-            raise RuntimeError(f"release {c['name']} exited with {result.get('StatusCode')}")
-
-    list(pool.map(release, releases))
+    later += [pool.submit(start, c["name"]) for c in rest if _role(c) != "backup-server"]
+    list(pool.map(_release, specs.releases()))
     mark("released")
     list(pool.map(start, [c["name"] for c in copies]))
     mark("copies_started")
@@ -284,4 +325,36 @@ def deploy(specs: StackSpecs, api: DockerAPI, *, log=lambda message: None) -> di
         future.result()
     pool.shutdown()
     log(f"raw deploy: {marks}")
+    return marks
+
+
+def roll(old: StackSpecs, new: StackSpecs, api: DockerAPI, *, log=lambda message: None) -> dict[str, float]:
+    """A code deploy by hand, once the new image is built: its release, the new copies beside the
+    old ones until healthy, then the old ones stopped gracefully and removed (seconds per step)."""
+    started = time.perf_counter()
+    marks: dict[str, float] = {}
+
+    def mark(name: str) -> None:
+        marks[name] = round(time.perf_counter() - started, 3)
+
+    names = {c["name"] for c in old.containers}
+    fresh = [c for c in new.containers if _role(c) in ("web", "worker") and c["name"] not in names]
+    kept = {c["name"] for c in new.containers}
+    gone = [c for c in old.containers if _role(c) in ("web", "worker") and c["name"] not in kept]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(_release, new.releases()))
+        mark("released")
+        list(pool.map(lambda c: _create(api, c, ""), fresh))
+        list(pool.map(lambda c: api.call("POST", f"/containers/{c['name']}/start"), fresh))
+        list(pool.map(lambda c: _ready(api, c), [c for c in fresh if c.get("healthcheck")]))
+        mark("copies_ready")
+
+        def retire(c: dict) -> None:
+            grace = int(c.get("destroyGraceSeconds") or 0)
+            api.call("POST", f"/containers/{c['name']}/stop", query={"t": grace}, expect=(204, 304))
+            api.call("DELETE", f"/containers/{c['name']}", query={"force": "true"})
+
+        list(pool.map(retire, gone))
+        mark("old_removed")
+    log(f"raw roll: {marks}")
     return marks

@@ -17,6 +17,10 @@ Figures (several repetitions, medians; each plan figure in a fresh process):
 - rebuild_ratio: the example app's image rebuilt after a source-only change over its cold build.
 - first_https_s / raw_first_https_s: from nothing to the first HTTPS 200 of the example stack,
   through the e2e harness, and by plain Docker API calls (the floor).
+- code_deploy_failed: requests that failed during a code deploy of the example stack (a bounded
+  load on `/` through the edge); code_deploy_s / raw_code_deploy_s: from `up` (its image build
+  included) to the new version serving, and the same steps by plain Docker calls (build, release,
+  new copies beside the old until healthy, old ones stopped gracefully), with their failures too.
 Goals are to reach, not asserted anywhere.
 """
 
@@ -45,9 +49,11 @@ GOALS = {  # figure: (goal, lower is better)
     "cold_start_ratio": 1.3,
     "rebuild_ratio": 0.2,
     "first_https_ratio": 1.2,
+    "code_deploy_failed": 0,
 }
 KEYS = ("plan_overhead_ratio", "plan_scaling_ratio", "cold_start_ratio", "peak_memory_mb",
-        "rebuild_ratio", "first_https_s", "raw_first_https_s")
+        "rebuild_ratio", "first_https_s", "raw_first_https_s", "code_deploy_failed", "code_deploy_s",
+        "raw_code_deploy_s")
 
 
 def log(message: str) -> None:
@@ -148,15 +154,17 @@ def _run_in(folder: Path, *, quick: bool, docker: bool) -> dict:
     figures.update(peak_memory_mb=memory["peak_memory_mb"], max_rss_mb=memory["max_rss_mb"])
 
     docker_keys = ("rebuild_ratio", "first_https_s", "raw_first_https_s", "first_https_ratio", "cold_build_s",
-                   "rebuild_s", "first_https_build_s")
-    figures.update({key: None for key in docker_keys})
+                   "rebuild_s", "first_https_build_s", "code_deploy_failed", "code_deploy_requests", "code_deploy_s",
+                   "code_deploy_up_s", "raw_code_deploy_failed", "raw_code_deploy_requests", "raw_code_deploy_s",
+                   "code_deploy_ratio")
+    figures.update(dict.fromkeys(docker_keys))
     if not docker:
         figures["docker_skipped"] = "--no-docker"
     else:
         import docker_bench
 
         try:
-            log("docker: cold build, rebuilds, first HTTPS (harness and raw API)")
+            log("docker: cold build, rebuilds, first HTTPS, a code deploy under load (harness and raw API)")
             figures.update(docker_bench.run(quick=quick, log=log))
         except docker_bench.DockerUnavailable as reason:
             figures["docker_skipped"] = str(reason)
@@ -167,6 +175,8 @@ def _run_in(folder: Path, *, quick: bool, docker: bool) -> dict:
 def table(figures: dict) -> str:
     def value(key: str, unit: str = "") -> str:
         v = figures.get(key)
+        if isinstance(v, int) and not isinstance(v, bool):  # counts
+            return f"{v}{unit}"
         return "—" if v is None else f"{v:.2f}{unit}"
 
     def goal(key: str) -> str:
@@ -193,6 +203,13 @@ def table(figures: dict) -> str:
                           f"{value('first_https_build_s', ' s')})", None),
         ("raw_first_https_s", "the same containers by plain Docker API calls", None),
         ("first_https_ratio", "harness / raw", "first_https_ratio"),
+        ("code_deploy_failed", f"failed requests of {value('code_deploy_requests')} during a code deploy, "
+                               f"harness (raw: {value('raw_code_deploy_failed')} of "
+                               f"{value('raw_code_deploy_requests')})", "code_deploy_failed"),
+        ("code_deploy_s", f"`up` of a code change → the new version serving, harness (`up` took "
+                          f"{value('code_deploy_up_s', ' s')})", None),
+        ("raw_code_deploy_s", "the same steps by plain Docker calls", None),
+        ("code_deploy_ratio", "harness / raw", None),
     ]
     width = max(len(key) for key, _, _ in rows)
     lines = [f"{'figure'.ljust(width)}  {'value':>8}  {'goal':<14}  what", "-" * (width + 80)]

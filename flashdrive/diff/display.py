@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flashdrive.diff.guard import Report
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, SAME, UPDATE, VERDICTS, PlanDiff, ResourceChange
 from flashdrive.diff.value_lines import lines, summary
+from flashdrive.plan.render import app_strategies
 
 COMMENT_MARKER = "<!-- flashdrive-diff -->"
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
@@ -72,6 +73,13 @@ def groups(diff: PlanDiff) -> list[Group]:
     return [Group((key[0], key[2]), *meta[key], changes=found[key]) for key in sorted(found)]
 
 
+def _strategy(diff: PlanDiff, group: Group) -> tuple[str, str] | None:
+    """How the changed app's copies are deployed, and why (a new or removed app rolls nothing)."""
+    if group.kind != "App" or group.status:
+        return None
+    return app_strategies(diff.head).get(group.name)
+
+
 def _because(change: ResourceChange) -> str:
     if change.verdict == REPLACE:
         return f"replaced because {', '.join(change.replacing)} {'changes' if len(change.replacing) == 1 else 'change'}"
@@ -108,6 +116,9 @@ def render_text(diff: PlanDiff, report: Report, *, base_label: str, head_label: 
     width = max((len(short_type(c.type)) for c in diff.changed), default=0)
     for group in groups(diff):
         out.append(group.title + (f" ({group.status})" if group.status else ""))
+        strategy = _strategy(diff, group)
+        if strategy:
+            out.append(f"  deploys {strategy[0]} ({strategy[1]})")
         for change in group.changes:
             because = _because(change)
             out.append(f"  {SIGNS[change.verdict]} {change.verdict:<8} {short_type(change.type):<{width}}  "
@@ -189,8 +200,11 @@ def render_markdown(diff: PlanDiff, report: Report, *, base_label: str, head_lab
     if not diff.changed:
         out += ["No changes: both sides declare the same resources with the same inputs.", ""]
     for group in groups(diff):
-        out += [f"### {group.markdown_title}" + (f" ({group.status})" if group.status else ""), "",
-                "| resource | change | what changes |", "|---|---|---|"]
+        out += [f"### {group.markdown_title}" + (f" ({group.status})" if group.status else ""), ""]
+        strategy = _strategy(diff, group)
+        if strategy:
+            out += [f"Deploys **{strategy[0]}**: {_cell(strategy[1])}.", ""]
+        out += ["| resource | change | what changes |", "|---|---|---|"]
         for change in group.changes:
             out.append(f"| {_code(change.name)} {short_type(change.type)} | {SIGNS[change.verdict]} {change.verdict} "
                        f"| {_what_changes(change)} |")
@@ -198,7 +212,7 @@ def render_markdown(diff: PlanDiff, report: Report, *, base_label: str, head_lab
         if details:
             out += _details(group)
     out += [f"<sub>base {_code(base_label)} → head {_code(head_label)}. Planned offline by flashdrive: secrets "
-            f"show as [secret]; source-code changes show in `pulumi preview`.</sub>", ""]
+            f"show as [secret]; source code counts by the digest of each build context.</sub>", ""]
     text = "\n".join(out)
     if details and len(text) > MARKDOWN_LIMIT:
         shorter = render_markdown(diff, report, base_label=base_label, head_label=head_label,

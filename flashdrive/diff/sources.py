@@ -121,6 +121,7 @@ PLAN_SCHEMA: dict[str, Any] = {
                 "parent": {"type": ["string", "null"]},
                 "custom": {"type": "boolean"},
                 "inputs": {"type": ["object", "null"]},
+                "outputs": {"type": ["object", "null"]},
                 "options": {"type": ["object", "null"], "properties": {
                     "protect": {"type": "boolean"},
                     "retainOnDelete": {"type": "boolean"},
@@ -169,6 +170,8 @@ def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
         _require(isinstance(inputs, dict), path, f"{where}.inputs is not an object")
         options = item.get("options") or {}
         _require(isinstance(options, dict), path, f"{where}.options is not an object")
+        registered = item.get("outputs")  # a component's own outputs
+        _require(registered is None or isinstance(registered, dict), path, f"{where}.outputs is not an object")
         resources.append(PlannedResource(
             urn=item["urn"], type=item["type"], name=item["name"], parent=item.get("parent"),
             custom=bool(item.get("custom", True)), inputs=inputs,
@@ -177,6 +180,7 @@ def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
             delete_before_replace=bool(options.get("deleteBeforeReplace", False)),
             depends_on=tuple(options.get("dependsOn") or ()),
             aliases=tuple(options.get("aliases") or ()),
+            outputs=registered,
         ))
     urn_parts = resources[0].urn.split("::") if resources else []
     outputs = document.get("outputs")

@@ -142,7 +142,7 @@ class DockerApp(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[getattr(network, role) for role in roles] + [
                     disks[d.name].volume for d in app.disks] + (depends_on or [])))
 
-        self.strategy = "stop-first" if app.stop_first else "rolling"
+        self.strategy, self.strategy_reason = app.strategy
         self.version = copy_version(stack, app, image_version, user_env)
         # What the app's scheduled jobs run with (flashdrive.docker.cron): the image, which they take
         # once the release succeeded (they depend on it), the copies' env and disks; a preview's
@@ -195,5 +195,5 @@ class DockerApp(pulumi.ComponentResource):
             ))
         self.register_outputs({
             "host": app.name, "port": app.port, "nodes": [c.name for c in self.containers],
-            "public_url": app.public_url,
+            "public_url": app.public_url, "strategy": self.strategy, "strategy_reason": self.strategy_reason,
         })

@@ -40,7 +40,10 @@ def _snippet(app: ResolvedApp) -> list[str]:
         "\t\thealth_headers {",
         *(f"\t\t\t{name} {value}" for name, value in probe_headers(app).items()),
         "\t\t}",
-        "\t\tfail_duration 30s",
+        # Passive checks: a copy that just failed a request is skipped for 30 s while others serve.
+        # With one copy there is no other: skipping it would only stretch a restart (a stop-first
+        # deploy) by those 30 s, so the active checks alone decide.
+        *(["\t\tfail_duration 30s"] if app.nodes > 1 else []),
         "\t}",
         "}",
         "",

@@ -8,8 +8,11 @@ from flashdrive.docker import readback
 from flashdrive.spec.sizes import Size
 
 # The official database and redis images start as root to fix ownership of their data
-# directory, then drop to their own user with gosu: that needs exactly these back.
-DATA_IMAGE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+# directory, then drop to their own user with gosu: that needs these back. And KILL: the init
+# process (root, see `init` below) must forward `docker stop`'s signal to a server that now runs
+# as another user; without it the init exits on EPERM and the server dies unclean (Postgres:
+# "database system was not properly shut down" on the next start).
+DATA_IMAGE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]
 # Caddy binds 80 and 443, which are privileged ports.
 EDGE_CAPABILITIES = ["NET_BIND_SERVICE"]
 

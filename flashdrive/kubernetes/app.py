@@ -73,6 +73,8 @@ def _probes(app: ResolvedApp) -> dict:
 
 def rollout(app: ResolvedApp, disks: dict[str, KubernetesDisk]) -> str:
     """What a deploy of a new version does with the app's copies, as the plan shows it."""
+    if app.stop_first:
+        return f"stop-first: {app.strategy[1]}, so the old copy stops before the new one starts (Recreate)"
     single = sorted(d.name for d in app.disks if not disks[d.name].shared)
     if single:
         names = ", ".join(f"'{name}'" for name in single)
@@ -234,8 +236,10 @@ class KubernetesApp(pulumi.ComponentResource):
             spec={
                 "replicas": app.nodes,
                 "selector": {"matchLabels": match},
-                # A new copy must be ready before an old one goes: a deploy never lowers capacity.
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                # A new copy must be ready before an old one goes: a deploy never lowers capacity. An
+                # exclusive disk never has two writers, not even for the seconds of a roll.
+                "strategy": {"type": "Recreate"} if app.stop_first else
+                {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": template,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for))
@@ -249,5 +253,6 @@ class KubernetesApp(pulumi.ComponentResource):
                       # A copy that is not ready serves nothing: evicting it never blocks a drain.
                       "unhealthyPodEvictionPolicy": "AlwaysAllow"},
                 opts=child)
+        strategy, why = app.strategy
         self.register_outputs({"host": app.name, "port": app.port, "replicas": app.nodes,
-                               "public_url": app.public_url})
+                               "public_url": app.public_url, "strategy": strategy, "strategy_reason": why})

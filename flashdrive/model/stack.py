@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # preview.py builds on this module
 PIDS_LIMIT = {"xs": 128, "s": 256, "m": 512, "l": 1024, "xl": 2048}
 
 
+# How a deploy changes an app's copies (flashdrive/docker/app.py explains both).
+ROLLING, STOP_FIRST = "rolling", "stop-first"
+
+
 @dataclass(frozen=True)
 class ResolvedDisk:
     name: str
@@ -92,10 +96,22 @@ class ResolvedApp:
     shutdown_timeout_s: int = 30
 
     @property
+    def exclusive_disk(self) -> str | None:
+        """The disk that must never have two writers, if any (at most one copy writes it anyway)."""
+        return next((d.name for d in self.disks if d.exclusive), None)
+
+    @property
     def stop_first(self) -> bool:
         """Deployed by stopping the old copies before starting new ones: a disk that must never have
         two writers. Every other app rolls: new copies start beside the old ones."""
-        return any(d.exclusive for d in self.disks)
+        return self.exclusive_disk is not None
+
+    @property
+    def strategy(self) -> tuple[str, str]:
+        """How a deploy changes the copies, and why, as `plan` and `diff` say it."""
+        if self.exclusive_disk is not None:
+            return STOP_FIRST, f"disk '{self.exclusive_disk}' is exclusive: never two writers"
+        return ROLLING, "no disk is exclusive: new copies start beside the old ones"
 
     @property
     def is_web(self) -> bool:

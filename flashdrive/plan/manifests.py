@@ -15,6 +15,7 @@ import yaml
 from flashdrive.labels import DOCKER_IMAGE
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.preview import preview_lines
+from flashdrive.plan.render import app_strategies
 from flashdrive.plan.wire_values import SECRET
 from flashdrive.problems import InputError, Problem
 
@@ -46,6 +47,7 @@ def render_manifests(plan: Plan) -> str:
     images = [str(r.inputs.get("imageName")) for r in plan.resources if r.type == DOCKER_IMAGE]
     if images:
         header.append("# Built from source and pushed before these are applied: " + ", ".join(sorted(images)))
+    header += [f"# {app} deploys {strategy}: {why}." for app, (strategy, why) in sorted(app_strategies(plan).items())]
     documents = ["---\n" + yaml.dump(_ordered(m), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                                       width=120, allow_unicode=True)
                  for m in objects]

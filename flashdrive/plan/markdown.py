@@ -72,6 +72,9 @@ def render_markdown(plan: Plan) -> str:
         if not children:
             continue
         lines += [f"#### {component.type.split(':')[-1]} `{component.name}`", ""]
+        strategy, why = (component.outputs or {}).get("strategy"), (component.outputs or {}).get("strategy_reason")
+        if isinstance(strategy, str) and isinstance(why, str):
+            lines += [f"Deploys **{strategy}**: {why}.", ""]
         jobs = (component.outputs or {}).get("jobs")
         if isinstance(jobs, dict) and jobs:  # a scheduler's jobs and when they run
             lines += ["Jobs (UTC): " + ", ".join(f"`{name}` {_cell(when)}" for name, when in sorted(jobs.items())), ""]

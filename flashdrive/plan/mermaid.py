@@ -26,6 +26,7 @@ from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CON
                                ROLE_BACKUP_JOB)
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.preview import dropped_domains, preview_of, seed_of
+from flashdrive.plan.render import app_strategies
 
 SECRET = "[secret]"
 PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
@@ -72,6 +73,7 @@ class _App:
     disks: list[tuple[str, str, bool]] = field(default_factory=list)  # (disk, mount path, read only)
     uses_databases: set[str] = field(default_factory=set)  # through secret references (url, password)
     cron: dict[str, str] = field(default_factory=dict)  # job → schedule
+    strategy: str = ""  # how a deploy changes the copies, and why
 
 
 @dataclass
@@ -401,6 +403,9 @@ class _Ids:
 def render_mermaid(plan: Plan) -> str:
     """The stack as a Mermaid flowchart (no code fence), ending with a newline."""
     stack = _read(plan)
+    for name, (strategy, why) in app_strategies(plan).items():
+        if name in stack.apps:
+            stack.apps[name].strategy = strategy if strategy == "rolling" else f"{strategy}: {why}"
     ids = _Ids()
     out = ["flowchart LR", '    internet(("internet"))']
     body: list[str] = []
@@ -412,7 +417,7 @@ def render_mermaid(plan: Plan) -> str:
     for app in sorted(stack.apps.values(), key=lambda a: (a.role != "web", a.name)):
         app_id = ids("app", app.name)
         copies = f"{len(app.copies)} cop{'y' if len(app.copies) == 1 else 'ies'}"
-        details = " · ".join(x for x in (copies, app.size, "release first" if app.release else "") if x)
+        details = " · ".join(x for x in (copies, app.size, "release first" if app.release else "", app.strategy) if x)
         body.append(f'        subgraph {app_id}["app {_text(app.name)} ({_text(app.role)}) · {_text(details)}"]')
         for copy in app.copies:
             body.append(f'            {ids("copy", f"{app.name}/{copy}")}["{_text(copy)}"]')

@@ -55,7 +55,7 @@ class PlannedResource:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        shown = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -64,6 +64,11 @@ class PlannedResource:
             "inputs": self.inputs,
             "options": self.options,
         }
+        if not self.custom and self.parent is not None and self.outputs is not None:
+            # What a component says about itself (an app's deploy strategy, the edge's certificate
+            # sources), so a diff of two plan files reads it too. The stack's own are `outputs`.
+            shown["outputs"] = self.outputs
+        return shown
 
 
 @dataclass

@@ -80,6 +80,19 @@ def database_upgrades(plan: Plan) -> dict[str, dict[str, str]]:
     return found
 
 
+def app_strategies(plan: Plan) -> dict[str, tuple[str, str]]:
+    """app → (strategy, why): how a deploy changes its copies (rolling, stop-first), as the app
+    components registered it."""
+    found: dict[str, tuple[str, str]] = {}
+    for resource in plan.resources:
+        outputs = resource.outputs or {}
+        strategy, why = outputs.get("strategy"), outputs.get("strategy_reason")
+        if not resource.custom and isinstance(strategy, str) and isinstance(why, str):
+            app = outputs.get("host")
+            found[app if isinstance(app, str) else resource.name.removeprefix(f"{plan.stack}-")] = (strategy, why)
+    return found
+
+
 def render_text(plan: Plan) -> str:
     urns = {r.urn for r in plan.resources}
     children: dict[str | None, list[PlannedResource]] = {}
@@ -134,6 +147,11 @@ def render_text(plan: Plan) -> str:
     if certificates:
         lines += ["", "Certificates:"]
         lines += [f"{INDENT}{host}: {source}" for host, source in sorted(certificates.items())]
+
+    strategies = app_strategies(plan)
+    if strategies:
+        lines += ["", "Deploys:"]
+        lines += [f"{INDENT}{app}: {strategy} ({why})" for app, (strategy, why) in sorted(strategies.items())]
 
     upgrades = database_upgrades(plan)
     if upgrades:

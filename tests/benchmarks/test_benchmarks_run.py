@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_KEYS = ("plan_overhead_ratio", "plan_scaling_ratio", "cold_start_ratio", "peak_memory_mb")
-DOCKER_KEYS = ("rebuild_ratio", "first_https_s", "raw_first_https_s")
+DOCKER_KEYS = ("rebuild_ratio", "first_https_s", "raw_first_https_s", "code_deploy_failed", "code_deploy_s",
+               "raw_code_deploy_s")
 
 
 def test_quick_run_without_docker_reports_every_figure():

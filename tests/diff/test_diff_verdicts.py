@@ -218,11 +218,13 @@ def test_the_markdown_comment_leads_with_data_loss_then_counts_then_a_table_per_
     assert caution < counts < web < disk
     unchanged = sum(1 for r in load_side(str(base)).plan.resources if r.custom) - 4
     assert lines[counts] == f"**0** to create · **0** to update · **3** to replace · **1** to delete · {unchanged} unchanged"
-    assert lines[web + 2:web + 4] == ["| resource | change | what changes |", "|---|---|---|"]
+    # How the app's copies are replaced, and why, before its table.
+    assert lines[web + 2] == "Deploys **rolling**: no disk is exclusive: new copies start beside the old ones."
+    assert lines[web + 4:web + 6] == ["| resource | change | what changes |", "|---|---|---|"]
     # A rolling copy's new version is shown against the old one it replaces.
     assert re.fullmatch(r"\| `shop-web-1-(?P<new>[0-9a-f]{8})` Container \| ± replace \| name: shop-web-1-[0-9a-f]{8} → "
                         r"shop-web-1-(?P=new) \*\*\(replaces\)\*\*<br>volumes: /app/media removed \*\*\(replaces\)\*\* \|",
-                        lines[web + 4]), lines[web + 4]
+                        lines[web + 6]), lines[web + 6]
     assert "- **disk `media`** (volume `shop-disk-media`) would be **deleted**: disk 'media' is removed from " \
            "apps.web.disks." in outcome.out
 

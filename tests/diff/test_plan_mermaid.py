@@ -40,9 +40,9 @@ def test_the_diagram_draws_the_edge_with_the_domains_it_routes_to_each_app(diagr
 
 
 def test_each_app_is_a_box_holding_its_copies(diagram):
-    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · release first"]' in diagram
+    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · release first · rolling"]' in diagram
     assert 'copy_web_web_1["web-1"]' in diagram and 'copy_web_web_2["web-2"]' in diagram
-    assert 'subgraph app_worker["app worker (worker) · 1 copy · 0.25 CPU, 256 MiB"]' in diagram
+    assert 'subgraph app_worker["app worker (worker) · 1 copy · 0.25 CPU, 256 MiB · rolling"]' in diagram
 
 
 def test_databases_disks_and_backups_are_drawn_with_who_uses_them(diagram):
@@ -125,7 +125,7 @@ def test_a_kubernetes_plan_draws_the_ingress_the_pods_and_the_data_of_the_stack(
     diagram = render_mermaid(kubernetes_example)
     assert 'subgraph stack_shop["stack shop · namespace shop"]' in diagram
     assert '    edge_edge -->|"shop.example.com<br/>web.shop.localhost"| app_web' in diagram
-    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · release first"]' in diagram
+    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · release first · rolling"]' in diagram
     assert 'copy_web_pod_1["pod 1"]' in diagram and 'copy_web_pod_2["pod 2"]' in diagram
     assert 'disk_media[/"disk media<br/>shop-disk-media"/]' in diagram
     links = {line.strip() for line in diagram.splitlines() if LINK.match(line)}
@@ -150,7 +150,7 @@ def test_a_kubernetes_stack_with_an_outside_backup_target_and_plain_references(m
     assert 'subgraph stack_market["stack market · namespace market-prod"]' in market_diagram
     assert ('    edge_edge -->|"api.example.com<br/>api.market.apps.example.net<br/>admin.example.com"| app_api'
             in market_diagram)
-    assert 'subgraph app_api["app api (web) · 3 copies · 1 CPU, 1 GiB · release first"]' in market_diagram
+    assert 'subgraph app_api["app api (web) · 3 copies · 1 CPU, 1 GiB · release first · rolling"]' in market_diagram
     assert 'db_orders[("database orders<br/>mysql:8.4")]' in market_diagram
     assert 'backups_backups[["backups · 30 days kept<br/>repository outside the stack"]]' in market_diagram
     links = {line.strip() for line in market_diagram.splitlines() if LINK.match(line)}

@@ -63,7 +63,7 @@ def test_the_edge_registers_where_each_certificate_comes_from(plan):
 
 def test_the_text_plan_lists_each_domains_certificate_source(plan):
     text = render(plan, "text")
-    section = text[text.index("\nCertificates:\n"):text.index("\nResources:")]
+    section = text[text.index("\nCertificates:\n"):text.index("\nDeploys:")]
     assert section.splitlines()[2:] == [
         "    admin.example.com: brought (config adminCert)",
         "    shop.example.com: ACME https://ca.corp.example/acme/acme/directory",

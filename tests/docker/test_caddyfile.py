@@ -63,6 +63,14 @@ def test_a_copy_that_refuses_a_connection_is_retried_on_another_copy(stack):
     assert "\t\tlb_try_duration 5s" in snippet and "\t\tlb_try_interval 250ms" in snippet
 
 
+def test_a_copy_that_failed_is_skipped_for_a_while_only_when_there_is_another(stack):
+    caddyfile = render_caddyfile(stack)
+    web, api = (caddyfile.split(f"(app-{app}) {{", 1)[1].split("\n}\n", 1)[0] for app in ("web", "api"))
+    assert "fail_duration 30s" in web
+    # One copy (a stop-first app's): skipping it after a failure would only stretch its restart.
+    assert "fail_duration" not in api and "health_uri" in api
+
+
 def test_custom_domains_use_acme_and_the_default_domain_the_internal_ca(stack):
     caddyfile = render_caddyfile(stack)
     assert "email ops@example.com" in caddyfile

@@ -3,6 +3,8 @@ gracefully at the end) or stop-first for an exclusive disk; databases stop clean
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cli_helpers import copy_of, unversioned
 
@@ -116,3 +118,45 @@ def test_the_edge_keeps_one_caddy_and_takes_new_routes_live(tmp_path, plan):
     assert routes.inputs["triggers"] != routes_after.inputs["triggers"]
     assert routes.urn in edge.depends_on
     assert copy_of(more, "shop-web-3").urn in routes_after.depends_on
+
+
+ROLLING_WHY = "no disk is exclusive: new copies start beside the old ones"
+STOP_FIRST_WHY = "disk 'db' is exclusive: never two writers"
+
+
+def test_every_plan_format_names_each_apps_strategy_and_why(tmp_path, cli):
+    path = tmp_path / "flashdrive.yaml"
+    path.write_text(SPEC)
+    text = cli("plan", path).out
+    assert text[text.index("\nDeploys:\n"):text.index("\nResources:")].splitlines()[2:] == [
+        f"    jobs: rolling ({ROLLING_WHY})",
+        f"    notes: stop-first ({STOP_FIRST_WHY})",
+        f"    web: rolling ({ROLLING_WHY})",
+    ]
+    document = json.loads(cli("plan", path, "--format", "json").out)
+    apps = {r["name"]: r["outputs"] for r in document["resources"] if r["type"] == "flashdrive:docker:App"}
+    assert {name: (o["strategy"], o["strategy_reason"]) for name, o in apps.items()} == {
+        "shop-jobs": ("rolling", ROLLING_WHY), "shop-notes": ("stop-first", STOP_FIRST_WHY),
+        "shop-web": ("rolling", ROLLING_WHY)}
+    markdown = cli("plan", path, "--format", "markdown").out.splitlines()
+    notes = markdown.index("#### App `shop-notes`")
+    assert markdown[notes + 2] == f"Deploys **stop-first**: {STOP_FIRST_WHY}."
+    mermaid = cli("plan", path, "--format", "mermaid").out
+    assert f'subgraph app_notes["app notes (web) · 1 copy · 0.5 CPU, 512 MiB · stop-first: {STOP_FIRST_WHY}"]' \
+        in mermaid.replace("&#39;", "'")
+    assert 'subgraph app_web["app web (web) · 2 copies · 0.5 CPU, 512 MiB · rolling"]' in mermaid
+    manifests = cli("plan", path, "--backend", "kubernetes", "--format", "yaml").out.splitlines()
+    assert f"# notes deploys stop-first: {STOP_FIRST_WHY}." in manifests[:5]
+    assert f"# web deploys rolling: {ROLLING_WHY}." in manifests[:5]
+
+
+def test_on_kubernetes_an_exclusive_disk_recreates_its_copy_and_the_others_roll(tmp_path):
+    path = tmp_path / "flashdrive.yaml"
+    path.write_text(SPEC)
+    plan = plan_spec(path, backend="kubernetes")
+    deployments = {r.inputs["metadata"]["name"]: r.inputs for r in plan.by_type("kubernetes:apps/v1:Deployment")}
+    # Recreate: the old pod is gone before the new one mounts the disk, never two writers.
+    assert deployments["notes"]["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployments["notes"]["metadata"]["annotations"]["flashdrive.dev/rollout"].startswith(
+        f"stop-first: {STOP_FIRST_WHY}")
+    assert deployments["web"]["spec"]["strategy"]["type"] == "RollingUpdate"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import socket
@@ -160,6 +161,8 @@ class BoundedLoad:
         self.host, self.ca_pem, self.address, self.path = host, ca_pem, address, path
         self.max_requests, self.max_seconds = max_requests, max_seconds
         self.results: list[int | str] = []
+        self.answered_at: list[float] = []  # time.monotonic() when each result came back
+        self.started_at = self.stopped_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -171,15 +174,50 @@ class BoundedLoad:
                 self.results.append(status)
             except Exception as exc:  # noqa: BLE001 - a failed request is a result, kept as text
                 self.results.append(f"{type(exc).__name__}: {exc}")
+            self.answered_at.append(time.monotonic())
 
     def __enter__(self) -> "BoundedLoad":
+        self.started_at = time.monotonic()
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join(timeout=60)
+        self.stopped_at = time.monotonic()
 
     @property
     def failures(self) -> list[int | str]:
         return [r for r in self.results if r != 200]
+
+    def longest_gap(self) -> float:
+        """The longest time, in seconds, between two 200 answers (the load's start and end count as
+        such): how long the app looked down to a client, failures and held requests alike."""
+        times = [self.started_at] + [t for r, t in zip(self.results, self.answered_at, strict=True) if r == 200]
+        times.append(self.stopped_at or time.monotonic())
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def container_events(stack: str, since: float, until: float) -> list[dict]:
+    """The `start` and `die` events of the stack's containers between two times (`time.time()`),
+    replayed by the engine, oldest first: each {"id", "name", "action", "time" (seconds)}."""
+    listed = docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                    "--filter", "type=container", "--filter", f"label=flashdrive.stack={stack}",
+                    "--filter", "event=start", "--filter", "event=die", "--format", "{{json .}}").stdout
+    events = [json.loads(line) for line in listed.splitlines() if line.strip()]
+    return [{"id": e["Actor"]["ID"], "name": e["Actor"]["Attributes"].get("name", ""), "action": e["Action"],
+             "time": e["timeNano"] / 1e9} for e in sorted(events, key=lambda e: e["timeNano"])]
+
+
+def running_together(events: list[dict], name: str) -> list[tuple[str, str]]:
+    """Pairs of containers called `name` that ran at the same moment, by `container_events`. A
+    container whose start came before the events began counts as running from the beginning."""
+    spans: dict[str, list[float]] = {}
+    for event in events:
+        if event["name"] != name:
+            continue
+        span = spans.setdefault(event["id"], [float("-inf"), float("inf")])
+        span[0 if event["action"] == "start" else 1] = event["time"]
+    ids = sorted(spans)
+    return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]
+            if spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]]
