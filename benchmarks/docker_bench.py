@@ -77,7 +77,7 @@ class DockerBench:
     # -- builds ------------------------------------------------------------------------------
     def _build_command(self) -> tuple[list[str], str]:
         """What the provider double runs for the app's docker:index/image:Image (same flags)."""
-        from flashdrive.docker.image import write_build_files
+        from flashdrive.source_image import write_build_files
         from flashdrive.model import resolve
         from flashdrive.spec import load_spec
 

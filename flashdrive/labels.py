@@ -28,12 +28,12 @@ ROLE_BACKUPS = "backups"  # the backup repository's volume
 ROLE_BACKUP_SERVER = "backup-server"
 ROLE_BACKUP_JOB = "backup-job"  # reads the disks and dumps the databases
 ROLE_BACKUP_PRUNE = "backup-prune"
+ROLE_BACKUP_LEDGER = "backup-ledger"  # the volume where the prune job records when it saw each remote snapshot
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
 ROLE_UPGRADE = "upgrade"  # a temporary server of a database's major upgrade (Docker)
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels
 ROLE_SEED = "seed"  # a preview's one-off restore from its base's backups (flashdrive/docker/seed.py)
 ROLE_SCRUB = "scrub"  # a preview's one-off scrub command, after the restore and the releases
-COPY_ROLES = (ROLE_WEB, ROLE_WORKER)
 
 # Values of LABEL_NETWORK.
 NETWORK_EDGE = "edge"  # the network the edge reaches web copies on: never given to one-off runs
@@ -68,14 +68,12 @@ RANDOM_INTEGER = "random:index/randomInteger:RandomInteger"
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SECRET = "kubernetes:core/v1:Secret"
 K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-K8S_SERVICE = "kubernetes:core/v1:Service"
 K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 K8S_JOB = "kubernetes:batch/v1:Job"
 K8S_CRON_JOB = "kubernetes:batch/v1:CronJob"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 # The databases an app's secret env values come from (on Docker the copies' label, on Kubernetes an
 # annotation of the app's env Secret): generated passwords derive from stack config, so no resource

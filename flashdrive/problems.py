@@ -85,9 +85,22 @@ class Problems:
         return sorted(unique, key=Problem.sort_key)
 
 
-class InputError(Exception):
+class FlashdriveError(Exception):
+    """The base of every error flashdrive explains instead of crashing: what is wrong with the input,
+    the app folder, the Docker engine, a backup or a stack command. The CLI handles it once
+    (cli/main.py: prints `report()`, exits 1), and so does the Pulumi program (program.run)."""
+
+    def report(self, command: str | None = None) -> str:
+        """What the user reads: one line that names the command, unless the error has positions."""
+        return f"flashdrive {command}: error: {self}" if command else f"error: {self}"
+
+
+class InputError(FlashdriveError):
     """Raised when input is so wrong that nothing further can be checked (missing file, bad YAML)."""
 
     def __init__(self, problems: list[Problem]):
         super().__init__("\n".join(p.format() for p in problems))
         self.problems = problems
+
+    def report(self, command: str | None = None) -> str:
+        return "\n".join(p.format() for p in self.problems)

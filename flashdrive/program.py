@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pulumi
 
-from flashdrive.problems import InputError
+from flashdrive.problems import FlashdriveError
 from flashdrive.spec.loader import LoadedSpec
+
+if TYPE_CHECKING:
+    from flashdrive.backend import Backend
 
 
 class SpecError(pulumi.RunError):
@@ -14,44 +19,44 @@ class SpecError(pulumi.RunError):
 
 def build_stack(loaded: LoadedSpec, backend: str | None = None, preview: int | None = None) -> dict:
     """Register every resource of the stack (or of its preview for pull request `preview`) and export
-    its outputs."""
+    its outputs: the last two steps of the pipeline, after load → validate → detect
+    (flashdrive.spec.load_spec): resolve → build."""
+    from flashdrive.backend import build_with
     from flashdrive.model import resolve
 
     model = resolve(loaded, backend, preview)
-    if model.backend == "docker":
-        from flashdrive.docker.stack import build_docker_stack
+    return build_with(_backend(loaded, model), model)
 
-        return build_docker_stack(model)
+
+def _backend(loaded: LoadedSpec, model) -> Backend[Any]:
+    if model.backend == "docker":
+        from flashdrive.docker.stack import DockerBackend
+
+        return DockerBackend(model)
     if model.backend == "kubernetes":
-        return _build_kubernetes(loaded, model)
+        # pulumi-kubernetes is an optional extra: imported only when this backend runs.
+        try:
+            import pulumi_kubernetes  # noqa: F401
+        except ImportError:
+            raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
+        from flashdrive.kubernetes.stack import KubernetesBackend
+
+        return KubernetesBackend(model)
     raise SpecError(f"{loaded.file}: the {model.backend} backend is not built yet; use `backend: docker`.")
 
 
-def _build_kubernetes(loaded: LoadedSpec, model) -> dict:
-    # pulumi-kubernetes is an optional extra: imported only when this backend runs.
-    try:
-        import pulumi_kubernetes  # noqa: F401
-    except ImportError:
-        raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
-    from flashdrive.kubernetes.settings import cluster_settings
-    from flashdrive.kubernetes.stack import build_kubernetes_stack
-
-    return build_kubernetes_stack(model, cluster_settings(loaded.spec.kubernetes, model, str(loaded.file)))
-
-
 def run(spec_path: str, overlay_path: str | None = None, preview: str | int | None = None) -> None:
-    """What `__main__.py` runs; `preview`: the pull request number (`flashdrive:preview`), if any. Every error of the user's making reaches Pulumi as a RunError, which
-    the engine prints as its message alone: no "unhandled exception", no Python traceback."""
-    from flashdrive.buildpack.errors import BuildpackError
-    from flashdrive.spec import load_spec
-
+    """What `__main__.py` runs; `preview`: the pull request number (`flashdrive:preview`), if any.
+    Every error of the user's making reaches Pulumi as a RunError, which the engine prints as its
+    message alone: no "unhandled exception", no Python traceback."""
     from flashdrive.model.preview import CONFIG_KEY, preview_number
+    from flashdrive.spec import load_spec
 
     try:
         number = preview_number(preview, f"stack config {CONFIG_KEY}") if preview not in (None, "") else None
         loaded = load_spec(spec_path, overlay_path)
-    except InputError as exc:
-        raise SpecError("\n".join(p.format() for p in exc.problems)) from None
+    except FlashdriveError as exc:
+        raise SpecError(exc.report()) from None
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
     try:
@@ -61,9 +66,7 @@ def run(spec_path: str, overlay_path: str | None = None, preview: str | int | No
             build_stack(loaded, preview=number)
     except pulumi.RunError:
         raise
-    except InputError as exc:
-        raise SpecError("\n".join(p.format() for p in exc.problems)) from None
-    except BuildpackError as exc:
-        raise SpecError(str(exc)) from None
+    except FlashdriveError as exc:  # the spec, the buildpack: every error flashdrive explains
+        raise SpecError(exc.report()) from None
     except OSError as exc:  # a source folder or CA bundle that cannot be read, a context not writable
         raise SpecError(f"{loaded.file}: error: {exc.filename or ''}: {exc.strerror or exc}") from None

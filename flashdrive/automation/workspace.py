@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from flashdrive.problems import FlashdriveError
+
 PROJECT = "flashdrive"
 DEFAULT_STACK = "dev"
 STATE_DIR = Path(".flashdrive") / "state"
@@ -24,7 +26,7 @@ PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 INSTALL_HINT = "install it with `curl -fsSL https://get.pulumi.com | sh` (see https://www.pulumi.com/docs/install/)"
 
 
-class AutomationError(Exception):
+class AutomationError(FlashdriveError):
     """A one-line reason a stack command cannot run; the CLI exits 1 with it."""
 
 
@@ -132,8 +134,8 @@ def make_program(settings: Settings) -> Callable[[], None]:
     return program
 
 
-def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
-    """A `pulumi.automation.Stack` for the settings (created if `create` and missing)."""
+def workspace_options(settings: Settings, pulumi_path: str):
+    """`LocalWorkspaceOptions` for the settings' project, backend and Pulumi CLI."""
     from pulumi import automation as auto
 
     if settings.backend_origin == "default":
@@ -141,7 +143,7 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
     # On PATH: run it by name; elsewhere (~/.pulumi/bin/pulumi): PulumiCommand wants its root folder.
     on_path = shutil.which("pulumi") == pulumi_path
     command = auto.PulumiCommand() if on_path else auto.PulumiCommand(root=str(Path(pulumi_path).parent.parent))
-    options = auto.LocalWorkspaceOptions(
+    return auto.LocalWorkspaceOptions(
         work_dir=str(settings.project_dir),
         env_vars=workspace_env(settings),
         secrets_provider="passphrase",
@@ -150,6 +152,23 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
             description="A flashdrive stack: flashdrive.yaml compiled into Pulumi resources."),
         pulumi_command=command,
     )
+
+
+def open_workspace(settings: Settings, pulumi_path: str):
+    """The project's `LocalWorkspace`, for what concerns all its stacks (listing them)."""
+    from pulumi import automation as auto
+
+    options = workspace_options(settings, pulumi_path)
+    return auto.LocalWorkspace(work_dir=options.work_dir, env_vars=options.env_vars,
+                               secrets_provider=options.secrets_provider,
+                               project_settings=options.project_settings, pulumi_command=options.pulumi_command)
+
+
+def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
+    """A `pulumi.automation.Stack` for the settings (created if `create` and missing)."""
+    from pulumi import automation as auto
+
+    options = workspace_options(settings, pulumi_path)
     opener = auto.create_or_select_stack if create else auto.select_stack
     stack = opener(stack_name=settings.stack, project_name=settings.project_name,
                    program=make_program(settings), opts=options)

@@ -9,8 +9,9 @@ from pathlib import PurePosixPath
 from typing import Sequence
 
 from flashdrive.buildpack.dependencies import PIP, PIPENV, POETRY, UV
-from flashdrive.buildpack.detect import Detection
+from flashdrive.buildpack.detection import Detection
 from flashdrive.buildpack.procfile import default_process, procfile_command
+from flashdrive.buildpack.user import APP_UID
 
 # Tool versions are pinned so that the same app builds the same way; bump them deliberately.
 PIPENV_VERSION = "2026.10.3"
@@ -18,7 +19,6 @@ POETRY_VERSION = "2.5.1"
 POETRY_PYPI_MIRROR_VERSION = "0.6.5"  # lets Poetry use build.pip_index_url without editing pyproject.toml
 UV_VERSION = "0.13.9"
 
-APP_UID = 10001  # fixed, so files on shared disks keep their owner across rebuilds and hosts
 DEFAULT_PORT = 8000
 CA_BUNDLE = "/etc/flashdrive/ca-bundle.pem"
 

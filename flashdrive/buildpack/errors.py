@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flashdrive.problems import Mark, Problem
+from flashdrive.problems import FlashdriveError, Mark, Problem
 
 
-class BuildpackError(Exception):
+class BuildpackError(FlashdriveError):
     """An app folder the buildpack cannot build.
 
     `message` says what was found and why it is wrong; `hint` is the exact fix. `file`, `line`
@@ -29,6 +29,9 @@ class BuildpackError(Exception):
         self.line = line
         self.col = col
         super().__init__(self.to_problem().format())
+
+    def report(self, command: str | None = None) -> str:
+        return self.to_problem().format()
 
     def to_problem(self) -> Problem:
         mark = Mark(str(self.file), self.line or 1, self.col or 1) if self.file is not None else None

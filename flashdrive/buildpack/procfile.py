@@ -13,7 +13,7 @@ from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import read_text
 
 if TYPE_CHECKING:
-    from flashdrive.buildpack.detect import Detection
+    from flashdrive.buildpack.detection import Detection
 
 MAX_LINE = 64 * 1024  # longer lines are not commands, and parsing them would take minutes
 PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")

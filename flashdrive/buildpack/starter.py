@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import dataclass
 
 from flashdrive.buildpack.app_json import AppJson
-from flashdrive.buildpack.detect import Detection
+from flashdrive.buildpack.detection import Detection
 from flashdrive.buildpack.procfile import runs_gunicorn
 
 # The schema file init writes beside the spec: an editor resolves a relative $schema offline.
@@ -18,7 +18,6 @@ SCHEMA_FILE = "flashdrive.schema.json"
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 # Packages that mean the app talks to a database (django-heroku requires psycopg2 and DATABASE_URL).
 POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg-binary", "psycopg2", "psycopg2-binary", "django-heroku"})
-POSTGRES_PACKAGES = POSTGRES_DRIVERS | {"dj-database-url"}
 MYSQL_PACKAGES = frozenset({"mysqlclient", "pymysql", "mysql-connector-python", "django-mysql"})
 REDIS_PACKAGES = frozenset({"redis", "celery", "django-redis", "rq", "django-rq"})
 MONGODB_PACKAGES = frozenset({"pymongo", "mongoengine", "motor", "djongo"})

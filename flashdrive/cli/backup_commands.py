@@ -33,41 +33,25 @@ def register(subparsers) -> None:
     restore.set_defaults(handler=run_restore)
 
 
-def _guard(action):
-    from flashdrive.operations.backups import BackupError
-
-    try:
-        return action()
-    except BackupError as exc:
-        print(f"flashdrive backup: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-
-
 def run_list(args: argparse.Namespace) -> int:
     from flashdrive.operations.backups import list_backups, deployed_stack
 
-    def action():
-        sys.stdout.write(list_backups(deployed_stack(args.spec, args.deployed)))
-        return EXIT_OK
-    return _guard(action)
+    sys.stdout.write(list_backups(deployed_stack(args.spec, args.deployed)))
+    return EXIT_OK
 
 
 def run_now(args: argparse.Namespace) -> int:
     from flashdrive.operations.backups import run_backup, deployed_stack
 
-    def action():
-        code = run_backup(deployed_stack(args.spec, args.deployed))
-        if code != 0:
-            print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
-            return EXIT_INPUT
-        return EXIT_OK
-    return _guard(action)
+    code = run_backup(deployed_stack(args.spec, args.deployed))
+    if code != 0:
+        print(f"flashdrive backup: error: the backup failed (exit {code}); see its output above", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
 
 
 def run_restore(args: argparse.Namespace) -> int:
     from flashdrive.operations.backups import restore, deployed_stack
 
-    def action():
-        restore(deployed_stack(args.spec, args.deployed), args.target, args.snapshot, args.force)
-        return EXIT_OK
-    return _guard(action)
+    restore(deployed_stack(args.spec, args.deployed), args.target, args.snapshot, args.force)
+    return EXIT_OK

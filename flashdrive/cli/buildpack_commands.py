@@ -68,12 +68,9 @@ def _add_build_env(parser: argparse.ArgumentParser) -> None:
 
 
 def _detected(app_dir: Path, build_env: dict[str, str] | None = None) -> Detection:
-    from flashdrive.buildpack import BuildpackError, detect
+    from flashdrive.buildpack import detect
 
-    try:
-        return detect(app_dir, build_env=build_env or {})
-    except BuildpackError as exc:
-        raise InputError([exc.to_problem()]) from None
+    return detect(app_dir, build_env=build_env or {})
 
 
 def _print_warnings(detection: Detection) -> None:
@@ -131,7 +128,6 @@ def _dockerfile_command(args: argparse.Namespace) -> int:
 
 
 def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cwd) -> int:
-    from flashdrive.buildpack import BuildpackError
     from flashdrive.buildpack.app_json import read_app_json
     from flashdrive.buildpack.starter import SCHEMA_FILE, render_starter, source_path, stack_name_for_folder, summary
 
@@ -145,10 +141,7 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
         )])
     detection = _detected(args.app_dir)
     _print_warnings(detection)
-    try:
-        app_json = read_app_json(args.app_dir)
-    except BuildpackError as exc:
-        raise InputError([exc.to_problem()]) from None
+    app_json = read_app_json(args.app_dir)
     stack = stack_name_for_folder(args.app_dir, here)
     source = source_path(args.app_dir, here)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
+from flashdrive.cli.main import EXIT_OK
 
 EXIT_DATA_LOSS = 3
 FORMATS = ("text", "markdown")
@@ -33,16 +33,8 @@ def register(subparsers) -> None:
 
 def run_diff(args: argparse.Namespace) -> int:
     from flashdrive.diff import check, diff_plans, load_side, render_markdown, render_text
-    from flashdrive.plan.capture import ProgramError
 
-    sides = []
-    for path in (args.base, args.head):
-        try:
-            sides.append(load_side(path, stack=args.stack))
-        except ProgramError as exc:
-            print(f"flashdrive diff: error: {path}: the Pulumi program failed: {exc}", file=sys.stderr)
-            return EXIT_INPUT
-    base, head = sides
+    base, head = (load_side(path, stack=args.stack) for path in (args.base, args.head))
     diff = diff_plans(base.plan, head.plan)
     report = check(diff)
     render = render_markdown if args.format == "markdown" else render_text

@@ -8,7 +8,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from flashdrive.problems import InputError, Problem
+from flashdrive.problems import FlashdriveError, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "flashdrive.cli.stack_commands",
     "flashdrive.cli.backup_commands",
     "flashdrive.cli.operation_commands",
+    "flashdrive.cli.previews_commands",
 )
 
 
@@ -62,8 +63,8 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except InputError as exc:
-        print_problems(exc.problems)
+    except FlashdriveError as exc:  # every error flashdrive explains, handled here once
+        print(exc.report(args.command), file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK

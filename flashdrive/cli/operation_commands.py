@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from flashdrive.cli.deployed import add_deployed_argument, deprecated_stack_note
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
+from flashdrive.cli.main import EXIT_OK
 
 DEPLOYED_HELP = "the deployed stack: the spec's `stack:` name, e.g. shop (default: the `stack:` of ./flashdrive.yaml)"
 
@@ -74,16 +74,6 @@ def _command(args: argparse.Namespace) -> list[str]:
     return words[1:] if words[:1] == ["--"] else words
 
 
-def _guard(name: str, action) -> int:
-    from flashdrive.operations.engine import OperationError
-
-    try:
-        return action()
-    except OperationError as exc:
-        print(f"flashdrive {name}: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-
-
 def _stack(args: argparse.Namespace):
     """(target, deployed stack or None on kubernetes)."""
     from flashdrive.operations.engine import connect
@@ -104,72 +94,62 @@ def _kubectl(text: str) -> int:
 def run_ps(args: argparse.Namespace) -> int:
     from flashdrive.operations import kubectl, ps
 
-    def action() -> int:
-        target, stack = _stack(args)
-        if stack is None:
-            return _kubectl(kubectl.ps(target.stack, target.namespace))
-        rows = ps.collect(stack)
-        sys.stdout.write(ps.render_json(stack.name, rows) if args.json else ps.render_text(stack.name, rows))
-        return EXIT_OK
-    return _guard("ps", action)
+    target, stack = _stack(args)
+    if stack is None:
+        return _kubectl(kubectl.ps(target.stack, target.namespace))
+    rows = ps.collect(stack)
+    sys.stdout.write(ps.render_json(stack.name, rows) if args.json else ps.render_text(stack.name, rows))
+    return EXIT_OK
 
 
 def run_logs(args: argparse.Namespace) -> int:
     from flashdrive.operations import kubectl, logs
 
-    def action() -> int:
-        since = logs.parse_since(args.since)
-        target, stack = _stack(args)
-        if stack is None:
-            return _kubectl(kubectl.logs(target.stack, target.namespace, args.app, follow=args.follow,
-                                         since=args.since, tail=args.tail))
-        try:
-            logs.show(stack, args.app, since=since, tail=args.tail, follow=args.follow)
-        except KeyboardInterrupt:  # the way to end -f
-            pass
-        return EXIT_OK
-    return _guard("logs", action)
+    since = logs.parse_since(args.since)
+    target, stack = _stack(args)
+    if stack is None:
+        return _kubectl(kubectl.logs(target.stack, target.namespace, args.app, follow=args.follow,
+                                     since=args.since, tail=args.tail))
+    try:
+        logs.show(stack, args.app, since=since, tail=args.tail, follow=args.follow)
+    except KeyboardInterrupt:  # the way to end -f
+        pass
+    return EXIT_OK
 
 
 def run_run(args: argparse.Namespace) -> int:
     from flashdrive.operations import kubectl, runner
 
-    def action() -> int:
-        command = _command(args)
-        target, stack = _stack(args)
-        if stack is None:
-            return _kubectl(kubectl.run(target.stack, target.namespace, args.app, command))
-        try:
-            return runner.run(stack, args.app, command)
-        except KeyboardInterrupt:
-            return 130
-    return _guard("run", action)
+    command = _command(args)
+    target, stack = _stack(args)
+    if stack is None:
+        return _kubectl(kubectl.run(target.stack, target.namespace, args.app, command))
+    try:
+        return runner.run(stack, args.app, command)
+    except KeyboardInterrupt:
+        return 130
 
 
 def run_exec(args: argparse.Namespace) -> int:
     from flashdrive.operations import kubectl, runner
     from flashdrive.operations.stack import parse_app_node
 
-    def action() -> int:
-        app, node = parse_app_node(args.app)
-        command = _command(args)
-        target, stack = _stack(args)
-        if stack is None:
-            return _kubectl(kubectl.exec_(target.stack, target.namespace, app, node, command))
-        try:
-            return runner.exec_in(stack, stack.copy(app, node), command)
-        except KeyboardInterrupt:
-            return 130
-    return _guard("exec", action)
+    app, node = parse_app_node(args.app)
+    command = _command(args)
+    target, stack = _stack(args)
+    if stack is None:
+        return _kubectl(kubectl.exec_(target.stack, target.namespace, app, node, command))
+    try:
+        return runner.exec_in(stack, stack.copy(app, node), command)
+    except KeyboardInterrupt:
+        return 130
 
 
 def run_restart(args: argparse.Namespace) -> int:
     from flashdrive.operations import kubectl, restart
 
-    def action() -> int:
-        target, stack = _stack(args)
-        if stack is None:
-            return _kubectl(kubectl.restart(target.stack, target.namespace, args.app))
-        restart.restart(stack, args.app)
-        return EXIT_OK
-    return _guard("restart", action)
+    target, stack = _stack(args)
+    if stack is None:
+        return _kubectl(kubectl.restart(target.stack, target.namespace, args.app))
+    restart.restart(stack, args.app)
+    return EXIT_OK

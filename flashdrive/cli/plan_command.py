@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, print_problems
+from flashdrive.cli.main import EXIT_OK, print_problems
 from flashdrive.cli.stack_commands import pull_request
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")  # flashdrive.plan.render.FORMATS, without importing Pulumi
@@ -28,18 +28,13 @@ def register(subparsers) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.render import render
     from flashdrive.plan.planner import plan_loaded
     from flashdrive.spec import load_spec
 
     loaded = load_spec(args.spec, args.overlay)
     print_problems(loaded.warnings)
-    try:
-        plan = plan_loaded(loaded, backend=args.backend, stack=args.stack, preview=args.preview)
-    except ProgramError as exc:
-        print(f"error: the Pulumi program failed: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    plan = plan_loaded(loaded, backend=args.backend, stack=args.stack, preview=args.preview)
 
     # What the program logged (pulumi.log.warn/error), minus the spec warnings already printed.
     shown = {p.format() for p in loaded.warnings}

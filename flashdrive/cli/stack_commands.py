@@ -14,7 +14,7 @@ import os
 import re
 import sys
 
-from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from flashdrive.cli.main import EXIT_OK, EXIT_USAGE
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 
@@ -76,20 +76,16 @@ def run_stack_command(args: argparse.Namespace) -> int:
         print(f"flashdrive {args.operation}: error: the spec is named twice ({positional} and --spec {spec}); "
               "give one", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        if positional is not None:
-            if not os.path.isfile(positional):
-                raise AutomationError(f"{positional}: no such file")
-            # From the current folder, like `flashdrive validate SPEC`; absolute, so it names the
-            # same file once the project folder (-C DIR) is the base.
-            spec = os.path.abspath(positional)
-        settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None),
-                                    preview=getattr(args, "preview", None))
-        # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
-        os.chdir(settings.project_dir)
-        run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),
-                      as_json=getattr(args, "json", False))
-    except AutomationError as exc:
-        print(f"flashdrive {args.operation}: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    if positional is not None:
+        if not os.path.isfile(positional):
+            raise AutomationError(f"{positional}: no such file")
+        # From the current folder, like `flashdrive validate SPEC`; absolute, so it names the
+        # same file once the project folder (-C DIR) is the base.
+        spec = os.path.abspath(positional)
+    settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None),
+                                preview=getattr(args, "preview", None))
+    # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
+    os.chdir(settings.project_dir)
+    run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),
+                  as_json=getattr(args, "json", False))
     return EXIT_OK

@@ -106,21 +106,3 @@ def scheduler_status(container: Any, now: datetime | None = None) -> list[JobSta
         if result.exit_code == 0:
             text = result.output.decode(errors="replace")
     return job_status(jobs, text, now)
-
-
-def status_lines(app: str, statuses: list[JobStatus]) -> list[str]:
-    """One line per job, for a text listing: `web.clearsessions  @daily  last ... exit 0 (1.2 s)  next ...`."""
-    lines = []
-    for status in statuses:
-        last = status.last_run
-        if last is None:
-            ran = "never run"
-        elif last.end is None:
-            ran = f"running since {last.start}"
-        else:
-            ran = (f"last {last.start} exit {last.exit_code} ({last.duration_s:g} s"
-                   + (", stopped by its timeout)" if last.timed_out else ")"))
-        skipped = f", {status.skipped} skipped" if status.skipped else ""
-        lines.append(f"{app}.{status.name}  {status.schedule}  {ran}{skipped}  "
-                     f"next {status.next_run.isoformat().replace('+00:00', 'Z')}")
-    return lines

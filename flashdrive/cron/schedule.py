@@ -16,10 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
-from cronsim import CronSim, CronSimError
 
 FIELDS = ("minute", "hour", "day of month", "month", "day of week")
 # cronsim's error text names the field; its names (with the seconds field it adds) → ours.
@@ -76,6 +74,8 @@ def problem(schedule: str) -> ScheduleProblem | None:
         if index == 4 and re.search(r"(^|[,-])7($|[,/-])", field):
             return ScheduleProblem(f"the day of week field '{field}' uses 7 for Sunday, which Kubernetes refuses",
                                    offset, "write 0 for Sunday")
+    from cronsim import CronSim, CronSimError  # only for specs with cron jobs: kept off a cold start
+
     try:
         CronSim(expand(schedule), datetime(2000, 1, 1, tzinfo=UTC))
     except CronSimError as exc:
@@ -94,6 +94,8 @@ def problem(schedule: str) -> ScheduleProblem | None:
 
 def next_runs(schedule: str, after: datetime, count: int = 1) -> list[datetime]:
     """The next `count` times (UTC) a valid schedule is due, strictly after `after`."""
+    from cronsim import CronSim
+
     after = after.astimezone(UTC) if after.tzinfo else after.replace(tzinfo=UTC)
     runs = CronSim(expand(schedule), after)
     return [next(runs) for _ in range(count)]
@@ -105,6 +107,8 @@ def cronsim_source() -> str:
 
     Only the evaluator module travels (`cronsim.py`: standard library only); `explain` is not used.
     """
+    from importlib import metadata
+
     import cronsim.cronsim as module
 
     distribution = metadata.distribution("cronsim")

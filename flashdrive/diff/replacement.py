@@ -45,12 +45,6 @@ from flashdrive.labels import K8S_NAMESPACE as NAMESPACE
 from flashdrive.labels import K8S_STATEFUL_SET as STATEFUL_SET
 from flashdrive.labels import RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD, RANDOM_STRING, RANDOM_UUID
 
-PROVIDER_SOURCES = {
-    "docker": "pulumi-docker 5.x (terraform-provider-docker v3 schema: ForceNew fields)",
-    "random": "pulumi-random 4.x (terraform-provider-random: every argument RequiresReplace)",
-}
-
-
 # Container fields without ForceNew in terraform-provider-docker's schema: lifecycle switches the
 # provider reads at create/delete time, and the limits `docker update` can change on a running
 # container. Everything else about a container (image, command, envs, labels, networks, volumes,

@@ -16,7 +16,6 @@ from flashdrive.problems import InputError, Mark, Problem
 class Side:
     label: str  # the path as given
     plan: Plan
-    planned_here: bool  # True when the side was a spec
 
 
 def _problem(path: str, message: str, line: int = 0, col: int = 0, hint: str | None = None) -> InputError:
@@ -51,14 +50,18 @@ def load_side(path: str, *, stack: str = "dev") -> Side:
                 if problem:
                     raise _problem(path, f"is not a flashdrive plan: {problem}",
                                    hint="write one with: flashdrive plan SPEC --format json > plan.json")
-                return Side(path, plan_from_json(document, path), planned_here=False)
+                return Side(path, plan_from_json(document, path))
             if file.suffix.lower() == ".json":
                 raise _problem(path, "is not a flashdrive plan: it has no 'resources'",
                                hint="write one with: flashdrive plan SPEC --format json > plan.json")
 
+    from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.planner import plan_spec
 
-    return Side(path, plan_spec(path, stack=stack), planned_here=True)
+    try:
+        return Side(path, plan_spec(path, stack=stack))
+    except ProgramError as exc:
+        raise ProgramError(str(exc), exc.cause, source=path) from exc.cause
 
 
 MAX_PLAN_BYTES = 256 * 1024 * 1024

@@ -28,8 +28,9 @@ from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import DatabaseEndpoint, config_value
-from flashdrive.model.stack import ResolvedStack
-from flashdrive.spec.contract import RestTarget, S3Target, VolumeTarget
+from flashdrive.labels import (LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_BACKUP_JOB, ROLE_BACKUP_LEDGER,
+                               ROLE_BACKUP_PRUNE, ROLE_BACKUP_SERVER, ROLE_BACKUPS)
+from flashdrive.model.stack import RepositoryS3, RepositoryVolume, ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
 SERVER_PORT = 8000
@@ -46,7 +47,7 @@ class DockerBackups(pulumi.ComponentResource):
         super().__init__("flashdrive:docker:Backups", f"{stack.name}-backups", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = stack.backups
-        target = settings.settings.target
+        target = settings.target
         # The repository's encryption key: without it no snapshot can be read. Derived from the
         # stack's master key, so a retained repository opens again after `pulumi destroy`.
         repository_password = credentials.derive(REPOSITORY_PASSWORD, 48)
@@ -58,13 +59,13 @@ class DockerBackups(pulumi.ComponentResource):
         prune_env: list = []
         self.server = self.repository = self.ledger = None
 
-        if isinstance(target, VolumeTarget):
+        if isinstance(target, RepositoryVolume):
             self.repository = retained_volume(
-                f"{stack.name}-{target.volume}", {"flashdrive.stack": stack.name, "flashdrive.role": "backups"}, self)
+                f"{stack.name}-{target.volume}", {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUPS}, self)
             self.network = docker.Network(
                 f"{stack.name}-backup", name=f"{stack.name}-backup", driver="bridge", internal=True,
-                labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack.name),
-                        docker.NetworkLabelArgs(label="flashdrive.network", value="backup")], opts=child)
+                labels=[docker.NetworkLabelArgs(label=LABEL_STACK, value=stack.name),
+                        docker.NetworkLabelArgs(label=LABEL_NETWORK, value="backup")], opts=child)
             writer_password = credentials.derive("backups/writer-password")
             server_image = docker.RemoteImage(f"{stack.name}-backup-server-image", name=settings.server_image,
                                               keep_locally=True, opts=child).image_id
@@ -81,7 +82,7 @@ class DockerBackups(pulumi.ComponentResource):
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name,
                                                                         aliases=["backup-server"])],
                 volumes=[docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)],
-                labels=labels(stack.name, role="backup-server"),
+                labels=labels(stack.name, role=ROLE_BACKUP_SERVER),
                 # Nothing to write but the repository: a read-only root, and a small /tmp.
                 read_only=True,
                 tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
@@ -91,30 +92,30 @@ class DockerBackups(pulumi.ComponentResource):
             job_env.append(pulumi.Output.concat(
                 "RESTIC_REPOSITORY=rest:http://writer:", writer_password, f"@backup-server:{SERVER_PORT}/"))
             prune_env.append(f"RESTIC_REPOSITORY={REPOSITORY_DIR}")
-        elif isinstance(target, S3Target):
-            s3 = target.s3
+        elif isinstance(target, RepositoryS3):
+            s3 = target
             url = f"RESTIC_REPOSITORY=s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"
-            keys = s3.prune or s3
-            job_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key.config)),
-                        pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key.config))]
-            prune_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(keys.access_key.config)),
-                          pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(keys.secret_key.config))]
+            access, secret = s3.prune_keys or (s3.access_key_config, s3.secret_key_config)
+            job_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(s3.access_key_config)),
+                        pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(s3.secret_key_config))]
+            prune_env += [url, pulumi.Output.concat("AWS_ACCESS_KEY_ID=", config_value(access)),
+                          pulumi.Output.concat("AWS_SECRET_ACCESS_KEY=", config_value(secret))]
         else:
-            assert isinstance(target, RestTarget)
-            rest = target.rest
+            rest = target
             job_env.append(f"RESTIC_REPOSITORY=rest:{rest.url}")
-            if rest.password is not None:
-                job_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password.config)))
+            if rest.password_config is not None:
+                job_env.append(pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.password_config)))
             if rest.prune is not None:
-                prune_env += [f"RESTIC_REPOSITORY=rest:{rest.prune.url or rest.url}",
-                              pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(rest.prune.password.config))]
+                prune_url, prune_password = rest.prune
+                prune_env += [f"RESTIC_REPOSITORY=rest:{prune_url}",
+                              pulumi.Output.concat("RESTIC_REST_PASSWORD=", config_value(prune_password))]
             else:
                 prune_env += job_env
         if self.repository is None:
             # A remote repository shows no receipt times: the prune job records when it first saw
             # each snapshot, on a volume no other container mounts.
             self.ledger = retained_volume(f"{stack.name}-backup-ledger",
-                                          {"flashdrive.stack": stack.name, "flashdrive.role": "backup-ledger"}, self)
+                                          {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUP_LEDGER}, self)
 
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
@@ -140,7 +141,7 @@ class DockerBackups(pulumi.ComponentResource):
                                                 container_path=f"/data/disks/{d.name}", read_only=True)
                      for d in sorted(stack.disks, key=lambda d: d.name)],
             uploads=scripts,
-            labels=labels(stack.name, role="backup-job"),
+            labels=labels(stack.name, role=ROLE_BACKUP_JOB),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
             **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
@@ -166,7 +167,7 @@ class DockerBackups(pulumi.ComponentResource):
                                                 executable=True),
                      docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                                 content=crontab(PRUNE_SCHEDULE, "/flashdrive/prune.sh"))],
-            labels=labels(stack.name, role="backup-prune"),
+            labels=labels(stack.name, role=ROLE_BACKUP_PRUNE),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.job]),
             **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES),
         )

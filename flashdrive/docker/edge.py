@@ -24,7 +24,7 @@ from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import EDGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
 from flashdrive.endpoints import config_value
-from flashdrive.labels import EDGE_CADDYFILE
+from flashdrive.labels import EDGE_CADDYFILE, LABEL_ROLE, LABEL_STACK, ROLE_EDGE
 from flashdrive.model.stack import ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
@@ -47,8 +47,7 @@ class DockerEdge(pulumi.ComponentResource):
         super().__init__("flashdrive:docker:Edge", f"{stack.name}-edge", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.caddyfile = render_caddyfile(stack)
-        self.volume = retained_volume(stack.edge_volume_name, {"flashdrive.stack": stack.name,
-                                                               "flashdrive.role": "edge"}, self,
+        self.volume = retained_volume(stack.edge_volume_name, {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_EDGE}, self,
                                       retain=stack.preview is None)
         image = docker.RemoteImage(f"{stack.name}-edge-image", name=stack.edge_image, keep_locally=True, opts=child)
         self.routes = command.local.Command(
@@ -80,7 +79,7 @@ class DockerEdge(pulumi.ComponentResource):
                                docker.ContainerNetworksAdvancedArgs(name=network.edge.name, aliases=["edge"])],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/data")],
             uploads=uploads or None,
-            labels=labels(stack.name, role="edge"),
+            labels=labels(stack.name, role=ROLE_EDGE),
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[self.routes]),
             **hardened(size=SIZES["s"], add_capabilities=EDGE_CAPABILITIES),
         )

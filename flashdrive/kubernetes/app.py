@@ -18,7 +18,6 @@ import math
 import pulumi
 import pulumi_kubernetes as k8s
 
-from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.credentials import Credentials
 from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
@@ -26,8 +25,7 @@ from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import KubernetesDisk, write_check
 from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
-from flashdrive.kubernetes.settings import ClusterSettings
-from flashdrive.model.stack import ResolvedApp, ResolvedStack
+from flashdrive.model.stack import ClusterSettings, ResolvedApp, ResolvedStack
 
 ENV_CHECKSUM = "flashdrive.dev/env-checksum"
 ROLLOUT = "flashdrive.dev/rollout"
@@ -99,8 +97,10 @@ class KubernetesApp(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
                  namespace: pulumi.Input[str], disks: dict[str, KubernetesDisk], databases: dict[str, DatabaseEndpoint],
                  depends_on: list | None = None,
-                 release_of_source: "KubernetesApp | None" = None, opts: pulumi.ResourceOptions | None = None):
-        """`release_of_source`: the app whose release Job runs for the same source; this one waits for it."""
+                 release_of_source: "KubernetesApp | None" = None, defer_copies: bool = False,
+                 opts: pulumi.ResourceOptions | None = None):
+        """`release_of_source`: the app whose release Job runs for the same source; this one waits for it.
+        `defer_copies`: the Deployment comes with `start_copies`, after what a preview runs first."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
         self.app = app
         child = pulumi.ResourceOptions(parent=self)
@@ -142,14 +142,14 @@ class KubernetesApp(pulumi.ComponentResource):
         mounts = [{"name": f"disk-{d.name}", "mountPath": d.mount, **({"readOnly": True} if d.read_only else {})}
                   for d in app.disks]
         pinned = [app.name] if any(not disks[d.name].shared for d in app.disks) else []
-        run_as = APP_UID if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
+        run_as = stack.app_uid if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
 
         writable = [(d.name, disks[d.name].physical, d.mount) for d in app.disks if not d.read_only]
         checks = []
         if writable and app.build is not None:
-            # The buildpack's image has a shell and runs as APP_UID; a prebuilt image may have neither.
+            # The buildpack's image has a shell and runs as the stack's app uid; a prebuilt image may have neither.
             checks = [{"name": "disk-check", "image": image, "imagePullPolicy": "IfNotPresent",
-                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, APP_UID)],
+                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, stack.app_uid)],
                        "resources": resources(app.size), "securityContext": container_security(run_as),
                        "volumeMounts": [m for m in mounts if not m.get("readOnly")]}]
 
@@ -158,7 +158,7 @@ class KubernetesApp(pulumi.ComponentResource):
                 **pod_defaults(cluster.image_pull_secrets),
                 "restartPolicy": restart,
                 # The group that owns the disks: every copy, whatever its uid, may write to them.
-                "securityContext": pod_security(run_as_user=run_as, fs_group=APP_UID),
+                "securityContext": pod_security(run_as_user=run_as, fs_group=stack.app_uid),
                 **({"initContainers": checks} if checks else {}),
                 "containers": [{
                     "image": image, "imagePullPolicy": "IfNotPresent", "env": env(node),
@@ -176,11 +176,12 @@ class KubernetesApp(pulumi.ComponentResource):
             return {"metadata": metadata, "spec": spec}
 
         self.pod = pod  # the app's scheduled jobs run in pods like its copies (flashdrive.kubernetes.cron)
+        self.stack_name, self.namespace, self.cluster = stack.name, namespace, cluster
         waits_for = list(depends_on or [])
+        timeout = f"{cluster.release_timeout_s}s"
         self.release: k8s.batch.v1.Job | None = None
         if app.release:
             name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
-            timeout = f"{cluster.release_timeout_s}s"
             self.release = k8s.batch.v1.Job(
                 f"{stack.name}-{app.name}-release",
                 metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release"),
@@ -220,7 +221,36 @@ class KubernetesApp(pulumi.ComponentResource):
                   "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]}
             if app.port is not None else {"selector": match, "clusterIP": "None"},
             opts=child)
-        template = pod(container, app.type, "Always", node=None)
+        self._copies = (pod(container, app.type, "Always", node=None), match, disks, waits_for)
+        self.deployment: k8s.apps.v1.Deployment | None = None
+        self.disruption_budget: k8s.policy.v1.PodDisruptionBudget | None = None
+        if not defer_copies:
+            self.start_copies([])
+
+    def scrub_job(self, command: str, depends_on: list) -> k8s.batch.v1.Job:
+        """A preview's scrub, with this app's image, env and disks: once, after the seed restored the
+        base's data and every release brought the schema up to date (`depends_on`), before any copy."""
+        timeout = f"{self.cluster.release_timeout_s}s"
+        return k8s.batch.v1.Job(
+            f"{self.stack_name}-{self.app.name}-scrub",
+            metadata={"name": "scrub", "namespace": self.namespace,
+                      "labels": labels(self.stack_name, self.app.name, "scrub"),
+                      "annotations": {REPLACE_UNREADY: "true"}},  # a failed scrub runs again on the next up
+            spec={"backoffLimit": 0, "activeDeadlineSeconds": self.cluster.release_timeout_s,
+                  "template": self.pod({"name": "scrub", "args": ["/bin/sh", "-c", command]}, "scrub", "Never",
+                                       node="scrub")},
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=depends_on,
+                # Once: a later deploy (a new image) does not scrub again what the preview wrote since.
+                ignore_changes=["spec"], delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+
+    def start_copies(self, gates: list) -> None:
+        """The Deployment (and its disruption budget), after `gates` too: a preview's copies start
+        once its scrub is done (`defer_copies`)."""
+        app, namespace, stack_name = self.app, self.namespace, self.stack_name
+        template, match, disks, waits_for = self._copies
+        child = pulumi.ResourceOptions(parent=self)
         if app.nodes > 1:
             # The guide's promise: each copy on another server. Counted per ReplicaSet
             # (pod-template-hash), so the surge copy of a rollout is not squeezed by the old ones;
@@ -230,8 +260,8 @@ class KubernetesApp(pulumi.ComponentResource):
                 "labelSelector": {"matchLabels": match}, "matchLabelKeys": ["pod-template-hash"],
                 "nodeTaintsPolicy": "Honor"}]
         self.deployment = k8s.apps.v1.Deployment(
-            f"{stack.name}-{app.name}",
-            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type),
+            f"{stack_name}-{app.name}",
+            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type),
                       "annotations": {ROLLOUT: rollout(app, disks)}},
             spec={
                 "replicas": app.nodes,
@@ -242,13 +272,13 @@ class KubernetesApp(pulumi.ComponentResource):
                 {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": template,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for + gates))
         self.disruption_budget = None
         if app.nodes > 1:
             # A node drain evicts one copy at a time, each only once the others are ready.
             self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-                f"{stack.name}-{app.name}",
-                metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
+                f"{stack_name}-{app.name}",
+                metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type)},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": match},
                       # A copy that is not ready serves nothing: evicting it never blocks a drain.
                       "unhealthyPodEvictionPolicy": "AlwaysAllow"},

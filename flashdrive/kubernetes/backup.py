@@ -29,16 +29,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.backup_scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
-from flashdrive.buildpack.dockerfile import APP_UID
-from flashdrive.credentials import Credentials
+from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.endpoints import config_value
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.database import KubernetesDatabase
 from flashdrive.kubernetes.disk import KubernetesDisk, claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels, pod_defaults,
                                              pod_labels, pod_security, resources, selector)
-from flashdrive.model.stack import ResolvedDatabase, ResolvedStack
-from flashdrive.spec.contract import RestTarget, S3Target, VolumeTarget
+from flashdrive.model.stack import RepositoryRest, RepositoryS3, RepositoryVolume, ResolvedDatabase, ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
 BACKUP_ROOT = "/backup"
@@ -68,7 +66,7 @@ def dump_command(db: ResolvedDatabase, directory: str = DUMPS) -> str:
     return f"set -eu\n{tool}\nmv {partial} {target}"
 
 
-def _dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
+def dump_env(db: ResolvedDatabase, secret: pulumi.Input[str]) -> list[dict]:
     variable = ENGINES[db.engine].job_password_env
     return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}]
 
@@ -116,14 +114,14 @@ class KubernetesBackups(pulumi.ComponentResource):
         # unreadable, so the Secret stays when the stack goes, like the repository itself.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         # From the stack's master key, so a retained repository opens again after `pulumi destroy`.
-        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive("backups/repository-password", 48)}
+        secret_data: dict = {"RESTIC_PASSWORD": Credentials(stack.name).derive(REPOSITORY_PASSWORD, 48)}
         job_keys, prune_keys, server_keys = ["RESTIC_PASSWORD"], ["RESTIC_PASSWORD"], []
         job_env: list[dict] = []
         prune_env: list[dict] = []
-        target = backups.settings.target
+        target = backups.target
         self.repository = self.server = self.ledger = None
-        remote = not isinstance(target, VolumeTarget)
-        if isinstance(target, VolumeTarget):
+        remote = not isinstance(target, RepositoryVolume)
+        if isinstance(target, RepositoryVolume):
             self.repository = k8s.core.v1.PersistentVolumeClaim(
                 repository_claim_name(stack.name, target.volume),
                 metadata={"name": repository_claim_name(stack.name, target.volume), "namespace": namespace,
@@ -137,40 +135,40 @@ class KubernetesBackups(pulumi.ComponentResource):
             job_keys.append("RESTIC_REPOSITORY")
             server_keys.append("RCLONE_PASS")
             prune_env.append({"name": "RESTIC_REPOSITORY", "value": REPOSITORY})
-        elif isinstance(target, S3Target):
-            s3 = target.s3
+        elif isinstance(target, RepositoryS3):
+            s3 = target
             url = {"name": "RESTIC_REPOSITORY", "value": f"s3:{s3.endpoint.rstrip('/')}/{s3.bucket}"}
             job_env.append(url)
             prune_env.append(url)
-            secret_data["AWS_ACCESS_KEY_ID"] = config_value(s3.access_key.config)
-            secret_data["AWS_SECRET_ACCESS_KEY"] = config_value(s3.secret_key.config)
+            secret_data["AWS_ACCESS_KEY_ID"] = config_value(s3.access_key_config)
+            secret_data["AWS_SECRET_ACCESS_KEY"] = config_value(s3.secret_key_config)
             job_keys += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-            if s3.prune is not None:
-                secret_data["PRUNE_AWS_ACCESS_KEY_ID"] = config_value(s3.prune.access_key.config)
-                secret_data["PRUNE_AWS_SECRET_ACCESS_KEY"] = config_value(s3.prune.secret_key.config)
+            if s3.prune_keys is not None:
+                secret_data["PRUNE_AWS_ACCESS_KEY_ID"] = config_value(s3.prune_keys[0])
+                secret_data["PRUNE_AWS_SECRET_ACCESS_KEY"] = config_value(s3.prune_keys[1])
                 prune_env += [{"name": key.removeprefix("PRUNE_"), "valueFrom": {"secretKeyRef": {
                     "name": "backup", "key": key}}} for key in ("PRUNE_AWS_ACCESS_KEY_ID", "PRUNE_AWS_SECRET_ACCESS_KEY")]
             else:
                 prune_keys += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-        elif isinstance(target, RestTarget):
-            rest = target.rest
+        elif isinstance(target, RepositoryRest):
+            rest = target
 
-            def rest_url(url: str, password) -> pulumi.Input[str]:
+            def rest_url(url: str, password_config: str) -> pulumi.Input[str]:
                 # Older restic takes REST credentials only inside the URL, so the whole URL is secret.
                 scheme, _, rest_of_url = url.partition("://")
-                return pulumi.Output.concat(f"rest:{scheme}://{stack.name}:", config_value(password.config),
+                return pulumi.Output.concat(f"rest:{scheme}://{stack.name}:", config_value(password_config),
                                             f"@{rest_of_url}")
 
-            if rest.password is not None:
-                secret_data["RESTIC_REPOSITORY"] = rest_url(rest.url, rest.password)
+            if rest.password_config is not None:
+                secret_data["RESTIC_REPOSITORY"] = rest_url(rest.url, rest.password_config)
                 job_keys.append("RESTIC_REPOSITORY")
             else:
                 job_env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
             if rest.prune is not None:
-                secret_data["PRUNE_RESTIC_REPOSITORY"] = rest_url(rest.prune.url or rest.url, rest.prune.password)
+                secret_data["PRUNE_RESTIC_REPOSITORY"] = rest_url(*rest.prune)
                 prune_env.append({"name": "RESTIC_REPOSITORY", "valueFrom": {"secretKeyRef": {
                     "name": "backup", "key": "PRUNE_RESTIC_REPOSITORY"}}})
-            elif rest.password is not None:
+            elif rest.password_config is not None:
                 prune_keys.append("RESTIC_REPOSITORY")
             else:
                 prune_env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
@@ -198,7 +196,7 @@ class KubernetesBackups(pulumi.ComponentResource):
             "image": db.image,
             "imagePullPolicy": "IfNotPresent",
             "command": ["sh", "-c", dump_command(db)],
-            "env": _dump_env(db, databases[db.name].secret_name),
+            "env": dump_env(db, databases[db.name].secret_name),
             "resources": resources(SIZES["s"]),
             "securityContext": container_security(DATABASE_UID),
             "volumeMounts": [{"name": "dumps", "mountPath": DUMPS}],
@@ -211,14 +209,14 @@ class KubernetesBackups(pulumi.ComponentResource):
             "command": ["/bin/sh", "-c", restic_script(stack.name)],
             "env": job_env,
             "resources": resources(SIZES["s"]),
-            "securityContext": container_security(APP_UID),
+            "securityContext": container_security(stack.app_uid),
             "volumeMounts": mounts,
         }
         pod_spec: dict = {
             **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
             # The apps' group: the disks' files are readable.
-            "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+            "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
             "initContainers": dumps,
             "containers": [restic],
             "volumes": volumes,
@@ -263,7 +261,7 @@ class KubernetesBackups(pulumi.ComponentResource):
             "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
             "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
             "resources": resources(SIZES["xs"]),
-            "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+            "securityContext": {**container_security(stack.app_uid), "readOnlyRootFilesystem": True},
             "volumeMounts": [{"name": "repository", "mountPath": REPOSITORY}, {"name": "tmp", "mountPath": "/tmp"}],
         }
         deployment = k8s.apps.v1.Deployment(
@@ -277,7 +275,7 @@ class KubernetesBackups(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector("backup-server", "backup")},
                 "template": {"metadata": {"labels": server_labels}, "spec": {
                     **pod_defaults(self.pull_secrets),
-                    "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+                    "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
                     "containers": [container],
                     "volumes": [{"name": "repository",
                                  "persistentVolumeClaim": {"claimName": self.repository.metadata.name}},
@@ -322,7 +320,7 @@ class KubernetesBackups(pulumi.ComponentResource):
         pod_spec: dict = {
             **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
-            "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+            "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
             "containers": [{
                 "name": "prune",
                 "image": stack.backups.image,
@@ -331,7 +329,7 @@ class KubernetesBackups(pulumi.ComponentResource):
                 # The script has keep_days written in; this copy tells whoever reads the manifest.
                 "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
                 "resources": resources(SIZES["s"]),
-                "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+                "securityContext": {**container_security(stack.app_uid), "readOnlyRootFilesystem": True},
                 "volumeMounts": mounts,
             }],
             "volumes": volumes,

@@ -92,7 +92,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, namespace: pulumi.Input[str],
                  pull_secrets: tuple[str, ...] = (), tls: ServerTLS | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, retain: bool = True):
         super().__init__("flashdrive:kubernetes:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # From the stack's master key (flashdrive/credentials.py): the same after `pulumi destroy`, as
@@ -134,7 +134,8 @@ class KubernetesDatabase(pulumi.ComponentResource):
                 # The cluster's default class: a database wants a fast single-node volume, not the
                 # shared (ReadWriteMany) class the disks may need.
                 spec=claim_spec(target.data_gb, "ReadWriteOnce", None),
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+                # A preview's (retain=False) goes with it: a copy of the base's data, scrubbed.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
 
         def server(target: ResolvedDatabase, data: k8s.core.v1.PersistentVolumeClaim, replicas: int,
                    depends_on: list | None = None) -> k8s.apps.v1.StatefulSet:

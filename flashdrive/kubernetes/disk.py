@@ -1,7 +1,8 @@
 """flashdrive:kubernetes:Disk — a virtual disk: one PersistentVolumeClaim shared by every copy of its app.
 
 Its name comes from the stack and the disk (never the app), and it is retained on delete: renaming
-an app or `pulumi destroy` never deletes data. Copies on several nodes need ReadWriteMany; a single
+an app or `pulumi destroy` never deletes data. A preview's is not (`retain=False`): a scrubbed copy,
+it goes with the preview. Copies on several nodes need ReadWriteMany; a single
 copy gets ReadWriteOnce, which every storage class offers.
 """
 
@@ -27,7 +28,7 @@ def claim_spec(size_gb: int, mode: str, storage_class: str | None) -> dict:
 
 class KubernetesDisk(pulumi.ComponentResource):
     def __init__(self, stack: str, disk: ResolvedDisk, nodes: int, namespace: pulumi.Input[str],
-                 storage_class: str | None, opts: pulumi.ResourceOptions | None = None):
+                 storage_class: str | None, opts: pulumi.ResourceOptions | None = None, retain: bool = True):
         super().__init__("flashdrive:kubernetes:Disk", disk.volume_name, None, opts)
         self.shared = nodes > 1
         self.physical = disk.volume_name
@@ -36,7 +37,7 @@ class KubernetesDisk(pulumi.ComponentResource):
             disk.volume_name,
             metadata={"name": disk.volume_name, "namespace": namespace, "labels": labels(stack, disk.name, "disk")},
             spec=claim_spec(disk.size_gb, access_mode(nodes), storage_class),
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True))
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
         self.name: pulumi.Output[str] = self.claim.metadata.name
         self.register_outputs({"claim": self.name})
 

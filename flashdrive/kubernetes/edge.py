@@ -27,9 +27,7 @@ import pulumi_kubernetes as k8s
 
 from flashdrive.endpoints import config_value
 from flashdrive.kubernetes.hardening import labels
-from flashdrive.kubernetes.settings import ClusterSettings
-from flashdrive.model.stack import ResolvedApp, ResolvedStack
-from flashdrive.spec.contract import LETS_ENCRYPT
+from flashdrive.model.stack import ClusterSettings, ResolvedApp, ResolvedStack
 
 CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
 ISSUER = "cert-manager.io/issuer"
@@ -106,7 +104,7 @@ class KubernetesEdge(pulumi.ComponentResource):
             return created
 
         acme_issuer = None
-        if cluster.cluster_issuer and stack.uses_acme and (stack.acme_ca != LETS_ENCRYPT or stack.acme_ca_root_config):
+        if cluster.cluster_issuer and stack.uses_acme and (not stack.acme_ca_is_lets_encrypt or stack.acme_ca_root_config):
             pulumi.log.warn(f"tls.acme_ca and tls.acme_ca_root are not used: the ClusterIssuer "
                             f"'{cluster.cluster_issuer}' (kubernetes.cluster_issuer) signs the domains with its own "
                             "ACME server. Remove kubernetes.cluster_issuer to have the stack's own Issuer use them")

@@ -7,12 +7,13 @@ instead of running with more privilege than the spec asked for.
 
 from __future__ import annotations
 
+from flashdrive.labels import K8S_COMPONENT as COMPONENT
+from flashdrive.labels import K8S_MANAGED_BY
+from flashdrive.labels import K8S_NAME as NAME
+from flashdrive.labels import K8S_PART_OF as PART_OF
 from flashdrive.spec.sizes import Size
 
 MANAGED_BY = "flashdrive"
-NAME = "app.kubernetes.io/name"
-COMPONENT = "app.kubernetes.io/component"
-PART_OF = "app.kubernetes.io/part-of"
 # NetworkPolicies select pods that must not reach the internet by this label.
 EGRESS = "flashdrive.dev/egress"
 
@@ -22,7 +23,7 @@ DATABASE_UID = 999
 
 
 def labels(stack: str, name: str, component: str) -> dict[str, str]:
-    return {NAME: name, COMPONENT: component, PART_OF: stack, "app.kubernetes.io/managed-by": MANAGED_BY}
+    return {NAME: name, COMPONENT: component, PART_OF: stack, K8S_MANAGED_BY: MANAGED_BY}
 
 
 def selector(name: str, component: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
-from flashdrive.docker.image import build_image
+from flashdrive.source_image import build_image
 from flashdrive.model.stack import ResolvedBuild
 
 

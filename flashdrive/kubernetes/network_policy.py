@@ -21,8 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.kubernetes.hardening import EGRESS, labels, selector
-from flashdrive.kubernetes.settings import ClusterSettings
-from flashdrive.model.stack import ResolvedStack
+from flashdrive.model.stack import ClusterSettings, ResolvedStack
 
 NAMESPACE_NAME = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}  # cert-manager's label on its solver pods

@@ -151,5 +151,17 @@ def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
         seed = ResolvedSeed(repository=f"{spec.stack}-{target.volume}", scrub=settings.seed.scrub, scrub_app=scrub_app)
     preview = ResolvedPreview(number=number, base=spec.stack, expire_after_days=settings.expire_after_days,
                               seed=seed, dropped_domains=tuple(dropped), cron=settings.cron)
+    cluster = own.cluster
+    if cluster is not None:
+        # A preview lives in a namespace of its own whatever kubernetes.namespace says: that setting
+        # names the base's, and a preview in it would take over the base's objects of the same names.
+        base_namespace = spec.kubernetes.namespace or spec.stack
+        cluster = dataclasses.replace(cluster, namespace=preview_namespace(base_namespace, number),
+                                      base_namespace=base_namespace)
     return dataclasses.replace(own, apps=apps, backups=dataclasses.replace(own.backups, enabled=False),
-                               preview=preview)
+                               preview=preview, cluster=cluster)
+
+
+def preview_namespace(base_namespace: str, number: int) -> str:
+    """A preview's namespace on Kubernetes: its base's, `-pr-N` added (whatever kubernetes.namespace says)."""
+    return f"{base_namespace}-pr-{number}"

@@ -5,16 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from flashdrive.buildpack.user import APP_UID
 from flashdrive.engines import ENGINES
 from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
-from flashdrive.model.stack import (PIDS_LIMIT, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
-                                    ResolvedDatabase, ResolvedEarlierMajor, ResolvedDisk, ResolvedDomain, ResolvedStack)
+from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
+                                    RepositoryVolume, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
+                                    ResolvedDatabase, ResolvedDisk, ResolvedEarlierMajor, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
-from flashdrive.spec.contract import AppSpec, DatabaseSpec, Spec, config_keys
+from flashdrive.problems import InputError, Mark, Problem
+from flashdrive.spec.contract import AppSpec, DatabaseSpec, RestTarget, S3Target, Spec, VolumeTarget, config_keys
 from flashdrive.spec.sizes import SIZES
+
+if TYPE_CHECKING:
+    from flashdrive.buildpack.detection import Detection
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
@@ -59,7 +66,7 @@ def _source_key(stack: str, source: str) -> str:
     return f"{stack}-{slug}-{digest}"
 
 
-def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection) -> ResolvedBuild:
+def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection) -> ResolvedBuild:
     from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
@@ -145,6 +152,46 @@ def _app(loaded: LoadedSpec, name: str, app: AppSpec, release_owner: bool) -> Re
     )
 
 
+def _backup_target(spec: Spec) -> BackupTarget:
+    target = spec.backups.target
+    if isinstance(target, VolumeTarget):
+        return RepositoryVolume(target.volume)
+    if isinstance(target, S3Target):
+        s3 = target.s3
+        return RepositoryS3(s3.endpoint, s3.bucket, s3.access_key.config, s3.secret_key.config,
+                            (s3.prune.access_key.config, s3.prune.secret_key.config) if s3.prune else None)
+    assert isinstance(target, RestTarget)
+    rest = target.rest
+    return RepositoryRest(rest.url, rest.password.config if rest.password else None,
+                          (rest.prune.url or rest.url, rest.prune.password.config) if rest.prune else None)
+
+
+def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> ClusterSettings:
+    """The `kubernetes:` settings, checked once. Validation checks them only when the spec says
+    `backend: kubernetes`; `plan --backend kubernetes` overrides the backend afterwards, so what the
+    cluster cannot do without is checked here as well."""
+    settings = loaded.spec.kubernetes
+    built = sorted(name for name, app in apps.items() if app.build is not None)
+    if built and not settings.registry:
+        raise InputError([Problem(
+            f"apps built from source ({', '.join(built)}) need a registry the cluster pulls from",
+            Mark(str(loaded.file), 0, 0), "kubernetes.registry",
+            "add `kubernetes: {registry: registry.example.com/" + stack + "}`")])
+    return ClusterSettings(
+        namespace=settings.namespace or stack,
+        storage_class=settings.storage_class,
+        ingress_class=settings.ingress_class,
+        cluster_issuer=settings.cluster_issuer,
+        registry=settings.registry.rstrip("/") if settings.registry else None,
+        acme_email=loaded.spec.tls.email,
+        image_pull_secrets=tuple(settings.image_pull_secrets),
+        controller_namespace=settings.ingress_controller_namespace,
+        controller_cidrs=tuple(settings.ingress_controller_cidrs),
+        dns_cidrs=tuple(settings.dns_cidrs),
+        release_timeout_s=settings.release_timeout_s,
+    )
+
+
 def resolve(loaded: LoadedSpec, backend: str | None = None, preview: int | None = None) -> ResolvedStack:
     """The stack the spec describes, or its preview for pull request `preview` (model/preview.py)."""
     if preview is not None:
@@ -154,19 +201,23 @@ def resolve(loaded: LoadedSpec, backend: str | None = None, preview: int | None 
     spec = loaded.spec
     stack = spec.stack
     owners = _procfile_release_owners(spec)
+    backend = backend or spec.backend
+    apps = {name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()}
     return ResolvedStack(
         name=stack,
         # The CLI's --backend is a plain str, checked by argparse's choices, not the Literal.
-        backend=backend or spec.backend,  # type: ignore[arg-type]
-        apps={name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()},
+        backend=backend,  # type: ignore[arg-type]
+        apps=apps,
         databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},
         tls_email=spec.tls.email,
         default_domain=spec.tls.default_domain,
         edge_image=image_for(spec.images, "caddy"),
         edge_volume_name=f"{stack}-edge-data",
         backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
-                                spec.backups, image_for(spec.images, "restic"), image_for(spec.images, "rclone")),
+                                _backup_target(spec), image_for(spec.images, "restic"), image_for(spec.images, "rclone")),
+        app_uid=APP_UID,
         config_keys=tuple(config_keys(spec)),
         acme_ca=spec.tls.acme_ca,
         acme_ca_root_config=spec.tls.acme_ca_root.config if spec.tls.acme_ca_root else None,
+        cluster=_cluster(loaded, stack, apps) if backend == "kubernetes" else None,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.contract import LETS_ENCRYPT, BackupsSpec, HealthCheck
+from flashdrive.spec.contract import LETS_ENCRYPT, HealthCheck
 from flashdrive.spec.sizes import Size
 
 if TYPE_CHECKING:  # preview.py builds on this module
@@ -195,13 +195,72 @@ class ResolvedDatabase:
 
 
 @dataclass(frozen=True)
+class RepositoryVolume:
+    """The repository on a retained volume (a PersistentVolumeClaim on kubernetes), served append-only."""
+
+    volume: str
+
+
+@dataclass(frozen=True)
+class RepositoryS3:
+    endpoint: str
+    bucket: str
+    access_key_config: str  # config keys of the backup job's keys (put and get)
+    secret_key_config: str
+    prune_keys: tuple[str, str] | None = None  # config keys (access, secret) of the prune job's own keys
+
+
+@dataclass(frozen=True)
+class RepositoryRest:
+    url: str
+    password_config: str | None = None  # config key of the backup job's HTTP password
+    prune: tuple[str, str] | None = None  # the prune job's own (url, password config key), which may delete
+
+
+BackupTarget = RepositoryVolume | RepositoryS3 | RepositoryRest
+
+
+@dataclass(frozen=True)
 class ResolvedBackups:
     enabled: bool
     schedule: str
     keep_days: int
-    settings: BackupsSpec
+    target: BackupTarget
     image: str  # restic, for the backup and prune jobs
     server_image: str  # rclone, for the append-only server
+
+
+# Where the ingress controller of a well-known class runs by default, so the network policy can
+# admit that namespace alone; any other class is admitted from every namespace, on web ports only.
+INGRESS_CONTROLLER_NAMESPACES = {"nginx": "ingress-nginx"}
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The `kubernetes:` settings, defaults applied; resolved only for the kubernetes backend."""
+
+    namespace: str
+    storage_class: str | None
+    ingress_class: str
+    cluster_issuer: str | None
+    registry: str | None
+    acme_email: str | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    controller_namespace: str | None = None
+    controller_cidrs: tuple[str, ...] = ()
+    dns_cidrs: tuple[str, ...] = ()
+    release_timeout_s: int = 1800
+    # A preview's namespace is its base's, `-pr-N` added; this is the base's (where its repository is).
+    base_namespace: str | None = None
+
+    @property
+    def ingress_controller_namespace(self) -> str | None:
+        return self.controller_namespace or INGRESS_CONTROLLER_NAMESPACES.get(self.ingress_class)
+
+    @property
+    def acme_issuer(self) -> bool:
+        """Whether the stack creates its own ACME Issuer: an email, and no ClusterIssuer to use instead."""
+        return self.cluster_issuer is None and self.acme_email is not None
 
 
 @dataclass(frozen=True)
@@ -215,11 +274,17 @@ class ResolvedStack:
     edge_image: str
     edge_volume_name: str  # physical: <stack>-edge-data (certificates)
     backups: ResolvedBackups
+    app_uid: int  # the uid the buildpack's images run as; shared disks and backups read files as it
     config_keys: tuple[str, ...] = field(default=())  # every {config: KEY} the spec reads
     acme_ca: str = LETS_ENCRYPT  # directory URL of the ACME CA for custom domains
     acme_ca_root_config: str | None = None  # config key of the PEM root of the ACME server's own HTTPS
     # A pull request's preview of the base stack (flashdrive/model/preview.py); None for the base.
     preview: ResolvedPreview | None = None
+    cluster: ClusterSettings | None = None  # the kubernetes backend's settings; None on docker
+
+    @property
+    def acme_ca_is_lets_encrypt(self) -> bool:
+        return self.acme_ca == LETS_ENCRYPT
 
     @property
     def uses_acme(self) -> bool:

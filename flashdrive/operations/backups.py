@@ -22,10 +22,10 @@ from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS,
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
-from flashdrive.problems import InputError, Problem
+from flashdrive.problems import FlashdriveError, InputError, Problem
 
 
-class BackupError(Exception):
+class BackupError(FlashdriveError):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 
@@ -69,7 +69,6 @@ class Snapshot:
     id: str
     time: str
     tags: dict[str, str]
-    full_id: str = ""
     received: datetime.datetime | None = None  # when the repository received it (trusted)
     claimed: datetime.datetime | None = None   # the time written into it by the client (not trusted)
 
@@ -119,7 +118,7 @@ class DeployedStack:
         for item in json.loads(result.stdout or b"[]") or []:
             tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
             found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags,
-                                  item["id"], received.get(item["id"]), _claimed_time(item["time"])))
+                                  received.get(item["id"]), _claimed_time(item["time"])))
         # Newest last by the time the repository received them: a claimed time can be forged.
         return sorted(found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc),
                                             s.time))

@@ -6,8 +6,10 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from flashdrive.problems import FlashdriveError
 
-class OperationError(Exception):
+
+class OperationError(FlashdriveError):
     """A one-line explanation for the operator; the CLI prints it and exits 1."""
 
 

@@ -37,11 +37,17 @@ def resolve_target(stack: str | None, spec: str | None = None) -> Target:
         if stack:  # the named stack is on the engine whatever this folder's spec says
             return Target(stack)
         raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None
-    if stack and stack != loaded.stack:
-        return Target(stack)
     namespace = None
     if loaded.backend == "kubernetes":
         namespace = (loaded.kubernetes.namespace if loaded.kubernetes else None) or loaded.stack
+    if stack and stack != loaded.stack:
+        # A preview of this spec's stack (`<stack>-pr-N`) on Kubernetes lives in a namespace of its own.
+        number = stack.removeprefix(f"{loaded.stack}-pr-")
+        if namespace is None or stack == number or not number.isdigit():
+            return Target(stack)
+        from flashdrive.model.preview import preview_namespace
+
+        return Target(stack, loaded.backend, preview_namespace(namespace, int(number)))
     return Target(loaded.stack, loaded.backend, namespace)
 
 

@@ -39,16 +39,23 @@ from flashdrive.plan import wire_values
 from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
                                RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
 from flashdrive.plan.plan import Plan, PlannedResource
-from flashdrive.problems import InputError
+from flashdrive.problems import FlashdriveError, InputError
 
 
-class ProgramError(Exception):
+class ProgramError(FlashdriveError):
     """The Pulumi program failed while being planned. `str()` is a clean message for the user;
-    the original exception is `cause` (and `__cause__`)."""
+    the original exception is `cause` (and `__cause__`); `source` the spec it planned, when the
+    command read several (diff)."""
 
-    def __init__(self, message: str, cause: BaseException | None = None):
+    def __init__(self, message: str, cause: BaseException | None = None, source: str | None = None):
         super().__init__(message)
         self.cause = cause
+        self.source = source
+
+    def report(self, command: str | None = None) -> str:
+        if self.source is None:
+            return f"error: the Pulumi program failed: {self}"
+        return f"flashdrive {command}: error: {self.source}: the Pulumi program failed: {self}"
 
 
 # --- mocks: deterministic answers for what only a provider would know ------------------------

@@ -4,7 +4,8 @@ Unknown keys are errors everywhere; the JSON Schema is generated from these mode
 attribute docstrings are what editors show. Rules that span several keys live in rules.py.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic then reads each field's type as an object
+# instead of evaluating its text when the classes are made (a cold start pays for every class).
 
 import ipaddress
 from collections.abc import Mapping
@@ -24,8 +25,6 @@ Engine = Literal["postgres", "mysql", "mongodb", "redis"]
 Name = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
 StackName = Annotated[str, Field(pattern=DNS_LABEL, max_length=30)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME, max_length=200)]
-
-IMAGE_KEYS = ("python", "postgres", "mysql", "mongodb", "redis", "caddy", "restic", "rclone")
 
 # Tags of discriminated unions start with '~' so error locations can drop them.
 TAG_PREFIX = "~"

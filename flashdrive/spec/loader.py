@@ -13,13 +13,16 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
 from flashdrive.problems import InputError, Problem, Problems
 from flashdrive.spec.contract import TAG_PREFIX, Spec
 from flashdrive.spec.yamlpos import Document, Pos, load_yaml_file
+
+if TYPE_CHECKING:
+    from flashdrive.spec.detect import Detections
 
 
 @dataclass
@@ -31,8 +34,8 @@ class LoadedSpec:
     base_dir: Path
     document: Document
     warnings: list[Problem] = field(default_factory=list)
-    # Buildpack detection per app built from source, filled by the rules.
-    detections: dict[str, Any] = field(default_factory=dict)
+    # What the detect step found in each app's source folder (flashdrive/spec/detect.py), for resolve.
+    detections: Detections = field(default_factory=dict)
 
     def source_dir(self, app_name: str) -> Path:
         source = self.spec.apps[app_name].source
@@ -306,6 +309,7 @@ def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], pro
     about the same app or database are dropped (they could be about the default, not the user's
     value). A missing required key or a broken app/database as a whole leaves nothing sound.
     """
+    from flashdrive.spec.detect import detect_apps
     from flashdrive.spec.rules import check
 
     data = copy.deepcopy(doc.data)
@@ -331,7 +335,10 @@ def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], pro
     except pydantic.ValidationError:
         return
     found = Problems()
-    check(LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc), found, detect_sources=detect_sources)
+    repaired = LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc)
+    sources = check(repaired, found)
+    if detect_sources:
+        detect_apps(repaired, sources, found)
     for problem in found.errors:  # warnings about a repaired spec could be about defaults
         if not any(problem.path == p or problem.path.startswith((p + ".", p + "[")) for p in unsound):
             problems.add(problem)
@@ -365,11 +372,14 @@ def _require_mapping(doc: Document) -> None:
 
 def load_spec(spec_path: Path | str, overlay_path: Path | str | Sequence[Path | str] | None = None, *,
               detect_sources: bool = True) -> LoadedSpec:
-    """Load, merge, validate. Raises InputError with every problem found (warnings included)."""
+    """Load → validate → detect, every problem of the three at once: raises InputError with all of
+    them (warnings included). `detect_sources=False` skips the buildpack (commands that only need
+    the stack's name)."""
     spec_path = Path(spec_path)
     doc = load_document(spec_path, overlay_path)
     problems = Problems(list(doc.problems))
     _stringify_scalars(doc.data, doc.pos)
+    from flashdrive.spec.detect import detect_apps
     from flashdrive.spec.rules import check
 
     try:
@@ -380,7 +390,9 @@ def load_spec(spec_path: Path | str, overlay_path: Path | str | Sequence[Path | 
         _check_what_is_sound(spec_path, doc, errors, problems, detect_sources)
         raise InputError(problems.sorted()) from None
     loaded = LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc)
-    check(loaded, problems, detect_sources=detect_sources)
+    sources = check(loaded, problems)  # validate
+    if detect_sources:
+        loaded.detections = detect_apps(loaded, sources, problems)  # detect
     if problems.errors:
         raise InputError(problems.sorted())
     loaded.warnings = problems.sorted()

@@ -91,14 +91,13 @@ def _shown(text: str, limit: int = 80) -> str:
 
 
 class _Checker:
-    def __init__(self, loaded: LoadedSpec, problems: Problems, detect_sources: bool):
+    def __init__(self, loaded: LoadedSpec, problems: Problems):
         self.loaded = loaded
         self.spec = loaded.spec
         self.doc = loaded.document
         self.problems = problems
-        self.detect_sources = detect_sources
-        self.detection_failed: set[Path] = set()
-        self.detected: dict[Path, Any] = {}  # one detection per source folder, shared by its apps
+        # The source folders that passed, for the detect step (flashdrive/spec/detect.py).
+        self.sound_sources: dict[str, Path] = {}
 
     # -- positions ---------------------------------------------------------------------
     def pos(self, *path: Any) -> Pos:
@@ -246,51 +245,7 @@ class _Checker:
             self.error(path, f"source '{app.source}' is a file, not a folder",
                        "point source at the folder holding the Procfile")
             return
-        if not self.detect_sources or folder in self.detection_failed:
-            return
-        from flashdrive.buildpack import BuildpackError, detect, runs_gunicorn
-
-        detection = self.detected.get(folder)
-        if detection is None:
-            build_env = {k: v for k, v in app.env.items() if isinstance(v, str) and "${" not in v}
-            build_env.update({k: v.value for k, v in app.env.items()
-                              if isinstance(v, ScopedValue) and v.scope != "run" and "${" not in v.value})
-            try:
-                detection = detect(folder, build_env=build_env)
-            except BuildpackError as exc:
-                self.detection_failed.add(folder)
-                problem = exc.to_problem()
-                if problem.mark is None:
-                    self.error(path, problem.message, problem.hint)
-                else:
-                    self.problems.add(problem)
-                return
-            self.detected[folder] = detection
-        self.loaded.detections[name] = detection
-        if app.type == "web" and detection.django is not None:
-            self.django_hosts(name, app, detection.django)
-        process = app.process_name
-        where = ("apps", name, "process") if app.process else ("apps", name)
-        procfile = posixpath.join(app.source, "Procfile")
-        if process not in detection.processes:
-            have = ", ".join(detection.processes) or "none"
-            hint = (f"add `{process}: <command>` to {procfile}, or set `process:` to one of: {have}"
-                    if app.type == "worker" or detection.processes else f"add `{process}: <command>` to {procfile}")
-            self.error(where, f"{procfile} has no '{process}' process (it has: {have})", hint, key=True)
-            return
-        if runs_gunicorn(detection.processes[process]) and "gunicorn" not in detection.dependencies:
-            files = ", ".join(posixpath.join(app.source, f) for f in detection.dependency_files)
-            self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
-                       f"dependencies in {files}", f"add gunicorn to {files}", key=True)
-
-    def django_hosts(self, name: str, app: AppSpec, django) -> None:
-        """Warn when the app's literal Django settings would refuse the names it is reached by."""
-        from flashdrive.buildpack.django import host_warnings
-
-        hosts = [d if isinstance(d, str) else d.host for d in app.domains]
-        hosts.append(f"{name}.{self.spec.stack}.{self.spec.tls.default_domain}")
-        for message in host_warnings(django, hosts):
-            self.warning(("apps", name, "source"), message)
+        self.sound_sources[name] = folder
 
     def disks(self, name: str, app: AppSpec, disk_owner: dict) -> None:
         mounts: dict[str, int] = {}
@@ -629,5 +584,8 @@ def cron_problem(schedule: str) -> str | None:
     return None
 
 
-def check(loaded: LoadedSpec, problems: Problems, *, detect_sources: bool = True) -> None:
-    _Checker(loaded, problems, detect_sources).run()
+def check(loaded: LoadedSpec, problems: Problems) -> dict[str, Path]:
+    """Validate: the rules that span several keys. Returns the apps' source folders that passed, by app."""
+    checker = _Checker(loaded, problems)
+    checker.run()
+    return checker.sound_sources

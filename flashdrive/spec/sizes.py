@@ -12,10 +12,6 @@ class Size:
     memory_mib: int
     disk_gb: int  # free disk space for all disks of an app
 
-    @property
-    def memory_bytes(self) -> int:
-        return self.memory_mib * 1024 * 1024
-
 
 SIZES: dict[str, Size] = {
     size.name: size
@@ -27,5 +23,3 @@ SIZES: dict[str, Size] = {
         Size("xl", 4, 4096, 50),
     )
 }
-
-SIZE_NAMES = tuple(SIZES)

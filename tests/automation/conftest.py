@@ -60,9 +60,10 @@ class FakePulumi:
     def commands(self) -> list[list[str]]:
         return [[a for a in call["argv"] if a != "--non-interactive"] for call in self.calls()]
 
-    def has_stack(self, name: str) -> None:
+    def has_stack(self, name: str, **listed) -> None:
+        """`listed`: what `pulumi stack ls --json` says of it (lastUpdate="2026-11-20T09:00:00.000000Z")."""
         self.state.mkdir(parents=True, exist_ok=True)
-        (self.state / name).write_text("created\n")
+        (self.state / name).write_text(json.dumps(listed) if listed else "created\n")
 
 
 @pytest.fixture

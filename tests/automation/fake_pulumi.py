@@ -1,10 +1,11 @@
 """A stand-in for the `pulumi` CLI, for tests: the real CLI cannot be installed on the build machine.
 
-It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` the way the
+It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` (and `stack ls`,
+`stack rm` for the preview workflow) the way the
 real CLI does (same arguments, same JSON shapes, same error texts the SDK recognises), keeps which
 stacks exist in $FAKE_PULUMI_STATE, and appends every call (argv, cwd, the environment variables
 that matter) as a JSON line to $FAKE_PULUMI_LOG. $FAKE_PULUMI_FAIL=up makes `up` fail like a real
-failed update.
+failed update, =destroy:STACK the destroy of that stack.
 """
 
 import json
@@ -37,6 +38,22 @@ def main(argv: list[str]) -> int:
             print(f"error: no stack named '{stack_arg()}' found", file=sys.stderr)
             return 255
         return 0
+    if args[:2] == ["stack", "ls"]:
+        # A stack file may hold what `stack ls --json` says of it ({"lastUpdate": ..., "updateInProgress": ...}).
+        listed = []
+        for path in sorted(p for p in stacks.iterdir() if "." not in p.name):
+            text = path.read_text()
+            known = json.loads(text) if text.startswith("{") else {}
+            listed.append({"name": path.name, "current": False, **known})
+        print(json.dumps(listed))
+        return 0
+    if args[:2] == ["stack", "rm"]:
+        name = [a for a in args[2:] if not a.startswith("--")][-1]
+        if not (stacks / name).exists():
+            print(f"error: no stack named '{name}' found", file=sys.stderr)
+            return 255
+        (stacks / name).unlink()
+        return 0
     if args[:2] == ["plugin", "install"]:
         return 0
     if args[:2] == ["config", "get"]:
@@ -45,14 +62,17 @@ def main(argv: list[str]) -> int:
         if args[2] not in values:
             print(f"error: configuration key '{args[2]}' not found for stack '{stack_arg()}'", file=sys.stderr)
             return 255
-        print("[secret]" if values[args[2]]["secret"] else values[args[2]]["value"])
+        print(values[args[2]]["value"])  # as the real CLI: `config get` shows a secret in clear
         return 0
     if args[:2] == ["config", "set"]:
         # `pulumi config set KEY` without a value reads it from stdin.
-        key = next(a for a in args[2:] if not a.startswith("--") and a != stack_arg())
+        if not (stacks / stack_arg()).exists():
+            print(f"error: no stack named '{stack_arg()}' found", file=sys.stderr)
+            return 255
+        words = [a for a in args[2:] if not a.startswith("--") and a != stack_arg()]
         config = stacks / f"{stack_arg()}.config.json"
         values = json.loads(config.read_text()) if config.exists() else {}
-        values[key] = {"value": sys.stdin.read(), "secret": "--secret" in args}
+        values[words[0]] = {"value": words[1] if len(words) > 1 else sys.stdin.read(), "secret": "--secret" in args}
         config.write_text(json.dumps(values))
         return 0
     if args[:1] == ["up"]:
@@ -67,6 +87,9 @@ def main(argv: list[str]) -> int:
         return 0
     if args[:1] == ["destroy"]:
         print(f"Destroying ({stack_arg()})")
+        if os.environ.get("FAKE_PULUMI_FAIL") == f"destroy:{stack_arg()}":
+            print(f"error: the stack '{stack_arg()}' is currently locked by 1 lock(s)", file=sys.stderr)
+            return 255
         print("    - docker:index/container:Container shop-web-1 deleted")
         return 0
     if args[:2] == ["stack", "output"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flashdrive.cron.records import RECORDS_FILE, job_status, jobs_from_labels, scheduler_status, status_lines
+from flashdrive.cron.records import RECORDS_FILE, job_status, jobs_from_labels, scheduler_status
 
 NOW = datetime(2026, 1, 1, 0, 2, 30, tzinfo=UTC)
 
@@ -54,7 +54,7 @@ class FakeScheduler:
         return Result()
 
 
-def test_a_running_schedulers_record_is_read_inside_it_and_shown_one_line_per_job():
+def test_a_running_schedulers_record_is_read_inside_it_and_a_stopped_one_shows_no_last_run():
     record = "\n".join([
         line(job="tick", event="started", due="2026-01-01T00:02:00.000Z", start="2026-01-01T00:02:00.003Z", scheduler="x"),
         line(job="tick", event="finished", due="2026-01-01T00:02:00.000Z", start="2026-01-01T00:02:00.003Z",
@@ -62,8 +62,11 @@ def test_a_running_schedulers_record_is_read_inside_it_and_shown_one_line_per_jo
     scheduler = FakeScheduler(True, record)
     statuses = scheduler_status(scheduler, NOW)
     assert scheduler.commands == [["cat", RECORDS_FILE]]
-    assert status_lines("web", statuses) == [
-        "web.tick  * * * * *  last 2026-01-01T00:02:00.003Z exit 0 (0.017 s)  next 2026-01-01T00:03:00Z"]
+    [tick] = statuses
+    assert (tick.name, tick.schedule, tick.next_run.isoformat()) == ("tick", "* * * * *", "2026-01-01T00:03:00+00:00")
+    assert tick.last_run is not None
+    assert (tick.last_run.start, tick.last_run.exit_code, tick.last_run.duration_s) == ("2026-01-01T00:02:00.003Z", 0, 0.017)
     stopped = FakeScheduler(False, record)
-    assert status_lines("web", scheduler_status(stopped, NOW)) == ["web.tick  * * * * *  never run  next 2026-01-01T00:03:00Z"]
+    [never] = scheduler_status(stopped, NOW)
+    assert never.last_run is None and never.next_run.isoformat() == "2026-01-01T00:03:00+00:00"
     assert stopped.commands == []

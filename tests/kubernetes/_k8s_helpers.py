@@ -14,6 +14,7 @@ from flashdrive.spec.contract import KubernetesSpec
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 MARKET = HERE / "specs/market/flashdrive.yaml"
+PREVIEWED = HERE / "specs/preview/flashdrive.yaml"  # a stack whose previews are seeded from its backups
 
 # What a team adds to run the example on a cluster: a registry for the image built from source,
 # a storage class that offers ReadWriteMany (two copies share a disk), a cert-manager issuer.
@@ -39,11 +40,11 @@ def on_a_cluster(loaded):
 
 
 def plan_for(spec: str | Path, overlay: str | Path | None = None, *, backend: str = "kubernetes",
-             config: dict[str, str] | None = None) -> Plan:
+             config: dict[str, str] | None = None, preview: int | None = None) -> Plan:
     loaded = load_spec(spec, overlay)
     if backend == "kubernetes":
         loaded = on_a_cluster(loaded)
-    return plan_loaded(loaded, backend=backend, config=config)
+    return plan_loaded(loaded, backend=backend, config=config, preview=preview)
 
 
 def objects(plan: Plan) -> dict[tuple[str, str], dict]:

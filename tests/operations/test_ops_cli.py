@@ -33,6 +33,13 @@ def test_ps_on_a_kubernetes_stack_prints_the_kubectl_command(cli, kubernetes_fol
                                "-l app.kubernetes.io/part-of=shop -o wide")
 
 
+def test_ps_of_a_preview_on_kubernetes_looks_in_the_preview_s_own_namespace(cli, kubernetes_folder):
+    run = cli("ps", "--deployed", "shop-pr-12")
+    assert run.code == 0
+    assert run.out.strip() == ("kubectl get pods,jobs,cronjobs,statefulsets,deployments --namespace shop-prod-pr-12 "
+                               "-l app.kubernetes.io/part-of=shop-pr-12 -o wide")
+
+
 def test_logs_on_a_kubernetes_stack_selects_the_app_by_its_labels(cli, kubernetes_folder):
     run = cli("logs", "web", "-f", "--since", "10m", "--tail", "50")
     assert run.out.strip() == ("kubectl logs --namespace shop-prod -l "
