@@ -55,6 +55,45 @@ class Upgrade:
 
 
 @dataclass(frozen=True)
+class CopyUpgrade:
+    """How the deploy copies a database into a new major (flashdrive/major_upgrade.py): in a container
+    of the new major's image, the new server and the old one (on `{old_port}`, 127.0.0.1) beside it.
+    Templates: `{port}` the new server's, `{old_port}` the old one's, `{name}` the database."""
+
+    initialised: str  # the file that says a data directory is initialised, in PGDATA
+    server: tuple[str, ...]  # the arguments after the image's entrypoint that start the server
+    old_server: tuple[str, ...]  # the same for the old server, on {old_port}, 127.0.0.1 only
+    ready: str  # exits 0 once the server on {port} answers
+    copy: str  # dumps the old server with the NEW client into the new one; exits non-zero on any loss
+    credentials: tuple[str, str]  # the user's and the password's variables of the image's contract
+    # The env that initialises the new server: before a copy without the database the restore
+    # creates (no empty one first); with nothing to copy, with it.
+    copy_target_env: str
+    fresh_env: str
+
+
+# pg_dumpall of the old server piped into the new one. psql goes on past errors, as pg_dumpall's
+# output expects (it creates every role, the one the new server was initialised with included);
+# any other error, or a database missing after, fails the copy. Then statistics for the planner.
+_PG_COPY = """\
+export PGPASSWORD="$POSTGRES_PASSWORD"
+{{ pg_dumpall --host 127.0.0.1 --port {old_port} --username "$POSTGRES_USER" --no-password 2>/tmp/dump.err
+  echo $? > /tmp/dump.exit; }} |
+  psql --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --dbname postgres --no-password --no-psqlrc \\
+       --quiet >/dev/null 2>/tmp/restore.err
+if [ "$(cat /tmp/dump.exit)" != 0 ]; then echo "pg_dumpall failed:"; cat /tmp/dump.err; exit 1; fi
+if grep ERROR /tmp/restore.err | grep -v "ERROR:  role \\"$POSTGRES_USER\\" already exists" > /tmp/errors; then
+  echo "the restore into the new server failed:"; head -n 20 /tmp/errors; exit 1
+fi
+databases='select datname from pg_database where not datistemplate order by 1'
+old=$(psql -h 127.0.0.1 -p {old_port} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
+new=$(psql -h 127.0.0.1 -p {port} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
+if [ "$old" != "$new" ]; then echo "databases before: $old; after: $new"; exit 1; fi
+vacuumdb --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --no-password --all --analyze-only --quiet
+"""
+
+
+@dataclass(frozen=True)
 class EngineFacts:
     name: str
     port: int
@@ -100,6 +139,7 @@ class EngineFacts:
     upgrade_method: Method
     upgrade_how: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
+    copy_upgrade: CopyUpgrade | None = None  # dump-restore engines whose deploy copies the data itself
     # (first version, folder): from that version on, the image's own data directory is this folder
     # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
     image_data_subdir: tuple[int, str] | None = None
@@ -217,6 +257,12 @@ POSTGRES = EngineFacts(
     upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
                  "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
                  "pg_upgrade with both versions' binaries"),
+    copy_upgrade=CopyUpgrade(
+        initialised="PG_VERSION", server=("postgres",),
+        old_server=("postgres", "-p", "{old_port}", "-c", "listen_addresses=127.0.0.1"),
+        ready="pg_isready -q -h 127.0.0.1 -p {port}", copy=_PG_COPY,
+        credentials=("POSTGRES_USER", "POSTGRES_PASSWORD"),
+        copy_target_env="POSTGRES_DB=postgres", fresh_env="POSTGRES_DB={name}"),
 )
 
 MYSQL = EngineFacts(
@@ -308,7 +354,11 @@ PORTS = {name: facts.port for name, facts in ENGINES.items()}
 # Engine → the backends whose deploy carries out a supported major upgrade itself (a new server on
 # a new volume, the data copied across, the old volume kept). The upgrades work adds a backend here
 # when its deploy does the upgrade; until then the guard stops a major bump as data loss.
-DEPLOY_UPGRADES: dict[str, frozenset[str]] = {name: frozenset() for name in ENGINES}
+# postgres: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
+# the new server on the same volume reads the old files.
+DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in ENGINES},
+                                              "postgres": frozenset({"docker", "kubernetes"}),
+                                              "redis": frozenset({"docker", "kubernetes"})}
 
 
 def engine(name: str) -> EngineFacts:

@@ -31,6 +31,7 @@ ROLE_BACKUP_PRUNE = "backup-prune"
 ROLE_BACKUP_LEDGER = "backup-ledger"  # the volume where the prune job records when it saw each remote snapshot
 ROLE_DRILL = "drill"  # `flashdrive backup verify`'s scratch containers, volume and network
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
+ROLE_UPGRADE = "upgrade"  # a temporary server of a database's major upgrade (Docker)
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels
 ROLE_SEED = "seed"  # a preview's one-off restore from its base's backups (flashdrive/docker/seed.py)
 ROLE_SCRUB = "scrub"  # a preview's one-off scrub command, after the restore and the releases

@@ -110,7 +110,14 @@ def test_postgres_18_keeps_its_data_one_level_up_in_a_folder_per_major_as_its_im
     assert postgres.volume_data_dir("18", "kubernetes") == postgres.volume_data_dir("17", "kubernetes") == "pgdata"
 
 
-def test_no_deploy_does_a_major_upgrade_until_its_backend_says_so():
-    for engine in ENGINES:
-        for backend in ("docker", "kubernetes"):
-            assert major_upgrade_supported(engine, "1", "2", backend) is None
+def test_the_deploy_upgrades_postgres_by_a_copy_and_redis_in_place_and_no_other_engine():
+    for backend in ("docker", "kubernetes"):
+        postgres = major_upgrade_supported("postgres", "15", "17", backend)
+        assert postgres is not None and postgres.method == "dump-restore"
+        assert ENGINES["postgres"].copy_upgrade is not None  # how the deploy copies
+        redis = major_upgrade_supported("redis", "7.4", "8.0", backend)
+        assert redis is not None and redis.method == "in-place"
+        assert major_upgrade_supported("mysql", "8.0", "8.4", backend) is None
+        assert major_upgrade_supported("mongodb", "7.0", "8.0", backend) is None
+        # Never down, whatever the backend does.
+        assert major_upgrade_supported("postgres", "17", "15", backend) is None

@@ -22,6 +22,7 @@ from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
 from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
 from flashdrive.plan.plan import Plan
+from flashdrive.plan.render import database_upgrades
 
 
 # Besides deleted and replaced: a holder left in place that the new server cannot read, and one whose
@@ -304,20 +305,34 @@ def _database_servers(plan: Plan) -> dict[str, _Server]:
     images: dict[str, str | None] = {}
     data: dict[str, Holder] = {}
     containers: dict[str | None, str] = {}  # parent component → database
+    # The volume or claim each server mounts: after a major upgrade a database has several (the
+    # earlier majors' stay, retained), and its data is on the one its server mounts.
+    mounted: dict[str, set[str]] = {}
     for resource in plan.resources:
         if resource.type == CONTAINER:
             labels = docker_labels(resource.inputs)
             if LABEL_DATABASE in labels:
                 containers[resource.parent] = labels[LABEL_DATABASE]
                 engines[labels[LABEL_DATABASE]] = labels.get(LABEL_ENGINE)
-        elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)):
+                mounted[labels[LABEL_DATABASE]] = {str(v.get("volumeName")) for v in resource.inputs.get("volumes") or []
+                                                   if isinstance(v, dict)}
+        elif resource.type == K8S_STATEFUL_SET and (name := kubernetes_labels(resource.inputs).get(LABEL_DATABASE)) \
+                and _dig(resource.inputs, "spec", "replicas") != 0:  # an earlier major's, stopped
             pod = _dig(resource.inputs, "spec", "template", "spec", "containers")
             container = pod[0] if isinstance(pod, list) and pod else None
             if isinstance(container, dict):
                 engines[name] = container.get("name") if isinstance(container.get("name"), str) else None
                 images[name] = container.get("image") if isinstance(container.get("image"), str) else None
+            volumes = _dig(resource.inputs, "spec", "template", "spec", "volumes")
+            mounted[name] = {str(_dig(v, "persistentVolumeClaim", "claimName"))
+                             for v in (volumes if isinstance(volumes, list) else []) if isinstance(v, dict)}
         holder = holder_of(resource)
         if holder is not None and holder.kind == "database" and holder.name:
+            data.setdefault(holder.name, holder)
+    for resource in plan.resources:
+        holder = holder_of(resource)
+        if holder is not None and holder.kind == "database" and holder.name \
+                and holder.physical in mounted.get(holder.name, ()):
             data[holder.name] = holder
     for resource in plan.resources:
         if resource.type == REMOTE_IMAGE and resource.parent in containers:
@@ -364,11 +379,35 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
                 f"database '{db}' changes image from {old.image} to {new.image}, within {facts.name} "
                 f"{facts.major(new_version)}: the server restarts on the same data")
         elif (upgrade := major_upgrade_supported(facts.name, old_version, new_version, diff.head.backend or "")):
-            cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the deploy "
-                            f"upgrades it: {upgrade.how}")
+            moves = old.data is not None and new.data is not None and old.data.physical != new.data.physical
+            if upgrade.method == "dump-restore" and not moves:
+                findings.append(_unannounced_upgrade(db, holder, facts, old_version, new_version, diff.head.backend or ""))
+            else:
+                how = (database_upgrades(diff.head).get(db) or {}).get("how") or upgrade.how
+                cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
+                                f"deploy upgrades it: {how}")
         else:
             findings.append(_major_finding(db, holder, facts, old_version, new_version, diff.head.backend or ""))
     return findings, cautions
+
+
+def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:
+    """A major the deploy can upgrade, asked for without `upgraded_from`: the new server would
+    start on the old data directory, which it refuses, or empty beside it."""
+    before, after = facts.major(old), facts.major(new)
+    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
+    if was != looks:
+        refusal = (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
+                   f"{was or 'its root'}, and would start empty beside the old files")
+    else:
+        refusal = (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops "
+                   f"first, the deploy waits until it times out")
+    return Finding(holder, UNREADABLE, holder.physical or db,
+                   f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
+                   f"say `upgraded_from`: {refusal}",
+                   f"Add `upgraded_from: [\"{old}\"]` to databases.{db}: the deploy then runs {after} on a new "
+                   f"{holder.noun}, copies the data across with {after}'s own dump and restore, and keeps "
+                   f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")
 
 
 def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:

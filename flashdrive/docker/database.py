@@ -2,6 +2,14 @@
 
 Credentials are generated (secret); data lives on a retained volume named from the stack and
 the database, so renaming or removing an app never touches it.
+
+Major versions: a server refuses another major's data directory, so a new major gets a new volume
+(`<stack>-db-<name>-pg17`) and the data is copied into it by the engine's own dump and restore
+before the server switches (docker/upgrade.py: a Command the container depends on). The spec says
+which majors came before (`upgraded_from`), oldest first: the Pulumi program cannot read what is
+deployed, and with the history in the spec every volume name and step is known to `plan` offline,
+deterministically. The first major keeps `<stack>-db-<name>`, so a stack that never upgraded keeps
+its name; every earlier major's volume stays declared and retained, the way back.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from flashdrive.database_tls import CA_FILE, CERT_FILE, KEY_FILE, ServerTLS, ser
 from flashdrive.docker.disk import retained_volume
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, hardened, labels
 from flashdrive.docker.network import StackNetwork
+from flashdrive.docker.upgrade import upgrade_command
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
@@ -57,8 +66,10 @@ class DockerDatabase(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
 
     def __init__(self, stack: str, db: ResolvedDatabase, network: StackNetwork, credentials: Credentials,
-                 tls: ServerTLS | None = None,
+                 host: str, tls: ServerTLS | None = None,
                  opts: pulumi.ResourceOptions | None = None, retain: bool = True):
+        """`host`: the Docker host's address, for the upgrade's Command (docker/upgrade.py); `retain`:
+        False for a preview's database, whose volumes go with it."""
         super().__init__("flashdrive:docker:Database", f"{stack}-{db.name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         facts = ENGINES[db.engine]
@@ -67,8 +78,15 @@ class DockerDatabase(pulumi.ComponentResource):
         password = credentials.derive(f"databases/{db.name}/password")
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
-        self.volume = retained_volume(db.volume_name, {"flashdrive.stack": stack, "flashdrive.database": db.name}, self,
-                                      retain)
+        volume_labels = {"flashdrive.stack": stack, "flashdrive.database": db.name}
+        # The volumes of the majors the database ran before stay declared and retained: the way back.
+        self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self, retain) for e in db.earlier]
+        self.volume = retained_volume(db.volume_name, volume_labels, self, retain)
+        self.upgrade = None
+        if db.upgraded_from is not None:
+            self.upgrade = upgrade_command(
+                f"{stack}-{db.name}-upgrade", stack, db, host, password, DATABASE_STOP_GRACE_S,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volume, *self.earlier_volumes]))
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",
@@ -98,9 +116,12 @@ class DockerDatabase(pulumi.ComponentResource):
             # volume: a database is always replaced stop-first (pulumi-docker's delete-before-replace).
             destroy_grace_seconds=DATABASE_STOP_GRACE_S, stop_timeout=DATABASE_STOP_GRACE_S,
             labels=labels(stack, database=db.name, engine=db.engine),
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # After the upgrade's copy, when there is one: the new server starts on the filled volume.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
+                                        depends_on=[self.upgrade] if self.upgrade is not None else None),
             **hardened(size=db.size, add_capabilities=DATA_IMAGE_CAPABILITIES),
         )
         self.endpoint = DatabaseEndpoint.of(db, password)
         self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
-                               "password": self.endpoint.password, "url": self.endpoint.url})
+                               "password": self.endpoint.password, "url": self.endpoint.url,
+                               **({"upgrade": db.upgrade_summary()} if db.upgraded_from else {})})

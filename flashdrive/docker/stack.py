@@ -39,8 +39,8 @@ class DockerBackend:
         stack, on_host = self.stack, self.on_host
         self.network = StackNetwork(stack.name, opts=on_host)
         self.ca, tls = database_tls(stack.name, stack.databases.values())
-        self.databases = {name: DockerDatabase(stack.name, db, self.network, self.credentials, tls.get(name),
-                                               opts=on_host, retain=self.retain)
+        self.databases = {name: DockerDatabase(stack.name, db, self.network, self.credentials, self.host.host,
+                                               tls.get(name), opts=on_host, retain=self.retain)
                           for name, db in stack.databases.items()}
         self.endpoints = {name: db.endpoint for name, db in self.databases.items()}
         self.disks = {disk.name: DockerDisk(stack.name, disk, opts=on_host, retain=self.retain) for disk in stack.disks}

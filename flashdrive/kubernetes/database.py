@@ -7,10 +7,16 @@ volume (`<stack>-db-<name>`) and retained on delete, so renaming or removing an 
 it. Not a volumeClaimTemplate: a template cannot change, so a larger `disk_gb` would recreate the
 StatefulSet and never grow the volume; a claim's request grows in place (on a storage class with
 `allowVolumeExpansion`).
+
+A new major (`upgraded_from`, see flashdrive/docker/database.py for why the spec says it) runs on a
+claim and StatefulSet of its own, `<stack>-db-<name>-pg17`; each earlier major's StatefulSet stays
+declared with 0 replicas beside its retained claim, and a Job between the two copies the data
+(flashdrive/kubernetes/upgrade.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
@@ -23,6 +29,7 @@ from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.disk import claim_spec
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources, selector)
+from flashdrive.kubernetes.upgrade import upgrade_job
 from flashdrive.model.stack import ResolvedDatabase
 
 DATA_VOLUME = "data"
@@ -110,9 +117,69 @@ class KubernetesDatabase(pulumi.ComponentResource):
             spec={"clusterIP": "None", "selector": match,
                   "ports": [{"name": db.engine, "port": db.port, "targetPort": db.port, "protocol": "TCP"}]},
             opts=child)
+        if tls is not None:
+            # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key
+            # owned by root when no one outside that group can read it.
+            self.tls_secret = k8s.core.v1.Secret(
+                f"{stack}-{db.name}-tls",
+                metadata={"name": f"{db.name}-tls", "namespace": namespace, "labels": labels(stack, db.name, "database")},
+                type="Opaque", string_data={"ca.crt": tls.ca_pem, "server.crt": tls.cert_pem, "server.key": tls.key_pem},
+                opts=child)
+
+        def claim(target: ResolvedDatabase) -> k8s.core.v1.PersistentVolumeClaim:
+            return k8s.core.v1.PersistentVolumeClaim(
+                target.volume_name,
+                metadata={"name": target.volume_name, "namespace": namespace,
+                          "labels": labels(stack, db.name, "database")},
+                # The cluster's default class: a database wants a fast single-node volume, not the
+                # shared (ReadWriteMany) class the disks may need.
+                spec=claim_spec(target.data_gb, "ReadWriteOnce", None),
+                # A preview's (retain=False) goes with it: a copy of the base's data, scrubbed.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
+
+        def server(target: ResolvedDatabase, data: k8s.core.v1.PersistentVolumeClaim, replicas: int,
+                   depends_on: list | None = None) -> k8s.apps.v1.StatefulSet:
+            """A major's StatefulSet: the current one runs; an earlier one (`upgraded_from`) stays
+            declared with 0 replicas, beside its claim, retained with that major's data."""
+            return k8s.apps.v1.StatefulSet(
+                target.volume_name,
+                metadata={"name": target.volume_name, "namespace": namespace,
+                          "labels": labels(stack, db.name, "database")},
+                spec={
+                    "serviceName": self.service.metadata.name,
+                    # One pod, stopped before its successor starts: never two servers on one data directory.
+                    "replicas": replicas,
+                    "selector": {"matchLabels": match},
+                    "template": self._pod(stack, target, data.metadata.name, pull_secrets, tls),
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+
+        earlier = [dataclasses.replace(db, version=e.version, major=e.major, image=e.image, volume_name=e.volume_name,
+                                       data_dir=e.data_dir, earlier=()) for e in db.earlier]
+        earlier_claims = [claim(e) for e in earlier]
+        stopped = [server(e, c, 0) for e, c in zip(earlier, earlier_claims, strict=True)]
+        self.claim = claim(db)
+        self.upgrade = None
+        if earlier:
+            old = earlier[-1]
+            self.upgrade = upgrade_job(
+                stack, db, old, namespace,
+                {"old": credentials_env(old, self.secret_name), "new": credentials_env(db, self.secret_name)},
+                (earlier_claims[-1].metadata.name, self.claim.metadata.name), pull_secrets,
+                # After the old server stopped (its set at 0 replicas), before the new one starts.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[stopped[-1]]))
+        self.stateful_set = server(db, self.claim, 1, [self.upgrade] if self.upgrade is not None else None)
+        self.endpoint = DatabaseEndpoint.of(db, password)
+        self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
+                               "password": self.endpoint.password, "url": self.endpoint.url,
+                               **({"upgrade": db.upgrade_summary("claim")} if db.upgraded_from else {})})
+
+    def _pod(self, stack: str, db: ResolvedDatabase, claim: pulumi.Input[str], pull_secrets: tuple[str, ...],
+             tls: ServerTLS | None) -> dict:
+        """The pod template of a major's server: its image, its data path, its claim."""
         probe: dict[str, Any] = {"exec": {"command": _probe_command(db)}, "periodSeconds": 5, "timeoutSeconds": 5,
-                 "failureThreshold": 10}
-        mounts = [{"name": DATA_VOLUME, "mountPath": db.data_dir}]
+                                 "failureThreshold": 10}
+        mounts: list[dict[str, Any]] = [{"name": DATA_VOLUME, "mountPath": db.data_dir}]
         volumes: list[dict] = []
         container: dict[str, Any] = {
             "name": db.engine,
@@ -133,47 +200,19 @@ class KubernetesDatabase(pulumi.ComponentResource):
         if db.engine == "postgres":
             volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{shm_mib(db)}Mi"}})
             mounts.append({"name": "shm", "mountPath": "/dev/shm"})
-        self.claim = k8s.core.v1.PersistentVolumeClaim(
-            db.volume_name,
-            metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
-            # The cluster's default class: a database wants a fast single-node volume, not the
-            # shared (ReadWriteMany) class the disks may need.
-            spec=claim_spec(db.data_gb, "ReadWriteOnce", None),
-            # A preview's (retain=False) goes with it: a copy of the base's data, scrubbed.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
-        volumes.append({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": self.claim.metadata.name}})
+        volumes.append({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": claim}})
         if tls is not None:
-            # Mounted root-owned, readable by the pod's group only (0440): Postgres accepts a key
-            # owned by root when no one outside that group can read it.
-            self.tls_secret = k8s.core.v1.Secret(
-                f"{stack}-{db.name}-tls",
-                metadata={"name": f"{db.name}-tls", "namespace": namespace, "labels": labels(stack, db.name, "database")},
-                type="Opaque", string_data={"ca.crt": tls.ca_pem, "server.crt": tls.cert_pem, "server.key": tls.key_pem},
-                opts=child)
             volumes.append({"name": "tls", "secret": {"secretName": self.tls_secret.metadata.name, "defaultMode": 0o440}})
-            container["volumeMounts"].append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
-        self.stateful_set = k8s.apps.v1.StatefulSet(
-            db.volume_name,
-            metadata={"name": db.volume_name, "namespace": namespace, "labels": labels(stack, db.name, "database")},
-            spec={
-                "serviceName": self.service.metadata.name,
-                # One pod, stopped before its successor starts: never two servers on one data directory.
-                "replicas": 1,
-                "selector": {"matchLabels": match},
-                "template": {
-                    "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
-                    "spec": {
-                        **pod_defaults(pull_secrets),
-                        # Time for a clean shutdown (a checkpoint, flushed buffers) before the kill:
-                        # otherwise the next start recovers from a crash.
-                        "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
-                        "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
-                        "containers": [container],
-                        "volumes": volumes,
-                    },
-                },
+            mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+        return {
+            "metadata": {"labels": pod_labels(stack, db.name, "database", egress=False)},
+            "spec": {
+                **pod_defaults(pull_secrets),
+                # Time for a clean shutdown (a checkpoint, flushed buffers) before the kill:
+                # otherwise the next start recovers from a crash.
+                "terminationGracePeriodSeconds": SHUTDOWN_SECONDS,
+                "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
+                "containers": [container],
+                "volumes": volumes,
             },
-            opts=child)
-        self.endpoint = DatabaseEndpoint.of(db, password)
-        self.register_outputs({"host": db.name, "port": db.port, "user": db.user, "name": db.database,
-                               "password": self.endpoint.password, "url": self.endpoint.url})
+        }

@@ -13,7 +13,7 @@ from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
                                     RepositoryVolume, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
-                                    ResolvedDatabase, ResolvedDisk, ResolvedDomain, ResolvedStack)
+                                    ResolvedDatabase, ResolvedDisk, ResolvedEarlierMajor, ResolvedDomain, ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
 from flashdrive.problems import InputError, Mark, Problem
@@ -26,16 +26,35 @@ if TYPE_CHECKING:
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
 
+# What a volume of a later major carries after the database's name: `-pg17`, `-mysql8.4`.
+VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "redis": "redis"}
+
+
 def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
     facts = ENGINES[db.engine]
+
+    def major(v: str) -> str:
+        return facts.major(v) or v
+
+    def volume(index: int, v: str) -> str:
+        # The first major keeps the name the database always had, so a stack that never upgraded
+        # never sees its volume renamed; each later major's data is on a volume of its own.
+        base = f"{stack}-db-{name}"
+        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v)}"
+
+    earlier = tuple(
+        ResolvedEarlierMajor(version=v, major=major(v), image=image_for(spec.images, db.engine, v),
+                             volume_name=volume(i, v), data_dir=facts.data_path(v))
+        for i, v in enumerate(db.upgraded_from))
     return ResolvedDatabase(
         name=name, engine=db.engine, version=version,
         image=image_for(spec.images, db.engine, version),
         port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
         # The database's name is its user and its database: one less thing to look up.
         user=facts.user or name, database=facts.database or name,
-        volume_name=f"{stack}-db-{name}", data_dir=facts.data_path(version),
+        volume_name=volume(len(earlier), version), data_dir=facts.data_path(version),
+        major=major(version), earlier=earlier,
     )
 
 

@@ -146,6 +146,17 @@ class ResolvedApp:
 
 
 @dataclass(frozen=True)
+class ResolvedEarlierMajor:
+    """A major a database ran before its `version` (`upgraded_from`): its data stays on its volume."""
+
+    version: str
+    major: str
+    image: str
+    volume_name: str
+    data_dir: str
+
+
+@dataclass(frozen=True)
 class ResolvedDatabase:
     name: str
     engine: str
@@ -156,8 +167,31 @@ class ResolvedDatabase:
     data_gb: int
     user: str
     database: str
-    volume_name: str  # physical: <stack>-db-<name>
+    # physical: <stack>-db-<name> for the first major the database ran; a later major (a major
+    # upgrade) gets a new volume, <stack>-db-<name>-pg17, and the earlier ones stay, retained.
+    volume_name: str
     data_dir: str  # where the engine keeps its data inside the container
+    major: str = ""
+    earlier: tuple[ResolvedEarlierMajor, ...] = ()  # `upgraded_from`, oldest first
+
+    @property
+    def upgraded_from(self) -> ResolvedEarlierMajor | None:
+        """The major the data is copied from when this major's volume is new (the last one before)."""
+        return self.earlier[-1] if self.earlier else None
+
+    def upgrade_summary(self, volume: str = "volume") -> dict[str, str] | None:
+        """What the deploy does for `upgraded_from` (the database component's `upgrade` output, which
+        plan and diff show); `volume`: the backend's word for it (volume, claim)."""
+        old = self.upgraded_from
+        if old is None:
+            return None
+        return {"engine": self.engine, "from": old.major, "to": self.major, "how": (
+                f"when {volume} {self.volume_name} is new, the deploy "
+                f"stops the {old.major} server (the apps lose the database until {self.major} answers: no write "
+                f"can land on the old data during the copy), copies the data into {self.major} on {volume} "
+                f"{self.volume_name} with {self.major}'s own dump and restore, then starts {self.major} there; "
+                f"{volume} {old.volume_name} keeps the {old.major} data, retained, as the way back. "
+                f"Backups need a backup image whose client is {self.major} or newer")}
 
 
 @dataclass(frozen=True)

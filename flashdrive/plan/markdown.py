@@ -81,6 +81,10 @@ def render_markdown(plan: Plan) -> str:
             on_deploy = (component.outputs or {}).get("on_deploy")
             if isinstance(on_deploy, str):
                 lines += [f"On a deploy: {on_deploy}.", ""]
+        upgrade = (component.outputs or {}).get("upgrade")
+        if isinstance(upgrade, dict):  # a database's major upgrade
+            lines += [f"Major upgrade, {upgrade.get('engine')} {upgrade.get('from')} → {upgrade.get('to')}: "
+                      f"{upgrade.get('how')}.", ""]
         lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
         for child in children:
             lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")

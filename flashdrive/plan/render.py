@@ -68,6 +68,18 @@ def certificate_sources(plan: Plan) -> dict[str, str]:
     return found
 
 
+def database_upgrades(plan: Plan) -> dict[str, dict[str, str]]:
+    """database → what the deploy does for its major upgrade (engine, from, to, how), as the database
+    components registered it."""
+    found: dict[str, dict[str, str]] = {}
+    for resource in plan.resources:
+        outputs = resource.outputs or {}
+        upgrade = outputs.get("upgrade")
+        if not resource.custom and isinstance(upgrade, dict):
+            found[str(outputs.get("host") or resource.name)] = {str(k): str(v) for k, v in upgrade.items()}
+    return found
+
+
 def app_strategies(plan: Plan) -> dict[str, tuple[str, str]]:
     """app → (strategy, why): how a deploy changes its copies (rolling, stop-first), as the app
     components registered it."""
@@ -140,6 +152,12 @@ def render_text(plan: Plan) -> str:
     if strategies:
         lines += ["", "Deploys:"]
         lines += [f"{INDENT}{app}: {strategy} ({why})" for app, (strategy, why) in sorted(strategies.items())]
+
+    upgrades = database_upgrades(plan)
+    if upgrades:
+        lines += ["", "Major upgrades:"]
+        lines += [f"{INDENT}{name}: {u.get('engine')} {u.get('from')} → {u.get('to')}: {u.get('how')}"
+                  for name, u in sorted(upgrades.items())]
 
     custom = sum(1 for r in plan.resources if r.custom)
     components = len(plan.resources) - custom

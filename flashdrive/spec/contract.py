@@ -320,10 +320,19 @@ class DatabaseSpec(StrictModel):
     """postgres | mysql | mongodb | redis."""
     version: Annotated[str, Field(pattern=r"^[0-9][0-9A-Za-z.-]*$")] | None = None
     """Engine version, e.g. "16" or "8.4"; default a current one per engine."""
+    upgraded_from: list[Annotated[str, Field(pattern=r"^[0-9][0-9A-Za-z.-]*$")]] = []
+    """The versions this database ran before `version`, oldest first, e.g. ["15"] when going from 15 to 17 (postgres): the deploy runs the new major on a new volume, copies the data across with the engine's dump and restore, and keeps the old volume as the way back. Keep the list: it names the kept volumes."""
     size: SizeName = "s"
     """xs | s | m | l | xl."""
     disk_gb: Annotated[int, Field(ge=1, le=10_000)] | None = None
     """Size of the data volume in GB; default the free disk space of its size. Not counted against any app."""
+
+    @field_validator("upgraded_from", mode="before")
+    @classmethod
+    def _versions_as_text(cls, value: Any) -> Any:
+        # `upgraded_from: 15` and `[15, 16]` are what people write: text, one or several.
+        values = value if isinstance(value, list) else [value]
+        return [cls._version_as_text(v) for v in values]
 
     @field_validator("version", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flashdrive.bounded import MIB, os_reason, read_bounded
+from flashdrive.engines import ENGINES
 from flashdrive.problems import Mark, Problems
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
@@ -128,6 +129,7 @@ class _Checker:
         for name, app in self.spec.apps.items():
             self.app(name, app, disk_owner, domain_owner)
         self.tls(domain_owner)
+        self.upgrades()
         self.images()
         self.build()
         self.backups()
@@ -153,6 +155,30 @@ class _Checker:
             if name in self.spec.apps:
                 self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
                            f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
+
+    def upgrades(self) -> None:
+        """`upgraded_from`: earlier majors, oldest first, each one step the deploy copies across."""
+        for name, db in self.spec.databases.items():
+            if not db.upgraded_from:
+                continue
+            path = ("databases", name, "upgraded_from")
+            facts = ENGINES[db.engine]
+            if facts.upgrade_method == "in-place":
+                self.error(path, f"{db.engine} needs no upgrade step of flashdrive's: {facts.upgrade_how}",
+                           "remove `upgraded_from:` and change `version:` alone (`flashdrive diff` says what that "
+                           "does to the data)", key=True)
+                continue
+            versions = [*db.upgraded_from, db.engine_version]
+            for index, (older, newer) in enumerate(zip(versions, versions[1:])):
+                if facts.upgrade(older, newer) is not None:
+                    continue
+                later = "version" if index == len(versions) - 2 else f"upgraded_from[{index + 1}]"
+                if facts.major(older) is not None and facts.major(older) == facts.major(newer):
+                    why = (f"{db.engine} {older} and {newer} ({later}) are the same major: upgraded_from lists only "
+                           f"the earlier majors this database ran, oldest first")
+                else:
+                    why = f"no upgrade from {db.engine} {older} to {newer} ({later}): {facts.no_upgrade(older, newer)}"
+                self.error(path + (index,), why, "e.g. version: \"17\" with upgraded_from: [\"15\"] (it ran 15 before)")
 
     def app(self, name: str, app: AppSpec, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)

@@ -54,17 +54,15 @@ def test_another_engine_on_kubernetes_is_data_loss_for_the_database_claim(diff):
     assert "or keep engine postgres" in out
 
 
-def test_a_new_postgres_major_is_data_loss_and_names_the_upgrade_path_and_the_way_to_go_ahead(diff):
+def test_a_new_postgres_major_without_upgraded_from_is_data_loss_and_says_to_add_it(diff):
     code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
     assert code == 3
     assert "DATA LOSS: this change puts at risk the data of 1 data holder: ! database 'main'" in out
     assert ("database 'main' (volume shop-db-main) would be left unreadable: its version changes from postgres 16 to "
-            "17, a new major: postgres 17 refuses postgres 16's data directory, and as the old server stops first, "
-            "the deploy waits until it times out. To upgrade, a server of the new version starts on a new data "
-            "directory and gets the data by a dump made with the new version's pg_dump") in out
-    assert ("the deploy does not do that yet. To go ahead now: back up (`flashdrive backup run`), add a database of "
-            "version 17 beside it under another name, deploy, load the backup's dump into it, point the apps at it, "
-            "then remove 'main'; or keep version 16.") in out
+            "17, a new major, and the spec does not say `upgraded_from`: postgres 17 refuses postgres 16's data "
+            "directory, and as the old server stops first, the deploy waits until it times out. Add `upgraded_from: [\"16\"]` to databases.main: the deploy then runs 17 "
+            "on a new volume, copies the data across with 17's own dump and restore, and keeps shop-db-main as the way "
+            "back; or keep version 16.") in out
 
 
 def test_postgres_18_on_docker_would_start_empty_beside_the_old_files_because_its_image_moved_the_data(diff):
@@ -115,11 +113,28 @@ def test_an_image_whose_tag_names_no_version_is_a_caution_to_back_up(diff):
             "tell from the images whether that is a new major version") in out
 
 
-def test_a_major_upgrade_the_deploy_carries_out_goes_through_as_a_caution(diff, monkeypatch):
-    monkeypatch.setitem(engines.DEPLOY_UPGRADES, "postgres", frozenset({"docker"}))
-    code, out = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"})
+@pytest.mark.parametrize("backend,volume", [({}, "volume"), (KUBERNETES, "claim")])
+def test_a_postgres_major_with_upgraded_from_goes_through_as_a_caution_that_says_what_the_deploy_does(diff, backend,
+                                                                                                      volume):
+    code, out = diff({"engine": "postgres", "version": "16"},
+                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]}, backend)
     assert code == 0
-    assert "database 'main' goes from postgres 16 to 17, and the deploy upgrades it: a server of the new version" in out
-    # Not on the backend whose deploy does not do it.
-    code, _ = diff({"engine": "postgres", "version": "16"}, {"engine": "postgres", "version": "17"}, KUBERNETES)
+    assert (f"database 'main' goes from postgres 16 to 17, and the deploy upgrades it: when {volume} shop-db-main-pg17 "
+            "is new, the deploy stops the 16 server") in out
+    assert f"{volume} shop-db-main keeps the 16 data, retained, as the way back" in out
+    assert "Backups need a backup image whose client is 17 or newer" in out
+
+
+def test_a_redis_major_goes_through_in_place_as_a_caution(diff):
+    code, out = diff({"engine": "redis", "version": "7.4"}, {"engine": "redis", "version": "8.0"})
+    assert code == 0
+    assert ("database 'main' goes from redis 7 to 8, and the deploy upgrades it: the new server reads the old RDB and "
+            "AOF files as they are") in out
+
+
+def test_a_major_upgrade_the_backend_does_not_carry_out_is_data_loss(diff, monkeypatch):
+    monkeypatch.setitem(engines.DEPLOY_UPGRADES, "postgres", frozenset())
+    code, out = diff({"engine": "postgres", "version": "16"},
+                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
     assert code == 3
+    assert "the deploy does not do that yet" in out

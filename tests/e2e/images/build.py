@@ -59,6 +59,10 @@ IMAGES: dict[str, str] = {
 # Test infrastructure the e2e fixtures start themselves (not spec keys, never in `images:`).
 TEST_IMAGES: dict[str, str] = {
     "pebble": "flashdrive-e2e/pebble:2.4",           # pebble + pebble-challtestsrv 2.4, an ACME CA
+    # A database major upgrade (tests/e2e/test_major_upgrade.py): bookworm's 15 → trixie's 17.
+    "debian_trixie": "flashdrive-e2e/debian:trixie",  # the bookworm base moved to trixie by apt
+    "postgres17": "flashdrive-e2e/postgres:17",      # postgresql-17, the same contract as postgres:15
+    "restic_trixie": "flashdrive-e2e/restic:trixie",  # the backup stand-in with pg_dump 17
 }
 
 
@@ -70,6 +74,14 @@ class Recipe:
     @property
     def folder(self) -> Path:
         return HERE / self.key
+
+    @property
+    def parent(self) -> str:
+        """The image a Dockerfile recipe is built FROM (the base, or another stand-in)."""
+        for line in (self.folder / "Dockerfile").read_text().splitlines():
+            if line.upper().startswith("FROM "):
+                return line.split()[1]
+        raise BuildError(f"{self.folder}/Dockerfile has no FROM line")
 
 
 # Dependency order: the base first, everything else is built FROM it.
@@ -183,13 +195,22 @@ def build_all(*, force: bool = False, jobs: int = 2, log=print) -> dict[str, str
         fcntl.flock(lock, fcntl.LOCK_EX)
         base, *rest = RECIPES
         replaced = [_ensure(base, "", force, log)]
-        base_id = image_id(base.tag)
-        if base_id is None:
-            raise BuildError(f"{base.tag} is missing after its build")
-        # The images on top are independent: two builds at once overlap one's downloads with the
-        # other's unpacking (2 cores here).
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            replaced += pool.map(lambda r: _ensure(r, base_id, force, log), rest)
+        built = {base.tag}
+        # In waves: each image once the one it is built FROM is current (its id is in the hash).
+        # The images of a wave are independent: two builds at once overlap one's downloads with
+        # the other's unpacking (2 cores here).
+        while rest:
+            wave = [r for r in rest if r.parent in built]
+            if not wave:
+                raise BuildError(f"no recipe builds {', '.join(sorted({r.parent for r in rest}))}")
+            parents = {r.parent: image_id(r.parent) for r in wave}
+            for tag, found in parents.items():
+                if found is None:
+                    raise BuildError(f"{tag} is missing after its build")
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                replaced += pool.map(lambda r, ids=parents: _ensure(r, ids[r.parent] or "", force, log), wave)
+            built |= {r.tag for r in wave}
+            rest = [r for r in rest if r not in wave]
         # Images replaced by a rebuild lost their tag: drop them, the old base last (its children
         # first). Docker refuses while a container or another image uses one, which is fine. Not
         # `image prune --filter label=...`: images built FROM ours inherit the label.

@@ -1,0 +1,85 @@
+"""A database's major upgrade on Kubernetes (`upgraded_from`): the old major's StatefulSet stops
+(0 replicas) and keeps its claim, a Job copies with the new major's client, and the new major's
+StatefulSet starts on a claim of its own only after the Job. Every manifest passes the schemas."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+from _k8s_helpers import containers, env_of, objects, plan_for, pod_templates
+from test_kubernetes_schema import validate
+
+from flashdrive.plan import render
+
+JOB = "kubernetes:batch/v1:Job"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+
+SPEC = """\
+version: 1
+stack: shop
+backend: kubernetes
+apps:
+  web:
+    image: ghcr.io/acme/web:1.4
+    env: {DATABASE_URL: "${databases.main.url}"}
+databases:
+  main: {engine: postgres, version: "17", upgraded_from: ["15"]}
+"""
+
+
+@pytest.fixture
+def plan(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(SPEC)
+    return plan_for(spec)
+
+
+def test_the_old_major_stops_and_keeps_its_claim_and_the_new_one_starts_after_the_copy(plan):
+    found = objects(plan)
+    old, new = found[("StatefulSet", "shop-db-main")], found[("StatefulSet", "shop-db-main-pg17")]
+    assert old["spec"]["replicas"] == 0 and new["spec"]["replicas"] == 1
+    old_pod, new_pod = next(pod_templates(old))["spec"], next(pod_templates(new))["spec"]
+    assert containers(old_pod)[0]["image"] == "postgres:15" and containers(new_pod)[0]["image"] == "postgres:17"
+    claim_of = {pod: next(v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"] if "persistentVolumeClaim" in v)
+                for pod, spec in (("old", old_pod), ("new", new_pod))}
+    assert claim_of == {"old": "shop-db-main", "new": "shop-db-main-pg17"}
+    assert all(r.retain_on_delete for r in plan.resources if r.type.endswith("PersistentVolumeClaim")
+               and r.name.startswith("shop-db-main"))
+    job = plan.get("shop-db-main-pg17-upgrade", JOB)
+    assert plan.get("shop-db-main", STATEFUL_SET).urn in job.depends_on
+    assert job.urn in plan.get("shop-db-main-pg17", STATEFUL_SET).depends_on
+
+
+def test_the_job_runs_the_old_server_beside_the_new_one_and_copies_with_the_new_client(plan):
+    job = objects(plan)[("Job", "main-upgrade-15-17")]
+    assert job["spec"]["backoffLimit"] == 0
+    pod = next(pod_templates(job))["spec"]
+    old, copy = containers(pod)
+    assert (old["image"], copy["image"]) == ("postgres:15", "postgres:17")
+    assert "postgres -p 5433 -c listen_addresses=127.0.0.1" in old["command"][2]
+    assert "pg_dumpall --host 127.0.0.1 --port 5433" in copy["command"][2]
+    assert env_of(old)["PGDATA"]["value"] == "/var/lib/postgresql/data/pgdata"
+    assert env_of(copy)["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "password"
+    mounts = {m["mountPath"]: m for m in copy["volumeMounts"]}
+    assert mounts["/old"]["readOnly"] is True
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {"old": "shop-db-main", "new": "shop-db-main-pg17"}
+
+
+def test_the_plan_says_what_the_deploy_does(plan):
+    text = render(plan, "text")
+    assert "Major upgrades:\n    main: postgres 15 → 17: when claim shop-db-main-pg17 is new, the deploy stops" in text
+
+
+@pytest.mark.parametrize("version", ["1.29", kubernetes_validate.utils.latest_version()])
+def test_every_manifest_of_an_upgrade_passes_strict_schema_validation(plan, version):
+    documents = [d for d in yaml.safe_load_all(render(plan, "yaml")) if d]
+    assert any(d["kind"] == "Job" for d in documents)
+    failures = []
+    for document in documents:
+        try:
+            validate(document, version)
+        except kubernetes_validate.ValidationError as error:
+            failures.append(f"{document['kind']}/{document['metadata']['name']}: {error.message}")
+    assert failures == []
