@@ -49,7 +49,7 @@ def run(spec_path: str, overlay_path: str | None = None, preview: str | int | No
     """What `__main__.py` runs; `preview`: the pull request number (`flashdrive:preview`), if any.
     Every error of the user's making reaches Pulumi as a RunError, which the engine prints as its
     message alone: no "unhandled exception", no Python traceback."""
-    from flashdrive.model.preview import CONFIG_KEY, preview_number
+    from flashdrive.model.preview import CONFIG_KEY, is_preview_stack, preview_number
     from flashdrive.spec import load_spec
 
     try:
@@ -57,6 +57,12 @@ def run(spec_path: str, overlay_path: str | None = None, preview: str | int | No
         loaded = load_spec(spec_path, overlay_path)
     except FlashdriveError as exc:
         raise SpecError(exc.report()) from None
+    if number is not None and not is_preview_stack(pulumi.get_stack(), number):
+        # A stray flashdrive:preview on the base would replace its deployment with the preview's.
+        stack = pulumi.get_stack()
+        raise SpecError(f"stack '{stack}' has the stack config {CONFIG_KEY} {number}, but the preview of pull "
+                        f"request {number} is the stack pr-{number}: this stack is not a preview, remove the key "
+                        f"(pulumi config rm {CONFIG_KEY} --stack {stack})")
     for warning in loaded.warnings:
         pulumi.log.warn(warning.format())
     try:

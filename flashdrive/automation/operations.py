@@ -85,7 +85,8 @@ def run_operation(operation: str, settings: Settings, *, show_secrets: bool = Fa
     from pulumi import automation as auto
 
     try:
-        stack = open_stack(settings, create=operation in ("up", "preview"), pulumi_path=pulumi_path)
+        stack = open_stack(settings, create=operation in ("up", "preview"), pulumi_path=pulumi_path,
+                           mark_preview=operation == "up")
         if operation == "outputs":
             text = format_outputs(stack.outputs(), show_secrets=show_secrets, as_json=as_json)
             for line in text.rstrip("\n").split("\n"):

@@ -33,6 +33,14 @@ def pull_request_of(stack: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def wrong_preview_stack(stack: str, number: int) -> str | None:
+    """Why `stack` cannot be the preview of pull request `number`; None when it is its stack `pr-N`.
+    Any other stack (the default `dev`, the base) would be turned into the preview by its deploy."""
+    if pull_request_of(stack) == number:
+        return None
+    return f"the preview of pull request {number} is the stack {preview_stack_name(number)}, not '{stack}'"
+
+
 @dataclass(frozen=True)
 class PreviewStack:
     stack: str
@@ -140,9 +148,9 @@ def prepare_preview(settings: Settings, number: int, base: str) -> list[str]:
     from flashdrive.model.preview import CONFIG_KEY
 
     stack = settings.stack
-    if pull_request_of(stack) != number:
-        raise AutomationError(f"the preview of pull request {number} is the stack {preview_stack_name(number)}, "
-                              f"not '{stack}'")
+    wrong = wrong_preview_stack(stack, number)
+    if wrong:
+        raise AutomationError(wrong)
     if pull_request_of(base) is not None or base == stack:
         raise AutomationError(f"'{base}' is a preview stack: the base is the stack previews are made from (dev, prod)")
     pulumi_path = require_pulumi()

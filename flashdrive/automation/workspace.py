@@ -164,8 +164,9 @@ def open_workspace(settings: Settings, pulumi_path: str):
                                project_settings=options.project_settings, pulumi_command=options.pulumi_command)
 
 
-def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
-    """A `pulumi.automation.Stack` for the settings (created if `create` and missing)."""
+def open_stack(settings: Settings, *, create: bool, pulumi_path: str, mark_preview: bool = False):
+    """A `pulumi.automation.Stack` for the settings (created if `create` and missing); with
+    `mark_preview` (an `up`), a preview stack's config is marked flashdrive:preview."""
     from pulumi import automation as auto
 
     options = workspace_options(settings, pulumi_path)
@@ -173,7 +174,7 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str):
     stack = opener(stack_name=settings.stack, project_name=settings.project_name,
                    program=make_program(settings), opts=options)
     if settings.preview is not None:
-        ensure_preview(settings, pulumi_path, create=create)
+        ensure_preview(settings, pulumi_path, create=create, mark=mark_preview)
     if create:
         ensure_master_key(settings, pulumi_path)
     return stack
@@ -186,14 +187,21 @@ def _pulumi_config(settings: Settings, pulumi_path: str, *args: str,
                           cwd=settings.project_dir, env=env, capture_output=True, text=True)
 
 
-def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool) -> None:
-    """`--preview N` on a stack: its config `flashdrive:preview` says N (set on its first `up`, so a
-    later `pulumi up` without the flag still deploys the preview, never the base under this stack's
-    state), and `destroy --preview N` refuses a stack that is not preview N. A new preview shares
-    its base's master key (its seed derives the base's repository password from it): never made here."""
+def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool, mark: bool = False) -> None:
+    """`--preview N` on a stack: only the stack `pr-N` (any other, e.g. the default `dev`, would
+    become the preview). Its config `flashdrive:preview` says N, written by its first `up` (`mark`)
+    and never by a dry run, so a later `pulumi up` without the flag still deploys the preview, never
+    the base under this stack's state; `destroy --preview N` refuses a stack that is not preview N.
+    A new preview shares its base's master key (its seed derives the base's repository password
+    from it): never made here."""
+    from flashdrive.automation.previews import wrong_preview_stack
     from flashdrive.credentials import FULL_CONFIG_KEY
     from flashdrive.model.preview import CONFIG_KEY
 
+    assert settings.preview is not None
+    wrong = wrong_preview_stack(settings.stack, settings.preview)
+    if wrong:
+        raise AutomationError(wrong)
     found = _pulumi_config(settings, pulumi_path, "get", CONFIG_KEY)
     current = found.stdout.strip() if found.returncode == 0 else None
     if current is not None and current != str(settings.preview):
@@ -202,7 +210,7 @@ def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool) -> Non
     if current is None and not create:
         raise AutomationError(f"stack '{settings.stack}' is not a preview (no {CONFIG_KEY} in its config): "
                               f"refusing to destroy it as preview {settings.preview}")
-    if current is None:
+    if current is None and mark:
         made = _pulumi_config(settings, pulumi_path, "set", CONFIG_KEY, "--non-interactive", given=str(settings.preview))
         if made.returncode != 0:
             reason = (made.stderr.strip().splitlines() or ["no output"])[-1]

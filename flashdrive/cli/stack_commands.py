@@ -63,15 +63,24 @@ def register(subparsers) -> None:
             parser.add_argument("--spec", metavar="FILE", help="the spec to deploy, relative to DIR")
             parser.add_argument("--overlay", metavar="FILE", help="an overlay deep-merged over the spec")
             parser.add_argument("--preview", type=pull_request, metavar="N",
-                                help="the stack is the preview of pull request N (stack <stack>-pr-N, seeded "
-                                     "from the base's backups; saved as the stack config flashdrive:preview)")
+                                help="the stack is the preview of pull request N (it must be --stack pr-N; seeded "
+                                     "from the base's backups; `up` saves it as the stack config flashdrive:preview)")
         parser.set_defaults(handler=run_stack_command, operation=operation)
 
 
 def run_stack_command(args: argparse.Namespace) -> int:
     from flashdrive.automation import AutomationError, resolve_settings, run_operation
 
+    from flashdrive.automation.previews import wrong_preview_stack
+
     positional, spec = getattr(args, "spec_path", None), getattr(args, "spec", None)
+    number = getattr(args, "preview", None)
+    wrong = wrong_preview_stack(args.stack, number) if number is not None else None
+    if wrong:
+        # Before anything touches a stack: the default --stack dev would become the preview.
+        print(f"flashdrive {args.operation}: error: {wrong}; give --stack pr-{number} --preview {number}",
+              file=sys.stderr)
+        return EXIT_USAGE
     if positional is not None and spec is not None:
         print(f"flashdrive {args.operation}: error: the spec is named twice ({positional} and --spec {spec}); "
               "give one", file=sys.stderr)

@@ -73,6 +73,12 @@ def preview_stack_name(base: str, number: int) -> str:
     return f"{base}-pr-{number}"
 
 
+def is_preview_stack(stack: str, number: int) -> bool:
+    """Whether the Pulumi stack `stack` may deploy the preview of pull request `number`: `pr-N`,
+    or `<base>-pr-N` (the test harness names its preview stacks so)."""
+    return stack == f"pr-{number}" or stack.endswith(f"-pr-{number}")
+
+
 def preview_number(value: Any, where: str) -> int:
     """A pull request number from the CLI or stack config; InputError naming `where` otherwise."""
     text = str(value).strip()

@@ -1,6 +1,6 @@
 """A stand-in for the `pulumi` CLI, for tests: the real CLI cannot be installed on the build machine.
 
-It answers the commands the Automation API sends for `flashdrive up|destroy|outputs` (and `stack ls`,
+It answers the commands the Automation API sends for `flashdrive up|preview|destroy|outputs` (and `stack ls`,
 `stack rm` for the preview workflow) the way the
 real CLI does (same arguments, same JSON shapes, same error texts the SDK recognises), keeps which
 stacks exist in $FAKE_PULUMI_STATE, and appends every call (argv, cwd, the environment variables
@@ -85,6 +85,11 @@ def main(argv: list[str]) -> int:
             return 255
         print("Resources:\n    + 1 created")
         return 0
+    if args[:1] == ["preview"]:
+        print(f"Previewing update ({stack_arg()})")
+        print("    + docker:index/container:Container shop-web-1 create")
+        send_summary(args[args.index("--event-log") + 1], {"create": 1})
+        return 0
     if args[:1] == ["destroy"]:
         print(f"Destroying ({stack_arg()})")
         if os.environ.get("FAKE_PULUMI_FAIL") == f"destroy:{stack_arg()}":
@@ -104,6 +109,18 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"error: the fake pulumi does not know `{' '.join(args)}`", file=sys.stderr)
     return 2
+
+
+def send_summary(event_log: str, changes: dict) -> None:
+    """The engine's summary event, which the Automation API waits for after a preview: over gRPC
+    to `tcp://HOST:PORT` (the CLI versions this fake claims), as the real CLI streams it."""
+    import grpc
+    from pulumi.runtime.proto import events_pb2, events_pb2_grpc
+
+    event = {"sequence": 1, "timestamp": 0,
+             "summaryEvent": {"maybeCorrupt": False, "durationSeconds": 0, "resourceChanges": changes}}
+    with grpc.insecure_channel(event_log.removeprefix("tcp://")) as channel:
+        events_pb2_grpc.EventsStub(channel).StreamEvents(iter([events_pb2.EventRequest(event=json.dumps(event))]))
 
 
 if __name__ == "__main__":
