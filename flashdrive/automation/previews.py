@@ -20,6 +20,7 @@ from flashdrive.automation.workspace import AutomationError, Settings
 # The Pulumi stack of pull request N, optionally as ORG/STACK or ORG/PROJECT/STACK.
 PREVIEW_STACK = re.compile(r"^(?:[^/]+/){0,2}pr-([1-9][0-9]*)$")
 COMMENT_MARKER = "<!-- flashdrive-preview-env -->"
+PUBLISH_ADDRESS_KEY = "flashdrive:publishAddress"  # read by flashdrive/docker/host.py
 SECONDS_PER_DAY = 86400
 
 
@@ -131,14 +132,16 @@ def remove_preview(settings: Settings, stack: str) -> bool:
     return True
 
 
-def prepare_preview(settings: Settings, number: int, base: str) -> list[str]:
+def prepare_preview(settings: Settings, number: int, base: str, *, publish_address: str | None = None) -> list[str]:
     """Make stack `pr-N` ready for `flashdrive up|destroy --stack pr-N --preview N`, as a fresh CI
     runner needs: Pulumi keeps a stack's config in its stack file (stacks/Pulumi.pr-N.yaml), not in
     the state backend, so a runner starts without it. The stack is created if missing; its config
     gets `flashdrive:preview` N, and the master key of its `base` stack (a preview shares it: its seed
     derives the base's repository password from it, its own credentials derive from its own name).
     The key goes through the Pulumi CLI's standard input, never a command line; a key the stack
-    already has is never replaced. What was done, one line each."""
+    already has is never replaced. `publish_address`: the preview's flashdrive:publishAddress (the
+    host address its edge publishes 80/443 on, beside its base's edge), set when given. What was
+    done, one line each."""
     import dataclasses
 
     from pulumi import automation as auto
@@ -188,6 +191,12 @@ def prepare_preview(settings: Settings, number: int, base: str) -> list[str]:
         must(config(stack, "set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=key.stdout.strip()),
              f"set {FULL_CONFIG_KEY} on '{stack}'")
         done.append(f"gave stack {stack} the master key of stack {base}")
+    if publish_address is not None:
+        found = config(stack, "get", PUBLISH_ADDRESS_KEY)
+        if found.returncode != 0 or found.stdout.strip() != publish_address:
+            must(config(stack, "set", PUBLISH_ADDRESS_KEY, publish_address, "--non-interactive"),
+                 f"set {PUBLISH_ADDRESS_KEY} on '{stack}'")
+            done.append(f"set {PUBLISH_ADDRESS_KEY} {publish_address} on stack {stack}")
     return done
 
 

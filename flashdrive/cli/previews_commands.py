@@ -19,6 +19,8 @@ from pathlib import Path
 from flashdrive.cli.main import EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from flashdrive.cli.stack_commands import pulumi_stack_name
 
+PUBLISH_ADDRESS_VARIABLE = "FLASHDRIVE_PUBLISH_ADDRESS"  # the preview-env workflow sets it from a variable
+
 DEFAULT_SPEC = "flashdrive.yaml"
 
 
@@ -70,6 +72,11 @@ def register(subparsers) -> None:
     prepare.add_argument("pull_request", type=_positive, metavar="NUMBER", help="the pull request's number")
     prepare.add_argument("--base", required=True, type=pulumi_stack_name, metavar="STACK",
                          help="the base's Pulumi stack, whose config holds the master key (e.g. dev)")
+    prepare.add_argument("--publish-address", type=_address, metavar="IP",
+                         default=os.environ.get(PUBLISH_ADDRESS_VARIABLE) or None,
+                         help="the Docker host address the preview's edge publishes 80/443 on (stack config "
+                              "flashdrive:publishAddress; the base's edge holds them on its host); default: "
+                              f"${PUBLISH_ADDRESS_VARIABLE}, else left as the stack has it")
     prepare.add_argument("-C", "--cwd", default=".", metavar="DIR", help="the project folder (default: .)")
     prepare.set_defaults(handler=run_prepare)
 
@@ -129,13 +136,23 @@ def run_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _address(value: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IP address: give an address of the Docker host, "
+                                         "e.g. --publish-address 10.0.0.12") from None
+
+
 def run_prepare(args: argparse.Namespace) -> int:
     from flashdrive.automation import AutomationError, resolve_settings
     from flashdrive.automation.previews import prepare_preview, preview_stack_name
 
     try:
         settings = resolve_settings(args.cwd, preview_stack_name(args.pull_request), preview=args.pull_request)
-        for line in prepare_preview(settings, args.pull_request, args.base):
+        for line in prepare_preview(settings, args.pull_request, args.base, publish_address=args.publish_address):
             print(line)
     except AutomationError as exc:
         print(f"flashdrive previews prepare: error: {exc}", file=sys.stderr)

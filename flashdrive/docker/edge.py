@@ -42,8 +42,9 @@ WRITE_ROUTES = ('printf \'%s\' "$FLASHDRIVE_CADDYFILE" | docker run --rm -i --ne
 
 class DockerEdge(pulumi.ComponentResource):
     def __init__(self, stack: ResolvedStack, network: StackNetwork, docker_host: str, depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`depends_on`: the web copies the routes lead to."""
+                 opts: pulumi.ResourceOptions | None = None, publish_address: str | None = None):
+        """`depends_on`: the web copies the routes lead to; `publish_address`: the host address of
+        80/443 (flashdrive:publishAddress; None: every address)."""
         super().__init__("flashdrive:docker:Edge", f"{stack.name}-edge", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.caddyfile = render_caddyfile(stack)
@@ -73,8 +74,8 @@ class DockerEdge(pulumi.ComponentResource):
             image=image.image_id,
             command=["caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile", "--watch"],
             envs=["XDG_DATA_HOME=/data", "XDG_CONFIG_HOME=/config"],
-            ports=[docker.ContainerPortArgs(internal=80, external=80, protocol="tcp"),
-                   docker.ContainerPortArgs(internal=443, external=443, protocol="tcp")],
+            ports=[docker.ContainerPortArgs(internal=port, external=port, protocol="tcp", ip=publish_address)
+                   for port in (80, 443)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.public.name),
                                docker.ContainerNetworksAdvancedArgs(name=network.edge.name, aliases=["edge"])],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/data")],

@@ -6,14 +6,22 @@ would rebuild everything for each other. Both are stack config instead, with def
 
     pulumi config set flashdrive:dockerHost ssh://deploy@server    # default unix:///var/run/docker.sock
     pulumi config set flashdrive:platform linux/arm64              # default linux/amd64
+    pulumi config set flashdrive:publishAddress 10.0.0.12          # default: every address of the host
+
+`publishAddress` is the host address the edge publishes 80 and 443 on: a seeded Docker preview runs
+on its base's host (it reads the base's repository volume) where the base's edge holds 80/443 on
+every address, so the preview needs an address of its own (README, "Preview environments").
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
+
+from flashdrive.problems import InputError, Problem
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_PLATFORM = "linux/amd64"
@@ -23,13 +31,27 @@ DEFAULT_PLATFORM = "linux/amd64"
 class DockerHost:
     host: str
     platform: str
+    publish_address: str | None = None  # the edge's 80/443 on this host address; None: on every address
 
     @staticmethod
     def from_config() -> "DockerHost":
         config = pulumi.Config("flashdrive")
         return DockerHost(host=config.get("dockerHost") or DEFAULT_HOST,
-                          platform=config.get("platform") or DEFAULT_PLATFORM)
+                          platform=config.get("platform") or DEFAULT_PLATFORM,
+                          publish_address=publish_address(config.get("publishAddress")))
 
     def provider(self, stack: str) -> docker.Provider:
         """The explicit provider every docker resource of the stack is created through."""
         return docker.Provider(f"{stack}-docker", host=self.host)
+
+
+def publish_address(value: str | None) -> str | None:
+    """The stack config flashdrive:publishAddress: an IP address of the Docker host, or None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise InputError([Problem(f"stack config flashdrive:publishAddress: '{value}' is not an IP address", None, "",
+                                  "give an address of the Docker host the edge publishes 80 and 443 on, e.g. "
+                                  "pulumi config set flashdrive:publishAddress 10.0.0.12")]) from None

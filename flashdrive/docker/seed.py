@@ -7,8 +7,8 @@ When the preview is created, before its release and its copies:
    network, where the preview's databases are. For each disk and database it restores the base's
    latest snapshot (`restic --no-lock --no-cache`: nothing is written to the repository, not even
    a lock). Nothing else of the base is touched: not its networks, not its backup server, not its
-   writer's credentials. A base that has no repository volume yet, or an empty one, seeds nothing
-   and says so.
+   writer's credentials. A base repository volume that is not on this Docker host fails the seed
+   (the preview must run on its base's host); an empty one (no backup yet) seeds nothing and says so.
 2. the release command of every app (flashdrive/docker/release.py), as on every deploy;
 3. scrub: `previews.seed.scrub`, once, in a one-off container of the scrub app (its image, env,
    networks and disks), as a release runs;
@@ -157,10 +157,15 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         f"n={q(name)}",
         f"repository={q(repository)}",
         f'note() {{ echo "{NOTE} $*"; }}',
+        # Missing here: the preview runs on another host than its base (or the base was never
+        # deployed). Seeding nothing would hand out an empty preview that looks seeded.
         'if ! docker volume inspect "$repository" >/dev/null 2>&1; then',
-        f'  note "stack {base} has no backup yet (no repository volume $repository on this host): '
-        'the preview starts empty"',
-        "  exit 0",
+        f'  echo "error: the Docker host ${{DOCKER_HOST:-}} has no volume $repository, the backup repository of '
+        f'stack {base}: a seeded preview (previews.seed) reads it there, so it runs on the Docker host of its base, '
+        f'once the base is deployed. Give the preview stack the base\'s flashdrive:dockerHost (and an address '
+        f'of its own, flashdrive:publishAddress: README, Preview environments), or remove previews.seed to '
+        f'start previews empty." >&2',
+        "  exit 1",
         "fi",
         # Only the base's own repository, as its backups component labels it.
         "labels=$(docker volume inspect --format "

@@ -93,7 +93,7 @@ class DockerBackend:
     def edge(self, apps: dict[str, DockerApp]) -> dict[str, Any]:
         edge = DockerEdge(self.stack, self.network, self.host.host,
                           depends_on=[c for a in apps.values() if a.app.is_web for c in a.containers],
-                          opts=self.on_host)
+                          opts=self.on_host, publish_address=self.host.publish_address)
         outputs: dict[str, Any] = {"edge": edge.container.name}
         if self.ca is not None:
             outputs["database_ca"] = self.ca.cert_pem  # for clients that verify the chain (sslmode=verify-full)

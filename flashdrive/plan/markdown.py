@@ -28,8 +28,9 @@ KEY_INPUTS = {
 
 
 def _cell(value) -> str:
-    if isinstance(value, list):  # ports: their external numbers
-        text = ", ".join(str(v.get("external", v)) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, list):  # ports: their external numbers, on their host address if one is given
+        text = ", ".join((f"{v['ip']}:" if v.get("ip") else "") + str(v.get("external", v)) if isinstance(v, dict)
+                         else str(v) for v in value)
     else:
         text = value if isinstance(value, str) else json.dumps(value)
     text = text.replace("|", "\\|").replace("\n", " ")

@@ -195,6 +195,21 @@ def test_previews_prepare_keeps_what_the_preview_stack_has(cli, project, fake_pu
     assert _config(fake_pulumi, "pr-12")["flashdrive:masterKey"] == "77" * 32
 
 
+def test_previews_prepare_gives_the_preview_its_own_publish_address_when_one_is_given(cli, project, fake_pulumi,
+                                                                                     monkeypatch):
+    _base_with_key(fake_pulumi, "5e" * 32)
+    run = cli("previews", "prepare", "12", "--base", "dev", "--publish-address", "10.0.0.12")
+    assert run.code == 0, run.err
+    assert "set flashdrive:publishAddress 10.0.0.12 on stack pr-12\n" in run.out
+    assert _config(fake_pulumi, "pr-12")["flashdrive:publishAddress"] == "10.0.0.12"
+    assert cli("previews", "prepare", "12", "--base", "dev", "--publish-address", "10.0.0.12").out == ""
+    monkeypatch.setenv("FLASHDRIVE_PUBLISH_ADDRESS", "10.0.0.13")
+    assert cli("previews", "prepare", "12", "--base", "dev").code == 0
+    assert _config(fake_pulumi, "pr-12")["flashdrive:publishAddress"] == "10.0.0.13"
+    wrong = cli("previews", "prepare", "12", "--base", "dev", "--publish-address", "pr-12.example.com")
+    assert wrong.code == 2 and "'pr-12.example.com' is not an IP address" in wrong.err
+
+
 def test_previews_prepare_refuses_a_stack_of_another_pull_request(cli, project, fake_pulumi):
     _base_with_key(fake_pulumi, "5e" * 32)
     fake_pulumi.has_stack("pr-12")

@@ -52,12 +52,15 @@ Limits — it is test code, not the engine:
   trusted (a container removed by hand is not noticed until something touches it);
 - published ports are bound to the stack's own loopback address (`publish_address`, by default
   127.0.0.1) instead of every address, so stacks deployed side by side do not fight over 80/443;
+  a port's explicit `ip` (flashdrive:publishAddress) is honoured when it is a loopback address,
+  and refused otherwise (nothing here listens beyond 127.0.0.0/8);
 - an input it does not implement fails the create, so a new program input cannot be ignored here;
 - resources run one at a time where the engine runs independent steps in parallel.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -605,6 +608,9 @@ class EngineMocks(PlanMocks):
                 cmd += ["--network-alias", alias]
         for port in inputs.get("ports", []):
             address = self.publish_address if port.get("ip") in (None, "", "0.0.0.0") else port["ip"]
+            if not ipaddress.ip_address(address).is_loopback:
+                raise CreateFailed(f"the engine double publishes on loopback addresses only, not {address} "
+                                   f"(port {whole(port['external'])} of container {name})")
             cmd += ["--publish", f"{address}:{whole(port['external'])}:{whole(port['internal'])}/{port.get('protocol', 'tcp')}"]
         for volume in inputs.get("volumes", []):
             mode = ":ro" if volume.get("readOnly") else ""

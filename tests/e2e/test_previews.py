@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from deploy import destroy_stack
+from deploy import destroy_stack, loopback_address
 from harness import EXAMPLE, Deployment, temp_folder, write_overlay
 from provider import docker
 
@@ -28,6 +28,9 @@ pytestmark = pytest.mark.e2e
 # Another name through the environment, for several checkouts sharing one engine.
 BASE = os.environ.get("FLASHDRIVE_E2E_PREVIEW_STACK", "previews-e2e")
 NUMBER = 7
+# The preview's edge publishes on an address of its own (flashdrive:publishAddress), as it must on
+# its base's host, where the base's edge holds 80/443.
+PUBLISH_ADDRESS = loopback_address(f"{BASE}-pr-{NUMBER}-own-address")
 SCRUB = "python manage.py shell -c \"from store.models import Visit; Visit.objects.update(node='scrubbed')\""
 EXTRA = f"""\
 previews:
@@ -80,7 +83,8 @@ def stacks(stand_in_images):
     destroy_stack(stack=BASE, preview=NUMBER)
     destroy_stack(stack=BASE)
     base = Deployment(BASE, EXAMPLE, overlay, {}, images=stand_in_images)
-    preview = Deployment(BASE, EXAMPLE, overlay, {}, images=stand_in_images, preview=NUMBER)
+    preview = Deployment(BASE, EXAMPLE, overlay, {"flashdrive:publishAddress": PUBLISH_ADDRESS},
+                         images=stand_in_images, preview=NUMBER)
     try:
         base.deploy()
         # Deployed, never backed up: its repository is there and empty.
@@ -114,6 +118,15 @@ def test_the_preview_starts_from_the_base_s_latest_backup_scrubbed(stacks):
     # Its own name everywhere, its own URL, no custom domain.
     assert preview.last.urls == {"web": f"https://web.{BASE}-pr-{NUMBER}.localhost"}
     assert preview.last.plan.outputs["preview"]["dropped_domains"] == {"shop.example.com": "web"}
+
+
+def test_the_preview_s_edge_publishes_on_its_own_address(stacks):
+    base, preview, _, _ = stacks
+    bindings = preview.inspect("edge")["HostConfig"]["PortBindings"]
+    assert {port: [b["HostIp"] for b in bound] for port, bound in bindings.items()} == {
+        "80/tcp": [PUBLISH_ADDRESS], "443/tcp": [PUBLISH_ADDRESS]}
+    assert base.address != PUBLISH_ADDRESS
+    assert preview.last.plan.outputs["preview"]["number"] == NUMBER
 
 
 def test_a_base_without_a_backup_seeds_nothing_and_a_wrong_master_key_says_how_to_fix_it(stacks):

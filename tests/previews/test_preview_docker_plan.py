@@ -169,7 +169,7 @@ def test_a_preview_whose_name_does_not_fit_fails_the_plan_with_the_spec_s_error_
     assert "Traceback" not in run.err
 
 
-def test_a_base_without_a_repository_volume_seeds_nothing_and_says_so(spec, tmp_path):
+def test_a_base_repository_volume_missing_from_this_docker_host_fails_the_seed_and_says_why(spec, tmp_path):
     from flashdrive.docker.seed import restore_script
 
     # A `docker` that knows no volume: the restore must not mount (and so create) the base's volume.
@@ -180,11 +180,34 @@ def test_a_base_without_a_repository_volume_seeds_nothing_and_says_so(spec, tmp_
     (fake / "docker").chmod(0o755)
     stack = resolve(load_spec(spec, detect_sources=False), preview=7)
     result = subprocess.run(["/bin/sh", "-c", restore_script(stack, "shop-pr-7-internal")], capture_output=True,
-                            text=True, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
-    assert result.returncode == 0, result.stderr
-    assert "stack shop has no backup yet (no repository volume shop-backups on this host): the preview starts " \
-           "empty" in result.stdout
+                            text=True, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}",
+                                            "DOCKER_HOST": "ssh://deploy@other"})
+    assert result.returncode == 1, result.stdout
+    assert "error: the Docker host ssh://deploy@other has no volume shop-backups, the backup repository of stack " \
+           "shop: a seeded preview (previews.seed) reads it there, so it runs on the Docker host of its base" \
+           in result.stderr
+    assert "flashdrive:publishAddress" in result.stderr and "starts empty" not in result.stdout
     assert Path(calls).read_text().splitlines() == ["volume inspect shop-backups"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_edge_publishes_on_the_stack_s_publish_address_and_the_plan_shows_it(spec, fmt):
+    plan = plan_spec(spec, preview=7, config={"flashdrive:publishAddress": "10.0.0.12"})
+    edge = next(r for r in plan.by_type(DOCKER_CONTAINER) if r.inputs.get("name") == "shop-pr-7-edge")
+    assert [(p["ip"], p["external"]) for p in edge.inputs["ports"]] == [("10.0.0.12", 80), ("10.0.0.12", 443)]
+    assert "10.0.0.12" in render(plan, fmt)
+    everywhere = plan_spec(spec, preview=7)
+    edge = next(r for r in everywhere.by_type(DOCKER_CONTAINER) if r.inputs.get("name") == "shop-pr-7-edge")
+    assert all("ip" not in p for p in edge.inputs["ports"])  # every address, as before: no change for a stack
+
+
+def test_a_publish_address_that_is_not_an_ip_address_fails_with_the_config_key(spec, tmp_path, cli):
+    from flashdrive.problems import InputError
+
+    with pytest.raises(InputError) as caught:
+        plan_spec(spec, preview=7, config={"flashdrive:publishAddress": "pr-7.example.com"})
+    assert "stack config flashdrive:publishAddress: 'pr-7.example.com' is not an IP address" in \
+        caught.value.problems[0].format()
 
 
 def test_the_kubernetes_manifests_of_a_preview_say_so_in_their_header(plan):

@@ -150,6 +150,20 @@ def test_the_deploy_step_brings_up_the_preview_stack_and_writes_the_comment_with
     assert "`0123456789ab`" in comment and "after 5 days without a push" in comment
 
 
+def test_the_deploy_gives_the_preview_the_publish_address_the_repository_variable_names(runner):
+    runner.base_has_master_key("ab" * 32)
+    assert load()["env"]["FLASHDRIVE_PUBLISH_ADDRESS"] == "${{ vars.PREVIEW_PUBLISH_ADDRESS }}"
+    result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev",
+                        FLASHDRIVE_PUBLISH_ADDRESS="10.0.0.12")
+    assert result.returncode == 0, result.stderr
+    assert runner.config("pr-7")["flashdrive:publishAddress"] == "10.0.0.12"
+    # Unset (an empty variable): the stack keeps every address, as any stack.
+    result = runner.run("deploy", "deploy", PR="8", HEAD_SHA="0123456789abcdef0123", STACK="dev",
+                        FLASHDRIVE_PUBLISH_ADDRESS="")
+    assert result.returncode == 0, result.stderr
+    assert "flashdrive:publishAddress" not in runner.config("pr-8")
+
+
 def test_a_failed_deploy_turns_the_comment_into_a_failure_with_the_log(runner):
     result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev")
     assert result.returncode != 0  # the base's master key is missing: `previews prepare` stops the deploy
