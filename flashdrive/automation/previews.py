@@ -132,7 +132,17 @@ def remove_preview(settings: Settings, stack: str) -> bool:
     return True
 
 
-def prepare_preview(settings: Settings, number: int, base: str, *, publish_address: str | None = None) -> list[str]:
+def preview_config_keys(spec: Any) -> list[str]:
+    """The config keys a preview of `spec` reads: every `{config: KEY}` of the spec but those of its
+    custom domains (a preview drops them) and of its backup target (a preview makes no backups)."""
+    from flashdrive.spec.contract import config_keys
+
+    apps = {name: app.model_copy(update={"domains": []}) for name, app in spec.apps.items()}
+    return config_keys(spec.model_copy(update={"apps": apps, "backups": None}))
+
+
+def prepare_preview(settings: Settings, number: int, base: str, *, publish_address: str | None = None,
+                    config_keys: Iterable[str] = ()) -> list[str]:
     """Make stack `pr-N` ready for `flashdrive up|destroy --stack pr-N --preview N`, as a fresh CI
     runner needs: Pulumi keeps a stack's config in its stack file (stacks/Pulumi.pr-N.yaml), not in
     the state backend, so a runner starts without it. The stack is created if missing; its config
@@ -140,8 +150,10 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
     derives the base's repository password from it, its own credentials derive from its own name).
     The key goes through the Pulumi CLI's standard input, never a command line; a key the stack
     already has is never replaced. `publish_address`: the preview's flashdrive:publishAddress (the
-    host address its edge publishes 80/443 on, beside its base's edge), set when given. What was
-    done, one line each."""
+    host address its edge publishes 80/443 on, beside its base's edge), set when given.
+    `config_keys`: what the spec reads (preview_config_keys); any the stack lacks fails with the
+    list and how to give each (copied from the base or a preview's own value: never copied here,
+    a live third-party key may not belong in a preview). What was done, one line each."""
     import dataclasses
 
     from pulumi import automation as auto
@@ -197,6 +209,14 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
             must(config(stack, "set", PUBLISH_ADDRESS_KEY, publish_address, "--non-interactive"),
                  f"set {PUBLISH_ADDRESS_KEY} on '{stack}'")
             done.append(f"set {PUBLISH_ADDRESS_KEY} {publish_address} on stack {stack}")
+    missing = [key for key in config_keys if config(stack, "get", key).returncode != 0]
+    if missing:
+        fixes = "; ".join(f"pulumi config cp {key} --stack {base} --dest {stack}" for key in missing)
+        raise AutomationError(
+            f"stack '{stack}' lacks config the spec reads: {', '.join(missing)}. A preview gets only "
+            f"{CONFIG_KEY} and the master key; give it each of these, the base's value ({fixes}) or one of "
+            f"its own for previews (pulumi config set --secret KEY --stack {stack}; in CI, in the workflow "
+            "before `previews prepare`), then run it again")
     return done
 
 

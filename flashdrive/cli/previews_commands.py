@@ -77,6 +77,9 @@ def register(subparsers) -> None:
                          help="the Docker host address the preview's edge publishes 80/443 on (stack config "
                               "flashdrive:publishAddress; the base's edge holds them on its host); default: "
                               f"${PUBLISH_ADDRESS_VARIABLE}, else left as the stack has it")
+    prepare.add_argument("--spec", metavar="FILE",
+                         help="the spec to deploy: the preview stack must have every {config: KEY} it reads "
+                              "(checked, never copied; without --spec, nothing is checked, as for a destroy)")
     prepare.add_argument("-C", "--cwd", default=".", metavar="DIR", help="the project folder (default: .)")
     prepare.set_defaults(handler=run_prepare)
 
@@ -148,11 +151,18 @@ def _address(value: str) -> str:
 
 def run_prepare(args: argparse.Namespace) -> int:
     from flashdrive.automation import AutomationError, resolve_settings
-    from flashdrive.automation.previews import prepare_preview, preview_stack_name
+    from flashdrive.automation.previews import prepare_preview, preview_config_keys, preview_stack_name
+    from flashdrive.spec import load_spec
 
+    # Checked for a deploy only (the workflow names the spec there): a destroy needs no config.
+    if args.spec and not os.path.isfile(args.spec):
+        print(f"flashdrive previews prepare: error: {args.spec}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    keys = preview_config_keys(load_spec(args.spec, detect_sources=False).spec) if args.spec else []
     try:
         settings = resolve_settings(args.cwd, preview_stack_name(args.pull_request), preview=args.pull_request)
-        for line in prepare_preview(settings, args.pull_request, args.base, publish_address=args.publish_address):
+        for line in prepare_preview(settings, args.pull_request, args.base, publish_address=args.publish_address,
+                                    config_keys=keys):
             print(line)
     except AutomationError as exc:
         print(f"flashdrive previews prepare: error: {exc}", file=sys.stderr)

@@ -210,6 +210,50 @@ def test_previews_prepare_gives_the_preview_its_own_publish_address_when_one_is_
     assert wrong.code == 2 and "'pr-12.example.com' is not an IP address" in wrong.err
 
 
+CONFIGURED_SPEC = """\
+version: 1
+stack: shop
+apps:
+  web:
+    image: ghcr.io/acme/web:1.4
+    env:
+      STRIPE_KEY: {config: stripeKey}
+      SENTRY_DSN: {config: "flashdrive:sentryDsn"}
+    domains:
+      - {host: shop.example.com, certificate: {config: shopCertificate}, key: {config: shopKey}}
+databases:
+  main: {engine: postgres}
+backups:
+  target:
+    s3: {bucket: shop-backups, endpoint: https://s3.example.com,
+         access_key: {config: s3Id}, secret_key: {config: s3Secret}}
+"""
+
+
+def test_previews_prepare_lists_the_config_the_spec_reads_that_the_preview_lacks_and_copies_none(
+        cli, project, fake_pulumi):
+    (project / "configured.yaml").write_text(CONFIGURED_SPEC)
+    _base_with_key(fake_pulumi, "5e" * 32)
+    run = cli("previews", "prepare", "12", "--base", "dev", "--spec", "configured.yaml")
+    assert run.code == 1
+    # Its custom domain's certificate and its backups' credentials: a preview has neither.
+    assert "stack 'pr-12' lacks config the spec reads: flashdrive:sentryDsn, stripeKey." in run.err
+    assert "pulumi config cp flashdrive:sentryDsn --stack dev --dest pr-12" in run.err
+    assert "pulumi config cp stripeKey --stack dev --dest pr-12" in run.err
+    assert "shopCertificate" not in run.err and "s3Secret" not in run.err
+    assert set(_config(fake_pulumi, "pr-12")) == {"flashdrive:preview", "flashdrive:masterKey"}
+    for key in ("stripeKey", "flashdrive:sentryDsn"):
+        config = json.loads((fake_pulumi.state / "pr-12.config.json").read_text())
+        config[key] = {"value": "test-value", "secret": True}
+        (fake_pulumi.state / "pr-12.config.json").write_text(json.dumps(config))
+    assert cli("previews", "prepare", "12", "--base", "dev", "--spec", "configured.yaml").code == 0
+    # Without --spec (a destroy), nothing is checked.
+    (fake_pulumi.state / "pr-12.config.json").write_text(json.dumps({
+        "flashdrive:preview": {"value": "12", "secret": False}, "flashdrive:masterKey": {"value": "77" * 32,
+                                                                                         "secret": True}}))
+    assert cli("previews", "prepare", "12", "--base", "dev").code == 0
+
+
 def test_previews_prepare_refuses_a_stack_of_another_pull_request(cli, project, fake_pulumi):
     _base_with_key(fake_pulumi, "5e" * 32)
     fake_pulumi.has_stack("pr-12")

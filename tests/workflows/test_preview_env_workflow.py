@@ -164,6 +164,16 @@ def test_the_deploy_gives_the_preview_the_publish_address_the_repository_variabl
     assert "flashdrive:publishAddress" not in runner.config("pr-8")
 
 
+def test_the_deploy_stops_before_up_when_the_preview_lacks_config_the_spec_reads(runner):
+    runner.base_has_master_key("ab" * 32)
+    (runner.project / "flashdrive.yaml").write_text(SPEC.replace(
+        "image: ghcr.io/acme/web:1.4", "image: ghcr.io/acme/web:1.4\n    env:\n      STRIPE_KEY: {config: stripeKey}"))
+    result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev")
+    assert result.returncode != 0
+    assert "stack 'pr-7' lacks config the spec reads: stripeKey" in result.stderr
+    assert not any(c[:1] == ["up"] for c in runner.commands())
+
+
 def test_a_failed_deploy_turns_the_comment_into_a_failure_with_the_log(runner):
     result = runner.run("deploy", "deploy", PR="7", HEAD_SHA="0123456789abcdef0123", STACK="dev")
     assert result.returncode != 0  # the base's master key is missing: `previews prepare` stops the deploy
