@@ -75,6 +75,19 @@ def _flags(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[st
     return flags
 
 
+def watched_wait(timeout: int) -> list[str]:
+    """Shell lines that wait for the one-off container "$n" into $code, with a watchdog that stops it
+    (SIGTERM, then SIGKILL after STOP_GRACE_S) once it outlives `timeout` seconds; the watchdog is
+    killed when the container ends first."""
+    return [
+        f"( trap 'kill \"$s\" 2>/dev/null; exit 0' TERM; sleep {timeout} & s=$!; wait \"$s\" && "
+        f'docker stop --time {STOP_GRACE_S} "$n" ) </dev/null >/dev/null 2>&1 &',
+        "watchdog=$!",
+        'code=$(docker wait "$n")',
+        'kill "$watchdog" 2>/dev/null',
+    ]
+
+
 def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[str], *,
                    what: str | None = None, kept: str | None = None) -> str:
     """The shell script the Command runs: names and flags only, never a value of the env. `what` and
@@ -103,12 +116,7 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
           for net in container.networks[1:]],
         "started=$(date +%s)",
         'docker start "$n" >/dev/null || { docker rm -f "$n" >/dev/null 2>&1; exit 1; }',
-        # The watchdog: stops the release when it outlives its timeout; killed when it ends first.
-        f"( trap 'kill \"$s\" 2>/dev/null; exit 0' TERM; sleep {timeout} & s=$!; wait \"$s\" && "
-        f'docker stop --time {STOP_GRACE_S} "$n" ) </dev/null >/dev/null 2>&1 &',
-        "watchdog=$!",
-        'code=$(docker wait "$n")',
-        'kill "$watchdog" 2>/dev/null',
+        *watched_wait(timeout),
         "elapsed=$(( $(date +%s) - started ))",
         'docker logs "$n" 2>&1',
         'docker rm -f "$n" >/dev/null 2>&1',

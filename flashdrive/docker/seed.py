@@ -36,10 +36,11 @@ import pulumi_docker as docker
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
-from flashdrive.docker.release import ReleaseContainer, release_command
+from flashdrive.docker.release import ReleaseContainer, release_command, watched_wait
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_SCRUB, ROLE_SEED
 from flashdrive.model.stack import ResolvedStack
+from flashdrive.spec.contract import AppSpec
 
 IMAGE_VARIABLE = "FLASHDRIVE_SEED_IMAGE"
 PASSWORD_VARIABLE = "RESTIC_PASSWORD"
@@ -128,6 +129,13 @@ def restore_script_inside(stack: ResolvedStack) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_timeout(stack: ResolvedStack) -> int:
+    """Seconds the restore may run: the largest release_timeout_s of the stack's apps (a seed is a
+    release of the data: both load what a deploy needs before any copy starts)."""
+    default = AppSpec.model_fields["release_timeout_s"].default
+    return max((app.release_timeout_s for app in stack.apps.values()), default=default)
+
+
 def restore_script(stack: ResolvedStack, network: str) -> str:
     """What the Command runs on the machine that runs Pulumi: checks the base's repository volume is
     there (mounting a missing volume would create it), runs the one-off container, reports."""
@@ -151,6 +159,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
              "--entrypoint=/bin/sh"]
     create = f'docker create {" ".join(q(f) for f in flags)} "${IMAGE_VARIABLE}" -c {q(restore_script_inside(stack))}'
     servers = " ".join(q(f"{stack.name}-{db.name}") for db in redis)
+    timeout = seed_timeout(stack)
     base = preview.base
     script = [
         "set -u",
@@ -177,10 +186,17 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         'docker rm -f "$n" >/dev/null 2>&1',
         f"{create} >/dev/null || exit 1",
         "started=$(date +%s)",
-        *([f"docker stop {servers} >/dev/null || exit 1"] if redis else []),
+        *([
+            # The servers stopped for their files start again on every way out: a failed start, a
+            # timeout, an interrupted `up` (a signal exits, and the exit runs the trap).
+            f"trap 'docker start {servers} >/dev/null || {{ echo \"error: the seed stopped {servers} and could "
+            f"not start it again: docker start {servers}\" >&2; exit 1; }}' EXIT",
+            "trap 'exit 143' TERM INT HUP",
+            f"docker stop {servers} >/dev/null || exit 1",
+        ] if redis else []),
         'docker start "$n" >/dev/null || { docker rm -f "$n" >/dev/null 2>&1; exit 1; }',
-        'code=$(docker wait "$n")',
-        *([f"docker start {servers} >/dev/null"] if redis else []),
+        *watched_wait(timeout),
+        "elapsed=$(( $(date +%s) - started ))",
         'if [ "$code" = 0 ]; then',
         f'  docker logs "$n" 2>/dev/null | grep "^{NOTE}"',
         'else',
@@ -189,6 +205,10 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         'docker rm -f "$n" >/dev/null 2>&1',
         'note "seeded in $(( $(date +%s) - started )) s"',
         '[ "$code" = 0 ] && exit 0',
+        f'if [ "$elapsed" -ge {timeout} ]; then',
+        f'  echo "error: the seed of preview {stack.name} ran longer than {timeout} s (the largest release_timeout_s '
+        'of its apps) and was stopped" >&2',
+        "fi",
         f'echo "error: the seed of preview {stack.name} from the backups of stack {base} failed (exit $code); '
         'nothing of the base was changed, the preview\'s copies did not start. The next `up` runs it again." >&2',
         "exit 1",

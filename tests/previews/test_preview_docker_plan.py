@@ -210,6 +210,64 @@ def test_a_publish_address_that_is_not_an_ip_address_fails_with_the_config_key(s
         caught.value.problems[0].format()
 
 
+FAKE_DOCKER = """\
+#!/bin/sh
+# A Docker CLI for the seed's own script: it logs every call; `wait` blocks until `stop` of the
+# same container (or answers $WAIT_CODE at once); FAIL_START=NAME makes `start NAME` fail.
+echo "$*" >> "$CALLS"
+case "$1" in
+  volume) case "$*" in *--format*) echo shop/backups ;; esac ;;
+  start) [ "$2" = "${FAIL_START:-}" ] && exit 1 ;;
+  stop) touch "$STATE/stopped-$(echo "$*" | sed 's/.* //')" ;;
+  wait) if [ -n "${WAIT_CODE:-}" ]; then echo "$WAIT_CODE"; exit 0; fi
+        while [ ! -e "$STATE/stopped-$2" ]; do sleep 0.1; done; echo 137 ;;
+esac
+exit 0
+"""
+
+
+def _run_seed(stack, tmp_path, **env):
+    from flashdrive.docker.seed import restore_script
+
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "docker").write_text(FAKE_DOCKER)
+    (fake / "docker").chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.write_text("")
+    result = subprocess.run(["/bin/sh", "-c", restore_script(stack, "shop-pr-7-internal")], capture_output=True,
+                            text=True, timeout=60,
+                            env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "CALLS": str(calls),
+                                 "STATE": str(tmp_path), "FLASHDRIVE_SEED_IMAGE": "sha256:seed", **env})
+    return result, [line.split(" ", 1)[0] + " " + line.split(" ")[-1] for line in calls.read_text().splitlines()]
+
+
+def test_a_seed_that_outlives_the_release_timeout_is_stopped_and_redis_started_again(spec, tmp_path):
+    import dataclasses
+
+    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    stack = dataclasses.replace(stack, apps={name: dataclasses.replace(app, release_timeout_s=1)
+                                             for name, app in stack.apps.items()})
+    result, calls = _run_seed(stack, tmp_path)
+    assert result.returncode == 1
+    assert "error: the seed of preview shop-pr-7 ran longer than 1 s (the largest release_timeout_s of its apps) " \
+           "and was stopped" in result.stderr
+    # Redis stopped for its file, the seed stopped by the watchdog, Redis started again.
+    assert calls.index("stop shop-pr-7-cache") < calls.index("start shop-pr-7-seed") \
+        < calls.index("stop shop-pr-7-seed") < calls.index("start shop-pr-7-cache")
+
+
+def test_the_redis_servers_the_seed_stopped_start_again_when_the_seed_cannot_start(spec, tmp_path):
+    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    result, calls = _run_seed(stack, tmp_path, FAIL_START="shop-pr-7-seed", WAIT_CODE="0")
+    assert result.returncode == 1
+    assert calls[-1] == "start shop-pr-7-cache"
+    result, calls = _run_seed(stack, tmp_path, FAIL_START="shop-pr-7-cache", WAIT_CODE="0")
+    assert result.returncode == 1
+    assert "the seed stopped shop-pr-7-cache and could not start it again: docker start shop-pr-7-cache" \
+        in result.stderr
+
+
 def test_the_kubernetes_manifests_of_a_preview_say_so_in_their_header(plan):
     # --format yaml prints Kubernetes manifests only; a preview's plan says what it is in the header
     # from the same `preview` output, whichever backend exports it.
