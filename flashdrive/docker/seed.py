@@ -4,9 +4,10 @@ When the preview is created, before its release and its copies:
 1. restore: a one-off container of the backup image (restic and the database clients) mounts the
    base's repository volume READ-ONLY (`--mount ...,readonly`: the kernel refuses every write,
    whatever the credentials), the preview's own disk volumes, and joins the preview's own internal
-   network, where the preview's databases are. For each disk and database it restores the base's
-   latest snapshot (`restic --no-lock --no-cache`: nothing is written to the repository, not even
-   a lock). Nothing else of the base is touched: not its networks, not its backup server, not its
+   network, where the preview's databases are. It restores every disk and database from the
+   base's newest backup run that succeeded (its `status=ok` snapshot; one run for all, so files and
+   rows agree; an item that run lacks starts empty, and the report says so), with
+   `restic --no-lock --no-cache`: nothing is written to the repository, not even a lock. Nothing else of the base is touched: not its networks, not its backup server, not its
    writer's credentials. A base repository volume that is not on this Docker host fails the seed
    (the preview must run on its base's host); an empty one (no backup yet) seeds nothing and says so.
 2. the release command of every app (flashdrive/docker/release.py), as on every deploy;
@@ -68,9 +69,9 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
                       "user": shlex.quote(db.user), "name": shlex.quote(db.database)}
             apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + restore.format(**fields) + ' < "$WORK/dump"'
         lines += [
-            f"id=$(latest database={db.name}) || exit 1",
+            f"id=$(item database={db.name}) || exit 1",
             'if [ -z "$id" ]; then',
-            f'  note "database {db.name}: the base has no snapshot of it: it starts empty"',
+            f'  note "database {db.name}: not in backup run $run of the base: it starts empty"',
             f"elif ( {apply} ) >\"$WORK/out\" 2>&1; then",
             f'  note "database {db.name} ({db.engine}): restored snapshot $(short "$id")"',
             "else",
@@ -82,7 +83,8 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
 
 
 def restore_script_inside(stack: ResolvedStack) -> str:
-    """What the one-off container runs: the latest snapshot of each disk and database, restored."""
+    """What the one-off container runs: each disk and database restored from the base's newest
+    backup run that succeeded (one run for all: they agree with each other)."""
     preview = stack.preview
     assert preview is not None and preview.seed is not None
     base = shlex.quote(preview.base)
@@ -94,11 +96,15 @@ def restore_script_inside(stack: ResolvedStack) -> str:
         f'note() {{ echo "{NOTE} $*"; }}',
         'short() { echo "$1" | cut -c1-8; }',
         "WORK=$(mktemp -d)",
-        # The newest snapshot of one disk or database, by the base's own backup job (its host); a
-        # repository that cannot be listed fails the seed (never an empty preview that looks seeded).
+        # The newest snapshot with every tag of "$1" (comma: all of them), by the base's own backup
+        # job (its host); a repository that cannot be listed fails the seed (never an empty preview
+        # that looks seeded).
         f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json >\"$WORK/list\" 2>\"$WORK/out\" "
         f"|| {{ cat \"$WORK/out\" >&2; note \"cannot list the snapshots of stack {preview.base}\" >&2; exit 1; }}; "
         "tr -d '\\n' <\"$WORK/list\" | sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
+        # One disk or database of the chosen backup run: every item from the same run, so uploads
+        # and rows agree (as the Kubernetes seed's one snapshot).
+        'item() { latest "run=$run,$1"; }',
         f"if [ ! -f {REPOSITORY_MOUNT}/config ]; then",
         f'  note "stack {preview.base} has no backup yet (its repository is empty): the preview starts empty"',
         "  exit 0",
@@ -110,13 +116,22 @@ def restore_script_inside(stack: ResolvedStack) -> str:
         'flashdrive:masterKey --stack BASE --dest PREVIEW)" >&2',
         "  exit 1",
         "fi",
+        # The newest run of the base's backup job that ended well (its status snapshot says ok): a
+        # failed run may hold some items and not others.
+        "status=$(latest status=ok) || exit 1",
+        "run=$(tr -d '\\n' <\"$WORK/list\" | grep -o '\"run=[^\"]*\"' | tail -n 1 | tr -d '\"' | cut -d= -f2)",
+        'if [ -z "$status" ] || [ -z "$run" ]; then',
+        f'  note "stack {preview.base} has no successful backup run yet: the preview starts empty"',
+        "  exit 0",
+        "fi",
+        f'note "from backup run $run of stack {preview.base}"',
     ]
     for disk in sorted(stack.disks, key=lambda d: d.name):
         source = f"{DISKS_DIR}/{disk.name}"
         lines += [
-            f"id=$(latest disk={disk.name}) || exit 1",
+            f"id=$(item disk={disk.name}) || exit 1",
             'if [ -z "$id" ]; then',
-            f'  note "disk {disk.name}: the base has no snapshot of it: it starts empty"',
+            f'  note "disk {disk.name}: not in backup run $run of the base: it starts empty"',
             f'elif restic_ restore "$id" --target "$WORK/restore" --include {source} >"$WORK/out" 2>&1 && '
             f'cp -a "$WORK/restore{source}/." {TARGET_DIR}/{disk.name}/; then',
             f'  note "disk {disk.name}: restored snapshot $(short "$id")"',

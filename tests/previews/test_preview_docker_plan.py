@@ -268,6 +268,98 @@ def test_the_redis_servers_the_seed_stopped_start_again_when_the_seed_cannot_sta
         in result.stderr
 
 
+# restic as the seed calls it (--no-lock --no-cache), answering from $SNAPSHOTS, a JSON list of
+# snapshots as `restic snapshots --json` prints them: `--tag a,b` wants both, as restic's does.
+FAKE_RESTIC = """\
+import json, os, sys
+args = sys.argv[1:]
+assert args[:2] == ["--no-lock", "--no-cache"], args
+args = args[2:]
+if args[:2] == ["cat", "config"]:
+    sys.exit(0)
+if args[0] == "snapshots":
+    wanted = set(args[args.index("--tag") + 1].split(","))
+    found = [s for s in json.load(open(os.environ["SNAPSHOTS"]))
+             if s["hostname"] == args[args.index("--host") + 1] and wanted <= set(s["tags"])]
+    print(json.dumps(sorted(found, key=lambda s: s["time"])[-1:], separators=(",", ":")))  # compact, as restic
+elif args[0] == "restore":
+    target = args[args.index("--target") + 1] + args[args.index("--include") + 1]
+    os.makedirs(target, exist_ok=True)
+    open(os.path.join(target, "from"), "w").write(args[1])
+elif args[0] == "dump":
+    print("dump of " + args[1])
+"""
+
+RUN_SPEC = """\
+version: 1
+stack: shop
+apps:
+  web:
+    image: ghcr.io/acme/web:1
+    env:
+      DATABASE_URL: ${databases.main.url}
+    disks: [{name: media, mount: /app/media, size_gb: 1}]
+databases:
+  main: {engine: postgres}
+previews:
+  seed: {from: backups}
+"""
+
+
+def _snapshot(number: int, run: str, tag: str) -> dict:
+    return {"time": f"2026-11-{10 + number}T03:00:00Z", "hostname": "shop", "id": f"{number:x}" * 64,
+            "tags": ["flashdrive", f"run={run}", tag]}
+
+
+def _seed_inside(tmp_path, monkeypatch, snapshots: list[dict]):
+    import sys
+
+    from flashdrive.docker import seed
+
+    for name, folder in (("REPOSITORY_MOUNT", "repository"), ("TARGET_DIR", "target"), ("REDIS_DIR", "redis")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        monkeypatch.setattr(seed, name, str(tmp_path / folder))
+    (tmp_path / "repository" / "config").write_text("")
+    (tmp_path / "target" / "media").mkdir(exist_ok=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "restic.py").write_text(FAKE_RESTIC)
+    (bin_dir / "restic").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{bin_dir / "restic.py"}" "$@"\n')
+    (bin_dir / "pg_restore").write_text(f'#!/bin/sh\ncat > "{tmp_path / "loaded"}"\n')
+    for tool in ("restic", "pg_restore"):
+        (bin_dir / tool).chmod(0o755)
+    (tmp_path / "snapshots.json").write_text(json.dumps(snapshots))
+    spec_path = tmp_path / "flashdrive.yaml"
+    spec_path.write_text(RUN_SPEC)
+    stack = resolve(load_spec(spec_path, detect_sources=False), preview=7)
+    return subprocess.run(["/bin/sh", "-c", seed.restore_script_inside(stack)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+                                           "SNAPSHOTS": str(tmp_path / "snapshots.json"), "FLASHDRIVE_DB_MAIN_PASSWORD": "pw"})
+
+
+def test_the_docker_seed_restores_every_item_from_the_newest_backup_run_that_succeeded(tmp_path, monkeypatch):
+    # Run A succeeded; the newer run B failed after its disk: its disk must not meet A's rows.
+    result = _seed_inside(tmp_path, monkeypatch, [
+        _snapshot(1, "A", "disk=media"), _snapshot(2, "A", "database=main"), _snapshot(3, "A", "status=ok"),
+        _snapshot(4, "B", "disk=media"), _snapshot(5, "B", "status=failed")])
+    assert result.returncode == 0, result.stderr
+    assert "flashdrive-seed: from backup run A of stack shop" in result.stdout
+    assert (tmp_path / "target" / "media" / "from").read_text() == "1" * 64
+    assert (tmp_path / "loaded").read_text() == "dump of " + "2" * 64 + "\n"
+
+
+def test_an_item_the_chosen_run_lacks_starts_empty_and_the_report_says_so(tmp_path, monkeypatch):
+    result = _seed_inside(tmp_path, monkeypatch, [
+        _snapshot(1, "A", "database=main"), _snapshot(2, "A", "status=ok"),
+        _snapshot(3, "B", "disk=media"), _snapshot(4, "B", "status=failed")])
+    assert result.returncode == 0, result.stderr
+    assert "disk media: not in backup run A of the base: it starts empty" in result.stdout
+    assert not (tmp_path / "target" / "media" / "from").exists()
+    none_ok = _seed_inside(tmp_path, monkeypatch, [_snapshot(3, "B", "disk=media"), _snapshot(4, "B", "status=failed")])
+    assert none_ok.returncode == 0, none_ok.stderr
+    assert "stack shop has no successful backup run yet: the preview starts empty" in none_ok.stdout
+
+
 def test_the_kubernetes_manifests_of_a_preview_say_so_in_their_header(plan):
     # --format yaml prints Kubernetes manifests only; a preview's plan says what it is in the header
     # from the same `preview` output, whichever backend exports it.
