@@ -54,6 +54,7 @@ from flashdrive.spec.sizes import SIZES
 
 SEED = "seed"  # the seed Job's name and its pods' component label
 SEED_DIR = "/seed"
+SEED_TTL_S = 3600  # seconds a finished seed Job (and its pod) stays, to read its log
 READER_USER = "reader"
 # restic exits 10 when the repository does not exist (restic 0.17): the base never ran a backup.
 RESTIC_NO_REPOSITORY = 10
@@ -167,6 +168,8 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         # Group-writable: the loaders run as the databases' user, in the apps' group (fsGroup).
         "umask 0002",
         f"mkdir -p {SEED_DIR}/databases",
+        # A failed fetch ends the pod before any load: the dumps it fetched go with it.
+        f"trap 'code=$?; [ \"$code\" -eq 0 ] || rm -rf {SEED_DIR}/databases; exit \"$code\"' EXIT",
         f'report() {{ echo "flashdrive-seed: $1"; echo "$1" >> {SEED_DIR}/report; }}',
         # Reading needs no lock; taking one would be a write, which the reader refuses.
         f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
@@ -216,10 +219,12 @@ def load_command(db: ResolvedDatabase) -> str:
     facts = ENGINES[db.engine]
     assert facts.restore is not None
     _, dump = _dump(db)
-    lines = ["set -eu", f"[ -f {dump} ] || exit 0"]
-    source = dump
-    if dump.endswith(".gz"):  # the backup job compresses what the restore command reads plain
-        source = dump.removesuffix(".gz")
+    source = dump.removesuffix(".gz")  # the backup job compresses what the restore command reads plain
+    # The dump is the base's unscrubbed data: gone once loaded, or when the load fails (the pod and
+    # its emptyDir outlive the container).
+    files = " ".join(dict.fromkeys((dump, f"{dump}.partial", source)))
+    lines = ["set -eu", f"trap 'rm -f {files}' EXIT", f"[ -f {dump} ] || exit 0"]
+    if dump.endswith(".gz"):
         lines.append(f"gunzip -c {dump} > {source}")
     lines += [facts.restore.format(pw=facts.job_password_env, host=db.name, port=db.port, user=db.user,
                                    name=db.database)
@@ -291,7 +296,8 @@ class Seed(pulumi.ComponentResource):
             "name": "report",
             "image": restic_image,
             "imagePullPolicy": "IfNotPresent",
-            "command": ["/bin/sh", "-c", f"cat {SEED_DIR}/report"],
+            # Whatever a load left of the base's dumps goes before the report; the report has names only.
+            "command": ["/bin/sh", "-c", f"rm -rf {SEED_DIR}/databases; cat {SEED_DIR}/report"],
             "resources": resources(SIZES["xs"]),
             "securityContext": container_security(APP_UID),
             "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
@@ -305,6 +311,9 @@ class Seed(pulumi.ComponentResource):
             spec={
                 "backoffLimit": 0,
                 "activeDeadlineSeconds": cluster.release_timeout_s,
+                # The finished Job and its pod (its scratch emptyDir) go after a while, long enough
+                # to read its log; Pulumi does not look again (no refresh), and ignores its spec.
+                "ttlSecondsAfterFinished": SEED_TTL_S,
                 "template": {
                     "metadata": {"labels": pod_labels(preview_stack, SEED, SEED, egress=False)},
                     "spec": {

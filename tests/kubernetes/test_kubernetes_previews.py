@@ -268,7 +268,8 @@ case "$1" in
     path="${2#*:}"; target="$4"
     cp -a "$SNAPSHOT$path/." "$target/" ;;
   dump)
-    cat "$SNAPSHOT$3" ;;
+    cat "$SNAPSHOT$3"
+    [ -z "${FAIL_DUMP:-}" ] || { echo "Fatal: connection reset" >&2; exit 1; } ;;
 esac
 """
 
@@ -328,6 +329,47 @@ def test_a_base_without_a_backup_seeds_nothing_and_says_so(tmp_path, state):
     assert (seed / "report").read_text() == "the base stack 'shop' has no backup yet: the preview starts empty\n"
     assert list((seed / "disks/media").iterdir()) == []
     assert "flashdrive-seed: the base stack 'shop' has no backup yet" in result.stdout
+
+
+def test_a_fetch_that_fails_after_a_dump_leaves_no_dump_behind(tmp_path):
+    result, seed = _run_fetch(tmp_path, "one", FAIL_DUMP="1")
+    assert result.returncode == 1
+    assert not (seed / "databases").exists()
+
+
+@pytest.mark.parametrize(("database", "tool", "fails"), [("main", "pg_restore", False), ("main", "pg_restore", True),
+                                                         ("legacy", "mysql", True)])
+def test_a_load_deletes_the_base_s_dump_whether_it_loaded_or_failed(tmp_path, database, tool, fails):
+    from flashdrive.model import resolve
+
+    db = resolve(load_spec(PREVIEWED), "kubernetes").databases[database]
+    seed = tmp_path / "seed"
+    (seed / "databases").mkdir(parents=True)
+    dump = next(iter(_dump_paths(db, seed)))
+    dump.write_bytes(b"rows")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / tool).write_text(f"#!/bin/sh\ncat > {tmp_path / 'loaded'}\nexit {1 if fails else 0}\n")
+    (bin_dir / tool).chmod(0o755)
+    result = subprocess.run(["sh", "-c", load_command(db).replace(SEED_DIR, str(seed))], capture_output=True,
+                            text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "DB_PASSWORD": "x",
+                                            "PGPASSWORD": "x", "MYSQL_PWD": "x"})
+    assert (result.returncode != 0) == fails, result.stderr
+    assert (tmp_path / "loaded").read_bytes() == b"rows"
+    assert list((seed / "databases").iterdir()) == []
+
+
+def _dump_paths(db, seed: Path):
+    from flashdrive.engines import ENGINES
+
+    yield seed / "databases" / f"{db.name}.{ENGINES[db.engine].job_dump.extension}"
+
+
+def test_the_seed_job_and_its_pod_go_after_it_finished_and_its_report_clears_the_dumps(preview):
+    job = objects(preview)[("Job", "seed")]
+    assert job["spec"]["ttlSecondsAfterFinished"] == 3600
+    report = next(c for c in pod_spec(job)["containers"] if c["name"] == "report")
+    assert report["command"][-1].startswith("rm -rf /seed/databases;")
 
 
 @pytest.mark.parametrize("database", ["main", "legacy", "events"])
