@@ -219,6 +219,7 @@ case "$1" in
   volume) case "$*" in *--format*) echo shop/backups ;; esac ;;
   start) [ "$2" = "${FAIL_START:-}" ] && exit 1 ;;
   stop) touch "$STATE/stopped-$(echo "$*" | sed 's/.* //')" ;;
+  logs) printf '%s\\n' "${LOGS:-}" ;;
   wait) if [ -n "${WAIT_CODE:-}" ]; then echo "$WAIT_CODE"; exit 0; fi
         while [ ! -e "$STATE/stopped-$2" ]; do sleep 0.1; done; echo 137 ;;
 esac
@@ -257,6 +258,27 @@ def test_a_seed_that_outlives_the_release_timeout_is_stopped_and_redis_started_a
         < calls.index("stop shop-pr-7-seed") < calls.index("start shop-pr-7-cache")
 
 
+def test_a_failed_seed_says_what_failed_without_the_rows_its_tools_quoted(spec, tmp_path):
+    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    logs = "\n".join([
+        "flashdrive-seed: disk media: restored snapshot 1a2b3c4d",
+        'pg_restore: error: COPY failed for table "customers": ERROR:  duplicate key value violates unique '
+        "constraint 'customers_email_key' Key (email)=(alice@example.com) already exists.",
+        "DETAIL:  Failing row contains (7, alice@example.com, 4111111111111111).",
+        "flashdrive-seed: database main: the restore of snapshot 5e6f7a8b failed"])
+    result, calls = _run_seed(stack, tmp_path, WAIT_CODE="1", LOGS=logs)
+    assert result.returncode == 1
+    assert "alice@example.com" not in result.stderr + result.stdout
+    assert "4111111111111111" not in result.stderr + result.stdout
+    assert 'first error (values elided): pg_restore: error: COPY failed for table "...": ERROR:  duplicate key ' \
+           "value violates unique constraint '...' Key (...)=(...) already exists." in result.stderr
+    assert "flashdrive-seed: database main: the restore of snapshot 5e6f7a8b failed" in result.stderr
+    assert "docker logs shop-pr-7-seed, on the Docker host" in result.stderr
+    # The container stays for that: removed before the run (a leftover), not after it.
+    assert calls.count("rm shop-pr-7-seed") == 1 and calls.index("rm shop-pr-7-seed") < calls.index(
+        "start shop-pr-7-seed")
+
+
 def test_the_redis_servers_the_seed_stopped_start_again_when_the_seed_cannot_start(spec, tmp_path):
     stack = resolve(load_spec(spec, detect_sources=False), preview=7)
     result, calls = _run_seed(stack, tmp_path, FAIL_START="shop-pr-7-seed", WAIT_CODE="0")
@@ -282,10 +304,11 @@ if args[0] == "snapshots":
     found = [s for s in json.load(open(os.environ["SNAPSHOTS"]))
              if s["hostname"] == args[args.index("--host") + 1] and wanted <= set(s["tags"])]
     print(json.dumps(sorted(found, key=lambda s: s["time"])[-1:], separators=(",", ":")))  # compact, as restic
-elif args[0] == "restore":
-    target = args[args.index("--target") + 1] + args[args.index("--include") + 1]
-    os.makedirs(target, exist_ok=True)
-    open(os.path.join(target, "from"), "w").write(args[1])
+elif args[0] == "restore":  # SNAPSHOT:SUBFOLDER straight into the target, as restic 0.17 does
+    snapshot, folder = args[1].split(":")
+    target = args[args.index("--target") + 1]
+    assert os.path.isdir(target), target
+    open(os.path.join(target, "from"), "w").write(snapshot + " " + folder)
 elif args[0] == "dump":
     print("dump of " + args[1])
 """
@@ -344,7 +367,8 @@ def test_the_docker_seed_restores_every_item_from_the_newest_backup_run_that_suc
         _snapshot(4, "B", "disk=media"), _snapshot(5, "B", "status=failed")])
     assert result.returncode == 0, result.stderr
     assert "flashdrive-seed: from backup run A of stack shop" in result.stdout
-    assert (tmp_path / "target" / "media" / "from").read_text() == "1" * 64
+    # Restored into the preview's volume itself (no copy through the container's own disk).
+    assert (tmp_path / "target" / "media" / "from").read_text() == "1" * 64 + " /data/disks/media"
     assert (tmp_path / "loaded").read_text() == "dump of " + "2" * 64 + "\n"
 
 
