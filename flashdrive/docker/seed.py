@@ -46,7 +46,8 @@ from flashdrive.spec.contract import AppSpec
 IMAGE_VARIABLE = "FLASHDRIVE_SEED_IMAGE"
 PASSWORD_VARIABLE = "RESTIC_PASSWORD"
 REPOSITORY_MOUNT = "/repository"
-TARGET_DIR = "/target"  # the preview's disk volumes, one folder per disk
+# The preview's disk volumes, each where restic restores its folder: TARGET_DIR + /data/disks/NAME.
+TARGET_DIR = "/target"
 REDIS_DIR = "/redis"  # the preview's redis data volumes (redis reads an RDB only at start)
 # Quoted strings and parenthesised values (PostgreSQL's "Key (email)=(...)") of an error line.
 ELIDE = "sed -e \"s/'[^']*'/'...'/g\" -e 's/\"[^\"]*\"/\"...\"/g' -e 's/([^)]*)/(...)/g'"
@@ -134,9 +135,10 @@ def restore_script_inside(stack: ResolvedStack) -> str:
             f"id=$(item disk={disk.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "disk {disk.name}: not in backup run $run of the base: it starts empty"',
-            # Straight into the preview's volume (restic 0.17: SNAPSHOT:SUBFOLDER), never through
-            # the container's writable layer: one write, no second copy on Docker's root disk.
-            f'elif restic_ restore "$id:{source}" --target {TARGET_DIR}/{disk.name} >"$WORK/out" 2>&1; then',
+            # Straight into the preview's volume, mounted where the folder restores (any restic; the
+            # SNAPSHOT:FOLDER form needs 0.17), never through the container's writable layer: one
+            # write, no second copy on Docker's root disk.
+            f'elif restic_ restore "$id" --target {TARGET_DIR} --include {source} >"$WORK/out" 2>&1; then',
             f'  note "disk {disk.name}: restored snapshot $(short "$id")"',
             "else",
             f'  cat "$WORK/out" >&2; note "disk {disk.name}: the restore of snapshot $(short "$id") failed" >&2; exit 1',
@@ -168,7 +170,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
              "--restart=no", "--memory=1g", "--memory-swap=1g", "--pids-limit=512",
              "--log-driver=json-file", "--log-opt=max-size=10m", f"--network={network}",
              f"--mount=type=volume,source={repository},target={REPOSITORY_MOUNT},readonly",
-             *[f"--mount=type=volume,source={d.volume_name},target={TARGET_DIR}/{d.name}"
+             *[f"--mount=type=volume,source={d.volume_name},target={TARGET_DIR}{DISKS_DIR}/{d.name}"
                for d in sorted(stack.disks, key=lambda d: d.name)],
              *[f"--mount=type=volume,source={db.volume_name},target={REDIS_DIR}/{db.name}" for db in redis],
              f"--env={PASSWORD_VARIABLE}",
@@ -224,7 +226,11 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         # rows, so only the seed's report (names), the first error with its values elided, and
         # where the whole output is (the container, kept until the next `up` removes it).
         f'docker logs "$n" 2>&1 | grep "^{NOTE}" >&2',
-        f'first=$(docker logs "$n" 2>&1 | grep -v "^{NOTE}" | grep -i -m 1 -E "error|fatal" | {ELIDE} | cut -c1-300)',
+        # The first line that says error (else the tools' last line), its values elided.
+        'out=$(mktemp)',
+        f'docker logs "$n" 2>&1 | grep -v "^{NOTE}" > "$out"',
+        f'first=$( {{ grep -i -m 1 -E "error|fatal" "$out" || tail -n 1 "$out"; }} | {ELIDE} | cut -c1-300)',
+        'rm -f "$out"',
         '[ -z "$first" ] || echo "first error (values elided): $first" >&2',
         'echo "the whole output (it may quote data): docker logs $n, on the Docker host" >&2',
         f'if [ "$elapsed" -ge {timeout} ]; then',

@@ -277,6 +277,10 @@ def test_a_failed_seed_says_what_failed_without_the_rows_its_tools_quoted(spec, 
     # The container stays for that: removed before the run (a leftover), not after it.
     assert calls.count("rm shop-pr-7-seed") == 1 and calls.index("rm shop-pr-7-seed") < calls.index(
         "start shop-pr-7-seed")
+    # No line says error: the tools' last line stands for it.
+    result, _ = _run_seed(stack, tmp_path, WAIT_CODE="1",
+                          LOGS="restic: cannot open '/target/data/disks/media/alice.jpg': permission denied")
+    assert "first error (values elided): restic: cannot open '...': permission denied" in result.stderr
 
 
 def test_the_redis_servers_the_seed_stopped_start_again_when_the_seed_cannot_start(spec, tmp_path):
@@ -304,11 +308,10 @@ if args[0] == "snapshots":
     found = [s for s in json.load(open(os.environ["SNAPSHOTS"]))
              if s["hostname"] == args[args.index("--host") + 1] and wanted <= set(s["tags"])]
     print(json.dumps(sorted(found, key=lambda s: s["time"])[-1:], separators=(",", ":")))  # compact, as restic
-elif args[0] == "restore":  # SNAPSHOT:SUBFOLDER straight into the target, as restic 0.17 does
-    snapshot, folder = args[1].split(":")
-    target = args[args.index("--target") + 1]
-    assert os.path.isdir(target), target
-    open(os.path.join(target, "from"), "w").write(snapshot + " " + folder)
+elif args[0] == "restore":  # the --include folder, under the target
+    target = args[args.index("--target") + 1] + args[args.index("--include") + 1]
+    assert os.path.isdir(target), "restored into no volume: " + target
+    open(os.path.join(target, "from"), "w").write(args[1])
 elif args[0] == "dump":
     print("dump of " + args[1])
 """
@@ -343,7 +346,7 @@ def _seed_inside(tmp_path, monkeypatch, snapshots: list[dict]):
         (tmp_path / folder).mkdir(exist_ok=True)
         monkeypatch.setattr(seed, name, str(tmp_path / folder))
     (tmp_path / "repository" / "config").write_text("")
-    (tmp_path / "target" / "media").mkdir(exist_ok=True)
+    (tmp_path / "target" / "data" / "disks" / "media").mkdir(parents=True, exist_ok=True)  # its volume
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "restic.py").write_text(FAKE_RESTIC)
@@ -368,7 +371,7 @@ def test_the_docker_seed_restores_every_item_from_the_newest_backup_run_that_suc
     assert result.returncode == 0, result.stderr
     assert "flashdrive-seed: from backup run A of stack shop" in result.stdout
     # Restored into the preview's volume itself (no copy through the container's own disk).
-    assert (tmp_path / "target" / "media" / "from").read_text() == "1" * 64 + " /data/disks/media"
+    assert (tmp_path / "target" / "data" / "disks" / "media" / "from").read_text() == "1" * 64
     assert (tmp_path / "loaded").read_text() == "dump of " + "2" * 64 + "\n"
 
 
@@ -378,7 +381,7 @@ def test_an_item_the_chosen_run_lacks_starts_empty_and_the_report_says_so(tmp_pa
         _snapshot(3, "B", "disk=media"), _snapshot(4, "B", "status=failed")])
     assert result.returncode == 0, result.stderr
     assert "disk media: not in backup run A of the base: it starts empty" in result.stdout
-    assert not (tmp_path / "target" / "media" / "from").exists()
+    assert not (tmp_path / "target" / "data" / "disks" / "media" / "from").exists()
     none_ok = _seed_inside(tmp_path, monkeypatch, [_snapshot(3, "B", "disk=media"), _snapshot(4, "B", "status=failed")])
     assert none_ok.returncode == 0, none_ok.stderr
     assert "stack shop has no successful backup run yet: the preview starts empty" in none_ok.stdout
