@@ -188,6 +188,9 @@ class EngineFacts:
     upgrade_how: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
     copy_upgrade: CopyUpgrade | None = None  # dump-restore engines whose deploy copies the data itself
+    # What a server does itself with an older major's files when the deploy does not copy them (a
+    # clause after "mysql 8.4"); None: it refuses them.
+    own_upgrade: str | None = None
     # (first version, folder): from that version on, the image's own data directory is this folder
     # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
     image_data_subdir: tuple[int, str] | None = None
@@ -346,6 +349,7 @@ MYSQL = EngineFacts(
         ready="mysqladmin ping -h 127.0.0.1 -P {port} --silent", copy=_MYSQL_COPY,
         credentials=("MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"),
         copy_target_env="MYSQL_DATABASE={name}", fresh_env="MYSQL_DATABASE={name}", stop_signal="TERM"),
+    own_upgrade="upgrades the old data directory in place on its first start, and no server goes back down",
 )
 
 MONGODB = EngineFacts(
