@@ -24,8 +24,8 @@ import pulumi_kubernetes as k8s
 
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources)
-from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
-                                      old_server, ready, steps, target_env)
+from flashdrive.major_upgrade import (IN_PROGRESS, MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, foreign_error,
+                                      initialised_path, look_script, old_server, ready, steps, target_env)
 from flashdrive.model.stack import ResolvedDatabase
 
 SHARED = "/flashdrive-upgrade"  # scratch volume: the decision, "copy done", "old server stopped"
@@ -58,7 +58,8 @@ exit "$code"
 
 
 def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> str:
-    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"))
+    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"),
+                       f"[ -e {new_root}/{IN_PROGRESS} ]")
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
@@ -71,6 +72,8 @@ echo "$state" > {SHARED}/state
 case "$state" in
   copied) echo {shlex.quote(f'{db.volume_name} already holds the copy from {old.volume_name}: nothing to do')}; exit 0 ;;
   diverged) echo {shlex.quote(f'error: claim {old.volume_name} was written to after its data was copied to {db.volume_name}: each holds data the other lacks, and flashdrive will not choose. To copy the {old.major} data again: save what you need from {db.volume_name}, delete that claim, and deploy again.')} >&2; exit 1 ;;
+  foreign) echo {shlex.quote(foreign_error(db.volume_name, 'claim', 'delete that claim'))} >&2; exit 1 ;;
+  *) touch {new_root}/{IN_PROGRESS} || exit 1 ;;  # from here the claim's files are the copy's own
 esac
 rm -rf "$PGDATA" {new_root}/{MARKER} || exit 1
 [ "$state" = copy ] && export {target_name}={shlex.quote(target_value)}
@@ -90,6 +93,7 @@ if [ "$state" = copy ]; then
 fi
 kill -INT "$server"; wait "$server" || exit 1
 echo {shlex.quote(what)} > {new_root}/{MARKER}
+rm -f {new_root}/{IN_PROGRESS}
 echo {shlex.quote(f'{what}: done; claim {old.volume_name} is kept as it was')}
 """
 

@@ -67,6 +67,18 @@ def test_the_job_runs_the_old_server_beside_the_new_one_and_copies_with_the_new_
     assert claims == {"old": "shop-db-main", "new": "shop-db-main-pg17"}
 
 
+def test_the_job_marks_the_new_claim_in_progress_and_refuses_one_holding_data_without_a_mark(plan):
+    job = objects(plan)[("Job", "main-upgrade-15-17")]
+    script = containers(next(pod_templates(job))["spec"])[1]["command"][2]
+    mark = script.index("*) touch /var/lib/postgresql/data/.flashdrive-upgrade-in-progress || exit 1 ;;")
+    assert script.index("foreign) echo 'error: claim shop-db-main-pg17 holds data but no mark") < mark
+    assert mark < script.index('rm -rf "$PGDATA"')
+    # The look counts the in-progress file as the copy's own; the finished marker replaces it.
+    assert "[ -e /var/lib/postgresql/data/.flashdrive-upgrade-in-progress ]" in script
+    assert script.index("> /var/lib/postgresql/data/.flashdrive-upgrade\n") < script.index(
+        "rm -f /var/lib/postgresql/data/.flashdrive-upgrade-in-progress")
+
+
 def test_the_plan_says_what_the_deploy_does(plan):
     text = render(plan, "text")
     assert "Major upgrades:\n    main: postgres 15 → 17: when claim shop-db-main-pg17 is new, the deploy stops" in text
