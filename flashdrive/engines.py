@@ -146,6 +146,10 @@ class EngineFacts:
     # With `restore` None: the shell that makes the snapshot `{file}` the data of the stopped server
     # whose directory is `{dir}` (both shell-safe paths), keeping the directory's owner.
     install_snapshot: str | None = None
+    # The file a running server holds in its data directory and removes when it stops cleanly, when
+    # only that file keeps a second server off the directory: postgres checks its owner by PID (and
+    # shared memory), which another pod's PID namespace hides. None: the engine locks its files.
+    lock_file: str | None = None
 
     def data_path(self, version: str) -> str:
         first = _numbers(version)[:1] or (0,)
@@ -256,6 +260,7 @@ POSTGRES = EngineFacts(
     client_must_be_newer=True, client_any_from=None,
     major_parts=1, major_parts_before=(10, 2),
     image_data_subdir=(18, "{major}/docker"),
+    lock_file="postmaster.pid",
     upgrade_rule="any-newer", upgrade_method="dump-restore",
     upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
                  "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
