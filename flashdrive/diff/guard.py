@@ -14,6 +14,7 @@ labels on the volumes, which app mounted a disk, which holders of the same kind 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, docker_labels, holder_of, kubernetes_labels
@@ -97,6 +98,15 @@ def _mounted_by(plan: Plan, volume: str | None) -> list[str]:
                    if volume in volumes and LABEL_APP in labels})
 
 
+def _newest(volumes: list[str], first: str) -> str | None:
+    """The volume of the newest major among a database's volumes: the first major's carries no
+    suffix, each later one `-<prefix><major>` (model/resolve.py)."""
+    def major(volume: str) -> tuple[int, ...]:
+        digits = re.sub(r"^\D*", "", volume[len(first) + 1:]) if volume != first else ""
+        return tuple(int(n) for n in re.findall(r"\d+", digits)) if digits else (-1,)
+    return max(volumes, key=major, default=None)
+
+
 def _quote_all(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
@@ -108,7 +118,13 @@ class _Context:
         self.head_apps = _apps(diff.head)
         self.created: dict[str, list[str]] = {}
         self.head_holders: set[tuple[str, str | None]] = set()
+        # (kind, name) → the physical names of its holders, before and after (a database has one
+        # volume per major it ran: `upgraded_from`).
+        self.physical: dict[str, dict[tuple[str, str | None], list[str]]] = {"base": {}, "head": {}}
         for change in diff.changes:
+            for side, resource in (("base", change.base), ("head", change.head)):
+                if resource is not None and (found := holder_of(resource)) is not None and found.physical:
+                    self.physical[side].setdefault((found.kind, found.name), []).append(found.physical)
             if change.head is not None and (holder := holder_of(change.head)) is not None:
                 self.head_holders.add((holder.kind, holder.name))
                 if change.verdict == CREATE and holder.name:
@@ -132,6 +148,8 @@ class _Context:
         if self.stack_renamed():
             return (f"the stack is renamed from '{self.base_stack}' to '{self.head_stack}', and every physical name "
                     f"starts with the stack's name")
+        if (holder.kind, holder.name) in self.head_holders and (cause := self.later_major_cause(holder)):
+            return cause
         if (holder.kind, holder.name) in self.head_holders:
             return (f"{holder.label} is still in the spec, but its resource gets a new identity in the stack "
                     f"(a change in flashdrive moved it without an alias)")
@@ -158,6 +176,21 @@ class _Context:
         if holder.kind == "namespace":
             return f"the stack no longer declares namespace '{holder.physical}'"
         return "the stack no longer declares the backup repository (backups disabled, or their target changed)"
+
+    def later_major_cause(self, holder: Holder) -> str | None:
+        """A database volume of a later major (`<stack>-db-<name>-pg17`) that goes while the database
+        stays: `upgraded_from` lost entries, and with them the names of the volumes."""
+        first = f"{self.base_stack}-db-{holder.name}"
+        if holder.kind != "database" or not (holder.physical or "").startswith(f"{first}-"):
+            return None
+        cause = (f"`upgraded_from` of databases.{holder.name} no longer lists the majors the database ran before "
+                 f"this volume's: keep it; it names the volumes")
+        before = _newest(self.physical["base"].get((holder.kind, holder.name), []), first)
+        after = _newest(self.physical["head"].get((holder.kind, holder.name), []), first)
+        if before == holder.physical and after and after != before:
+            cause += (f". The server would mount volume {after} instead of {before}: {after} holds the data of an "
+                      f"earlier major, which the server refuses")
+        return cause
 
     def replacement_cause(self, change: ResourceChange, holder: Holder) -> str:
         after = holder_of(change.head) if change.head is not None else None

@@ -138,3 +138,22 @@ def test_a_major_upgrade_the_backend_does_not_carry_out_is_data_loss(diff, monke
                      {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
     assert code == 3
     assert "the deploy does not do that yet" in out
+
+
+@pytest.mark.parametrize("extra", [None, KUBERNETES], ids=["docker", "kubernetes"])
+def test_dropping_upgraded_from_after_an_upgrade_says_so_and_names_the_volume_the_server_would_mount(diff, extra):
+    code, out = diff({"engine": "postgres", "version": "17", "upgraded_from": ["15"]},
+                     {"engine": "postgres", "version": "17"}, extra)
+    assert code == 3
+    assert ("`upgraded_from` of databases.main no longer lists the majors the database ran before this volume's: "
+            "keep it; it names the volumes. The server would mount volume shop-db-main instead of shop-db-main-pg17: "
+            "shop-db-main holds the data of an earlier major, which the server refuses") in out
+    assert "moved it without an alias" not in out
+
+
+def test_dropping_an_older_entry_of_upgraded_from_keeps_the_server_s_volume_and_says_only_the_list(diff):
+    code, out = diff({"engine": "postgres", "version": "17", "upgraded_from": ["15", "16"]},
+                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
+    assert code == 3
+    assert "would be deleted: `upgraded_from` of databases.main no longer lists" in out
+    assert "The server would mount" not in out
