@@ -388,10 +388,6 @@ DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in E
                                               "redis": frozenset({"docker", "kubernetes"})}
 
 
-def engine(name: str) -> EngineFacts:
-    return ENGINES[name]
-
-
 def upgrade_path(engine_name: str, old: str, new: str) -> Upgrade | None:
     """The supported upgrade between two versions of an engine, whoever carries it out."""
     return ENGINES[engine_name].upgrade(old, new)

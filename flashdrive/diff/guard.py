@@ -21,7 +21,8 @@ from flashdrive.diff.holders import Holder, docker_labels, holder_of, kubernetes
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
-from flashdrive.labels import K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD
+from flashdrive.labels import (K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE,
+                               RANDOM_PASSWORD, ROLE_BACKUP_JOB)
 from flashdrive.plan.plan import Plan
 from flashdrive.plan.render import database_upgrades
 
@@ -419,9 +420,41 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
                 how = (database_upgrades(diff.head).get(db) or {}).get("how") or upgrade.how
                 cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
                                 f"deploy upgrades it: {how}")
+                if (client := _backup_client_caution(diff.head, db, facts, new_version)) is not None:
+                    cautions.append(client)
         else:
             findings.append(_major_finding(db, holder, facts, old_version, new_version, diff.head.backend or ""))
     return findings, cautions
+
+
+def _backup_image(plan: Plan) -> str | None:
+    """The Docker backup job's image (its pulled image's name), or None without backups."""
+    job = next((r.parent for r in plan.resources if r.type == CONTAINER
+                and docker_labels(r.inputs).get(LABEL_ROLE) == ROLE_BACKUP_JOB), None)
+    if job is None:
+        return None
+    return next((r.inputs["name"] for r in plan.resources if r.type == REMOTE_IMAGE and r.parent == job
+                 and isinstance(r.inputs.get("name"), str)), None)
+
+
+def _backup_client_caution(plan: Plan, db: str, facts: EngineFacts, version: str) -> str | None:
+    """On Docker the backup job dumps with its own image's client, which must be of the new major
+    or newer (Kubernetes dumps in the database's own image). Its version shows only in the tag of
+    an image named after the engine (`.../backup-postgres:17`); else the caution says it cannot tell."""
+    if plan.backend != "docker" or not facts.client_must_be_newer:
+        return None
+    image = _backup_image(plan)
+    if image is None:
+        return None
+    repository, _, tag = image.rpartition("/")[2].partition(":")
+    needed = f"{facts.dump_tool} {facts.major(version) or version} or newer"
+    if facts.name not in repository or not re.match(r"\d", tag):
+        return (f"backups: the backup image {image} does not tell its {facts.dump_tool} version by its tag: it needs "
+                f"{needed}, or every backup of database '{db}' fails (README, Backups)")
+    if facts.client_can_dump(tag, version):
+        return None
+    return (f"backups: the backup image {image} carries {facts.dump_tool} {tag}, which cannot dump {facts.name} "
+            f"{version}: every backup of database '{db}' would fail; use a backup image with {needed}")
 
 
 def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:

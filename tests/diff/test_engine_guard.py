@@ -157,3 +157,23 @@ def test_dropping_an_older_entry_of_upgraded_from_keeps_the_server_s_volume_and_
     assert code == 3
     assert "would be deleted: `upgraded_from` of databases.main no longer lists" in out
     assert "The server would mount" not in out
+
+
+def test_a_major_upgrade_on_docker_says_the_backup_image_s_client_must_dump_the_new_major(diff):
+    before = {"engine": "postgres", "version": "15"}
+    after = {"engine": "postgres", "version": "17", "upgraded_from": ["15"]}
+    # The default backup image's tag is restic's version: it cannot tell which pg_dump it carries.
+    code, out = diff(before, after)
+    assert code == 0
+    assert ("backups: the backup image restic/restic:0.17.3 does not tell its pg_dump version by its tag: it needs "
+            "pg_dump 17 or newer, or every backup of database 'main' fails") in out
+    # An image named after the engine tells it by its tag: a pg_dump 15 cannot dump postgres 17.
+    old_client = {"images": {"restic": "ghcr.io/acme/backup-postgres:15.8"}}
+    code, out = diff(before, after, old_client)
+    assert ("backups: the backup image ghcr.io/acme/backup-postgres:15.8 carries pg_dump 15.8, which cannot dump "
+            "postgres 17: every backup of database 'main' would fail; use a backup image with pg_dump 17 or newer") in out
+    code, out = diff(before, after, {"images": {"restic": "ghcr.io/acme/backup-postgres:17.2"}})
+    assert "backups: the backup image" not in out
+    # Kubernetes dumps in the database's own image: nothing to say.
+    code, out = diff(before, after, KUBERNETES)
+    assert "backups: the backup image" not in out
