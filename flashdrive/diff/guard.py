@@ -465,6 +465,8 @@ def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, 
     if was != looks:
         refusal = (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
                    f"{was or 'its root'}, and would start empty beside the old files")
+    elif facts.own_upgrade:
+        refusal = f"{facts.name} {after} {facts.own_upgrade}: no way back to {before}"
     else:
         refusal = (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops "
                    f"first, the deploy waits until it times out")

@@ -38,6 +38,19 @@ REPLACE_UNREADY = "pulumi.com/replaceUnready"
 TIMEOUT = "6h"
 
 
+def _data_dir(db: ResolvedDatabase) -> str:
+    """Where the server keeps its data on the claim (one level below its root: lost+found)."""
+    below = ENGINES[db.engine].claim_subdir
+    return f"{db.data_dir}/{below}" if below else db.data_dir
+
+
+def _server_args(db: ResolvedDatabase, args: tuple[str, ...]) -> str:
+    """The server's arguments after the image's entrypoint; mysql is told its data directory
+    (postgres reads PGDATA from its env)."""
+    extra = (f"--datadir={_data_dir(db)}",) if db.engine == "mysql" else ()
+    return " ".join(shlex.quote(a) for a in (*args, *extra))
+
+
 def _old_pod_gone(old: ResolvedDatabase) -> str:
     """Waits while the old set's pod may still run its server on the claim: scaled to 0, it gets its
     grace period to stop, and the Job may start meanwhile (on the same node a ReadWriteOnce claim
@@ -49,8 +62,7 @@ def _old_pod_gone(old: ResolvedDatabase) -> str:
     lock = ENGINES[old.engine].lock_file
     if lock is None:
         return ""
-    below = ENGINES[old.engine].claim_subdir
-    path = shlex.quote(f"{old.data_dir}/{below}/{lock}" if below else f"{old.data_dir}/{lock}")
+    path = shlex.quote(f"{_data_dir(old)}/{lock}")
     limit = SHUTDOWN_SECONDS + 30
     return (f"  waited=0\n"
             f"  while [ -e {path} ] && [ \"$waited\" -lt {limit} ]; do sleep 1; waited=$((waited + 1)); done\n")
@@ -59,7 +71,7 @@ def _old_pod_gone(old: ResolvedDatabase) -> str:
 def _old_script(old: ResolvedDatabase) -> str:
     """The old server, started only when the copy container decided to copy; stopped cleanly when
     the copy is done (or the copy container gave up)."""
-    start = " ".join(shlex.quote(a) for a in old_server(old))
+    start = _server_args(old, old_server(old))
     return f"""\
 until [ -s {SHARED}/state ] || [ -e {SHARED}/done ]; do sleep 1; done
 code=0
@@ -70,7 +82,7 @@ if [ "$(cat {SHARED}/state 2>/dev/null)" = copy ]; then
     kill -0 "$pid" 2>/dev/null || {{ echo "the old server stopped"; touch {SHARED}/old-stopped; exit 1; }}
     sleep 1
   done
-  kill -INT "$pid"; wait "$pid"; code=$?
+  kill -{steps(old.engine).stop_signal} "$pid"; wait "$pid"; code=$?
 fi
 touch {SHARED}/old-stopped
 exit "$code"
@@ -83,7 +95,7 @@ def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> 
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
-    server = " ".join(shlex.quote(a) for a in steps(db.engine).server)
+    server = _server_args(db, steps(db.engine).server)
     return f"""\
 set -u
 trap 'touch {SHARED}/done' EXIT
@@ -95,7 +107,7 @@ case "$state" in
   foreign) echo {shlex.quote(foreign_error(db.volume_name, 'claim', 'delete that claim'))} >&2; exit 1 ;;
   *) touch {new_root}/{IN_PROGRESS} || exit 1 ;;  # from here the claim's files are the copy's own
 esac
-rm -rf "$PGDATA" {new_root}/{MARKER} || exit 1
+rm -rf {shlex.quote(_data_dir(db))} {new_root}/{MARKER} || exit 1
 [ "$state" = copy ] && export {target_name}={shlex.quote(target_value)}
 docker-entrypoint.sh {server} &
 server=$!
@@ -111,7 +123,7 @@ if [ "$state" = copy ]; then
   touch {SHARED}/done
   until [ -e {SHARED}/old-stopped ]; do sleep 1; done
 fi
-kill -INT "$server"; wait "$server" || exit 1
+kill -{steps(db.engine).stop_signal} "$server"; wait "$server" || exit 1
 echo {shlex.quote(what)} > {new_root}/{MARKER}
 rm -f {new_root}/{IN_PROGRESS}
 echo {shlex.quote(f'{what}: done; claim {old.volume_name} is kept as it was')}
