@@ -92,7 +92,7 @@ def expire_after_days(spec_path: str | Path) -> int:
     """`previews.expire_after_days` of a spec (InputError, shown as FILE:LINE:COL, when it is invalid)."""
     from flashdrive.spec import load_spec
 
-    loaded = load_spec(spec_path, detect_sources=False)
+    loaded = load_spec(spec_path)
     return int(loaded.spec.previews.expire_after_days)
 
 

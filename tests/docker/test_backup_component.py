@@ -13,7 +13,7 @@ import pytest
 from flashdrive.backup_scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 CONTAINER = "docker:index/container:Container"
 SPEC = """\
@@ -123,7 +123,7 @@ def test_disabled_backups_declare_nothing(spec_path):
 
 
 def test_a_failed_dump_is_never_stored_as_an_empty_one(spec_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+    script = backup_script(resolve(*check_spec(spec_path())))
     # The dump goes to a file; only a successful, non-empty dump reaches restic.
     block = script[script.index("note 'database main (postgres)'"):]
     assert block.index("pg_dump") < block.index("store_dump main main.pgdump")
@@ -146,7 +146,7 @@ def _run_prune(tmp_path, spec_text: str, received: dict[str, int]) -> tuple[list
     fake_received = tmp_path / "received.sh"
     fake_received.write_text("#!/bin/sh\n" + lines)
     fake_received.chmod(0o755)
-    script = prune_script(resolve(load_spec(spec_text))).replace("/flashdrive/received.sh", str(fake_received))
+    script = prune_script(resolve(*check_spec(spec_text))).replace("/flashdrive/received.sh", str(fake_received))
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert result.returncode == 0, result.stderr
@@ -231,7 +231,7 @@ def test_a_remote_target_without_prune_keys_is_warned_about(spec_path, capsys):
 
 
 def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+    script = backup_script(resolve(*check_spec(spec_path())))
     # Every use of a password variable hands it over in the environment of one command, or to a
     # shell function (no new process): never as a command's argument, which `ps` shows.
     for line in script.splitlines():
@@ -246,7 +246,7 @@ def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_pa
 
 
 def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(spec_path, tmp_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+    script = backup_script(resolve(*check_spec(spec_path())))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("restic", "redis-cli", "mysqldump", "mongodump", "mktemp", "date", "rm", "tail", "cat", "sh",

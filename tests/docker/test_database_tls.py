@@ -40,10 +40,10 @@ def _plan(tmp_path, mocks=None):
     path.write_text(SPEC)
     if mocks is None:
         return plan_spec(path)
-    from flashdrive.program import build_stack
-    from flashdrive.spec.loader import load_spec
-    return capture(lambda: build_stack(load_spec(path)), mocks=mocks,
-                   config={"flashdrive:masterKey": "test-master-key"}, secret_config_keys=["flashdrive:masterKey"])
+    from flashdrive.pipeline import run_pipeline
+    return run_pipeline(path, build_in=lambda checked, program: capture(
+        program, mocks=mocks, config={"flashdrive:masterKey": "test-master-key"},
+        secret_config_keys=["flashdrive:masterKey"]))
 
 
 def test_one_stack_ca_signs_a_certificate_for_postgres_and_for_mysql_only(tmp_path):
