@@ -28,6 +28,7 @@ from flashdrive.docker.upgrade import upgrade_command
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
+from flashdrive.labels import LABEL_DATABASE, LABEL_STACK
 
 
 def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> list:
@@ -78,7 +79,7 @@ class DockerDatabase(pulumi.ComponentResource):
         password = credentials.derive(f"databases/{db.name}/password")
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
-        volume_labels = {"flashdrive.stack": stack, "flashdrive.database": db.name}
+        volume_labels = {LABEL_STACK: stack, LABEL_DATABASE: db.name}
         # The volumes of the majors the database ran before stay declared and retained: the way back.
         self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self, retain) for e in db.earlier]
         self.volume = retained_volume(db.volume_name, volume_labels, self, retain)

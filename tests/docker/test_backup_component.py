@@ -39,17 +39,8 @@ backups:
 
 
 @pytest.fixture
-def spec_path(tmp_path):
-    def write(text: str = SPEC):
-        path = tmp_path / "flashdrive.yaml"
-        path.write_text(text)
-        return path
-    return write
-
-
-@pytest.fixture
-def plan(spec_path):
-    return plan_spec(spec_path())
+def plan(write_spec):
+    return plan_spec(write_spec())
 
 
 def containers(plan) -> dict:
@@ -117,13 +108,13 @@ def test_the_repository_volume_is_retained(plan):
     assert {"label": "flashdrive.role", "value": "backups"} in volume.inputs["labels"]
 
 
-def test_disabled_backups_declare_nothing(spec_path):
-    plan = plan_spec(spec_path(SPEC + "  enabled: false\n"))
+def test_disabled_backups_declare_nothing(write_spec):
+    plan = plan_spec(write_spec(SPEC + "  enabled: false\n"))
     assert not [name for name in containers(plan) if name.startswith("shop-backup")]
 
 
-def test_a_failed_dump_is_never_stored_as_an_empty_one(spec_path):
-    script = backup_script(resolve(*check_spec(spec_path())))
+def test_a_failed_dump_is_never_stored_as_an_empty_one(write_spec):
+    script = backup_script(resolve(*check_spec(write_spec())))
     # The dump goes to a file; only a successful, non-empty dump reaches restic.
     block = script[script.index("note 'database main (postgres)'"):]
     assert block.index("pg_dump") < block.index("store_dump main main.pgdump")
@@ -155,20 +146,20 @@ def _run_prune(tmp_path, spec_text: str, received: dict[str, int]) -> tuple[list
     return [snapshot for call in forgotten for snapshot in call], result.stdout + "\n".join(calls)
 
 
-def test_prune_forgets_by_id_exactly_what_was_received_more_than_keep_days_ago(spec_path, tmp_path):
+def test_prune_forgets_by_id_exactly_what_was_received_more_than_keep_days_ago(write_spec, tmp_path):
     # One snapshot received at 03:10 each day for 20 days; keep_days is 14.
     newest = 20_000 * DAY + 3 * 3600 + 600
     received = {f"{day:064x}": newest - day * DAY for day in range(20)}
-    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    forgotten, log = _run_prune(tmp_path, write_spec(), received)
     assert sorted(forgotten) == sorted(f"{day:064x}" for day in range(14, 20))
     assert "prune" in log.splitlines() and "check" in log.splitlines()
 
 
-def test_prune_counts_days_from_the_newest_snapshot_so_stopped_backups_keep_their_history(spec_path, tmp_path):
+def test_prune_counts_days_from_the_newest_snapshot_so_stopped_backups_keep_their_history(write_spec, tmp_path):
     # The last backup was a year ago: nothing of its last 14 days goes.
     newest = 20_000 * DAY
     received = {f"{day:064x}": newest - day * DAY for day in range(14)}
-    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    forgotten, log = _run_prune(tmp_path, write_spec(), received)
     assert forgotten == [] and "prune" not in log.splitlines()
 
 
@@ -204,12 +195,12 @@ def test_a_remote_repository_s_received_time_is_when_the_prune_first_saw_it(tmp_
     assert int(second["c"]) >= int(first["b"])
 
 
-def test_s3_targets_give_the_prune_job_its_own_keys(spec_path):
+def test_s3_targets_give_the_prune_job_its_own_keys(write_spec):
     spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target:\n    s3:\n"
                         "      endpoint: https://s3.example.com\n      bucket: b/shop\n"
                         "      access_key: {config: writerKey}\n      secret_key: {config: writerSecret}\n"
                         "      prune: {access_key: {config: pruneKey}, secret_key: {config: pruneSecret}}\n")
-    plan = plan_spec(spec_path(spec), config={"writerKey": "WRITER-ID", "writerSecret": "w-secret",
+    plan = plan_spec(write_spec(spec), config={"writerKey": "WRITER-ID", "writerSecret": "w-secret",
                                               "pruneKey": "PRUNE-ID", "pruneSecret": "p-secret"})
     c = containers(plan)
     ledger = plan.get("shop-backup-ledger", "docker:index/volume:Volume")
@@ -220,18 +211,18 @@ def test_s3_targets_give_the_prune_job_its_own_keys(spec_path):
     assert "w-secret" not in json.dumps(plan.to_json()) and "p-secret" not in json.dumps(plan.to_json())
 
 
-def test_a_remote_target_without_prune_keys_is_warned_about(spec_path, capsys):
+def test_a_remote_target_without_prune_keys_is_warned_about(write_spec, capsys):
     from flashdrive.cli.main import main
 
     spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target: {rest: {url: 'https://b.example.com/s'}}\n")
-    assert main(["validate", str(spec_path(spec))]) == 0
+    assert main(["validate", str(write_spec(spec))]) == 0
     err = capsys.readouterr().err
     assert "warning: backups.target.rest: the backup job and the prune job share one set of credentials" in err
     assert "prune: {url:" in err
 
 
-def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_path):
-    script = backup_script(resolve(*check_spec(spec_path())))
+def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, write_spec):
+    script = backup_script(resolve(*check_spec(write_spec())))
     # Every use of a password variable hands it over in the environment of one command, or to a
     # shell function (no new process): never as a command's argument, which `ps` shows.
     for line in script.splitlines():
@@ -245,8 +236,8 @@ def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_pa
         assert "PASS" not in command and "apk" not in command, (name, command)
 
 
-def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(spec_path, tmp_path):
-    script = backup_script(resolve(*check_spec(spec_path())))
+def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(write_spec, tmp_path):
+    script = backup_script(resolve(*check_spec(write_spec())))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("restic", "redis-cli", "mysqldump", "mongodump", "mktemp", "date", "rm", "tail", "cat", "sh",
