@@ -21,6 +21,7 @@ LABEL_DATABASE = "flashdrive.database"  # a database's server container and data
 LABEL_ENGINE = "flashdrive.engine"  # the database server's engine (postgres, mysql, ...)
 LABEL_DISK = "flashdrive.disk"  # a disk's volume
 LABEL_STRATEGY = "flashdrive.strategy"  # an app copy's deploy strategy: rolling or stop-first
+LABEL_CRON_JOB_PREFIX = "flashdrive.cron."  # an app scheduler's `flashdrive.cron.<job>=<schedule as written>`
 LABEL_NETWORK = "flashdrive.network"  # a network's role: internal, edge, public, egress, backup
 
 # Values of LABEL_ROLE. An app's copies carry the app's type (web or worker).

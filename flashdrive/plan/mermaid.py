@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flashdrive.cron.records import jobs_from_labels
 from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE,
                                DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_CONFIG_MAP,
                                K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
@@ -159,8 +160,7 @@ def _read_docker(plan: Plan) -> _Stack:
                 app.release = True
                 continue
             if role == "cron":  # the scheduler: its jobs are in its labels
-                app.cron = {k.removeprefix("flashdrive.cron."): v for k, v in labels.items()
-                            if k.startswith("flashdrive.cron.")}
+                app.cron = jobs_from_labels(labels)
                 continue
             if role.startswith("cron"):
                 continue
