@@ -376,3 +376,154 @@ def major_upgrade_supported(engine_name: str, old: str, new: str, backend: str) 
     if backend not in DEPLOY_UPGRADES.get(engine_name, frozenset()):
         return None
     return upgrade_path(engine_name, old, new)
+
+
+# --- Restore drills (flashdrive/backup_drill.py, flashdrive/operations/backup_verify.py) ---------
+#
+# How a drill proves a dump loads: into a fresh, empty server of the engine, which then counts what
+# it holds. The shell texts read the dump on standard input, the connection from their environment
+# (`connect_env` in a scratch container of the live image; `start`'s exports in the backup image),
+# and print `name=count` lines.
+
+
+@dataclass(frozen=True)
+class DrillFacts:
+    load_and_count: str
+    counted: str  # what the counts are, after "N ": ROWS is their sum
+    # The scheduled drill's server inside the backup image (no container may be started there), in
+    # $DRILL_DIR, run as an unprivileged user: how it starts and stops, its binaries, its version.
+    start: str
+    stop: str
+    servers: str
+    version: str
+    # `flashdrive backup verify`'s scratch container of the live image: its env (throwaway
+    # `{password}`), the env a check runs with in it, and a command replacing the image's
+    # (`{dump}`: the dump's path in it), when the dump must be in place before the server starts.
+    scratch_env: dict[str, str]
+    connect_env: dict[str, str]
+    scratch_command: str | None = None
+
+
+def _restore_into_drill(facts: EngineFacts, host: str, user: str) -> str:
+    """The engine's own restore command (`flashdrive backup restore` runs it too), into `drill`."""
+    assert facts.restore is not None, facts.name
+    return facts.restore.format(pw="DRILL_PASSWORD", host=host, port=facts.port, user=user, name="drill")
+
+
+_DRILL_LOAD_AND_COUNT = {
+    # Into a database of its own, with the restore's own command; grants to roles a fresh server
+    # lacks are left out (the live server has them). A dump that does not load fully fails.
+    "postgres": """\
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' >/dev/null
+""" + _restore_into_drill(POSTGRES, '"$PGHOST"', '"$PGUSER"') + """ --no-privileges
+psql -X -tA -F= -v ON_ERROR_STOP=1 -d drill <<'SQL'
+SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename)
+FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec
+SQL
+""",
+    "mysql": """\
+MYSQL_CONNECT="--host $MYSQL_HOST --user root"
+MYSQL_PWD=$DRILL_PASSWORD mysql $MYSQL_CONNECT -e 'CREATE DATABASE drill'
+""" + _restore_into_drill(MYSQL, '"$MYSQL_HOST"', "root") + """
+export MYSQL_PWD="$DRILL_PASSWORD"
+mysql $MYSQL_CONNECT -N -B -e "SELECT table_name FROM information_schema.tables WHERE table_schema = 'drill' AND table_type = 'BASE TABLE' ORDER BY 1" > "$DRILL_DIR/tables"
+while read -r table; do
+  printf '%s=%s\\n' "$table" "$(mysql $MYSQL_CONNECT -N -B drill -e "SELECT COUNT(*) FROM \\`$table\\`" </dev/null)"
+done < "$DRILL_DIR/tables"
+""",
+    # Not the restore's command: that one logs in, and the scratch server has no users.
+    "mongodb": """\
+mongorestore $MONGO_CONNECT --quiet --archive $MONGO_GZIP --nsFrom "$DRILL_DB.*" --nsTo 'drill.*'
+mongosh $MONGO_CONNECT --quiet drill --eval 'db.getCollectionNames().sort().forEach(c => print(c + "=" + db.getCollection(c).countDocuments({})))'
+""",
+    # The server read the dump at its start (see START): a key count per database.
+    "redis": """\
+redis-cli $REDIS_CONNECT info keyspace | tr -d '\\r' | sed -n 's/^\\(db[0-9]*\\):keys=\\([0-9]*\\).*/\\1=\\2/p'
+""",
+}
+
+# The in-image server: started in $DRILL_DIR (the scratch user's own), on a socket only (no port,
+# nothing else can connect; MySQL on the loopback), stopped by STOP. Small buffers: the job's memory is the job's size.
+_DRILL_START = {
+    "postgres": """\
+initdb -D "$DRILL_DIR/data" -U drill --auth=trust -E UTF8 --no-sync >"$DRILL_DIR/log" 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+pg_ctl -D "$DRILL_DIR/data" -w -t 120 -l "$DRILL_DIR/log" -o "-c listen_addresses='' -k $DRILL_DIR -c fsync=off -c shared_buffers=16MB" start >/dev/null || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+export PGHOST="$DRILL_DIR" PGUSER=drill
+""",
+    "mysql": """\
+server=$(command -v mariadbd || command -v mysqld)
+if command -v mariadb-install-db >/dev/null; then
+  mariadb-install-db --no-defaults --datadir="$DRILL_DIR/data" --auth-root-authentication-method=normal --skip-test-db >"$DRILL_DIR/log" 2>&1
+else
+  "$server" --no-defaults --initialize-insecure --datadir="$DRILL_DIR/data" >"$DRILL_DIR/log" 2>&1
+fi || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+# The loopback of the job's own container (pod), where nothing else listens: the restore's
+# command takes a host, and MariaDB's client ignores MYSQL_UNIX_PORT.
+"$server" --no-defaults --datadir="$DRILL_DIR/data" --socket="$DRILL_DIR/sock" --bind-address=127.0.0.1 --port=3306 --pid-file="$DRILL_DIR/pid" --log-error="$DRILL_DIR/log" --innodb-buffer-pool-size=32M &
+export MYSQL_HOST=127.0.0.1
+for _ in $(seq 120); do mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 && break; sleep 1; done
+mysqladmin -h 127.0.0.1 -uroot ping --silent >/dev/null 2>&1 || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+""",
+    "mongodb": """\
+mkdir "$DRILL_DIR/data"
+mongod --dbpath "$DRILL_DIR/data" --bind_ip 127.0.0.1 --port 27099 --unixSocketPrefix "$DRILL_DIR" --wiredTigerCacheSizeGB 0.25 --fork --logpath "$DRILL_DIR/log" >/dev/null || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+export MONGO_CONNECT="--host 127.0.0.1 --port 27099"
+""",
+    # Redis reads its data only at start: the dump is put in place first.
+    "redis": """\
+cat > "$DRILL_DIR/dump.rdb"
+redis-server --port 0 --unixsocket "$DRILL_DIR/sock" --dir "$DRILL_DIR" --dbfilename dump.rdb --appendonly no --save '' --daemonize yes --logfile "$DRILL_DIR/log" --pidfile "$DRILL_DIR/pid"
+export REDIS_CONNECT="-s $DRILL_DIR/sock"
+for _ in $(seq 120); do [ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG ] && break; sleep 1; done
+[ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG ] || { tail -c 600 "$DRILL_DIR/log" >&2; exit 1; }
+""",
+}
+
+_DRILL_STOP = {
+    "postgres": 'pg_ctl -D "$DRILL_DIR/data" -m immediate stop >/dev/null 2>&1',
+    "mysql": 'mysqladmin -h 127.0.0.1 -uroot shutdown >/dev/null 2>&1',
+    "mongodb": 'mongod --dbpath "$DRILL_DIR/data" --shutdown >/dev/null 2>&1',
+    "redis": 'redis-cli $REDIS_CONNECT shutdown nosave >/dev/null 2>&1',
+}
+
+# The server binary each engine's in-image check needs, and how it names its version.
+_DRILL_SERVER = {"postgres": "postgres", "mysql": "mariadbd mysqld", "mongodb": "mongod", "redis": "redis-server"}
+_DRILL_VERSION = {
+    "postgres": "postgres --version | awk '{ print \"postgres \" $3 }'",
+    "mysql": "$(command -v mariadbd || command -v mysqld) --version | sed -n 's/.* Ver \\([^ ]*\\).*/mysql \\1/p'",
+    "mongodb": "mongod --version | sed -n 's/^db version v/mongodb /p'",
+    "redis": "redis-server --version | sed -n 's/.* v=\\([^ ]*\\).*/redis \\1/p'",
+}
+# What the counts are, after "N ": ROWS is their sum.
+_DRILL_COUNTED = {
+    "postgres": "tables answered count(*): ROWS rows",
+    "mysql": "tables answered COUNT(*): ROWS rows",
+    "mongodb": "collections answered countDocuments(): ROWS documents",
+    "redis": "databases with keys in INFO keyspace: ROWS keys",
+}
+
+
+DRILLS: dict[str, DrillFacts] = {
+    "postgres": DrillFacts(
+        _DRILL_LOAD_AND_COUNT["postgres"], _DRILL_COUNTED["postgres"], _DRILL_START["postgres"], _DRILL_STOP["postgres"],
+        _DRILL_SERVER["postgres"], _DRILL_VERSION["postgres"],
+        # The image's entrypoint makes the superuser `drill`; the check creates the database.
+        scratch_env={"POSTGRES_USER": "drill", "POSTGRES_PASSWORD": "{password}", "POSTGRES_DB": "postgres"},
+        connect_env={"PGHOST": "/var/run/postgresql", "PGUSER": "drill"}),
+    "mysql": DrillFacts(
+        _DRILL_LOAD_AND_COUNT["mysql"], _DRILL_COUNTED["mysql"], _DRILL_START["mysql"], _DRILL_STOP["mysql"],
+        _DRILL_SERVER["mysql"], _DRILL_VERSION["mysql"],
+        scratch_env={"MYSQL_ROOT_PASSWORD": "{password}"},
+        connect_env={"MYSQL_HOST": "127.0.0.1", "DRILL_PASSWORD": "{password}"}),
+    "mongodb": DrillFacts(
+        _DRILL_LOAD_AND_COUNT["mongodb"], _DRILL_COUNTED["mongodb"], _DRILL_START["mongodb"], _DRILL_STOP["mongodb"],
+        _DRILL_SERVER["mongodb"], _DRILL_VERSION["mongodb"],
+        scratch_env={}, connect_env={"MONGO_CONNECT": "--host 127.0.0.1"}),
+    "redis": DrillFacts(
+        _DRILL_LOAD_AND_COUNT["redis"], _DRILL_COUNTED["redis"], _DRILL_START["redis"], _DRILL_STOP["redis"],
+        _DRILL_SERVER["redis"], _DRILL_VERSION["redis"],
+        scratch_env={}, connect_env={"REDIS_CONNECT": "-h 127.0.0.1"},
+        # Redis reads its data only at start: the dump, copied where the server may write, is it.
+        scratch_command=("mkdir -p /tmp/drill && cp {dump} /tmp/drill/dump.rdb && "
+                         "exec redis-server --dir /tmp/drill --dbfilename dump.rdb --appendonly no --save ''")),
+}

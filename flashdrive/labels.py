@@ -34,6 +34,7 @@ ROLE_BACKUP_SERVER = "backup-server"
 ROLE_BACKUP_JOB = "backup-job"  # reads the disks and dumps the databases
 ROLE_BACKUP_PRUNE = "backup-prune"
 ROLE_BACKUP_LEDGER = "backup-ledger"  # the volume where the prune job records when it saw each remote snapshot
+ROLE_DRILL = "drill"  # `flashdrive backup verify`'s scratch containers, volume and network
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
 ROLE_UPGRADE = "upgrade"  # a temporary server of a database's major upgrade (Docker)
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels

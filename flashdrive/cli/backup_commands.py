@@ -1,4 +1,4 @@
-"""`flashdrive backup list|run|restore` for a docker stack deployed on this host."""
+"""`flashdrive backup list|run|restore|verify` for a docker stack deployed on this host."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flashdrive.cli.main import EXIT_INPUT, EXIT_OK
 
 
 def register(subparsers) -> None:
-    backup = subparsers.add_parser("backup", help="list, run or restore backups of a deployed docker stack",
+    backup = subparsers.add_parser("backup", help="list, run, restore or verify backups of a deployed docker stack",
                                    description="Operate the backups of a docker stack deployed on this host.")
     actions = backup.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -31,6 +31,11 @@ def register(subparsers) -> None:
     restore.add_argument("--snapshot", metavar="ID", default="latest", help="snapshot id (default: latest)")
     restore.add_argument("--force", action="store_true", help="replace live data")
     restore.set_defaults(handler=run_restore)
+    verify = actions.add_parser("verify", help="restore drill: restore the latest snapshot of every disk and database "
+                                "into scratch containers and check it; exits non-zero when any fails")
+    common(verify)
+    verify.add_argument("--json", action="store_true", help="the report as JSON")
+    verify.set_defaults(handler=run_verify)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -55,3 +60,12 @@ def run_restore(args: argparse.Namespace) -> int:
 
     restore(deployed_stack(args.spec, args.deployed), args.target, args.snapshot, args.force)
     return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from flashdrive.operations.backup_verify import render, render_json, verify
+    from flashdrive.operations.backups import deployed_stack
+
+    items, facts = verify(deployed_stack(args.spec, args.deployed))
+    sys.stdout.write(render_json(items, facts) if args.json else render(items, facts))
+    return EXIT_OK if all(item.ok for item in items) else EXIT_INPUT

@@ -6,6 +6,8 @@ Three containers, three privileges:
   shares that network, and through this server nobody can delete or rewrite a snapshot.
 - `<stack>-backup`: the scheduled job (busybox crond). Disks mounted read-only, databases dumped
   over the internal network, snapshots written through the server with write-only credentials.
+  On `backups.verify` it also runs the restore drill (flashdrive.backup_drill), with scratch
+  database servers inside its own image: it has no Docker socket to start containers with.
 - `<stack>-backup-prune`: the only holder of delete rights: the repository volume mounted directly,
   no network at all; it forgets what the repository received more than `keep_days` ago (by the
   snapshot files' times, which the writer cannot set; see flashdrive.backup_scripts) and checks it.
@@ -23,6 +25,7 @@ import pulumi_docker as docker
 
 from flashdrive.backup_scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
                                        password_env, prune_script, received_script)
+from flashdrive.backup_drill import DRILL_SCRIPT, drill_schedule, scheduled_drill_script
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
@@ -118,8 +121,10 @@ class DockerBackups(pulumi.ComponentResource):
                                           {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUP_LEDGER}, self)
 
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
+                   docker.ContainerUploadArgs(file=DRILL_SCRIPT, content=scheduled_drill_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
-                                              content=crontab(settings.schedule, "/flashdrive/backup.sh"))]
+                                              content=crontab(settings.schedule, "/flashdrive/backup.sh")
+                                              + crontab(drill_schedule(stack), DRILL_SCRIPT))]
         job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name)]
         if self.server is not None:
             job_networks.append(docker.ContainerNetworksAdvancedArgs(name=self.network.name))

@@ -9,6 +9,9 @@ Three pods, three privileges (a volume target):
   with the engine's own tool (from the database's image) into a scratch volume, a failed dump fails
   the pod before restic runs; then restic backs up the disks (mounted read-only) and the dumps
   through the server, with the writer's credentials. It never holds a right to delete.
+- `backup-drill` (CronJob, on `backups.verify`): the restore drill (flashdrive.backup_drill) with the
+  writer's credentials: restores the latest run's disks into scratch space and loads its dumps into
+  scratch servers inside the backup image (no pod may start another), then stores its report.
 - `backup-prune` (CronJob): mounts the repository claim read-write, no network at all (a
   NetworkPolicy denies every packet), and forgets what the repository received more than
   `keep_days` ago, judged by the snapshot files' times, which the writer cannot set (see
@@ -28,6 +31,7 @@ import posixpath
 import pulumi
 import pulumi_kubernetes as k8s
 
+from flashdrive.backup_drill import DRILL_SCRIPT, SCRATCH_UID, drill_script, kubernetes_items
 from flashdrive.backup_scripts import LEDGER, PRUNE_SCHEDULE, prune_script, received_script
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.endpoints import config_value
@@ -76,6 +80,7 @@ SERVER_PORT = 8000
 # the next run can start and the failure shows in the job's history.
 BACKUP_DEADLINE_SECONDS = 20 * 3600
 PRUNE_DEADLINE_SECONDS = 12 * 3600
+DRILL_DEADLINE_SECONDS = 12 * 3600
 # restic exits 3 when the snapshot was written but some files could not be read (removed or
 # unreadable while it ran): the rest is stored, so a warning, not a failed run.
 RESTIC_INCOMPLETE = 3
@@ -242,6 +247,7 @@ class KubernetesBackups(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.server] if self.server else []))
         self.prune = self._prune(stack, namespace, prune_env, remote, storage_class, kept)
+        self.drill = self._drill(stack, namespace, job_env, remote)
         self.register_outputs({"schedule": backups.schedule, "keep_days": backups.keep_days,
                                "repository": self.repository.metadata.name if self.repository else None})
 
@@ -358,6 +364,55 @@ class KubernetesBackups(pulumi.ComponentResource):
                     "backoffLimit": 1,
                     "activeDeadlineSeconds": PRUNE_DEADLINE_SECONDS,
                     "template": {"metadata": {"labels": pod_labels(stack.name, "backup-prune", "backup",
+                                                                   egress=remote)},
+                                 "spec": pod_spec}}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]))
+
+    def _drill(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool):
+        """The restore drill: reads through the same server and credentials as the backup job."""
+        child = pulumi.ResourceOptions(parent=self)
+        disks, databases = kubernetes_items(stack, f"{BACKUP_ROOT}/disks", DUMPS)
+        scripts = k8s.core.v1.ConfigMap(
+            f"{stack.name}-backup-drill",
+            metadata={"name": "backup-drill", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-drill", "backup")},
+            data={"drill.sh": drill_script(stack.name, disks, databases)}, opts=child)
+        pod_spec: dict = {
+            **pod_defaults(self.pull_secrets),
+            "restartPolicy": "Never",
+            # nobody: the scratch servers need a user the image's /etc/passwd knows (initdb refuses
+            # one it does not), and refuse root. The stack's group, as every pod's (it mounts no disk).
+            "securityContext": pod_security(run_as_user=SCRATCH_UID, fs_group=stack.app_uid),
+            "containers": [{
+                "name": "drill",
+                "image": stack.backups.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/sh", DRILL_SCRIPT],
+                "env": env,
+                "resources": resources(SIZES["s"]),
+                # Restores, dumps and the scratch servers' data go to /tmp, nothing else is written.
+                "securityContext": {**container_security(SCRATCH_UID), "readOnlyRootFilesystem": True},
+                "volumeMounts": [{"name": "scripts", "mountPath": posixpath.dirname(DRILL_SCRIPT), "readOnly": True},
+                                 {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}],
+            }],
+            "volumes": [{"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
+                        {"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        }
+        return k8s.batch.v1.CronJob(
+            f"{stack.name}-backup-drill",
+            metadata={"name": "backup-drill", "namespace": namespace,
+                      "labels": labels(stack.name, "backup-drill", "backup")},
+            spec={
+                "schedule": stack.backups.verify,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {
+                    # A failed drill is a finding, not a flake: never run again until the next schedule.
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": DRILL_DEADLINE_SECONDS,
+                    "template": {"metadata": {"labels": pod_labels(stack.name, "backup-drill", "backup",
                                                                    egress=remote)},
                                  "spec": pod_spec}}},
             },

@@ -228,6 +228,7 @@ class ResolvedBackups:
     target: BackupTarget
     image: str  # restic, for the backup and prune jobs
     server_image: str  # rclone, for the append-only server
+    verify: str = "0 5 * * 0"  # the restore drill's schedule
 
 
 # Where the ingress controller of a well-known class runs by default, so the network policy can

@@ -82,7 +82,7 @@ class Snapshot:
 
     @property
     def what(self) -> str:
-        for kind in ("disk", "database", "status"):
+        for kind in ("disk", "database", "status", "drill"):
             if kind in self.tags:
                 return f"{kind}:{self.tags[kind]}"
         return "?"
@@ -158,7 +158,8 @@ def list_backups(stack: str) -> str:
         return f"stack '{stack}': no backups yet (schedule in the spec; `flashdrive backup run` makes one now)\n"
     runs: dict[str, list[Snapshot]] = {}
     for snapshot in snapshots:
-        runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
+        if "drill" not in snapshot.tags:  # a drill's report: shown below, not a backup run
+            runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
     lines = [f"Backups of stack '{stack}' (newest last):", "",
              f"{'run':<18} {'status':<8} {'snapshot':<10} {'received':<17} what"]
     for run, items in runs.items():
@@ -172,6 +173,7 @@ def list_backups(stack: str) -> str:
                          f"{received:<17} {item.what}{flag}")
         if all("status" in item.tags for item in items):
             lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {'-':<10} (nothing stored)")
+    lines += ["", last_drill(deployed, [s for s in snapshots if "drill" in s.tags])]
     failed = [run for run, items in runs.items() if any(s.tags.get("status") == "failed" for s in items)]
     if failed:
         lines += ["", f"{len(failed)} run(s) FAILED: see `docker logs {deployed.job}` for why."]
@@ -182,6 +184,27 @@ def list_backups(stack: str) -> str:
                   "backup job's credentials wrote them with a chosen time. The prune judges by the received time, "
                   "so they push no real snapshot out; rotate the stack's credentials and look for who wrote them."]
     return "\n".join(lines) + "\n"
+
+
+def last_drill(deployed: DeployedStack, drills: list[Snapshot]) -> str:
+    """The last restore drill's result, from the report it stored (flashdrive.backup_drill)."""
+    from flashdrive.backup_drill import parse_report
+
+    if not drills:
+        return ("Last restore drill: none yet (the backup job runs one on backups.verify, weekly by default; "
+                f"`flashdrive backup verify --deployed {deployed.stack}` runs one now)")
+    drill = drills[-1]
+    when = f"{drill.received:%Y-%m-%d %H:%M}" if drill.received else drill.time.replace("T", " ")[:16]
+    report = deployed.restic("dump", drill.id, "/drill", check=False)
+    items = parse_report(report.stdout.decode(errors="replace")) if report.returncode == 0 else []
+    if not items:
+        return f"Last restore drill: {when} ({drill.id}): {drill.tags['drill'].upper()}, its report cannot be read"
+    failed = [i for i in items if not i.ok]
+    if not failed:
+        return f"Last restore drill: {when} ({drill.id}): ok, {len(items)} items restored and checked"
+    lines = [f"Last restore drill: {when} ({drill.id}): FAILED, {len(failed)} of {len(items)} items:"]
+    lines += [f"  {i.item}: {i.reason}" for i in failed]
+    return "\n".join(lines)
 
 
 def run_backup(stack: str) -> int:
@@ -217,16 +240,16 @@ RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 
 
 def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+             env: dict[str, str] | None = None, name: str = "", role: str = "backup-restore") -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
-    name = f"{deployed.stack}-backup-restore"
+    name = name or f"{deployed.stack}-backup-restore"
     client = _client()
     _remove(name)
     environment = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
                    **(env or {})}
     container = client.containers.create(
         deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
-        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: "backup-restore"}, environment=environment,
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: role}, environment=environment,
         volumes=list(volumes), network=networks[0] if networks else None,
         # Least privilege, as the stack's own containers: restoring files with their owners and
         # modes needs these capabilities and nothing else.

@@ -430,6 +430,8 @@ class BackupsSpec(StrictModel):
     """Cron expression (5 fields), default daily at 03:00."""
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 10
     """Days of history kept, default 10."""
+    verify: str = "0 5 * * 0"
+    """Cron expression (5 fields) of the restore drill, default weekly, Sundays at 05:00: the latest snapshot of every disk and database restored into scratch space and checked."""
     target: BackupTarget = VolumeTarget.model_construct(volume="backups")
     """Where the repository lives: {volume: backups} (default), {s3: {...}} or {rest: {url: ...}}."""
 

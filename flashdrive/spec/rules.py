@@ -445,6 +445,10 @@ class _Checker:
         if problem:
             self.error(("backups", "schedule"), f"'{backups.schedule}' is not a cron schedule: {problem}",
                        "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"")
+        problem = cron_problem(backups.verify)
+        if problem:
+            self.error(("backups", "verify"), f"'{backups.verify}' is not a cron schedule: {problem}",
+                       "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 5 * * 0\" (Sundays 05:00)")
         target = backups.target
         volume = getattr(target, "volume", None)
         if volume is not None and (volume.startswith(("disk-", "db-")) or volume == "edge-data"):

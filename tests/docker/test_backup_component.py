@@ -61,6 +61,25 @@ def test_the_job_runs_on_the_spec_schedule_and_prunes_to_keep_days(plan):
     assert "restic check" in prune.split("restic prune", 1)[1]
 
 
+def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(plan, spec_path):
+    job = containers(plan)["shop-backup"]
+    crontab = upload(job, "/flashdrive/crontabs/root").splitlines()
+    assert crontab[1].startswith("0 5 * * 0 /flashdrive/drill.sh")
+    drill = upload(job, "/flashdrive/drill.sh")
+    for line in ("drill_disk media disk=media /data/disks/media", "drill_disk scratch disk=scratch /data/disks/scratch",
+                 "drill_database main postgres database=main /main.pgdump",
+                 "drill_database legacy mysql database=legacy /legacy.sql",
+                 "drill_database docs mongodb database=docs /docs.archive",
+                 "drill_database cache redis database=cache /cache.rdb"):
+        assert line in drill
+    # What each dump is stored as is what the drill reads.
+    assert "store_dump main main.pgdump" in upload(job, "/flashdrive/backup.sh")
+    weekly = plan_spec(spec_path(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
+    # busybox crond knows no macros: written out.
+    assert upload(containers(weekly)["shop-backup"], "/flashdrive/crontabs/root").splitlines()[1].startswith(
+        "0 0 * * 0 /flashdrive/drill.sh")
+
+
 def test_every_disk_is_mounted_read_only_into_the_job_and_every_database_dumped(plan):
     job = containers(plan)["shop-backup"]
     mounts = {v["containerPath"]: v for v in job.inputs["volumes"]}

@@ -94,7 +94,8 @@ def test_the_repository_password_is_read_by_the_backup_pods_only_and_outlives_th
                 for item in container.get("env", []):
                     if item.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "backup":
                         readers.add((manifest["metadata"]["name"], container["name"]))
-    assert readers == {("backup", "restic"), ("backup-prune", "prune"), ("backup-server", "rclone")}
+    assert readers == {("backup", "restic"), ("backup-drill", "drill"), ("backup-prune", "prune"),
+                       ("backup-server", "rclone")}
     assert objects(shop)[("Secret", "backup")]["stringData"] == {
         "RESTIC_PASSWORD": SECRET, "RESTIC_REPOSITORY": SECRET, "RCLONE_PASS": SECRET}
 
@@ -187,3 +188,35 @@ def test_the_diagram_draws_the_backup_server_as_part_of_backups_not_as_an_app(sh
 
     diagram = render_mermaid(shop)
     assert "backup-server" not in diagram and "10 days kept" in diagram
+
+
+def test_a_weekly_restore_drill_checks_the_latest_run_with_the_writer_s_credentials(shop, market):
+    found = objects(shop)
+    drill = found[("CronJob", "backup-drill")]["spec"]
+    assert drill["schedule"] == "0 5 * * 0"
+    assert drill["concurrencyPolicy"] == "Forbid" and drill["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
+    pod = next(pod_templates(found[("CronJob", "backup-drill")]))["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == _backup_pod(shop)["containers"][0]["image"]  # the servers are in the backup image
+    assert container["command"] == ["/bin/sh", "/flashdrive/drill.sh"]
+    # The writer's credentials, through the append-only server: a drill never holds a right to delete.
+    assert env_of(container)["RESTIC_REPOSITORY"]["valueFrom"]["secretKeyRef"]["key"] == "RESTIC_REPOSITORY"
+    assert not any("persistentVolumeClaim" in v for v in pod["volumes"]), "no disk, no repository mounted"
+    # Scratch servers refuse root and need a user the image knows: nobody, on a read-only root.
+    assert pod["securityContext"]["runAsUser"] == 65534 and container["securityContext"]["readOnlyRootFilesystem"]
+    script = found[("ConfigMap", "backup-drill")]["data"]["drill.sh"]
+    # One snapshot per run on Kubernetes (tag flashdrive): each item at its path inside it.
+    assert "drill_disk media flashdrive /backup/disks/media" in script
+    assert "drill_database main postgres flashdrive /backup/databases/main.pgdump" in script
+    assert "drill_database cache redis flashdrive /backup/databases/cache.rdb" in script
+    assert "restic check --no-lock --read-data" in script
+    market_script = objects(market)[("ConfigMap", "backup-drill")]["data"]["drill.sh"]
+    assert "drill_database catalog mongodb flashdrive /backup/databases/catalog.archive.gz" in market_script
+    assert "drill_database orders mysql flashdrive /backup/databases/orders.sql" in market_script
+
+
+def test_the_drill_s_schedule_is_backups_verify(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text("version: 1\nstack: s\napps:\n  web: {image: nginx}\ndatabases:\n  main: {engine: postgres}\n"
+                    "backups: {verify: \"0 6 1 * *\"}\n")
+    assert objects(plan_for(spec))[("CronJob", "backup-drill")]["spec"]["schedule"] == "0 6 1 * *"

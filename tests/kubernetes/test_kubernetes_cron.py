@@ -125,5 +125,5 @@ def test_removing_a_job_removes_its_cron_job(tmp_path):
 def test_the_plan_text_and_markdown_show_the_jobs(plan):
     assert "=> jobs: {\"clearsessions\": \"@daily\", \"report\": \"*/15 9-17 * * mon-fri\"}" in render(plan, "text")
     assert "Jobs (UTC): `clearsessions` @daily, `report` */15 9-17 * * mon-fri" in render(plan, "markdown")
-    # + the backup job and its prune job
-    assert len([m for m in manifests(plan) if m["kind"] == "CronJob"]) == len(cron_jobs(plan)) + 2
+    # + the backup job, its prune job and its restore drill
+    assert len([m for m in manifests(plan) if m["kind"] == "CronJob"]) == len(cron_jobs(plan)) + 3

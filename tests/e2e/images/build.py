@@ -51,8 +51,9 @@ IMAGES: dict[str, str] = {
     "mysql": "flashdrive-e2e/mysql:mariadb-10.11",   # mariadb-server 10.11, MYSQL_* contract
     "redis": "flashdrive-e2e/redis:7",               # redis-server 7.0
     "caddy": "flashdrive-e2e/caddy:2",               # caddy 2.6
-    "restic": "flashdrive-e2e/restic:0.14",          # restic 0.14 + rclone + database clients + busybox
-    "rclone": "flashdrive-e2e/restic:0.14",          # the same image serves `rclone serve restic`
+    # restic 0.14 + rclone + database clients and servers (the restore drill's) + busybox
+    "restic": "flashdrive-e2e/restic:0.14-servers",
+    "rclone": "flashdrive-e2e/restic:0.14-servers",  # the same image serves `rclone serve restic`
 }
 
 # Test infrastructure the e2e fixtures start themselves (not spec keys, never in `images:`).

@@ -243,6 +243,19 @@ def test_restic_backs_up_to_an_append_only_rclone_server(e2e_images, sandbox):
     assert "pg_dump (PostgreSQL)" in tools.stdout and "rclone" in tools.stdout
 
 
+def test_the_backup_image_carries_the_drill_s_servers_at_the_stand_ins_versions(e2e_images):
+    """The scheduled restore drill loads dumps into servers inside the backup image: the versions of
+    the database stand-ins, and setpriv to run them as nobody."""
+    version = ("postgres --version | awk '{print $3}' | cut -d. -f1; "
+               "$(command -v mariadbd || command -v mysqld) --version | sed -n 's/.* Ver \\([0-9.]*\\).*/\\1/p'; "
+               "redis-server --version | sed -n 's/.* v=\\([0-9.]*\\).*/\\1/p'")
+    in_backup = docker("run", "--rm", "--entrypoint", "sh", e2e_images["restic"], "-c",
+                       f"command -v setpriv >/dev/null && {version}").stdout.split()
+    servers = [docker("run", "--rm", "--entrypoint", "sh", e2e_images[key], "-c", version + " 2>/dev/null; true").stdout
+               for key in ("postgres", "mysql", "redis")]
+    assert in_backup == [servers[0].split()[0], servers[1].split()[0], servers[2].split()[0]], (in_backup, servers)
+
+
 def test_python_installs_packages_system_wide_and_makes_venvs(e2e_images, sandbox):
     image = e2e_images["python"]
     basics = docker("run", "--rm", image, "sh", "-c",
