@@ -61,7 +61,7 @@ def test_the_job_runs_on_the_spec_schedule_and_prunes_to_keep_days(plan):
     assert "restic check" in prune.split("restic prune", 1)[1]
 
 
-def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(plan, spec_path):
+def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(plan, write_spec):
     job = containers(plan)["shop-backup"]
     crontab = upload(job, "/flashdrive/crontabs/root").splitlines()
     assert crontab[1].startswith("0 5 * * 0 /flashdrive/drill.sh")
@@ -74,7 +74,7 @@ def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(p
         assert line in drill
     # What each dump is stored as is what the drill reads.
     assert "store_dump main main.pgdump" in upload(job, "/flashdrive/backup.sh")
-    weekly = plan_spec(spec_path(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
+    weekly = plan_spec(write_spec(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
     # busybox crond knows no macros: written out.
     assert upload(containers(weekly)["shop-backup"], "/flashdrive/crontabs/root").splitlines()[1].startswith(
         "0 0 * * 0 /flashdrive/drill.sh")
