@@ -17,7 +17,9 @@ Majors and upgrades, per engine (the vendors' upgrade guides):
   keeps its data one level higher from 18 on (`/var/lib/postgresql`, PGDATA
   `/var/lib/postgresql/18/docker`), and that path has the major in it.
 - mysql: the first two numbers (8.0, 8.4, 9.1). The new server upgrades the data directory in place
-  on its first start, one LTS series at a time (5.7 → 8.0 → 8.4), never back down.
+  on its first start, one LTS series at a time (5.7 → 8.0 → 8.4), never back down. flashdrive's
+  deploy takes the same steps by a copy instead (a dump with the new major's mysqldump into a new
+  server on a new data directory), so the old data directory stays as it was: the way back.
 - mongodb: the first two numbers (7.0, 8.0). In place, one release series at a time, with
   featureCompatibilityVersion set to the old series before and to the new one after.
 - redis: the first number. A newer server reads older RDB and AOF files as they are; an older server
@@ -65,11 +67,12 @@ class CopyUpgrade:
     old_server: tuple[str, ...]  # the same for the old server, on {old_port}, 127.0.0.1 only
     ready: str  # exits 0 once the server on {port} answers
     copy: str  # dumps the old server with the NEW client into the new one; exits non-zero on any loss
-    credentials: tuple[str, str]  # the user's and the password's variables of the image's contract
+    credentials: tuple[str, ...]  # the variables of the image's contract the servers need (user, passwords)
     # The env that initialises the new server: before a copy without the database the restore
     # creates (no empty one first); with nothing to copy, with it.
     copy_target_env: str
     fresh_env: str
+    stop_signal: str = "INT"  # the signal for a clean shutdown (mysqld ignores SIGINT)
 
 
 # pg_dumpall of the old server piped into the new one. psql goes on past errors, as pg_dumpall's
@@ -90,6 +93,51 @@ old=$(psql -h 127.0.0.1 -p {old_port} -U "$POSTGRES_USER" -d postgres -w -X -At 
 new=$(psql -h 127.0.0.1 -p {port} -U "$POSTGRES_USER" -d postgres -w -X -At -c "$databases") || exit 1
 if [ "$old" != "$new" ]; then echo "databases before: $old; after: $new"; exit 1; fi
 vacuumdb --host 127.0.0.1 --port {port} --username "$POSTGRES_USER" --no-password --all --analyze-only --quiet
+"""
+
+
+# MySQL: the user's databases (not the server's own schemas, whose tables differ between majors)
+# dumped with the NEW major's mysqldump into the new server, then every account but the server's own
+# (root and the system accounts the new server made itself) with its password hash and grants:
+# SHOW CREATE USER / SHOW GRANTS, which MySQL and MariaDB both answer (MySQL's hashes in hex, they
+# hold bytes a terminal would mangle). The account the image's contract names (MYSQL_USER) exists
+# already, made by the new server's entrypoint with the same password: IF NOT EXISTS. Any error
+# stops the copy; then every database, table, row count and account must be on both servers.
+_MYSQL_COPY = """\
+export MYSQL_PWD="$MYSQL_ROOT_PASSWORD"
+old() {{ mysql --host 127.0.0.1 --port {old_port} --user root -N -B "$@"; }}
+new() {{ mysql --host 127.0.0.1 --port {port} --user root -N -B "$@"; }}
+system="'mysql','information_schema','performance_schema','sys'"
+accounts="select user, host from mysql.user where user not in ('root','mysql.sys','mysql.session','mysql.infoschema','mariadb.sys','') order by 1, 2"
+tab=$(printf '\t')
+old -e "select schema_name from information_schema.schemata where schema_name not in ($system) order by 1" > /tmp/databases || exit 1
+if [ -s /tmp/databases ]; then
+  {{ (set -f; IFS='
+'; exec mysqldump --host 127.0.0.1 --port {old_port} --user root --single-transaction --routines --triggers --events \
+      --hex-blob --loose-set-gtid-purged=OFF --databases $(cat /tmp/databases)) 2>/tmp/dump.err; echo $? > /tmp/dump.exit; }} |
+    new 2>/tmp/restore.err
+  restored=$?
+  if [ "$(cat /tmp/dump.exit)" != 0 ]; then echo "mysqldump failed:"; cat /tmp/dump.err; exit 1; fi
+  if [ "$restored" != 0 ]; then echo "the restore into the new server failed:"; head -n 20 /tmp/restore.err; exit 1; fi
+fi
+hex=""
+old -e "select version()" | grep -q MariaDB || hex="SET SESSION print_identified_with_as_hex = ON;"
+old -e "$accounts" > /tmp/accounts || exit 1
+: > /tmp/accounts.sql
+while IFS="$tab" read -r user host; do
+  old -r -e "$hex SHOW CREATE USER '$user'@'$host'; SHOW GRANTS FOR '$user'@'$host'" > /tmp/account || exit 1
+  sed 's/^CREATE USER /CREATE USER IF NOT EXISTS /; s/$/;/' /tmp/account >> /tmp/accounts.sql
+done < /tmp/accounts
+new < /tmp/accounts.sql 2>/tmp/accounts.err || {{ echo "the accounts did not copy:"; head -n 20 /tmp/accounts.err; exit 1; }}
+counted() {{
+  "$1" -e "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' and table_schema not in ($system) order by 1, 2" |
+    while IFS="$tab" read -r schema table; do
+      printf '%s.%s=%s\\n' "$schema" "$table" "$("$1" -e "select count(*) from \\`$schema\\`.\\`$table\\`" </dev/null)"
+    done
+  "$1" -e "$accounts"
+}}
+before=$(counted old) && after=$(counted new) || exit 1
+if [ "$before" != "$after" ]; then echo "before the copy:"; echo "$before" | head -n 20; echo "after:"; echo "$after" | head -n 20; exit 1; fi
 """
 
 
@@ -140,6 +188,9 @@ class EngineFacts:
     upgrade_how: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
     copy_upgrade: CopyUpgrade | None = None  # dump-restore engines whose deploy copies the data itself
+    # What a server does itself with an older major's files when the deploy does not copy them (a
+    # clause after "mysql 8.4"); None: it refuses them.
+    own_upgrade: str | None = None
     # (first version, folder): from that version on, the image's own data directory is this folder
     # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
     image_data_subdir: tuple[int, str] | None = None
@@ -285,9 +336,20 @@ MYSQL = EngineFacts(
                  '"select count(*) from information_schema.tables where table_schema = database()")" = 0'),
     client_must_be_newer=True, client_any_from=None,
     major_parts=2, major_parts_before=None,
-    upgrade_rule="lts-step", upgrade_method="in-place", series=("5.7", "8.0", "8.4"),
-    upgrade_how=("the new server upgrades the data directory in place on its first start, one LTS series at a "
-                 "time (5.7 → 8.0 → 8.4), and no server goes back down"),
+    # MySQL's own way is in place (module doc); flashdrive's deploy copies instead, so the old data
+    # directory stays untouched as the way back. The steps allowed are MySQL's all the same.
+    upgrade_rule="lts-step", upgrade_method="dump-restore", series=("5.7", "8.0", "8.4"),
+    upgrade_how=("a server of the new version starts on a new data directory and gets the databases and accounts "
+                 "by the new version's mysqldump; one LTS series at a time (5.7 → 8.0 → 8.4), never back down"),
+    copy_upgrade=CopyUpgrade(
+        initialised="ibdata1", server=(),
+        # Options only: the image's entrypoint puts its server (mysqld, mariadbd) in front. No X
+        # Protocol port: the new server beside it has it (`loose-`: MariaDB has no such option).
+        old_server=("--port={old_port}", "--bind-address=127.0.0.1", "--loose-mysqlx=OFF"),
+        ready="mysqladmin ping -h 127.0.0.1 -P {port} --silent", copy=_MYSQL_COPY,
+        credentials=("MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"),
+        copy_target_env="MYSQL_DATABASE={name}", fresh_env="MYSQL_DATABASE={name}", stop_signal="TERM"),
+    own_upgrade="upgrades the old data directory in place on its first start, and no server goes back down",
 )
 
 MONGODB = EngineFacts(
@@ -354,10 +416,11 @@ PORTS = {name: facts.port for name, facts in ENGINES.items()}
 # Engine → the backends whose deploy carries out a supported major upgrade itself (a new server on
 # a new volume, the data copied across, the old volume kept). The upgrades work adds a backend here
 # when its deploy does the upgrade; until then the guard stops a major bump as data loss.
-# postgres: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
+# postgres, mysql: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
 # the new server on the same volume reads the old files.
 DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in ENGINES},
                                               "postgres": frozenset({"docker", "kubernetes"}),
+                                              "mysql": frozenset({"docker", "kubernetes"}),
                                               "redis": frozenset({"docker", "kubernetes"})}
 
 

@@ -71,7 +71,7 @@ def test_postgres_upgrades_to_any_newer_major_by_dump_and_restore_never_down():
     assert "no downgrade" in ENGINES["postgres"].no_upgrade("17", "16")
 
 
-def test_mysql_upgrades_in_place_one_lts_series_at_a_time():
+def test_mysql_upgrades_one_lts_series_at_a_time():
     assert upgrade_path("mysql", "8.0", "8.4") is not None
     assert upgrade_path("mysql", "5.7", "8.0") is not None
     assert upgrade_path("mysql", "5.7", "8.4") is None
@@ -110,14 +110,17 @@ def test_postgres_18_keeps_its_data_one_level_up_in_a_folder_per_major_as_its_im
     assert postgres.volume_data_dir("18", "kubernetes") == postgres.volume_data_dir("17", "kubernetes") == "pgdata"
 
 
-def test_the_deploy_upgrades_postgres_by_a_copy_and_redis_in_place_and_no_other_engine():
+def test_the_deploy_upgrades_postgres_and_mysql_by_a_copy_and_redis_in_place_and_not_mongodb():
     for backend in ("docker", "kubernetes"):
-        postgres = major_upgrade_supported("postgres", "15", "17", backend)
-        assert postgres is not None and postgres.method == "dump-restore"
-        assert ENGINES["postgres"].copy_upgrade is not None  # how the deploy copies
+        for engine, old, new in (("postgres", "15", "17"), ("mysql", "8.0", "8.4")):
+            copied = major_upgrade_supported(engine, old, new, backend)
+            assert copied is not None and copied.method == "dump-restore"
+            assert ENGINES[engine].copy_upgrade is not None  # how the deploy copies
         redis = major_upgrade_supported("redis", "7.4", "8.0", backend)
         assert redis is not None and redis.method == "in-place"
-        assert major_upgrade_supported("mysql", "8.0", "8.4", backend) is None
         assert major_upgrade_supported("mongodb", "7.0", "8.0", backend) is None
+        # MySQL's own rules hold for the copy too: one LTS series at a time.
+        assert major_upgrade_supported("mysql", "5.7", "8.4", backend) is None
+        assert major_upgrade_supported("mysql", "8.4", "8.0", backend) is None
         # Never down, whatever the backend does.
         assert major_upgrade_supported("postgres", "17", "15", backend) is None

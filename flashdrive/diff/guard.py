@@ -392,13 +392,16 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
     return findings, cautions
 
 
-def _refusal(holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> str:
-    """What the new major's server does with the old major's files where this backend mounts them."""
+def _refusal(holder: Holder, facts: EngineFacts, old: str, new: str, backend: str, *, unannounced: bool = False) -> str:
+    """What the new major's server does with the old major's files where this backend mounts them
+    (`unannounced`: a bump the deploy could upgrade, asked for without `upgraded_from`)."""
     before, after = facts.major(old), facts.major(new)
     was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
     if was != looks:
         return (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
                 f"{was or 'its root'}, and would start empty beside the old files")
+    if unannounced and facts.own_upgrade:
+        return f"{facts.name} {after} {facts.own_upgrade}: no way back to {before}"
     return (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops first, "
             f"the deploy waits until it times out")
 
@@ -409,7 +412,7 @@ def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, 
     before, after = facts.major(old), facts.major(new)
     return Finding(holder, UNREADABLE, holder.physical or db,
                    f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
-                   f"say `upgraded_from`: {_refusal(holder, facts, old, new, backend)}",
+                   f"say `upgraded_from`: {_refusal(holder, facts, old, new, backend, unannounced=True)}",
                    f"Add `upgraded_from: [\"{old}\"]` to databases.{db}: the deploy then runs {after} on a new "
                    f"{holder.noun}, copies the data across with {after}'s own dump and restore, and keeps "
                    f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")

@@ -15,6 +15,7 @@ its name; every earlier major's volume stays declared and retained, the way back
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -31,20 +32,22 @@ from flashdrive.model.stack import ResolvedDatabase
 from flashdrive.labels import LABEL_DATABASE, LABEL_STACK
 
 
-def _environment(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> list:
-    def env(name: str, value) -> pulumi.Output:
-        return pulumi.Output.concat(f"{name}=", value)
-
+def _variables(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> dict[str, Any]:
+    """The variables each engine's official image reads its credentials from, by name."""
     if db.engine == "postgres":
-        return [env("POSTGRES_USER", db.user), env("POSTGRES_PASSWORD", password), env("POSTGRES_DB", db.database)]
+        return {"POSTGRES_USER": db.user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": db.database}
     if db.engine == "mysql":
-        return [env("MYSQL_USER", db.user), env("MYSQL_PASSWORD", password), env("MYSQL_DATABASE", db.database),
-                env("MYSQL_ROOT_PASSWORD", root_password)]
+        return {"MYSQL_USER": db.user, "MYSQL_PASSWORD": password, "MYSQL_DATABASE": db.database,
+                "MYSQL_ROOT_PASSWORD": root_password}
     if db.engine == "mongodb":
-        return [env("MONGO_INITDB_ROOT_USERNAME", db.user), env("MONGO_INITDB_ROOT_PASSWORD", password),
-                env("MONGO_INITDB_DATABASE", db.database)]
+        return {"MONGO_INITDB_ROOT_USERNAME": db.user, "MONGO_INITDB_ROOT_PASSWORD": password,
+                "MONGO_INITDB_DATABASE": db.database}
     # redis-cli reads REDISCLI_AUTH, so the health check never puts the password on a command line.
-    return [env("REDIS_PASSWORD", password), env("REDISCLI_AUTH", password)]
+    return {"REDIS_PASSWORD": password, "REDISCLI_AUTH": password}
+
+
+def _environment(variables: dict[str, Any]) -> list:
+    return [pulumi.Output.concat(f"{name}=", value) for name, value in variables.items()]
 
 
 def _command(db: ResolvedDatabase, tls: ServerTLS | None) -> list[str] | None:
@@ -79,6 +82,7 @@ class DockerDatabase(pulumi.ComponentResource):
         password = credentials.derive(f"databases/{db.name}/password")
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
+        variables = _variables(db, password, root_password)
         volume_labels = {LABEL_STACK: stack, LABEL_DATABASE: db.name}
         # The volumes of the majors the database ran before stay declared and retained: the way back.
         self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self, retain) for e in db.earlier]
@@ -86,14 +90,14 @@ class DockerDatabase(pulumi.ComponentResource):
         self.upgrade = None
         if db.upgraded_from is not None:
             self.upgrade = upgrade_command(
-                f"{stack}-{db.name}-upgrade", stack, db, host, password, DATABASE_STOP_GRACE_S,
+                f"{stack}-{db.name}-upgrade", stack, db, host, variables, DATABASE_STOP_GRACE_S,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volume, *self.earlier_volumes]))
         image = docker.RemoteImage(f"{stack}-{db.name}-image", name=db.image, keep_locally=True, opts=child)
         self.container = docker.Container(
             f"{stack}-{db.name}",
             name=f"{stack}-{db.name}",
             image=image.image_id,
-            envs=_environment(db, password, root_password),
+            envs=_environment(variables),
             command=_command(db, tls),
             # The TLS files are written into the container, never into an image or an env var.
             uploads=None if tls is None else [

@@ -21,7 +21,8 @@ with the old server running again, untouched. The script drives the Docker CLI:
    On any failure: the temporary servers are removed and the old server started again.
 
 Secrets: the password reaches the script through the Command's environment and the containers by
-name (`--env NAME`), never on a command line. Which engines, and their steps: engines.CopyUpgrade (postgres).
+name (`--env NAME`), never on a command line. Which engines, and their steps: engines.CopyUpgrade (postgres,
+mysql).
 """
 
 from __future__ import annotations
@@ -125,17 +126,18 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
 
 
 def upgrade_command(resource_name: str, stack: str, db: ResolvedDatabase, host: str,
-                    password: pulumi.Input[str], grace: int, opts: pulumi.ResourceOptions) -> command.local.Command:
+                    variables: dict[str, pulumi.Input[str]], grace: int,
+                    opts: pulumi.ResourceOptions) -> command.local.Command:
     """The upgrade as a pulumi-command local Command; replaced (run again) when what it copies from
-    or to changes. Inputs used: create, environment, triggers, logging."""
+    or to changes. `variables`: the database container's credentials env, by name (the ones the
+    engine's steps name reach the servers). Inputs used: create, environment, triggers, logging."""
     earlier = db.upgraded_from
     assert earlier is not None
-    user_env, password_env = steps(db.engine).credentials
     return command.local.Command(
         resource_name,
         create=upgrade_script(stack, db, grace),
         environment={"DOCKER_HOST": host, "OLD_IMAGE": earlier.image, "NEW_IMAGE": db.image,
-                     user_env: db.user, password_env: password},
+                     **{name: variables[name] for name in steps(db.engine).credentials}},
         triggers=[earlier.image, earlier.volume_name, db.image, db.volume_name],
         # Progress lines only on stdout; the engine's messages (which may quote data) on stderr.
         logging=command.local.Logging.STDOUT,

@@ -22,6 +22,7 @@ import shlex
 import pulumi
 import pulumi_kubernetes as k8s
 
+from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources)
 from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
@@ -36,10 +37,23 @@ REPLACE_UNREADY = "pulumi.com/replaceUnready"
 TIMEOUT = "6h"
 
 
+def _data_dir(db: ResolvedDatabase) -> str:
+    """Where the server keeps its data on the claim (one level below its root: lost+found)."""
+    below = ENGINES[db.engine].claim_subdir
+    return f"{db.data_dir}/{below}" if below else db.data_dir
+
+
+def _server_args(db: ResolvedDatabase, args: tuple[str, ...]) -> str:
+    """The server's arguments after the image's entrypoint; mysql is told its data directory
+    (postgres reads PGDATA from its env)."""
+    extra = (f"--datadir={_data_dir(db)}",) if db.engine == "mysql" else ()
+    return " ".join(shlex.quote(a) for a in (*args, *extra))
+
+
 def _old_script(old: ResolvedDatabase) -> str:
     """The old server, started only when the copy container decided to copy; stopped cleanly when
     the copy is done (or the copy container gave up)."""
-    start = " ".join(shlex.quote(a) for a in old_server(old))
+    start = _server_args(old, old_server(old))
     return f"""\
 until [ -s {SHARED}/state ] || [ -e {SHARED}/done ]; do sleep 1; done
 code=0
@@ -50,7 +64,7 @@ if [ "$(cat {SHARED}/state 2>/dev/null)" = copy ]; then
     kill -0 "$pid" 2>/dev/null || {{ echo "the old server stopped"; touch {SHARED}/old-stopped; exit 1; }}
     sleep 1
   done
-  kill -INT "$pid"; wait "$pid"; code=$?
+  kill -{steps(old.engine).stop_signal} "$pid"; wait "$pid"; code=$?
 fi
 touch {SHARED}/old-stopped
 exit "$code"
@@ -62,7 +76,7 @@ def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> 
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
-    server = " ".join(shlex.quote(a) for a in steps(db.engine).server)
+    server = _server_args(db, steps(db.engine).server)
     return f"""\
 set -u
 trap 'touch {SHARED}/done' EXIT
@@ -72,7 +86,7 @@ case "$state" in
   copied) echo {shlex.quote(f'{db.volume_name} already holds the copy from {old.volume_name}: nothing to do')}; exit 0 ;;
   diverged) echo {shlex.quote(f'error: claim {old.volume_name} was written to after its data was copied to {db.volume_name}: each holds data the other lacks, and flashdrive will not choose. To copy the {old.major} data again: save what you need from {db.volume_name}, delete that claim, and deploy again.')} >&2; exit 1 ;;
 esac
-rm -rf "$PGDATA" {new_root}/{MARKER} || exit 1
+rm -rf {shlex.quote(_data_dir(db))} {new_root}/{MARKER} || exit 1
 [ "$state" = copy ] && export {target_name}={shlex.quote(target_value)}
 docker-entrypoint.sh {server} &
 server=$!
@@ -88,7 +102,7 @@ if [ "$state" = copy ]; then
   touch {SHARED}/done
   until [ -e {SHARED}/old-stopped ]; do sleep 1; done
 fi
-kill -INT "$server"; wait "$server" || exit 1
+kill -{steps(db.engine).stop_signal} "$server"; wait "$server" || exit 1
 echo {shlex.quote(what)} > {new_root}/{MARKER}
 echo {shlex.quote(f'{what}: done; claim {old.volume_name} is kept as it was')}
 """

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
 
-# What a volume of a later major carries after the database's name: `-pg17`, `-mysql8.4`.
+# What a volume of a later major carries after the database's name: `-pg17`, `-mysql84` (no dot:
+# the name is a StatefulSet's too on Kubernetes, whose pods' host names allow none).
 VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "redis": "redis"}
 
 
@@ -42,7 +43,7 @@ def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDa
         # The first major keeps the name the database always had, so a stack that never upgraded
         # never sees its volume renamed; each later major's data is on a volume of its own.
         base = f"{stack}-db-{name}"
-        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v)}"
+        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v).replace('.', '')}"
 
     earlier = tuple(
         ResolvedEarlierMajor(version=v, major=major(v), image=image_for(spec.images, db.engine, v),

@@ -178,7 +178,10 @@ class _Checker:
                            f"the earlier majors this database ran, oldest first")
                 else:
                     why = f"no upgrade from {db.engine} {older} to {newer} ({later}): {facts.no_upgrade(older, newer)}"
-                self.error(path + (index,), why, "e.g. version: \"17\" with upgraded_from: [\"15\"] (it ran 15 before)")
+                # An example in the engine's own numbers: its last step (mysql 8.0 → 8.4), else postgres's.
+                before, after = facts.series[-2:] if len(facts.series) >= 2 else ("15", "17")
+                self.error(path + (index,), why,
+                           f"e.g. version: \"{after}\" with upgraded_from: [\"{before}\"] (it ran {before} before)")
 
     def app(self, name: str, app: AppSpec, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)

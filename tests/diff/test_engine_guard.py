@@ -83,12 +83,30 @@ def test_a_minor_version_restarts_the_server_on_the_same_data(diff):
             "on the same data") in out
 
 
-def test_mysql_one_lts_step_upgrades_in_place_with_no_way_back(diff):
+def test_a_mysql_lts_step_without_upgraded_from_would_upgrade_the_files_in_place_with_no_way_back(diff):
     code, out = diff({"engine": "mysql", "version": "8.0"}, {"engine": "mysql", "version": "8.4"})
     assert code == 3
-    assert ("database 'main' (volume shop-db-main) would be upgraded in place, with no way back: its version changes "
-            "from mysql 8.0 to 8.4: the new server upgrades the data directory in place on its first start") in out
-    assert "back up first (`flashdrive backup run`), then allow it (--allow-data-loss); or keep version 8.0" in out
+    assert ("its version changes from mysql 8.0 to 8.4, a new major, and the spec does not say `upgraded_from`: "
+            "mysql 8.4 upgrades the old data directory in place on its first start, and no server goes back down: "
+            "no way back to 8.0") in out
+    assert "Add `upgraded_from: [\"8.0\"]` to databases.main: the deploy then runs 8.4 on a new volume" in out
+
+
+@pytest.mark.parametrize("backend,volume", [({}, "volume"), (KUBERNETES, "claim")])
+def test_a_mysql_lts_step_with_upgraded_from_goes_through_as_a_caution_that_says_what_the_deploy_does(diff, backend,
+                                                                                                     volume):
+    code, out = diff({"engine": "mysql", "version": "8.0"},
+                     {"engine": "mysql", "version": "8.4", "upgraded_from": ["8.0"]}, backend)
+    assert code == 0, out
+    assert (f"database 'main' goes from mysql 8.0 to 8.4, and the deploy upgrades it: when {volume} "
+            "shop-db-main-mysql84 is new, the deploy stops the 8.0 server") in out
+    assert f"{volume} shop-db-main keeps the 8.0 data, retained, as the way back" in out
+
+
+def test_a_mongodb_series_step_is_still_data_loss_the_deploy_does_not_carry_out(diff):
+    code, out = diff({"engine": "mongodb", "version": "7.0"}, {"engine": "mongodb", "version": "8.0"})
+    assert code == 3
+    assert "back up first (`flashdrive backup run`), then allow it (--allow-data-loss)" in out
 
 
 def test_a_skipped_step_says_which_version_to_deploy_first(diff):

@@ -90,9 +90,11 @@ exit 0
 PASSWORD = "pw-very-secret-0042"
 
 
-def run_script(tmp_path: Path, state: str, copy_exit: int = 0) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run_script(tmp_path: Path, state: str, copy_exit: int = 0,
+               database: str = 'postgres, version: "17", upgraded_from: ["15"]',
+               ) -> tuple[subprocess.CompletedProcess, list[str]]:
     spec = tmp_path / "flashdrive.yaml"
-    spec.write_text(SPEC % ("17", ', upgraded_from: ["15"]'))
+    spec.write_text(SPEC.replace('postgres, version: "%s"%s', database))
     db = resolve(*check_spec(spec)).databases["main"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -101,8 +103,9 @@ def run_script(tmp_path: Path, state: str, copy_exit: int = 0) -> tuple[subproce
     log = tmp_path / "docker.log"
     log.write_text("")
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_DOCKER_LOG=str(log), FAKE_STATE=state,
-               FAKE_COPY_EXIT=str(copy_exit), OLD_IMAGE="postgres:15", NEW_IMAGE="postgres:17",
-               POSTGRES_USER="main", POSTGRES_PASSWORD=PASSWORD)
+               FAKE_COPY_EXIT=str(copy_exit), OLD_IMAGE=db.earlier[-1].image, NEW_IMAGE=db.image,
+               POSTGRES_USER="main", POSTGRES_PASSWORD=PASSWORD, MYSQL_USER="main", MYSQL_PASSWORD=PASSWORD,
+               MYSQL_ROOT_PASSWORD=PASSWORD)
     result = subprocess.run(["/bin/sh", "-c", upgrade_script("shop", db, 120)], env=env, capture_output=True,
                             text=True, timeout=30)
     return result, log.read_text().splitlines()
@@ -153,3 +156,38 @@ def test_the_password_reaches_no_command_line_and_no_output(tmp_path, state):
     result, calls = run_script(tmp_path, state)
     assert result.returncode == 0 and PASSWORD not in "\n".join(calls) + result.stdout + result.stderr
     assert any("[--env=POSTGRES_PASSWORD]" in c for c in calls)
+
+
+def test_a_mysql_lts_step_runs_on_a_volume_of_its_own_filled_by_the_same_command(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(SPEC.replace('postgres, version: "%s"%s', 'mysql, version: "8.4", upgraded_from: ["8.0"]'))
+    plan = plan_spec(spec, config={"flashdrive:dockerHost": "ssh://deploy@server"})
+    assert plan.get("shop-db-main", VOLUME).retain_on_delete and plan.get("shop-db-main-mysql84", VOLUME).retain_on_delete
+    server = plan.get("shop-main", CONTAINER)
+    assert [v["volumeName"] for v in server.inputs["volumes"]] == ["shop-db-main-mysql84"]
+    upgrade = plan.get("shop-main-upgrade", COMMAND)
+    assert upgrade.urn in server.depends_on
+    assert upgrade.inputs["triggers"] == ["mysql:8.0", "shop-db-main", "mysql:8.4", "shop-db-main-mysql84"]
+    environment = upgrade.inputs["environment"]
+    # The copy logs in as root on both servers; the new server's entrypoint makes the app's user.
+    assert environment["MYSQL_USER"] == "main"
+    assert environment["MYSQL_PASSWORD"] == environment["MYSQL_ROOT_PASSWORD"] == "[secret]"
+    assert "main: mysql 8.0 → 8.4: when volume shop-db-main-mysql84 is new, the deploy stops the 8.0 server" in render_text(plan)
+
+
+def test_the_mysql_copy_runs_the_old_server_on_the_loopback_and_dumps_it_with_the_new_mysqldump(tmp_path):
+    result, calls = run_script(tmp_path, "copy", database='mysql, version: "8.4", upgraded_from: ["8.0"]')
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in "\n".join(calls) + result.stdout + result.stderr
+    new = next(c for c in calls if c.startswith("ARGV [run] [-d] [--name] [shop-main-upgrade]"))
+    old = next(c for c in calls if c.startswith("ARGV [run] [-d] [--name] [shop-main-upgrade-from]"))
+    assert all(f"[--env={name}]" in new for name in ("MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"))
+    assert "[--env=MYSQL_DATABASE=main]" in new
+    assert "[--mount=type=volume,source=shop-db-main-mysql84,target=/var/lib/mysql]" in new
+    assert old.endswith("[mysql:8.0] [--port=5433] [--bind-address=127.0.0.1] [--loose-mysqlx=OFF]")
+    script = "\n".join(calls)
+    assert "[mysqladmin] [ping] [-h] [127.0.0.1] [-P] [5433] [--silent]" in script
+    assert "exec mysqldump --host 127.0.0.1 --port 5433 --user root --single-transaction" in script
+    assert "SHOW CREATE USER" in script and "SHOW GRANTS FOR" in script
+    assert "test -f" not in script and "[ -s /old/ibdata1 ]" in script
+    assert "/new/.flashdrive-upgrade" in calls[-2]

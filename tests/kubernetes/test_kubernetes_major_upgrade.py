@@ -28,10 +28,20 @@ databases:
 """
 
 
+MYSQL = 'mysql, version: "8.4", upgraded_from: ["8.0"]'
+
+
 @pytest.fixture
 def plan(tmp_path):
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text(SPEC)
+    return plan_for(spec)
+
+
+@pytest.fixture
+def mysql_plan(tmp_path):
+    spec = tmp_path / "flashdrive.yaml"
+    spec.write_text(SPEC.replace('postgres, version: "17", upgraded_from: ["15"]', MYSQL))
     return plan_for(spec)
 
 
@@ -72,8 +82,33 @@ def test_the_plan_says_what_the_deploy_does(plan):
     assert "Major upgrades:\n    main: postgres 15 → 17: when claim shop-db-main-pg17 is new, the deploy stops" in text
 
 
+def test_a_mysql_lts_step_copies_in_a_job_with_both_servers_on_their_claims_data_folder(mysql_plan):
+    found = objects(mysql_plan)
+    old_set, new_set = found[("StatefulSet", "shop-db-main")], found[("StatefulSet", "shop-db-main-mysql84")]
+    assert old_set["spec"]["replicas"] == 0 and new_set["spec"]["replicas"] == 1
+    job = found[("Job", "main-upgrade-8-0-8-4")]
+    old, copy = containers(next(pod_templates(job))["spec"])
+    assert (old["image"], copy["image"]) == ("mysql:8.0", "mysql:8.4")
+    # Options only: the image's entrypoint puts its server in front; the data one level down (lost+found).
+    assert ("docker-entrypoint.sh --port=5433 --bind-address=127.0.0.1 --loose-mysqlx=OFF "
+            "--datadir=/var/lib/mysql/data &") in old["command"][2]
+    assert 'kill -TERM "$pid"' in old["command"][2]  # mysqld ignores SIGINT
+    script = copy["command"][2]
+    assert "docker-entrypoint.sh --datadir=/var/lib/mysql/data &" in script
+    assert "rm -rf /var/lib/mysql/data /var/lib/mysql/.flashdrive-upgrade" in script
+    assert "export MYSQL_DATABASE=main" in script
+    assert "[ -s /old/data/ibdata1 ]" in script
+    assert "exec mysqldump --host 127.0.0.1 --port 5433 --user root" in script
+    assert env_of(copy)["MYSQL_ROOT_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "root-password"
+    assert env_of(old)["MYSQL_ROOT_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "root-password"
+    text = render(mysql_plan, "text")
+    assert "main: mysql 8.0 → 8.4: when claim shop-db-main-mysql84 is new, the deploy stops the 8.0 server" in text
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
 @pytest.mark.parametrize("version", ["1.29", kubernetes_validate.utils.latest_version()])
-def test_every_manifest_of_an_upgrade_passes_strict_schema_validation(plan, version):
+def test_every_manifest_of_an_upgrade_passes_strict_schema_validation(plan, mysql_plan, engine, version):
+    plan = mysql_plan if engine == "mysql" else plan
     documents = [d for d in yaml.safe_load_all(render(plan, "yaml")) if d]
     assert any(d["kind"] == "Job" for d in documents)
     failures = []

@@ -63,6 +63,8 @@ TEST_IMAGES: dict[str, str] = {
     "debian_trixie": "flashdrive-e2e/debian:trixie",  # the bookworm base moved to trixie by apt
     "postgres17": "flashdrive-e2e/postgres:17",      # postgresql-17, the same contract as postgres:15
     "restic_trixie": "flashdrive-e2e/restic:trixie",  # the backup stand-in with pg_dump 17
+    # MySQL's (tests/e2e/test_mysql_major_upgrade.py): bookworm's MariaDB 10.11 → trixie's 11.8.
+    "mysql_trixie": "flashdrive-e2e/mysql:mariadb-11.8",  # the same MYSQL_* contract as mysql
 }
 
 
