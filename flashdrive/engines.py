@@ -194,6 +194,13 @@ class EngineFacts:
     # (first version, folder): from that version on, the image's own data directory is this folder
     # below the mount, `{major}` filled in. Docker leaves it to the image; Kubernetes sets it (claim_subdir).
     image_data_subdir: tuple[int, str] | None = None
+    # With `restore` None: the shell that makes the snapshot `{file}` the data of the stopped server
+    # whose directory is `{dir}` (both shell-safe paths), keeping the directory's owner.
+    install_snapshot: str | None = None
+    # The file a running server holds in its data directory and removes when it stops cleanly, when
+    # only that file keeps a second server off the directory: postgres checks its owner by PID (and
+    # shared memory), which another pod's PID namespace hides. None: the engine locks its files.
+    lock_file: str | None = None
 
     def data_path(self, version: str) -> str:
         first = _numbers(version)[:1] or (0,)
@@ -304,6 +311,7 @@ POSTGRES = EngineFacts(
     client_must_be_newer=True, client_any_from=None,
     major_parts=1, major_parts_before=(10, 2),
     image_data_subdir=(18, "{major}/docker"),
+    lock_file="postmaster.pid",
     upgrade_rule="any-newer", upgrade_method="dump-restore",
     upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
                  "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
@@ -385,6 +393,24 @@ MONGODB = EngineFacts(
                  "one release series at a time, and featureCompatibilityVersion goes to the new series after"),
 )
 
+# The server runs `--appendonly yes`, and then loads only its append-only files: a lone dump.rdb is
+# ignored and the server starts empty. So the snapshot becomes the base of a fresh AOF, as redis 7's
+# own rewrite leaves it (src/aof.c: a manifest line per file, `file NAME seq N type b|h|i`; a base
+# starting with "REDIS" is read as an RDB; with no incr file the server opens a new one). Files only,
+# no redis-server needed where it runs, and the same on 7.0-7.4. Built beside the old files and
+# swapped in last, so a failed copy leaves the data as it was.
+REDIS_AOF_DIR = "appendonlydir"
+REDIS_AOF_BASE = "appendonly.aof.1.base.rdb"
+REDIS_AOF_MANIFEST = f"file {REDIS_AOF_BASE} seq 1 type b"
+REDIS_INSTALL_RDB = (
+    f"rm -rf {{dir}}/{REDIS_AOF_DIR}.new && mkdir {{dir}}/{REDIS_AOF_DIR}.new && "
+    f"cp {{file}} {{dir}}/{REDIS_AOF_DIR}.new/{REDIS_AOF_BASE} && "
+    f"printf '%s\\n' '{REDIS_AOF_MANIFEST}' > {{dir}}/{REDIS_AOF_DIR}.new/appendonly.aof.manifest && "
+    f'chown -R "$(stat -c %u:%g {{dir}})" {{dir}}/{REDIS_AOF_DIR}.new && '
+    f"rm -rf {{dir}}/{REDIS_AOF_DIR} {{dir}}/appendonly.aof {{dir}}/dump.rdb && "
+    f"mv {{dir}}/{REDIS_AOF_DIR}.new {{dir}}/{REDIS_AOF_DIR}"
+)
+
 REDIS = EngineFacts(
     name="redis", port=6379, default_version="7.4", image="redis:{version}",
     data_paths=((0, "/data"),), claim_subdir=None,
@@ -407,6 +433,7 @@ REDIS = EngineFacts(
     major_parts=1, major_parts_before=None,
     upgrade_rule="any-newer", upgrade_method="in-place",
     upgrade_how="the new server reads the old RDB and AOF files as they are (an older one would refuse them)",
+    install_snapshot=REDIS_INSTALL_RDB,
 )
 
 ENGINES: dict[str, EngineFacts] = {facts.name: facts for facts in (POSTGRES, MYSQL, MONGODB, REDIS)}
@@ -422,10 +449,6 @@ DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in E
                                               "postgres": frozenset({"docker", "kubernetes"}),
                                               "mysql": frozenset({"docker", "kubernetes"}),
                                               "redis": frozenset({"docker", "kubernetes"})}
-
-
-def engine(name: str) -> EngineFacts:
-    return ENGINES[name]
 
 
 def upgrade_path(engine_name: str, old: str, new: str) -> Upgrade | None:

@@ -15,6 +15,10 @@ from flashdrive.engines import ENGINES, CopyUpgrade
 from flashdrive.model.stack import ResolvedDatabase
 
 MARKER = ".flashdrive-upgrade"  # in the new volume's root: the copy finished
+# In the claim's root on Kubernetes: a copy started filling the new claim and has not finished, so
+# what it holds is the copy's own and may go. (Docker keeps this fact in a volume beside the new
+# one instead: postgres up to 17 keeps its data in the volume's root, where initdb refuses any file.)
+IN_PROGRESS = ".flashdrive-upgrade-in-progress"
 OLD_PORT = 5433  # the temporary old server's port, beside the new one in one network namespace
 READY_TIMEOUT_S = 300  # a server's start (crash recovery included) before the copy gives up
 
@@ -56,8 +60,21 @@ def initialised_path(engine: str, version: str, backend: str) -> str:
     return f"{below}/{initialised}" if below else initialised
 
 
-def look_script(old_root: str, new_root: str, initialised: str) -> str:
-    """Prints what to do: copied (nothing), diverged (stop), copy, or empty (initialise only)."""
+def look_script(old_root: str, new_root: str, initialised: str, interrupted: str) -> str:
+    """Prints what to do: copied (nothing), diverged (stop), copy, or empty (initialise only); or
+    foreign (stop): the new volume holds files but neither marker, and `interrupted` (a shell test)
+    says no copy of ours left them. Such a volume may be a live database (restored by hand, or the
+    copy's marker lost): only an empty new volume or our interrupted copy's leftovers get emptied."""
+    holds = f"ls -A {new_root} | grep -q -v -x -e lost+found -e {IN_PROGRESS}"
     return (f"if [ -f {new_root}/{MARKER} ]; then "
             f"if [ -n \"$(find {old_root} -newer {new_root}/{MARKER} -type f | head -n 1)\" ]; then echo diverged; "
-            f"else echo copied; fi; elif [ -s {old_root}/{initialised} ]; then echo copy; else echo empty; fi")
+            f"else echo copied; fi; elif {holds} && ! {interrupted}; then echo foreign; "
+            f"elif [ -s {old_root}/{initialised} ]; then echo copy; else echo empty; fi")
+
+
+def foreign_error(volume: str, kind: str, remove: str) -> str:
+    """The error of the `foreign` state: names the volume and the ways on."""
+    return (f"error: {kind} {volume} holds data but no mark of flashdrive's copy (none finished, none interrupted): "
+            f"it may be a database that serves, so flashdrive will not empty it. Nothing was changed. If its data is "
+            f"what the new major should serve, add the copy's marker: echo done > {MARKER} in its root; if it is "
+            f"not needed, {remove} and deploy again.")

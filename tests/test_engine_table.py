@@ -124,3 +124,41 @@ def test_the_deploy_upgrades_postgres_and_mysql_by_a_copy_and_redis_in_place_and
         assert major_upgrade_supported("mysql", "8.4", "8.0", backend) is None
         # Never down, whatever the backend does.
         assert major_upgrade_supported("postgres", "17", "15", backend) is None
+
+
+def _install_redis_snapshot(data: Path, snapshot: Path) -> int:
+    import subprocess
+
+    script = ENGINES["redis"].install_snapshot
+    assert script is not None
+    return subprocess.run(["sh", "-c", script.format(dir=data, file=snapshot)], capture_output=True).returncode
+
+
+def test_a_redis_snapshot_becomes_the_base_of_a_fresh_append_only_file(tmp_path):
+    # The server runs --appendonly yes and loads only its AOF: a dump.rdb beside it would be ignored.
+    data, snapshot = tmp_path / "data", tmp_path / "snapshot.rdb"
+    (data / "appendonlydir").mkdir(parents=True)
+    (data / "appendonlydir" / "appendonly.aof.3.base.rdb").write_bytes(b"REDIS-old")
+    (data / "appendonlydir" / "appendonly.aof.3.incr.aof").write_bytes(b"*1\r\n$4\r\nPING\r\n")
+    (data / "appendonlydir" / "appendonly.aof.manifest").write_text("file appendonly.aof.3.base.rdb seq 3 type b\n")
+    (data / "dump.rdb").write_bytes(b"REDIS-stale")
+    snapshot.write_bytes(b"REDIS0011-snapshot")
+
+    assert _install_redis_snapshot(data, snapshot) == 0
+
+    assert sorted(p.name for p in data.iterdir()) == ["appendonlydir"]
+    aof = data / "appendonlydir"
+    assert sorted(p.name for p in aof.iterdir()) == ["appendonly.aof.1.base.rdb", "appendonly.aof.manifest"]
+    assert (aof / "appendonly.aof.1.base.rdb").read_bytes() == b"REDIS0011-snapshot"
+    # redis 7's manifest format (src/aof.c): one line per file, the base only; the server adds an incr file.
+    assert (aof / "appendonly.aof.manifest").read_text() == "file appendonly.aof.1.base.rdb seq 1 type b\n"
+
+
+def test_a_failed_redis_snapshot_copy_leaves_the_server_s_files_as_they_were(tmp_path):
+    data = tmp_path / "data"
+    (data / "appendonlydir").mkdir(parents=True)
+    (data / "appendonlydir" / "appendonly.aof.manifest").write_text("file appendonly.aof.3.base.rdb seq 3 type b\n")
+
+    assert _install_redis_snapshot(data, tmp_path / "missing.rdb") != 0
+
+    assert (data / "appendonlydir" / "appendonly.aof.manifest").read_text().startswith("file appendonly.aof.3")

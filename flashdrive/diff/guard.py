@@ -14,14 +14,15 @@ labels on the volumes, which app mounted a disk, which holders of the same kind 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flashdrive.diff.holders import Holder, holder_of, kubernetes_labels
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
-from flashdrive.labels import (K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, RANDOM_PASSWORD,
-                               docker_labels)
+from flashdrive.labels import (K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE,
+                               RANDOM_PASSWORD, ROLE_BACKUP_JOB, docker_labels)
 from flashdrive.plan.plan import Plan
 from flashdrive.plan.render import database_upgrades
 
@@ -98,6 +99,15 @@ def _mounted_by(plan: Plan, volume: str | None) -> list[str]:
                    if volume in volumes and LABEL_APP in labels})
 
 
+def _newest(volumes: list[str], first: str) -> str | None:
+    """The volume of the newest major among a database's volumes: the first major's carries no
+    suffix, each later one `-<prefix><major>` (model/resolve.py)."""
+    def major(volume: str) -> tuple[int, ...]:
+        digits = re.sub(r"^\D*", "", volume[len(first) + 1:]) if volume != first else ""
+        return tuple(int(n) for n in re.findall(r"\d+", digits)) if digits else (-1,)
+    return max(volumes, key=major, default=None)
+
+
 def _quote_all(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
@@ -109,7 +119,13 @@ class _Context:
         self.head_apps = _apps(diff.head)
         self.created: dict[str, list[str]] = {}
         self.head_holders: set[tuple[str, str | None]] = set()
+        # (kind, name) → the physical names of its holders, before and after (a database has one
+        # volume per major it ran: `upgraded_from`).
+        self.physical: dict[str, dict[tuple[str, str | None], list[str]]] = {"base": {}, "head": {}}
         for change in diff.changes:
+            for side, resource in (("base", change.base), ("head", change.head)):
+                if resource is not None and (found := holder_of(resource)) is not None and found.physical:
+                    self.physical[side].setdefault((found.kind, found.name), []).append(found.physical)
             if change.head is not None and (holder := holder_of(change.head)) is not None:
                 self.head_holders.add((holder.kind, holder.name))
                 if change.verdict == CREATE and holder.name:
@@ -133,6 +149,8 @@ class _Context:
         if self.stack_renamed():
             return (f"the stack is renamed from '{self.base_stack}' to '{self.head_stack}', and every physical name "
                     f"starts with the stack's name")
+        if (holder.kind, holder.name) in self.head_holders and (cause := self.later_major_cause(holder)):
+            return cause
         if (holder.kind, holder.name) in self.head_holders:
             return (f"{holder.label} is still in the spec, but its resource gets a new identity in the stack "
                     f"(a change in flashdrive moved it without an alias)")
@@ -159,6 +177,21 @@ class _Context:
         if holder.kind == "namespace":
             return f"the stack no longer declares namespace '{holder.physical}'"
         return "the stack no longer declares the backup repository (backups disabled, or their target changed)"
+
+    def later_major_cause(self, holder: Holder) -> str | None:
+        """A database volume of a later major (`<stack>-db-<name>-pg17`) that goes while the database
+        stays: `upgraded_from` lost entries, and with them the names of the volumes."""
+        first = f"{self.base_stack}-db-{holder.name}"
+        if holder.kind != "database" or not (holder.physical or "").startswith(f"{first}-"):
+            return None
+        cause = (f"`upgraded_from` of databases.{holder.name} no longer lists the majors the database ran before "
+                 f"this volume's: keep it; it names the volumes")
+        before = _newest(self.physical["base"].get((holder.kind, holder.name), []), first)
+        after = _newest(self.physical["head"].get((holder.kind, holder.name), []), first)
+        if before == holder.physical and after and after != before:
+            cause += (f". The server would mount volume {after} instead of {before}: {after} holds the data of an "
+                      f"earlier major, which the server refuses")
+        return cause
 
     def replacement_cause(self, change: ResourceChange, holder: Holder) -> str:
         after = holder_of(change.head) if change.head is not None else None
@@ -387,9 +420,41 @@ def _server_findings(diff: PlanDiff) -> tuple[list[Finding], list[str]]:
                 how = (database_upgrades(diff.head).get(db) or {}).get("how") or upgrade.how
                 cautions.append(f"database '{db}' goes from {facts.name} {upgrade.old} to {upgrade.new}, and the "
                                 f"deploy upgrades it: {how}")
+                if (client := _backup_client_caution(diff.head, db, facts, new_version)) is not None:
+                    cautions.append(client)
         else:
             findings.append(_major_finding(db, holder, facts, old_version, new_version, diff.head.backend or ""))
     return findings, cautions
+
+
+def _backup_image(plan: Plan) -> str | None:
+    """The Docker backup job's image (its pulled image's name), or None without backups."""
+    job = next((r.parent for r in plan.resources if r.type == CONTAINER
+                and docker_labels(r.inputs).get(LABEL_ROLE) == ROLE_BACKUP_JOB), None)
+    if job is None:
+        return None
+    return next((r.inputs["name"] for r in plan.resources if r.type == REMOTE_IMAGE and r.parent == job
+                 and isinstance(r.inputs.get("name"), str)), None)
+
+
+def _backup_client_caution(plan: Plan, db: str, facts: EngineFacts, version: str) -> str | None:
+    """On Docker the backup job dumps with its own image's client, which must be of the new major
+    or newer (Kubernetes dumps in the database's own image). Its version shows only in the tag of
+    an image named after the engine (`.../backup-postgres:17`); else the caution says it cannot tell."""
+    if plan.backend != "docker" or not facts.client_must_be_newer:
+        return None
+    image = _backup_image(plan)
+    if image is None:
+        return None
+    repository, _, tag = image.rpartition("/")[2].partition(":")
+    needed = f"{facts.dump_tool} {facts.major(version) or version} or newer"
+    if facts.name not in repository or not re.match(r"\d", tag):
+        return (f"backups: the backup image {image} does not tell its {facts.dump_tool} version by its tag: it needs "
+                f"{needed}, or every backup of database '{db}' fails (README, Backups)")
+    if facts.client_can_dump(tag, version):
+        return None
+    return (f"backups: the backup image {image} carries {facts.dump_tool} {tag}, which cannot dump {facts.name} "
+            f"{version}: every backup of database '{db}' would fail; use a backup image with {needed}")
 
 
 def _refusal(holder: Holder, facts: EngineFacts, old: str, new: str, backend: str, *, unannounced: bool = False) -> str:

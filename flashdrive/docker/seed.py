@@ -58,10 +58,11 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
     for db in sorted(stack.databases.values(), key=lambda d: d.name):
         file = dump_file(db.name, db.engine)
         restore = ENGINES[db.engine].restore
-        if restore is None:  # redis: no dump to load, the server's own file goes in place
-            apply = (f'restic_ dump "$id" /{file} > "$WORK/dump.rdb" && rm -rf {REDIS_DIR}/{db.name}/appendonlydir '
-                     f'{REDIS_DIR}/{db.name}/appendonly.aof && cp "$WORK/dump.rdb" {REDIS_DIR}/{db.name}/dump.rdb && '
-                     f'chown --reference={REDIS_DIR}/{db.name} {REDIS_DIR}/{db.name}/dump.rdb')
+        if restore is None:  # redis: no dump to load, the server's own files go in place
+            install = ENGINES[db.engine].install_snapshot
+            assert install is not None, db.engine
+            apply = (f'restic_ dump "$id" /{file} > "$WORK/dump.rdb" && '
+                     + install.format(dir=f"{REDIS_DIR}/{db.name}", file='"$WORK/dump.rdb"'))
         else:
             fields = {"pw": password_env(db.name), "host": shlex.quote(db.name), "port": db.port,
                       "user": shlex.quote(db.user), "name": shlex.quote(db.database)}

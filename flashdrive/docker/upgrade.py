@@ -35,9 +35,14 @@ import pulumi_command as command
 from flashdrive.docker import readback
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
-from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
-                                      old_server, ready, steps, supported, target_env)
+from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, foreign_error, initialised_path,
+                                      look_script, old_server, ready, steps, supported, target_env)
 from flashdrive.model.stack import ResolvedDatabase
+
+
+def in_progress_volume(db: ResolvedDatabase) -> str:
+    return f"{db.volume_name}.upgrade-in-progress"
+
 
 def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     """The shell script the Command runs: names, images and flags; never a password. `grace`:
@@ -56,7 +61,11 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
     both = (f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
             f"--mount=type=volume,source={db.volume_name},target=/new")
-    look = look_script("/old", "/new", initialised_path(db.engine, earlier.version, "docker"))
+    look = look_script("/old", "/new", initialised_path(db.engine, earlier.version, "docker"),
+                       '[ "$FLASHDRIVE_INTERRUPTED" = yes ]')
+    # Exists from before the new volume is emptied until the copy's marker is on: what the new
+    # volume holds meanwhile is the copy's own (a file in it would make initdb refuse the volume).
+    in_progress = in_progress_volume(db)
     what = f"{db.engine} {earlier.major} to {db.major}"
     kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
             f"into {db.volume_name}")
@@ -78,18 +87,25 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         "was_running=false",
         "cleanup  # what an interrupted upgrade left behind",
         "started=$(date +%s)",
-        f"state=$(docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" -c {q(look)}) "
+        f"in_progress={q(in_progress)}",
+        'if docker volume inspect "$in_progress" >/dev/null 2>&1; then interrupted=yes; else interrupted=no; fi',
+        f"state=$(docker run --rm $harden --network=none --env=FLASHDRIVE_INTERRUPTED=$interrupted --entrypoint=sh "
+        f"{both} \"$NEW_IMAGE\" -c {q(look)}) "
         "|| { echo 'error: cannot read the volumes' >&2; exit 1; }",
         'case "$state" in',
         f"  copied) note {q(f'{db.volume_name} already holds the copy from {earlier.volume_name}, which has not changed since: nothing to do')}; exit 0 ;;",
         f"  diverged) echo {q(f'error: volume {earlier.volume_name} ({db.engine} {earlier.major}) was written to after its data was copied to {db.volume_name}: the database ran on the old major again, so each volume holds data the other lacks, and flashdrive will not choose. To copy the {earlier.major} data again: save what you need from {db.volume_name}, `docker volume rm {db.volume_name}`, and deploy again. Nothing was changed.')} >&2; exit 1 ;;",
+        f"  foreign) echo {q(foreign_error(db.volume_name, 'volume', f'`docker volume rm {db.volume_name}`'))} >&2; exit 1 ;;",
         "esac",
         'was_running=$(docker inspect --format "{{.State.Running}}" "$server" 2>/dev/null || echo false)',
         'if [ "$was_running" = true ]; then',
         f"  note {q(f'stopping the {earlier.major} server: nothing can write to the data while it is copied')}",
         f'  docker stop --time {grace} "$server" >/dev/null || fail "cannot stop $server"',
         "fi",
-        # An interrupted copy's files go: nothing else writes this volume before the marker.
+        # An interrupted copy's files go (the look allowed only those or nothing): nothing else writes
+        # this volume before the marker.
+        f'docker volume create --label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE} "$in_progress" '
+        f">/dev/null || fail 'cannot mark {db.volume_name} as being filled'",
         f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
         f"-c 'find /new -mindepth 1 -delete' || fail 'cannot empty {db.volume_name}'",
         'if [ "$state" = copy ]; then init_env=' + q(f"--env={target_env(db, copy=True)}") + "; else init_env="
@@ -119,6 +135,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         f'docker stop --time {grace} "$work_new" >/dev/null || fail "cannot stop the new server"',
         f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
         f"-c {q(f'echo {what} > /new/{MARKER}')} || fail 'cannot mark the copy finished'",
+        'docker volume rm "$in_progress" >/dev/null || note "volume $in_progress is left: remove it"',
         "cleanup",
         f"note \"{what}: done in $(( $(date +%s) - started )) s; volume {earlier.volume_name} is kept as it was\"",
     ]

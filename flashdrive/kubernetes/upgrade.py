@@ -1,8 +1,9 @@
 """A database's major upgrade on Kubernetes: a Job between the two StatefulSets.
 
 `upgraded_from: ["15"]` with `version: "17"`: the old major's StatefulSet stays declared with 0
-replicas (its pod stops cleanly; its claim keeps the data, retained: scale it back to 1 to go
-back), the Job copies the data, and the new major's StatefulSet, on a claim of its own
+replicas (its pod stops cleanly; its claim keeps the data, retained: to go back, scale the new
+set to 0 first and only then the old one to 1, as both sets' pods answer behind one Service; and
+take `upgraded_from` and the version back in the spec, as a later `up` scales them again), the Job copies the data, and the new major's StatefulSet, on a claim of its own
 (`<stack>-db-<name>-pg17`), starts only after the Job completed. The Service selects both sets'
 pods; only one ever runs. While the Job copies, no server answers on the database's name, so no
 app, job or session writes to data being copied.
@@ -25,8 +26,8 @@ import pulumi_kubernetes as k8s
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
                                              pod_security, resources)
-from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, initialised_path, look_script,
-                                      old_server, ready, steps, target_env)
+from flashdrive.major_upgrade import (IN_PROGRESS, MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, foreign_error,
+                                      initialised_path, look_script, old_server, ready, steps, target_env)
 from flashdrive.model.stack import ResolvedDatabase
 
 SHARED = "/flashdrive-upgrade"  # scratch volume: the decision, "copy done", "old server stopped"
@@ -50,6 +51,23 @@ def _server_args(db: ResolvedDatabase, args: tuple[str, ...]) -> str:
     return " ".join(shlex.quote(a) for a in (*args, *extra))
 
 
+def _old_pod_gone(old: ResolvedDatabase) -> str:
+    """Waits while the old set's pod may still run its server on the claim: scaled to 0, it gets its
+    grace period to stop, and the Job may start meanwhile (on the same node a ReadWriteOnce claim
+    mounts twice). A second postgres there would take the other's postmaster.pid for stale (its
+    PID is in another namespace) and both would write the data. A clean stop removes the file; past
+    the grace period the kubelet has killed the server, and the file left is stale indeed."""
+    from flashdrive.kubernetes.database import SHUTDOWN_SECONDS  # that module builds this one's Job
+
+    lock = ENGINES[old.engine].lock_file
+    if lock is None:
+        return ""
+    path = shlex.quote(f"{_data_dir(old)}/{lock}")
+    limit = SHUTDOWN_SECONDS + 30
+    return (f"  waited=0\n"
+            f"  while [ -e {path} ] && [ \"$waited\" -lt {limit} ]; do sleep 1; waited=$((waited + 1)); done\n")
+
+
 def _old_script(old: ResolvedDatabase) -> str:
     """The old server, started only when the copy container decided to copy; stopped cleanly when
     the copy is done (or the copy container gave up)."""
@@ -58,7 +76,7 @@ def _old_script(old: ResolvedDatabase) -> str:
 until [ -s {SHARED}/state ] || [ -e {SHARED}/done ]; do sleep 1; done
 code=0
 if [ "$(cat {SHARED}/state 2>/dev/null)" = copy ]; then
-  docker-entrypoint.sh {start} &
+{_old_pod_gone(old)}  docker-entrypoint.sh {start} &
   pid=$!
   until [ -e {SHARED}/done ]; do
     kill -0 "$pid" 2>/dev/null || {{ echo "the old server stopped"; touch {SHARED}/old-stopped; exit 1; }}
@@ -72,7 +90,8 @@ exit "$code"
 
 
 def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> str:
-    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"))
+    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"),
+                       f"[ -e {new_root}/{IN_PROGRESS} ]")
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
@@ -85,6 +104,8 @@ echo "$state" > {SHARED}/state
 case "$state" in
   copied) echo {shlex.quote(f'{db.volume_name} already holds the copy from {old.volume_name}: nothing to do')}; exit 0 ;;
   diverged) echo {shlex.quote(f'error: claim {old.volume_name} was written to after its data was copied to {db.volume_name}: each holds data the other lacks, and flashdrive will not choose. To copy the {old.major} data again: save what you need from {db.volume_name}, delete that claim, and deploy again.')} >&2; exit 1 ;;
+  foreign) echo {shlex.quote(foreign_error(db.volume_name, 'claim', 'delete that claim'))} >&2; exit 1 ;;
+  *) touch {new_root}/{IN_PROGRESS} || exit 1 ;;  # from here the claim's files are the copy's own
 esac
 rm -rf {shlex.quote(_data_dir(db))} {new_root}/{MARKER} || exit 1
 [ "$state" = copy ] && export {target_name}={shlex.quote(target_value)}
@@ -104,6 +125,7 @@ if [ "$state" = copy ]; then
 fi
 kill -{steps(db.engine).stop_signal} "$server"; wait "$server" || exit 1
 echo {shlex.quote(what)} > {new_root}/{MARKER}
+rm -f {new_root}/{IN_PROGRESS}
 echo {shlex.quote(f'{what}: done; claim {old.volume_name} is kept as it was')}
 """
 
@@ -121,7 +143,9 @@ def upgrade_job(stack: str, db: ResolvedDatabase, old: ResolvedDatabase, namespa
                 "volumeMounts": [*mounts, {"name": "shared", "mountPath": SHARED}]}
 
     return k8s.batch.v1.Job(
-        f"{db.volume_name}-upgrade",
+        # Keyed by both majors, as its name is: with the spec ignored after create, a change of
+        # `upgraded_from` must make a new Job, not replace this one with its old spec.
+        f"{db.volume_name}-upgrade-from-{old.major}",
         metadata={"name": f"{db.name}-upgrade-{old.major}-{db.major}".replace(".", "-"), "namespace": namespace,
                   "labels": labels(stack, db.name, "upgrade"), "annotations": {REPLACE_UNREADY: "true"}},
         spec={
@@ -147,4 +171,8 @@ def upgrade_job(stack: str, db: ResolvedDatabase, old: ResolvedDatabase, namespa
             },
         },
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT))))
+            custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT),
+            # The copy runs once per (old major, new major), which the Job's name holds: a later change
+            # of size, image tag or pull secrets must not replace it (a Job's template is immutable),
+            # which would run a second copy container on the live claim.
+            ignore_changes=["spec"])))

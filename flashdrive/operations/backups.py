@@ -357,14 +357,14 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
 
 
 def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> None:
-    # Redis reads its RDB only at start, and an append-only file would win over it: stop the
-    # server, put the snapshot in place of both, start it again.
+    # Redis reads its files only at start: stop the server, make the snapshot its data, start it again.
     container, volume = f"{deployed.stack}-{name}", f"{deployed.stack}-db-{name}"
+    install = ENGINES["redis"].install_snapshot
+    assert install is not None
     _client().containers.get(container).stop()
     try:
         script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
-                  "rm -rf /data/appendonlydir /data/appendonly.aof; cp /tmp/dump.rdb /data/dump.rdb; "
-                  "chown --reference=/data /data/dump.rdb 2>/dev/null || true")
+                  + install.format(dir="/data", file="/tmp/dump.rdb"))
         result = _one_off(deployed, script, volumes=[f"{volume}:/data"], networks=_job_networks(deployed))
         if result.returncode != 0:
             raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")

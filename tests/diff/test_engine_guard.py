@@ -156,3 +156,42 @@ def test_a_major_upgrade_the_backend_does_not_carry_out_is_data_loss(diff, monke
                      {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
     assert code == 3
     assert "the deploy does not do that yet" in out
+
+
+@pytest.mark.parametrize("extra", [None, KUBERNETES], ids=["docker", "kubernetes"])
+def test_dropping_upgraded_from_after_an_upgrade_says_so_and_names_the_volume_the_server_would_mount(diff, extra):
+    code, out = diff({"engine": "postgres", "version": "17", "upgraded_from": ["15"]},
+                     {"engine": "postgres", "version": "17"}, extra)
+    assert code == 3
+    assert ("`upgraded_from` of databases.main no longer lists the majors the database ran before this volume's: "
+            "keep it; it names the volumes. The server would mount volume shop-db-main instead of shop-db-main-pg17: "
+            "shop-db-main holds the data of an earlier major, which the server refuses") in out
+    assert "moved it without an alias" not in out
+
+
+def test_dropping_an_older_entry_of_upgraded_from_keeps_the_server_s_volume_and_says_only_the_list(diff):
+    code, out = diff({"engine": "postgres", "version": "17", "upgraded_from": ["15", "16"]},
+                     {"engine": "postgres", "version": "17", "upgraded_from": ["16"]})
+    assert code == 3
+    assert "would be deleted: `upgraded_from` of databases.main no longer lists" in out
+    assert "The server would mount" not in out
+
+
+def test_a_major_upgrade_on_docker_says_the_backup_image_s_client_must_dump_the_new_major(diff):
+    before = {"engine": "postgres", "version": "15"}
+    after = {"engine": "postgres", "version": "17", "upgraded_from": ["15"]}
+    # The default backup image's tag is restic's version: it cannot tell which pg_dump it carries.
+    code, out = diff(before, after)
+    assert code == 0
+    assert ("backups: the backup image restic/restic:0.17.3 does not tell its pg_dump version by its tag: it needs "
+            "pg_dump 17 or newer, or every backup of database 'main' fails") in out
+    # An image named after the engine tells it by its tag: a pg_dump 15 cannot dump postgres 17.
+    old_client = {"images": {"restic": "ghcr.io/acme/backup-postgres:15.8"}}
+    code, out = diff(before, after, old_client)
+    assert ("backups: the backup image ghcr.io/acme/backup-postgres:15.8 carries pg_dump 15.8, which cannot dump "
+            "postgres 17: every backup of database 'main' would fail; use a backup image with pg_dump 17 or newer") in out
+    code, out = diff(before, after, {"images": {"restic": "ghcr.io/acme/backup-postgres:17.2"}})
+    assert "backups: the backup image" not in out
+    # Kubernetes dumps in the database's own image: nothing to say.
+    code, out = diff(before, after, KUBERNETES)
+    assert "backups: the backup image" not in out

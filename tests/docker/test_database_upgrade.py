@@ -83,6 +83,7 @@ echo >> "$FAKE_DOCKER_LOG"
 case "$1" in
   run) case "$*" in *"echo diverged"*) echo "$FAKE_STATE" ;; esac ;;
   inspect) echo true ;;
+  volume) [ "$2" = inspect ] && [ "${FAKE_INTERRUPTED:-no}" = no ] && exit 1 ;;
   exec) [ "$3" = sh ] && exit "$FAKE_COPY_EXIT" ;;
 esac
 exit 0
@@ -124,8 +125,9 @@ def test_the_copy_stops_the_old_server_first_and_dumps_it_with_the_new_majors_cl
     assert "[--mount=type=volume,source=shop-db-main-pg17,target=/var/lib/postgresql/data]" in calls[new]
     assert "[--network=container:shop-main-upgrade]" in calls[old] and "[postgres:15]" in calls[old]
     assert "pg_dumpall --host 127.0.0.1 --port 5433" in "\n".join(calls[copy:])  # the script spans lines
-    # The marker goes on last, after both temporary servers stopped.
-    assert "/new/.flashdrive-upgrade" in calls[-2] and "ARGV [rm] [-f] [shop-main-upgrade]" in calls[-1]
+    # The marker goes on last, after both temporary servers stopped; then the copy is no longer in progress.
+    assert "/new/.flashdrive-upgrade" in calls[-3] and "ARGV [rm] [-f] [shop-main-upgrade]" in calls[-1]
+    assert calls[-2] == "ARGV [volume] [rm] [shop-db-main-pg17.upgrade-in-progress]"
     assert "docker start" not in result.stderr and not any(c.startswith("ARGV [start]") for c in calls)
 
 
@@ -156,6 +158,59 @@ def test_the_password_reaches_no_command_line_and_no_output(tmp_path, state):
     result, calls = run_script(tmp_path, state)
     assert result.returncode == 0 and PASSWORD not in "\n".join(calls) + result.stdout + result.stderr
     assert any("[--env=POSTGRES_PASSWORD]" in c for c in calls)
+
+
+def test_the_new_volume_is_marked_in_progress_before_it_is_emptied_and_filled(tmp_path):
+    result, calls = run_script(tmp_path, "copy")
+    assert result.returncode == 0, result.stderr
+    mark = calls.index("ARGV [volume] [create] [--label=flashdrive.stack=shop] [--label=flashdrive.role=upgrade] "
+                       "[shop-db-main-pg17.upgrade-in-progress]")
+    empty = next(i for i, c in enumerate(calls) if "find /new -mindepth 1 -delete" in c)
+    assert mark < empty
+    # The look is told whether an earlier copy was interrupted (the in-progress volume is still there).
+    look = next(c for c in calls if "echo foreign" in c)
+    assert "[--env=FLASHDRIVE_INTERRUPTED=no]" in look
+
+
+def test_a_new_volume_holding_data_without_a_mark_of_the_copy_stops_the_deploy_untouched(tmp_path):
+    result, calls = run_script(tmp_path, "foreign")
+    assert result.returncode == 1
+    assert "error: volume shop-db-main-pg17 holds data but no mark of flashdrive's copy" in result.stderr
+    assert "`docker volume rm shop-db-main-pg17`" in result.stderr
+    assert not any(c.startswith(("ARGV [stop]", "ARGV [run] [-d]", "ARGV [volume] [create]")) or "-delete" in c
+                   for c in calls)
+
+
+def _look(tmp_path: Path, new_files: list[str], interrupted: bool, old_data: bool = True) -> str:
+    from flashdrive.major_upgrade import look_script
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    if old_data:
+        (old / "PG_VERSION").write_text("15\n")
+    for name in new_files:
+        (new / name).parent.mkdir(parents=True, exist_ok=True)
+        (new / name).write_text("x")
+    script = look_script(str(old), str(new), "PG_VERSION", "true" if interrupted else "false")
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize(("new_files", "interrupted", "old_data", "state"), [
+    ([], False, True, "copy"),
+    ([], False, False, "empty"),
+    (["lost+found/x"], False, True, "copy"),  # a fresh filesystem's own folder is no data
+    # An interrupted copy's leftovers: marked (Kubernetes: a file; Docker: the volume beside it).
+    (["pgdata/PG_VERSION", ".flashdrive-upgrade-in-progress"], True, True, "copy"),
+    (["PG_VERSION", "base/1"], True, False, "empty"),
+    # A live database without the copy's marker: restored by hand, or its old volume removed.
+    (["PG_VERSION", "base/1"], False, True, "foreign"),
+    (["PG_VERSION", "base/1"], False, False, "foreign"),
+    (["18/docker/PG_VERSION"], False, True, "foreign"),
+])
+def test_the_look_empties_a_new_volume_only_when_it_is_empty_or_an_interrupted_copy_s(
+        tmp_path, new_files, interrupted, old_data, state):
+    assert _look(tmp_path, new_files, interrupted, old_data) == state
 
 
 def test_a_mysql_lts_step_runs_on_a_volume_of_its_own_filled_by_the_same_command(tmp_path):
@@ -190,4 +245,4 @@ def test_the_mysql_copy_runs_the_old_server_on_the_loopback_and_dumps_it_with_th
     assert "exec mysqldump --host 127.0.0.1 --port 5433 --user root --single-transaction" in script
     assert "SHOW CREATE USER" in script and "SHOW GRANTS FOR" in script
     assert "test -f" not in script and "[ -s /old/ibdata1 ]" in script
-    assert "/new/.flashdrive-upgrade" in calls[-2]
+    assert "/new/.flashdrive-upgrade" in calls[-3] and calls[-2].startswith("ARGV [volume] [rm]")

@@ -87,6 +87,7 @@ def stacks(stand_in_images):
         empty = restore_inside(stand_in_images, overlay, "any")
         base.exec("web-1", "sh", "-c", "printf %s customer-photo > /app/media/precious.txt")
         django(base, "from store.models import Visit; [Visit.objects.create(node=n) for n in ('alice', 'bob')]")
+        base.exec("cache", "redis-cli", "SET", "seeded-key", "from-the-base")
         assert main(["backup", "run", "--deployed", BASE]) == 0
         before = {"containers": container_ids(base), "snapshots": snapshot_ids(base), "locks": repository_locks(base),
                   "nodes": nodes(base), "empty": empty, "overlay": overlay, "images": stand_in_images}
@@ -108,6 +109,8 @@ def test_the_preview_starts_from_the_base_s_latest_backup_scrubbed(stacks):
                  "database cache (redis): restored snapshot"):
         assert line in seeded, seeded
     assert preview.exec("web-1", "cat", "/app/media/precious.txt").stdout == "customer-photo"
+    # The preview's redis loads the base's keys (it runs appendonly: a lone dump.rdb would be ignored).
+    assert preview.exec("cache", "redis-cli", "GET", "seeded-key").stdout.strip() == "from-the-base"
     # Every row came over, and the scrub rewrote the column before any copy served it.
     assert nodes(preview) == ["scrubbed", "scrubbed"]
     assert before["nodes"] == ["alice", "bob"]

@@ -56,7 +56,7 @@ def test_the_old_major_stops_and_keeps_its_claim_and_the_new_one_starts_after_th
     assert claim_of == {"old": "shop-db-main", "new": "shop-db-main-pg17"}
     assert all(r.retain_on_delete for r in plan.resources if r.type.endswith("PersistentVolumeClaim")
                and r.name.startswith("shop-db-main"))
-    job = plan.get("shop-db-main-pg17-upgrade", JOB)
+    job = plan.get("shop-db-main-pg17-upgrade-from-15", JOB)
     assert plan.get("shop-db-main", STATEFUL_SET).urn in job.depends_on
     assert job.urn in plan.get("shop-db-main-pg17", STATEFUL_SET).depends_on
 
@@ -75,6 +75,34 @@ def test_the_job_runs_the_old_server_beside_the_new_one_and_copies_with_the_new_
     assert mounts["/old"]["readOnly"] is True
     claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
     assert claims == {"old": "shop-db-main", "new": "shop-db-main-pg17"}
+
+
+def test_the_job_marks_the_new_claim_in_progress_and_refuses_one_holding_data_without_a_mark(plan):
+    job = objects(plan)[("Job", "main-upgrade-15-17")]
+    script = containers(next(pod_templates(job))["spec"])[1]["command"][2]
+    mark = script.index("*) touch /var/lib/postgresql/data/.flashdrive-upgrade-in-progress || exit 1 ;;")
+    assert script.index("foreign) echo 'error: claim shop-db-main-pg17 holds data but no mark") < mark
+    assert mark < script.index("rm -rf /var/lib/postgresql/data/pgdata ")
+    # The look counts the in-progress file as the copy's own; the finished marker replaces it.
+    assert "[ -e /var/lib/postgresql/data/.flashdrive-upgrade-in-progress ]" in script
+    assert script.index("> /var/lib/postgresql/data/.flashdrive-upgrade\n") < script.index(
+        "rm -f /var/lib/postgresql/data/.flashdrive-upgrade-in-progress")
+
+
+def test_the_copy_job_runs_once_per_pair_of_majors_whatever_else_changes_later(plan):
+    job = plan.get("shop-db-main-pg17-upgrade-from-15", JOB)
+    # Size, image tag or pull secrets changed later would replace a Job (its template is immutable)
+    # and run a second copy container on the live claim.
+    assert job.ignore_changes == ("spec",)
+    assert job.inputs["metadata"]["name"] == "main-upgrade-15-17"
+
+
+def test_the_old_server_in_the_job_starts_only_once_the_old_pod_s_server_is_gone(plan):
+    job = objects(plan)[("Job", "main-upgrade-15-17")]
+    old = containers(next(pod_templates(job))["spec"])[0]["command"][2]
+    # A clean stop removes postmaster.pid; past the old pod's 120 s grace the kubelet has killed it.
+    wait = old.index('while [ -e /var/lib/postgresql/data/pgdata/postmaster.pid ] && [ "$waited" -lt 150 ]')
+    assert wait < old.index("docker-entrypoint.sh postgres -p 5433")
 
 
 def test_the_plan_says_what_the_deploy_does(plan):
