@@ -79,9 +79,9 @@ class DockerBench:
         """What the provider double runs for the app's docker:index/image:Image (same flags)."""
         from flashdrive.source_image import write_build_files
         from flashdrive.model import resolve
-        from flashdrive.spec import load_spec
+        from flashdrive.pipeline import check_spec
 
-        model = resolve(load_spec(self.spec, self.overlay), None)
+        model = resolve(*check_spec(self.spec, self.overlay), None)
         (build,) = model.builds.values()
         dockerfile = write_build_files(build)
         command = ["build", "--file", str(dockerfile)]
@@ -171,11 +171,10 @@ class DockerBench:
 
     def first_https_raw(self) -> dict:
         import raw_docker
-        from flashdrive.program import build_stack
-        from flashdrive.spec import load_spec
+        from flashdrive.pipeline import run_pipeline
 
-        loaded = load_spec(self.spec, self.overlay)
-        specs = raw_docker.container_specs(lambda: build_stack(loaded), self.config)
+        specs = run_pipeline(self.spec, self.overlay,
+                             build_in=lambda checked, program: raw_docker.container_specs(program, self.config))
         app_image = next(tag for tag in specs.images.values() if tag.startswith("flashdrive/"))
         if _docker("image", "inspect", app_image, check=False).returncode != 0:
             self._build(app_image)  # not timed: the floor starts from the image
@@ -261,12 +260,11 @@ class DockerBench:
 
     def code_deploy_raw(self) -> dict:
         import raw_docker
-        from flashdrive.program import build_stack
-        from flashdrive.spec import load_spec
+        from flashdrive.pipeline import run_pipeline
 
         def specs():
-            loaded = load_spec(self.spec, self.overlay)
-            return raw_docker.container_specs(lambda: build_stack(loaded), self.config)
+            return run_pipeline(self.spec, self.overlay,
+                                build_in=lambda checked, program: raw_docker.container_specs(program, self.config))
 
         old = specs()
         app_image = next(tag for tag in old.images.values() if tag.startswith("flashdrive/"))

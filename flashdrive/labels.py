@@ -8,6 +8,9 @@ make the reader silently find nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # --- Docker: labels on containers, volumes and networks --------------------------------------
 
 LABEL_STACK = "flashdrive.stack"  # every container, volume and network: the spec's `stack:`
@@ -17,6 +20,8 @@ LABEL_ROLE = "flashdrive.role"  # a container's or volume's job, one of the role
 LABEL_DATABASE = "flashdrive.database"  # a database's server container and data volume
 LABEL_ENGINE = "flashdrive.engine"  # the database server's engine (postgres, mysql, ...)
 LABEL_DISK = "flashdrive.disk"  # a disk's volume
+LABEL_STRATEGY = "flashdrive.strategy"  # an app copy's deploy strategy: rolling or stop-first
+LABEL_CRON_JOB_PREFIX = "flashdrive.cron."  # an app scheduler's `flashdrive.cron.<job>=<schedule as written>`
 LABEL_NETWORK = "flashdrive.network"  # a network's role: internal, edge, public, egress, backup
 
 # Values of LABEL_ROLE. An app's copies carry the app's type (web or worker).
@@ -33,6 +38,7 @@ ROLE_DRILL = "drill"  # `flashdrive backup verify`'s scratch containers, volume 
 ROLE_RUN = "run"  # a one-off `flashdrive run` container
 ROLE_UPGRADE = "upgrade"  # a temporary server of a database's major upgrade (Docker)
 ROLE_CRON = "cron"  # an app's scheduler (Docker): its jobs in `flashdrive.cron.<job>` labels
+ROLE_CRON_STATE = "cron-state"  # the volume of an app scheduler's run records
 ROLE_SEED = "seed"  # a preview's one-off restore from its base's backups (flashdrive/docker/seed.py)
 ROLE_SCRUB = "scrub"  # a preview's one-off scrub command, after the restore and the releases
 
@@ -85,3 +91,14 @@ DATABASES_ANNOTATION = "flashdrive.io/databases"
 # Where the edge's Caddyfile lives (on its volume; flashdrive/docker/edge.py writes it, Caddy
 # reloads it, `flashdrive restart` reads it).
 EDGE_CADDYFILE = "/data/Caddyfile"
+
+
+def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of a planned Docker container, volume or network, from its inputs (a plan read
+    from a file may hold anything there: what is not a label is passed over)."""
+    found: dict[str, str] = {}
+    labels = inputs.get("labels")
+    for item in labels if isinstance(labels, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("label"), str):
+            found[item["label"]] = str(item.get("value", ""))
+    return found

@@ -13,8 +13,6 @@ import argparse
 import sys
 from typing import Any
 
-DEPLOYED_HELP = ("the deployed stack: the spec's `stack:` name, e.g. shop or shop-pr-123 "
-                 "(default: read from SPEC)")
 
 
 class _DeprecatedStack(argparse.Action):
@@ -31,7 +29,9 @@ def deprecated_stack_note(command: str) -> str:
             "`--stack` here will be removed in the next release")
 
 
-def add_deployed_argument(parser: argparse.ArgumentParser, help: str = DEPLOYED_HELP) -> None:  # noqa: A002
-    """`--deployed NAME` (dest `deployed`), and the old `--stack NAME` as a hidden, noted alias."""
-    parser.add_argument("--deployed", metavar="NAME", help=help)
+def add_deployed_argument(parser: argparse.ArgumentParser, spec: str = "SPEC") -> None:
+    """`--deployed NAME` (dest `deployed`), and the old `--stack NAME` as a hidden, noted alias.
+    `spec`: the command's argument that names the spec the default is read from."""
+    parser.add_argument("--deployed", metavar="NAME", help="the deployed stack: the spec's `stack:` name, e.g. shop "
+                                                           f"or shop-pr-123 (default: the `stack:` of {spec})")
     parser.add_argument("--stack", dest="deployed", metavar="NAME", action=_DeprecatedStack, help=argparse.SUPPRESS)

@@ -8,6 +8,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from flashdrive import process
 from flashdrive.problems import FlashdriveError, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -74,6 +75,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def entry() -> int:
     """The `flashdrive` console script and `python -m flashdrive`: main(), in a process that ends next."""
+    process.ends_after_command = True
     code = main()
     # At exit the interpreter's last garbage collection walks every object left, all about to be
     # freed anyway: a fifth of a cold `flashdrive plan`. Frozen objects are skipped. Only here,

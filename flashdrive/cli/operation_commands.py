@@ -12,8 +12,6 @@ import sys
 from flashdrive.cli.deployed import add_deployed_argument, deprecated_stack_note
 from flashdrive.cli.main import EXIT_OK
 
-DEPLOYED_HELP = "the deployed stack: the spec's `stack:` name, e.g. shop (default: the `stack:` of ./flashdrive.yaml)"
-
 
 def register(subparsers) -> None:
     def add(name: str, text: str, handler, *, app: str | None = None, command: bool = False):
@@ -22,7 +20,7 @@ def register(subparsers) -> None:
             parser.add_argument("app", nargs="?", metavar="APP", help="one app (default: every app)")
         elif app:
             parser.add_argument("app", metavar=app)
-        add_deployed_argument(parser, DEPLOYED_HELP)
+        add_deployed_argument(parser, spec="--spec")
         parser.add_argument("--spec", metavar="FILE", help="the spec that names the stack and its backend "
                                                           "(default: ./flashdrive.yaml)")
         if command:

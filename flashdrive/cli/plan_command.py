@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from flashdrive.cli.main import EXIT_OK, print_problems
 from flashdrive.cli.stack_commands import pull_request
+
+if TYPE_CHECKING:
+    from flashdrive.pipeline import Checked
+    from flashdrive.problems import Problem
 
 FORMATS = ("text", "json", "markdown", "mermaid", "yaml")  # flashdrive.plan.render.FORMATS, without importing Pulumi
 
@@ -29,15 +34,19 @@ def register(subparsers) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     from flashdrive.plan.render import render
-    from flashdrive.plan.planner import plan_loaded
-    from flashdrive.spec import load_spec
+    from flashdrive.plan.planner import plan_spec
 
-    loaded = load_spec(args.spec, args.overlay)
-    print_problems(loaded.warnings)
-    plan = plan_loaded(loaded, backend=args.backend, stack=args.stack, preview=args.preview)
+    warnings: list[Problem] = []
+
+    def print_warnings(checked: Checked) -> None:
+        warnings.extend(checked.loaded.warnings)
+        print_problems(warnings)
+
+    plan = plan_spec(args.spec, args.overlay, backend=args.backend, stack=args.stack, preview=args.preview,
+                     checked=print_warnings)
 
     # What the program logged (pulumi.log.warn/error), minus the spec warnings already printed.
-    shown = {p.format() for p in loaded.warnings}
+    shown = {p.format() for p in warnings}
     for severity, message in plan.logs:
         if severity in ("warning", "error") and message not in shown:
             first_line = message.split("\n", 1)[0]

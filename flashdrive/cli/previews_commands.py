@@ -102,7 +102,7 @@ def expire_after_days(spec_path: str | Path) -> int:
     """`previews.expire_after_days` of a spec (InputError, shown as FILE:LINE:COL, when it is invalid)."""
     from flashdrive.spec import load_spec
 
-    loaded = load_spec(spec_path, detect_sources=False)
+    loaded = load_spec(spec_path)
     return int(loaded.spec.previews.expire_after_days)
 
 
@@ -158,7 +158,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     if args.spec and not os.path.isfile(args.spec):
         print(f"flashdrive previews prepare: error: {args.spec}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    keys = preview_config_keys(load_spec(args.spec, detect_sources=False).spec) if args.spec else []
+    keys = preview_config_keys(load_spec(args.spec).spec) if args.spec else []
     try:
         settings = resolve_settings(args.cwd, preview_stack_name(args.pull_request), preview=args.pull_request)
         for line in prepare_preview(settings, args.pull_request, args.base, publish_address=args.publish_address,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from flashdrive.cli.main import EXIT_OK, print_problems
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 from flashdrive.spec.schema import schema_text
 
 
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    loaded = load_spec(args.spec, args.overlay)
+    loaded = check_spec(args.spec, args.overlay).loaded
     print_problems(loaded.warnings)
     spec = loaded.spec
     shown = args.spec + (f" + {args.overlay}" if args.overlay else "")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flashdrive.cron.schedule import next_runs
+from flashdrive.labels import LABEL_CRON_JOB_PREFIX as JOB_LABEL_PREFIX
 
 # Where the Docker scheduler keeps its state, inside its container (the cron state volume).
 STATE_DIR = "/flashdrive/cron-state"
@@ -43,9 +44,6 @@ class JobStatus:
     skipped: int  # runs skipped because the previous one was still going, in the record
 
 
-# Labels of the Docker scheduler container: `flashdrive.role=cron`, `flashdrive.app=<app>`, and
-# `flashdrive.cron.<job>=<schedule as written>` per job.
-JOB_LABEL_PREFIX = "flashdrive.cron."
 
 
 def jobs_from_labels(labels: dict[str, str]) -> dict[str, str]:

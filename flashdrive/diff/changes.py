@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flashdrive.diff.replacement import replacing_inputs
-from flashdrive.labels import DOCKER_CONTAINER, LABEL_DATABASE, STACK_TYPE
+from flashdrive.labels import DOCKER_CONTAINER, LABEL_DATABASE, LABEL_STRATEGY, STACK_TYPE
 from flashdrive.plan.plan import Plan, PlannedResource
 
 CREATE, UPDATE, REPLACE, DELETE, SAME = "create", "update", "replace", "delete", "same"
@@ -162,7 +162,7 @@ def _holds_secret(value: Any) -> bool:
 
 def _secret_sources(plan: Plan) -> set[str]:
     """Identities of the resources secrets are computed from: generated values, database containers."""
-    from flashdrive.diff.holders import docker_labels
+    from flashdrive.labels import docker_labels
 
     return {identity(r.urn) for r in plan.resources
             if r.type.startswith("random:")
@@ -196,10 +196,10 @@ _VERSIONED = re.compile(r"^(?P<copy>.+-\d+)-[0-9a-f]{8}$")
 def _rolling_copy(resource: PlannedResource) -> str | None:
     """`TYPE::<stack>-<app>-<n>` of a copy that rolls (flashdrive/docker/app.py): each version is a
     resource of its own, `<stack>-<app>-<n>-<version>`; None for anything else."""
-    from flashdrive.diff.holders import docker_labels
+    from flashdrive.labels import docker_labels
 
     if resource.type != "docker:index/container:Container" or \
-            docker_labels(resource.inputs).get("flashdrive.strategy") != "rolling":
+            docker_labels(resource.inputs).get(LABEL_STRATEGY) != "rolling":
         return None
     qualified, _, name = identity(resource.urn).rpartition("::")
     match = _VERSIONED.match(name)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flashdrive.diff.holders import Holder, docker_labels, holder_of, kubernetes_labels
+from flashdrive.diff.holders import Holder, holder_of, kubernetes_labels
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
 from flashdrive.diff.replacement import CONTAINER, PVC, REMOTE_IMAGE
 from flashdrive.engines import ENGINES, EngineFacts, major_upgrade_supported, upgrade_path
 from flashdrive.labels import (K8S_NAME, K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE,
-                               RANDOM_PASSWORD, ROLE_BACKUP_JOB)
+                               RANDOM_PASSWORD, ROLE_BACKUP_JOB, docker_labels)
 from flashdrive.plan.plan import Plan
 from flashdrive.plan.render import database_upgrades
 
@@ -457,22 +457,27 @@ def _backup_client_caution(plan: Plan, db: str, facts: EngineFacts, version: str
             f"{version}: every backup of database '{db}' would fail; use a backup image with {needed}")
 
 
+def _refusal(holder: Holder, facts: EngineFacts, old: str, new: str, backend: str, *, unannounced: bool = False) -> str:
+    """What the new major's server does with the old major's files where this backend mounts them
+    (`unannounced`: a bump the deploy could upgrade, asked for without `upgraded_from`)."""
+    before, after = facts.major(old), facts.major(new)
+    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
+    if was != looks:
+        return (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
+                f"{was or 'its root'}, and would start empty beside the old files")
+    if unannounced and facts.own_upgrade:
+        return f"{facts.name} {after} {facts.own_upgrade}: no way back to {before}"
+    return (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops first, "
+            f"the deploy waits until it times out")
+
+
 def _unannounced_upgrade(db: str, holder: Holder, facts: EngineFacts, old: str, new: str, backend: str) -> Finding:
     """A major the deploy can upgrade, asked for without `upgraded_from`: the new server would
     start on the old data directory, which it refuses, or empty beside it."""
     before, after = facts.major(old), facts.major(new)
-    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
-    if was != looks:
-        refusal = (f"{facts.name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
-                   f"{was or 'its root'}, and would start empty beside the old files")
-    elif facts.own_upgrade:
-        refusal = f"{facts.name} {after} {facts.own_upgrade}: no way back to {before}"
-    else:
-        refusal = (f"{facts.name} {after} refuses {facts.name} {before}'s data directory, and as the old server stops "
-                   f"first, the deploy waits until it times out")
     return Finding(holder, UNREADABLE, holder.physical or db,
                    f"its version changes from {facts.name} {before} to {after}, a new major, and the spec does not "
-                   f"say `upgraded_from`: {refusal}",
+                   f"say `upgraded_from`: {_refusal(holder, facts, old, new, backend, unannounced=True)}",
                    f"Add `upgraded_from: [\"{old}\"]` to databases.{db}: the deploy then runs {after} on a new "
                    f"{holder.noun}, copies the data across with {after}'s own dump and restore, and keeps "
                    f"{holder.physical or 'the old ' + holder.noun} as the way back; or keep version {old}")
@@ -492,15 +497,9 @@ def _major_finding(db: str, holder: Holder, facts: EngineFacts, old: str, new: s
                        f"its version changes from {name} {before} to {after}: {upgrade.how}",
                        f"Nothing keeps the old files to go back to: back up first (`flashdrive backup run`), then "
                        f"allow it (--allow-data-loss); {keep}")
-    was, looks = facts.volume_data_dir(old, backend), facts.volume_data_dir(new, backend)
-    if was != looks:
-        refusal = (f"{name} {after} looks for its data in {looks or 'the root'} of the {holder.noun}, not in "
-                   f"{was or 'its root'}, and would start empty beside the old files")
-    else:
-        refusal = (f"{name} {after} refuses {name} {before}'s data directory, and as the old server stops first, the "
-                   f"deploy waits until it times out")
     return Finding(holder, UNREADABLE, holder.physical or db,
-                   f"its version changes from {name} {before} to {after}, a new major: {refusal}",
+                   f"its version changes from {name} {before} to {after}, a new major: "
+                   f"{_refusal(holder, facts, old, new, backend)}",
                    f"To upgrade, {upgrade.how}: the deploy does not do that yet. To go ahead now: back up (`flashdrive "
                    f"backup run`), add a database of version {new} beside it under another name, deploy, load the "
                    f"backup's dump into it, point the apps at it, then remove '{db}'; {keep}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, LABEL_DATABASE,
-                               LABEL_DISK, LABEL_ROLE)
+                               LABEL_DISK, LABEL_ROLE, docker_labels)
 from flashdrive.plan.plan import PlannedResource
 
 
@@ -27,15 +27,6 @@ class HolderType:
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
     noun: str  # what the thing is called in messages
-
-
-def docker_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    labels = inputs.get("labels")
-    for item in labels if isinstance(labels, list) else []:  # a plan read from a file may hold anything
-        if isinstance(item, Mapping) and isinstance(item.get("label"), str):
-            found[item["label"]] = str(item.get("value", ""))
-    return found
 
 
 def _docker_name(inputs: Mapping[str, Any]) -> str | None:

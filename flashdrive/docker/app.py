@@ -35,6 +35,7 @@ from flashdrive.docker.release import ReleaseContainer, release_command
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import python_probe, shell_probe
 from flashdrive.model.stack import ResolvedApp, ResolvedStack
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_RELEASE
 
 
 def _health_test(app: ResolvedApp) -> list[str]:
@@ -136,8 +137,7 @@ class DockerApp(pulumi.ComponentResource):
                 ReleaseContainer(name=f"{stack.name}-{app.name}-release",
                                  networks=tuple(f"{stack.name}-{role}" for role in roles),
                                  volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
-                                 labels={"flashdrive.stack": stack.name, "flashdrive.app": app.name,
-                                         "flashdrive.role": "release"}),
+                                 labels={LABEL_STACK: stack.name, LABEL_APP: app.name, LABEL_ROLE: ROLE_RELEASE}),
                 host.host, image, env("release"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[getattr(network, role) for role in roles] + [
                     disks[d.name].volume for d in app.disks] + (depends_on or [])))

@@ -85,11 +85,4 @@ def render_caddyfile(stack: ResolvedStack, cert_dir: str = CERT_DIR) -> str:
 def certificate_sources(stack: ResolvedStack) -> dict[str, str]:
     """Where the edge gets each host's certificate: the ACME CA, its internal CA (default
     domains), or brought from config. Shown in plans."""
-    sources: dict[str, str] = {}
-    for app in sorted(stack.web_apps, key=lambda a: a.name):
-        for domain in app.domains:
-            sources[domain.host] = (f"ACME {stack.acme_ca}" if domain.acme
-                                    else f"brought (config {domain.certificate_config})")
-        if app.default_domain:
-            sources[app.default_domain] = "internal CA (the edge's)"
-    return sources
+    return stack.certificate_sources(acme=f"ACME {stack.acme_ca}", internal="internal CA (the edge's)")

@@ -34,7 +34,7 @@ from flashdrive.cron.records import STATE_DIR
 from flashdrive.cron.schedule import cronsim_source
 from flashdrive.docker.hardening import hardened, labels
 from flashdrive.docker.network import StackNetwork
-from flashdrive.labels import ROLE_CRON
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_CRON, ROLE_CRON_STATE
 from flashdrive.model.stack import ResolvedApp
 
 PROGRAM_DIR = "/flashdrive/cron"
@@ -86,7 +86,7 @@ class DockerCron(pulumi.ComponentResource):
         self.state = docker.Volume(
             f"{stack_name}-{app.name}-cron-state", name=f"{stack_name}-{app.name}-cron-state", driver="local",
             labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in sorted(
-                {"flashdrive.stack": stack_name, "flashdrive.app": app.name, "flashdrive.role": "cron-state"}.items())],
+                {LABEL_STACK: stack_name, LABEL_APP: app.name, LABEL_ROLE: ROLE_CRON_STATE}.items())],
             opts=child)
         state_mount = docker.ContainerVolumeArgs(volume_name=self.state.name, container_path=STATE_DIR)
         # A new volume's root belongs to root; the app's user (whatever the image's is) must write its

@@ -29,6 +29,7 @@ from flashdrive.docker.upgrade import upgrade_command
 from flashdrive.endpoints import DatabaseEndpoint
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
+from flashdrive.labels import LABEL_DATABASE, LABEL_STACK
 
 
 def _variables(db: ResolvedDatabase, password: pulumi.Output, root_password: pulumi.Output) -> dict[str, Any]:
@@ -82,7 +83,7 @@ class DockerDatabase(pulumi.ComponentResource):
         root_password = (credentials.derive(f"databases/{db.name}/root-password") if db.engine == "mysql"
                          else pulumi.Output.secret(""))
         variables = _variables(db, password, root_password)
-        volume_labels = {"flashdrive.stack": stack, "flashdrive.database": db.name}
+        volume_labels = {LABEL_STACK: stack, LABEL_DATABASE: db.name}
         # The volumes of the majors the database ran before stay declared and retained: the way back.
         self.earlier_volumes = [retained_volume(e.volume_name, volume_labels, self, retain) for e in db.earlier]
         self.volume = retained_volume(db.volume_name, volume_labels, self, retain)

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_docker as docker
 
 from flashdrive.model.stack import ResolvedDisk
+from flashdrive.labels import LABEL_DISK, LABEL_STACK
 
 
 def retained_volume(name: str, labels: dict[str, str], parent: pulumi.Resource, retain: bool = True) -> docker.Volume:
@@ -26,6 +27,6 @@ class DockerDisk(pulumi.ComponentResource):
     def __init__(self, stack: str, disk: ResolvedDisk, opts: pulumi.ResourceOptions | None = None,
                  retain: bool = True):
         super().__init__("flashdrive:docker:Disk", disk.volume_name, None, opts)
-        self.volume = retained_volume(disk.volume_name, {"flashdrive.stack": stack, "flashdrive.disk": disk.name}, self,
+        self.volume = retained_volume(disk.volume_name, {LABEL_STACK: stack, LABEL_DISK: disk.name}, self,
                                       retain)
         self.register_outputs({"volume": self.volume.name})

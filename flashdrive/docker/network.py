@@ -11,6 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from flashdrive.labels import LABEL_NETWORK, LABEL_STACK
+
 
 class StackNetwork(pulumi.ComponentResource):
     def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None):
@@ -20,8 +22,8 @@ class StackNetwork(pulumi.ComponentResource):
         def network(role: str, internal: bool) -> docker.Network:
             return docker.Network(
                 f"{stack}-{role}", name=f"{stack}-{role}", driver="bridge", internal=internal,
-                labels=[docker.NetworkLabelArgs(label="flashdrive.stack", value=stack),
-                        docker.NetworkLabelArgs(label="flashdrive.network", value=role)],
+                labels=[docker.NetworkLabelArgs(label=LABEL_STACK, value=stack),
+                        docker.NetworkLabelArgs(label=LABEL_NETWORK, value=role)],
                 opts=child)
 
         self.internal = network("internal", True)

@@ -71,13 +71,7 @@ def certificate_sources(stack: ResolvedStack, cluster: ClusterSettings) -> dict[
     """Where cert-manager gets each host's certificate, for plans."""
     acme = (f"ClusterIssuer {cluster.cluster_issuer}" if cluster.cluster_issuer
             else f"ACME {stack.acme_ca}" if cluster.acme_issuer else "none (no issuer: set tls.email)")
-    sources: dict[str, str] = {}
-    for app in sorted(stack.web_apps, key=lambda a: a.name):
-        for domain in app.domains:
-            sources[domain.host] = acme if domain.acme else f"brought (config {domain.certificate_config})"
-        if app.default_domain:
-            sources[app.default_domain] = "internal CA (the stack's)"
-    return sources
+    return stack.certificate_sources(acme=acme, internal="internal CA (the stack's)")
 
 
 def _slug(host: str) -> str:

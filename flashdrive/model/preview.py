@@ -104,7 +104,7 @@ def _problem(loaded, path: tuple, fallback: tuple, message: str, hint: str) -> P
     return Problem(message, _stack_mark(loaded), format_path(path), hint)
 
 
-def resolve_preview(loaded, number: int, backend: str | None = None) -> ResolvedStack:
+def resolve_preview(loaded, detections, number: int, backend: str | None = None) -> ResolvedStack:
     """The preview's resolved stack: the spec resolved under the preview's name, then `previews:`."""
     from flashdrive.model.resolve import resolve
 
@@ -118,7 +118,7 @@ def resolve_preview(loaded, number: int, backend: str | None = None) -> Resolved
             _stack_mark(loaded), "stack",
             f"shorten `stack:` to at most {keep} characters" if keep > 0 else "use a shorter stack name")])
     renamed = dataclasses.replace(loaded, spec=spec.model_copy(update={"stack": name}))
-    return as_preview(loaded, resolve(renamed, backend), number)
+    return as_preview(loaded, resolve(renamed, detections, backend), number)
 
 
 def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:

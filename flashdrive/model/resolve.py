@@ -22,6 +22,7 @@ from flashdrive.spec.sizes import SIZES
 
 if TYPE_CHECKING:
     from flashdrive.buildpack.detection import Detection
+    from flashdrive.spec.detect import Detections
 
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
@@ -120,10 +121,9 @@ def _procfile_release_owners(spec: Spec) -> set[str]:
     return set(owners.values())
 
 
-def _app(loaded: LoadedSpec, name: str, app: AppSpec, release_owner: bool) -> ResolvedApp:
+def _app(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection | None, release_owner: bool) -> ResolvedApp:
     spec = loaded.spec
     stack = spec.stack
-    detection = loaded.detections.get(name)
     build = command = release = None
     if app.source and detection is not None:
         from flashdrive.buildpack import procfile_command
@@ -193,17 +193,20 @@ def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> Cl
     )
 
 
-def resolve(loaded: LoadedSpec, backend: str | None = None, preview: int | None = None) -> ResolvedStack:
-    """The stack the spec describes, or its preview for pull request `preview` (model/preview.py)."""
+def resolve(loaded: LoadedSpec, detections: Detections, backend: str | None = None,
+            preview: int | None = None) -> ResolvedStack:
+    """The stack the spec describes, or its preview for pull request `preview` (model/preview.py).
+    `detections`: what the detect step found in the source folders (flashdrive/spec/detect.py); an
+    app built from source that has none is resolved without its build (a spec loaded without detection)."""
     if preview is not None:
         from flashdrive.model.preview import resolve_preview
 
-        return resolve_preview(loaded, preview, backend)
+        return resolve_preview(loaded, detections, preview, backend)
     spec = loaded.spec
     stack = spec.stack
     owners = _procfile_release_owners(spec)
     backend = backend or spec.backend
-    apps = {name: _app(loaded, name, app, name in owners) for name, app in spec.apps.items()}
+    apps = {name: _app(loaded, name, app, detections.get(name), name in owners) for name, app in spec.apps.items()}
     return ResolvedStack(
         name=stack,
         # The CLI's --backend is a plain str, checked by argparse's choices, not the Literal.

@@ -299,6 +299,18 @@ class ResolvedStack:
     def web_apps(self) -> list[ResolvedApp]:
         return [app for app in self.apps.values() if app.is_web]
 
+    def certificate_sources(self, *, acme: str, internal: str) -> dict[str, str]:
+        """Where each host's certificate comes from, for plans: `acme` (how the backend names its
+        ACME issuer) for a domain without a certificate of its own, the config key of a brought
+        one, `internal` (who signs them) for the default domains."""
+        sources: dict[str, str] = {}
+        for app in sorted(self.web_apps, key=lambda a: a.name):
+            for domain in app.domains:
+                sources[domain.host] = acme if domain.acme else f"brought (config {domain.certificate_config})"
+            if app.default_domain:
+                sources[app.default_domain] = internal
+        return sources
+
     @property
     def builds(self) -> dict[str, ResolvedBuild]:
         found: dict[str, ResolvedBuild] = {}

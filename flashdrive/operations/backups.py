@@ -379,6 +379,6 @@ def deployed_stack(spec: str | None, stack: str | None) -> str:
     from flashdrive.spec import load_spec
 
     try:
-        return load_spec(spec or "flashdrive.yaml", detect_sources=False).spec.stack
+        return load_spec(spec or "flashdrive.yaml").spec.stack
     except InputError as exc:
         raise InputError(exc.problems + [Problem("or name the deployed stack with --deployed NAME")]) from None

@@ -32,7 +32,7 @@ def resolve_target(stack: str | None, spec: str | None = None) -> Target:
     from flashdrive.spec import load_spec
 
     try:
-        loaded = load_spec(path, detect_sources=False).spec
+        loaded = load_spec(path).spec
     except InputError as exc:
         if stack:  # the named stack is on the engine whatever this folder's spec says
             return Target(stack)

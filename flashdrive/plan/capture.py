@@ -31,10 +31,13 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockEngine, MockMonitor, Mocks, MockSettings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from flashdrive import process
 from flashdrive.plan import wire_values
 from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
                                RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
@@ -316,7 +319,7 @@ def capture(program: Callable[[], Any], *, project: str = "flashdrive", stack: s
 
     def target() -> None:
         try:
-            with _cyclic_gc_paused():
+            with _cyclic_gc_paused(), _no_source_positions():
                 outcome["plan"] = _capture_on_this_thread(program, project, stack, full, secrets, mocks)
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             outcome["error"] = exc
@@ -368,6 +371,35 @@ def _cyclic_gc_paused() -> Iterator[None]:
                 gc.unfreeze()
                 if _gc_was_enabled:
                     gc.enable()
+
+
+_trace_lock = threading.Lock()
+_trace_skips = 0
+_sdk_stack_trace = pulumi_resource._get_stack_trace
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
+@contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Performance only: the SDK reads the Python stack of every resource it registers
+    (traceback.extract_stack, each frame's source line) to tell the engine where in the program
+    the resource was made; no monitor of a capture reads it, and it was a sixth of a one-app
+    plan's capture. Process-wide, so counted like the pause above."""
+    global _trace_skips
+    with _trace_lock:
+        if _trace_skips == 0:
+            pulumi_resource._get_stack_trace = _no_stack_trace
+        _trace_skips += 1
+    try:
+        yield
+    finally:
+        with _trace_lock:
+            _trace_skips -= 1
+            if _trace_skips == 0:
+                pulumi_resource._get_stack_trace = _sdk_stack_trace
 
 
 def _full_key(project: str, key: str) -> str:
@@ -446,10 +478,12 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         asyncio.set_event_loop(None)
         _restore_settings_defaults(pulumi_settings.Settings, _PRISTINE_DEFAULTS)
         # Let what the run left behind (futures, loops, resources in cycles) be finalized here,
-        # on this thread, rather than at some later collection in the caller's thread.
+        # on this thread, rather than at some later collection in the caller's thread; unless the
+        # process ends with its command (flashdrive.cli.main.entry), which frees it all at once.
         thread_loops.clear()
         del loop, executor
-        gc.collect()
+        if not process.ends_after_command:
+            gc.collect()
 
 
 MIN_SCRUBBED_LENGTH = 4

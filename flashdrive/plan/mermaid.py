@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flashdrive.cron.records import jobs_from_labels
 from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE,
                                DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_CONFIG_MAP,
                                K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
                                K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
-                               ROLE_BACKUP_JOB)
+                               ROLE_BACKUP_JOB, docker_labels)
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.preview import dropped_domains, preview_of, seed_of
 from flashdrive.plan.render import app_strategies
@@ -33,14 +34,6 @@ PROVIDED_ENV = ("PORT", "FLASHDRIVE_")
 BACKUP_JOB_ROLES = ("backup", ROLE_BACKUP_JOB)  # the job that reads disks and dumps databases
 _KEEP_DAYS = re.compile(r"keep (\d+) days")
 _DB_PASSWORD_ENV = re.compile(r"^FLASHDRIVE_DB_([A-Z0-9_]+)_PASSWORD$")
-
-
-def _labels(resource: PlannedResource) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in resource.inputs.get("labels") or []:
-        if isinstance(item, Mapping) and isinstance(item.get("label"), str):
-            found[item["label"]] = str(item.get("value", ""))
-    return found
 
 
 def _envs(resource: PlannedResource) -> dict[str, str]:
@@ -127,7 +120,7 @@ def _read_docker(plan: Plan) -> _Stack:
     first_containers: dict[str, PlannedResource] = {}
     backup_jobs: list[PlannedResource] = []
     for resource in plan.resources:
-        labels = _labels(resource)
+        labels = docker_labels(resource.inputs)
         if resource.type == DOCKER_VOLUME:
             volume = str(resource.inputs.get("name", resource.name))
             if LABEL_DISK in labels:
@@ -167,8 +160,7 @@ def _read_docker(plan: Plan) -> _Stack:
                 app.release = True
                 continue
             if role == "cron":  # the scheduler: its jobs are in its labels
-                app.cron = {k.removeprefix("flashdrive.cron."): v for k, v in labels.items()
-                            if k.startswith("flashdrive.cron.")}
+                app.cron = jobs_from_labels(labels)
                 continue
             if role.startswith("cron"):
                 continue
@@ -190,7 +182,7 @@ def _read_docker(plan: Plan) -> _Stack:
             app.uses_databases = _databases_by_password(plan, database_components, first)
             # Passwords derived from stack config (flashdrive/credentials.py) have no resource: the
             # copies' label lists the databases their env refers to.
-            app.uses_databases |= {db for db in _labels(first).get(DATABASES_LABEL, "").split(",")
+            app.uses_databases |= {db for db in docker_labels(first.inputs).get(DATABASES_LABEL, "").split(",")
                                    if db in stack.databases}
     env_names = {re.sub(r"[^A-Za-z0-9]", "_", db).upper(): db for db in stack.databases}
     for job in backup_jobs:

@@ -1,11 +1,8 @@
 """Detect: the step between validation and resolve. The buildpack reads each app's source folder
 (one detection per folder, shared by the apps built from it), and what it finds that contradicts
 the spec is a problem at the spec's own keys: a Procfile without the app's process, gunicorn that
-is not a dependency, Django settings that would refuse the app's hosts.
-
-    sources = check(loaded, problems)                             # validate: the folders that passed
-    loaded.detections = detect_apps(loaded, sources, problems)    # detect (flashdrive.spec.loader.load_spec)
-    resolve(loaded, backend)                                      # reads them, typed (flashdrive.model)
+is not a dependency, Django settings that would refuse the app's hosts. Its problems join
+validation's, so one run reports both (flashdrive/pipeline.py reads the steps in order).
 """
 
 from __future__ import annotations
@@ -15,9 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flashdrive.problems import Problems
 from flashdrive.spec.contract import AppSpec, ScopedValue
-from flashdrive.spec.loader import LoadedSpec
+from flashdrive.spec.loader import Validated
 from flashdrive.spec.rules import _Checker
 
 if TYPE_CHECKING:
@@ -27,9 +23,12 @@ if TYPE_CHECKING:
 Detections = dict[str, "Detection"]  # by app name, for the apps built from source
 
 
-def detect_apps(loaded: LoadedSpec, sources: Mapping[str, Path], problems: Problems) -> Detections:
-    """A detection for every app in `sources` (app → its source folder, as validation passed it)."""
-    return _Detector(loaded, problems).run_on(sources)
+def detect(validated: Validated) -> Detections:
+    """A detection for every app whose source folder passed validation; what contradicts the spec
+    is added to the validation's problems."""
+    if validated.loaded is None:
+        return {}
+    return _Detector(validated.loaded, validated.problems).run_on(validated.sources)
 
 
 class _Detector(_Checker):

@@ -13,16 +13,13 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 
 from flashdrive.problems import InputError, Problem, Problems
 from flashdrive.spec.contract import TAG_PREFIX, Spec
 from flashdrive.spec.yamlpos import Document, Pos, load_yaml_file
-
-if TYPE_CHECKING:
-    from flashdrive.spec.detect import Detections
 
 
 @dataclass
@@ -34,8 +31,6 @@ class LoadedSpec:
     base_dir: Path
     document: Document
     warnings: list[Problem] = field(default_factory=list)
-    # What the detect step found in each app's source folder (flashdrive/spec/detect.py), for resolve.
-    detections: Detections = field(default_factory=dict)
 
     def source_dir(self, app_name: str) -> Path:
         source = self.spec.apps[app_name].source
@@ -301,17 +296,14 @@ def _strip_loc(loc: tuple) -> tuple:
     return tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(TAG_PREFIX) or p == "[key]")))
 
 
-def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], problems: Problems,
-                         detect_sources: bool) -> None:
-    """Run the cross-field rules on the spec minus its broken keys, so every problem shows at once.
+def _what_is_sound(spec_path: Path, doc: Document, errors: list[dict]) -> tuple[LoadedSpec | None, set[str]]:
+    """The spec minus its broken keys, so the cross-field rules (and detection) can still run on it and
+    every problem shows at once; and the paths whose rule problems are dropped.
 
     A typo'd key is simply left out. A broken value falls back to its default, so rule problems
     about the same app or database are dropped (they could be about the default, not the user's
-    value). A missing required key or a broken app/database as a whole leaves nothing sound.
+    value). A missing required key or a broken app/database as a whole leaves nothing sound (None).
     """
-    from flashdrive.spec.detect import detect_apps
-    from flashdrive.spec.rules import check
-
     data = copy.deepcopy(doc.data)
     unsound: set[str] = set()
     for error in errors:
@@ -322,7 +314,7 @@ def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], pro
             target = target[:cut]  # drop the whole list: removing an item would shift the positions
         entity = len(target) >= 1 and target[0] in ("apps", "databases")
         if len(target) < (3 if entity else 2) and error["type"] != "extra_forbidden":
-            return
+            return None, unsound
         parent = data
         for part in target[:-1]:
             parent = parent.get(part) if isinstance(parent, dict) else None
@@ -333,15 +325,8 @@ def _check_what_is_sound(spec_path: Path, doc: Document, errors: list[dict], pro
     try:
         spec = Spec.model_validate(data)
     except pydantic.ValidationError:
-        return
-    found = Problems()
-    repaired = LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc)
-    sources = check(repaired, found)
-    if detect_sources:
-        detect_apps(repaired, sources, found)
-    for problem in found.errors:  # warnings about a repaired spec could be about defaults
-        if not any(problem.path == p or problem.path.startswith((p + ".", p + "[")) for p in unsound):
-            problems.add(problem)
+        return None, unsound
+    return LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc), unsound
 
 
 def _overlay_paths(overlay: Path | str | Sequence[Path | str] | None) -> list[Path]:
@@ -370,30 +355,56 @@ def _require_mapping(doc: Document) -> None:
                                   doc.pos.mark, hint="start with `version: 1` and `stack: NAME` at the left margin")])
 
 
-def load_spec(spec_path: Path | str, overlay_path: Path | str | Sequence[Path | str] | None = None, *,
-              detect_sources: bool = True) -> LoadedSpec:
-    """Load → validate → detect, every problem of the three at once: raises InputError with all of
-    them (warnings included). `detect_sources=False` skips the buildpack (commands that only need
-    the stack's name)."""
-    spec_path = Path(spec_path)
-    doc = load_document(spec_path, overlay_path)
-    problems = Problems(list(doc.problems))
-    _stringify_scalars(doc.data, doc.pos)
-    from flashdrive.spec.detect import detect_apps
+@dataclass
+class Validated:
+    """The validate step's result: the spec (None when nothing of it is sound), the source folders that
+    passed, and the problems so far, which the detect step adds to before `accept` reports them."""
+
+    loaded: LoadedSpec | None
+    sources: dict[str, Path]
+    problems: Problems
+    # Set when the spec itself failed and `loaded` is what is sound of it: its own problems, minus
+    # those under these paths (they could be about a default standing in for a broken value), and
+    # its errors only, join the spec's.
+    failed: Problems | None = None
+    unsound: set[str] = field(default_factory=set)
+
+    def accept(self) -> LoadedSpec:
+        """The spec, or InputError with every problem of validation and detection at once."""
+        if self.failed is not None:
+            for problem in self.problems.errors:  # warnings about a repaired spec could be about defaults
+                if not any(problem.path == p or problem.path.startswith((p + ".", p + "[")) for p in self.unsound):
+                    self.failed.add(problem)
+            raise InputError(self.failed.sorted())
+        if self.problems.errors or self.loaded is None:
+            raise InputError(self.problems.sorted())
+        self.loaded.warnings = self.problems.sorted()
+        return self.loaded
+
+
+def validate(spec_path: Path, doc: Document) -> Validated:
+    """The spec's types (pydantic), then the rules that span several keys (flashdrive/spec/rules.py).
+    Nothing is raised yet: the detect step adds its problems first."""
     from flashdrive.spec.rules import check
 
+    problems = Problems(list(doc.problems))
+    _stringify_scalars(doc.data, doc.pos)
     try:
         spec = Spec.model_validate(doc.data)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False)
         problems.extend(_translate(e, doc) for e in errors)
-        _check_what_is_sound(spec_path, doc, errors, problems, detect_sources)
-        raise InputError(problems.sorted()) from None
+        repaired, unsound = _what_is_sound(spec_path, doc, errors)
+        found = Problems()
+        sources = check(repaired, found) if repaired is not None else {}
+        return Validated(repaired, sources, found, failed=problems, unsound=unsound)
     loaded = LoadedSpec(spec, spec_path, spec_path.resolve().parent, doc)
-    sources = check(loaded, problems)  # validate
-    if detect_sources:
-        loaded.detections = detect_apps(loaded, sources, problems)  # detect
-    if problems.errors:
-        raise InputError(problems.sorted())
-    loaded.warnings = problems.sorted()
-    return loaded
+    return Validated(loaded, check(loaded, problems), problems)
+
+
+def load_spec(spec_path: Path | str, overlay_path: Path | str | Sequence[Path | str] | None = None) -> LoadedSpec:
+    """Load → validate, without detection (commands that need the spec alone: the stack's name, its
+    previews): raises InputError with every problem (warnings included). The whole pipeline, with
+    detection, is flashdrive/pipeline.py."""
+    spec_path = Path(spec_path)
+    return validate(spec_path, load_document(spec_path, overlay_path)).accept()

@@ -9,6 +9,7 @@ import yaml
 
 from buildpack_helpers import FIXTURES, django_app
 from flashdrive.buildpack.starter import SCHEMA_COMMENT, dns_label, stack_name_for_folder
+from flashdrive.pipeline import check_spec
 from flashdrive.spec.loader import load_spec
 
 
@@ -49,7 +50,7 @@ def test_init_writes_a_spec_for_a_django_app_with_postgres_and_redis(cli, projec
 def test_init_output_passes_the_spec_validator(cli, project):
     shutil.copytree(FIXTURES / "pip_django", project / "app")
     assert cli("init", "app").code == 0
-    loaded = load_spec(project / "flashdrive.yaml")
+    loaded = check_spec(project / "flashdrive.yaml").loaded
     assert set(loaded.spec.apps) == {"web", "worker"}
 
 
@@ -163,7 +164,6 @@ def test_init_reads_app_json_env_addons_and_formation(cli, project):
     assert spec["databases"] == {"main": {"engine": "postgres"}}
     assert "  main:  # app.json add-on for DATABASE_URL" in text
     assert "# app.json add-ons with no flashdrive equivalent" in text and "papertrail:choklad" in text
-    from flashdrive.spec.loader import load_spec
     assert load_spec(project / "flashdrive.yaml").spec.apps["web"].nodes == 2
 
 

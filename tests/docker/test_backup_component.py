@@ -13,7 +13,7 @@ import pytest
 from flashdrive.backup_scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 CONTAINER = "docker:index/container:Container"
 SPEC = """\
@@ -39,17 +39,8 @@ backups:
 
 
 @pytest.fixture
-def spec_path(tmp_path):
-    def write(text: str = SPEC):
-        path = tmp_path / "flashdrive.yaml"
-        path.write_text(text)
-        return path
-    return write
-
-
-@pytest.fixture
-def plan(spec_path):
-    return plan_spec(spec_path())
+def plan(write_spec):
+    return plan_spec(write_spec())
 
 
 def containers(plan) -> dict:
@@ -70,7 +61,7 @@ def test_the_job_runs_on_the_spec_schedule_and_prunes_to_keep_days(plan):
     assert "restic check" in prune.split("restic prune", 1)[1]
 
 
-def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(plan, spec_path):
+def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(plan, write_spec):
     job = containers(plan)["shop-backup"]
     crontab = upload(job, "/flashdrive/crontabs/root").splitlines()
     assert crontab[1].startswith("0 5 * * 0 /flashdrive/drill.sh")
@@ -83,7 +74,7 @@ def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(p
         assert line in drill
     # What each dump is stored as is what the drill reads.
     assert "store_dump main main.pgdump" in upload(job, "/flashdrive/backup.sh")
-    weekly = plan_spec(spec_path(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
+    weekly = plan_spec(write_spec(SPEC.replace('keep_days: 14', 'keep_days: 14\n  verify: "@weekly"')))
     # busybox crond knows no macros: written out.
     assert upload(containers(weekly)["shop-backup"], "/flashdrive/crontabs/root").splitlines()[1].startswith(
         "0 0 * * 0 /flashdrive/drill.sh")
@@ -136,13 +127,13 @@ def test_the_repository_volume_is_retained(plan):
     assert {"label": "flashdrive.role", "value": "backups"} in volume.inputs["labels"]
 
 
-def test_disabled_backups_declare_nothing(spec_path):
-    plan = plan_spec(spec_path(SPEC + "  enabled: false\n"))
+def test_disabled_backups_declare_nothing(write_spec):
+    plan = plan_spec(write_spec(SPEC + "  enabled: false\n"))
     assert not [name for name in containers(plan) if name.startswith("shop-backup")]
 
 
-def test_a_failed_dump_is_never_stored_as_an_empty_one(spec_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+def test_a_failed_dump_is_never_stored_as_an_empty_one(write_spec):
+    script = backup_script(resolve(*check_spec(write_spec())))
     # The dump goes to a file; only a successful, non-empty dump reaches restic.
     block = script[script.index("note 'database main (postgres)'"):]
     assert block.index("pg_dump") < block.index("store_dump main main.pgdump")
@@ -165,7 +156,7 @@ def _run_prune(tmp_path, spec_text: str, received: dict[str, int]) -> tuple[list
     fake_received = tmp_path / "received.sh"
     fake_received.write_text("#!/bin/sh\n" + lines)
     fake_received.chmod(0o755)
-    script = prune_script(resolve(load_spec(spec_text))).replace("/flashdrive/received.sh", str(fake_received))
+    script = prune_script(resolve(*check_spec(spec_text))).replace("/flashdrive/received.sh", str(fake_received))
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert result.returncode == 0, result.stderr
@@ -174,20 +165,20 @@ def _run_prune(tmp_path, spec_text: str, received: dict[str, int]) -> tuple[list
     return [snapshot for call in forgotten for snapshot in call], result.stdout + "\n".join(calls)
 
 
-def test_prune_forgets_by_id_exactly_what_was_received_more_than_keep_days_ago(spec_path, tmp_path):
+def test_prune_forgets_by_id_exactly_what_was_received_more_than_keep_days_ago(write_spec, tmp_path):
     # One snapshot received at 03:10 each day for 20 days; keep_days is 14.
     newest = 20_000 * DAY + 3 * 3600 + 600
     received = {f"{day:064x}": newest - day * DAY for day in range(20)}
-    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    forgotten, log = _run_prune(tmp_path, write_spec(), received)
     assert sorted(forgotten) == sorted(f"{day:064x}" for day in range(14, 20))
     assert "prune" in log.splitlines() and "check" in log.splitlines()
 
 
-def test_prune_counts_days_from_the_newest_snapshot_so_stopped_backups_keep_their_history(spec_path, tmp_path):
+def test_prune_counts_days_from_the_newest_snapshot_so_stopped_backups_keep_their_history(write_spec, tmp_path):
     # The last backup was a year ago: nothing of its last 14 days goes.
     newest = 20_000 * DAY
     received = {f"{day:064x}": newest - day * DAY for day in range(14)}
-    forgotten, log = _run_prune(tmp_path, spec_path(), received)
+    forgotten, log = _run_prune(tmp_path, write_spec(), received)
     assert forgotten == [] and "prune" not in log.splitlines()
 
 
@@ -223,12 +214,12 @@ def test_a_remote_repository_s_received_time_is_when_the_prune_first_saw_it(tmp_
     assert int(second["c"]) >= int(first["b"])
 
 
-def test_s3_targets_give_the_prune_job_its_own_keys(spec_path):
+def test_s3_targets_give_the_prune_job_its_own_keys(write_spec):
     spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target:\n    s3:\n"
                         "      endpoint: https://s3.example.com\n      bucket: b/shop\n"
                         "      access_key: {config: writerKey}\n      secret_key: {config: writerSecret}\n"
                         "      prune: {access_key: {config: pruneKey}, secret_key: {config: pruneSecret}}\n")
-    plan = plan_spec(spec_path(spec), config={"writerKey": "WRITER-ID", "writerSecret": "w-secret",
+    plan = plan_spec(write_spec(spec), config={"writerKey": "WRITER-ID", "writerSecret": "w-secret",
                                               "pruneKey": "PRUNE-ID", "pruneSecret": "p-secret"})
     c = containers(plan)
     ledger = plan.get("shop-backup-ledger", "docker:index/volume:Volume")
@@ -239,18 +230,18 @@ def test_s3_targets_give_the_prune_job_its_own_keys(spec_path):
     assert "w-secret" not in json.dumps(plan.to_json()) and "p-secret" not in json.dumps(plan.to_json())
 
 
-def test_a_remote_target_without_prune_keys_is_warned_about(spec_path, capsys):
+def test_a_remote_target_without_prune_keys_is_warned_about(write_spec, capsys):
     from flashdrive.cli.main import main
 
     spec = SPEC.replace("  keep_days: 14\n", "  keep_days: 14\n  target: {rest: {url: 'https://b.example.com/s'}}\n")
-    assert main(["validate", str(spec_path(spec))]) == 0
+    assert main(["validate", str(write_spec(spec))]) == 0
     err = capsys.readouterr().err
     assert "warning: backups.target.rest: the backup job and the prune job share one set of credentials" in err
     assert "prune: {url:" in err
 
 
-def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, write_spec):
+    script = backup_script(resolve(*check_spec(write_spec())))
     # Every use of a password variable hands it over in the environment of one command, or to a
     # shell function (no new process): never as a command's argument, which `ps` shows.
     for line in script.splitlines():
@@ -264,8 +255,8 @@ def test_no_password_is_on_a_command_line_of_the_backup_containers(plan, spec_pa
         assert "PASS" not in command and "apk" not in command, (name, command)
 
 
-def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(spec_path, tmp_path):
-    script = backup_script(resolve(load_spec(spec_path())))
+def test_the_backup_job_installs_nothing_and_says_which_client_its_image_lacks(write_spec, tmp_path):
+    script = backup_script(resolve(*check_spec(write_spec())))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("restic", "redis-cli", "mysqldump", "mongodump", "mktemp", "date", "rm", "tail", "cat", "sh",

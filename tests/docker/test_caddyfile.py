@@ -11,7 +11,7 @@ import pytest
 
 from flashdrive.docker.caddyfile import certificate_sources, render_caddyfile
 from flashdrive.model import resolve
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 SPEC = """\
 version: 1
@@ -40,7 +40,7 @@ apps:
 def stack(tmp_path):
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text(SPEC)
-    return resolve(load_spec(spec))
+    return resolve(*check_spec(spec))
 
 
 def _site(caddyfile: str, host: str) -> str:
@@ -125,7 +125,7 @@ def test_real_caddy_validates_a_stack_without_web_apps(tmp_path):
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text("version: 1\nstack: jobs\napps:\n  q: {image: busybox, type: worker}\n")
     config = tmp_path / "Caddyfile"
-    config.write_text(render_caddyfile(resolve(load_spec(spec))))
+    config.write_text(render_caddyfile(resolve(*check_spec(spec))))
     env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
     result = subprocess.run([caddy, "validate", "--config", str(config), "--adapter", "caddyfile"],
                             capture_output=True, text=True, env=env, timeout=120)
@@ -141,7 +141,7 @@ def _with_tls(tmp_path, tls: str, domains: str = "[shop.example.com]"):
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text(f"version: 1\nstack: shop\ntls: {tls}\napps:\n  web:\n    image: ghcr.io/acme/web:1.4\n"
                     f"    domains: {domains}\n")
-    return resolve(load_spec(spec))
+    return resolve(*check_spec(spec))
 
 
 def test_custom_domains_ask_lets_encrypt_production_by_default_and_no_other_ca(stack):

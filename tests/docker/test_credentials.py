@@ -10,8 +10,7 @@ import pytest
 
 from flashdrive.credentials import Credentials, MasterKeyMissing, derive_value
 from flashdrive.plan import ProgramError, capture, plan_spec
-from flashdrive.program import build_stack
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import run_pipeline
 
 SPEC = """\
 version: 1
@@ -72,9 +71,8 @@ def test_no_credential_is_a_random_resource_on_either_backend(spec):
 
 
 def test_a_stack_without_a_master_key_fails_with_how_to_set_it(spec):
-    loaded = load_spec(spec)
     with pytest.raises(ProgramError) as failed:
-        capture(lambda: build_stack(loaded))
+        run_pipeline(spec, build_in=lambda checked, program: capture(program))
     assert isinstance(failed.value.cause, MasterKeyMissing) and isinstance(failed.value.cause, pulumi.RunError)
     assert 'pulumi config set --secret flashdrive:masterKey "$(openssl rand -hex 32)"' in str(failed.value)
 

@@ -11,6 +11,7 @@ import pytest
 from cli_helpers import copy_of
 
 from flashdrive.cron import scheduler as scheduler_module
+from flashdrive.labels import docker_labels
 from flashdrive.plan import plan_spec
 from flashdrive.plan.render import render
 
@@ -50,15 +51,6 @@ databases:
 
 
 @pytest.fixture
-def write_spec(tmp_path):
-    def write(text: str = SPEC) -> Path:
-        path = tmp_path / "flashdrive.yaml"
-        path.write_text(text)
-        return path
-    return write
-
-
-@pytest.fixture
 def plan(write_spec):
     return plan_spec(write_spec())
 
@@ -66,23 +58,19 @@ def plan(write_spec):
 def container(plan, name):
     if name.endswith("-cron"):  # the scheduler, named by its version
         app = name.split("-")[1]
-        [found] = [c for c in plan.by_type(CONTAINER) if labels(c).get("flashdrive.role") == "cron"
-                   and labels(c)["flashdrive.app"] == app]
+        [found] = [c for c in plan.by_type(CONTAINER) if docker_labels(c.inputs).get("flashdrive.role") == "cron"
+                   and docker_labels(c.inputs)["flashdrive.app"] == app]
         return found
     return plan.get(name, CONTAINER)
 
 
-def labels(resource) -> dict[str, str]:
-    return {item["label"]: item["value"] for item in resource.inputs["labels"]}
-
-
 def test_each_app_with_jobs_gets_one_scheduler_and_an_app_without_none(plan):
-    schedulers = [c for c in plan.by_type(CONTAINER) if labels(c).get("flashdrive.role") == "cron"]
-    assert sorted(labels(c)["flashdrive.app"] for c in schedulers) == ["api", "web"]
+    schedulers = [c for c in plan.by_type(CONTAINER) if docker_labels(c.inputs).get("flashdrive.role") == "cron"]
+    assert sorted(docker_labels(c.inputs)["flashdrive.app"] for c in schedulers) == ["api", "web"]
     web = container(plan, "shop-web-cron")
     assert web.parent.endswith("flashdrive:docker:Cron::shop-web-cron")
-    assert labels(web)["flashdrive.cron.clearsessions"] == "@daily"
-    assert labels(web)["flashdrive.cron.report"] == "*/15 9-17 * * mon-fri"
+    assert docker_labels(web.inputs)["flashdrive.cron.clearsessions"] == "@daily"
+    assert docker_labels(web.inputs)["flashdrive.cron.report"] == "*/15 9-17 * * mon-fri"
 
 
 def test_the_scheduler_is_created_before_the_old_one_is_removed_and_waits_for_its_longest_job(plan):

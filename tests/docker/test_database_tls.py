@@ -35,19 +35,17 @@ class _KeyMocks(PlanMocks):
         return resource_id, state
 
 
-def _plan(tmp_path, mocks=None):
-    path = tmp_path / "flashdrive.yaml"
-    path.write_text(SPEC)
+def _plan(path, mocks=None):
     if mocks is None:
         return plan_spec(path)
-    from flashdrive.program import build_stack
-    from flashdrive.spec.loader import load_spec
-    return capture(lambda: build_stack(load_spec(path)), mocks=mocks,
-                   config={"flashdrive:masterKey": "test-master-key"}, secret_config_keys=["flashdrive:masterKey"])
+    from flashdrive.pipeline import run_pipeline
+    return run_pipeline(path, build_in=lambda checked, program: capture(
+        program, mocks=mocks, config={"flashdrive:masterKey": "test-master-key"},
+        secret_config_keys=["flashdrive:masterKey"]))
 
 
-def test_one_stack_ca_signs_a_certificate_for_postgres_and_for_mysql_only(tmp_path):
-    plan = _plan(tmp_path)
+def test_one_stack_ca_signs_a_certificate_for_postgres_and_for_mysql_only(write_spec):
+    plan = _plan(write_spec())
     assert [r.name for r in plan.by_type("tls:index/selfSignedCert:SelfSignedCert")] == ["shop-ca"]
     signed = {r.name: r.inputs for r in plan.by_type("tls:index/locallySignedCert:LocallySignedCert")}
     assert set(signed) == {"shop-main-tls", "shop-orders-tls"}
@@ -57,8 +55,8 @@ def test_one_stack_ca_signs_a_certificate_for_postgres_and_for_mysql_only(tmp_pa
     assert requests["shop-main-tls-request"]["dnsNames"] == ["main", "shop-main", "localhost"]
 
 
-def test_postgres_and_mysql_start_with_tls_on_and_plain_still_allowed(tmp_path):
-    containers = {r.name: r.inputs for r in _plan(tmp_path).by_type(CONTAINER)}
+def test_postgres_and_mysql_start_with_tls_on_and_plain_still_allowed(write_spec):
+    containers = {r.name: r.inputs for r in _plan(write_spec()).by_type(CONTAINER)}
     postgres = containers["shop-main"]["command"]
     assert postgres[:2] == ["sh", "-c"]
     assert postgres[2].startswith("chown postgres:postgres /etc/flashdrive/tls/server.key && chmod 600 ")
@@ -74,8 +72,8 @@ def test_postgres_and_mysql_start_with_tls_on_and_plain_still_allowed(tmp_path):
     assert "tls" not in json.dumps(containers["shop-docs"])
 
 
-def test_the_private_key_never_shows_in_the_plan(tmp_path):
-    plan = _plan(tmp_path, _KeyMocks())
+def test_the_private_key_never_shows_in_the_plan(write_spec):
+    plan = _plan(write_spec(), _KeyMocks())
     text = plan.to_json()
     assert "not-a-real-key" not in text
     key_uploads = [u for r in plan.by_type(CONTAINER) for u in r.inputs.get("uploads") or []

@@ -16,7 +16,7 @@ from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
 from flashdrive.plan.markdown import render_markdown
 from flashdrive.plan.render import render_text
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 COMMAND = "command:local:Command"
 CONTAINER = "docker:index/container:Container"
@@ -96,7 +96,7 @@ def run_script(tmp_path: Path, state: str, copy_exit: int = 0,
                ) -> tuple[subprocess.CompletedProcess, list[str]]:
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text(SPEC.replace('postgres, version: "%s"%s', database))
-    db = resolve(load_spec(spec)).databases["main"]
+    db = resolve(*check_spec(spec)).databases["main"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "docker").write_text(FAKE_DOCKER)

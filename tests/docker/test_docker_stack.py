@@ -46,15 +46,6 @@ databases:
 
 
 @pytest.fixture
-def write_spec(tmp_path):
-    def write(text: str = SPEC):
-        path = tmp_path / "flashdrive.yaml"
-        path.write_text(text)
-        return path
-    return write
-
-
-@pytest.fixture
 def plan(write_spec):
     return plan_spec(write_spec(), config={"flashdrive:apiToken": "tok-very-secret"})
 

@@ -14,8 +14,7 @@ import pytest
 from cli_helpers import copy_of, unversioned
 from flashdrive.plan import PlanMocks, capture, plan_spec
 from flashdrive.plan.planner import placeholder
-from flashdrive.program import build_stack
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/django-shop/flashdrive.yaml"
@@ -83,9 +82,9 @@ def test_main_py_registers_exactly_what_plan_shows(spec, overlay, config):
     assert [r.to_dict() for r in from_main.resources] == [r.to_dict() for r in planned.resources]
     assert from_main.outputs == planned.outputs
     # The same plaintext too: a plan masks secrets, so compare what the engine would receive.
-    loaded = load_spec(spec, overlay)
-    capture(lambda: build_stack(loaded), config={**{f"flashdrive:{k}": v for k, v in config.items()}, **master},
-            secret_config_keys=secret_keys, mocks=plan_mocks)
+    run_pipeline(spec, overlay, build_in=lambda checked, program: capture(
+        program, config={**{f"flashdrive:{k}": v for k, v in config.items()}, **master},
+        secret_config_keys=secret_keys, mocks=plan_mocks))
     assert main_mocks.inputs == plan_mocks.inputs
     # And the stack really is the one asked for: the overlay's stack name, the config values in clear.
     names = " ".join(main_mocks.inputs)

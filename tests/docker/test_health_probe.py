@@ -19,7 +19,7 @@ import pytest
 from flashdrive.docker.caddyfile import render_caddyfile
 from flashdrive.health_probe import probe_headers, python_probe, shell_probe
 from flashdrive.model.resolve import resolve
-from flashdrive.spec.loader import load_spec
+from flashdrive.pipeline import check_spec
 
 PUBLIC = "shop.example.com"
 
@@ -129,7 +129,7 @@ apps:
 def test_the_probe_host_is_the_first_domain_else_the_default_domain(tmp_path):
     path = tmp_path / "flashdrive.yaml"
     path.write_text(SPEC)
-    stack = resolve(load_spec(path))
+    stack = resolve(*check_spec(path))
     assert stack.apps["web"].probe_host == "shop.example.com"
     assert stack.apps["api"].probe_host == "api.shop.localhost"
     assert probe_headers(stack.apps["web"]) == {"Host": "shop.example.com", "X-Forwarded-Proto": "https"}

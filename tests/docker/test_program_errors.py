@@ -26,7 +26,7 @@ def spec(tmp_path):
      "app/.flashdrive/Dockerfile: Permission denied"),
 ])
 def test_errors_while_building_the_stack_are_run_errors_with_the_message_only(spec, monkeypatch, error, shown):
-    def build_stack(loaded, backend=None):
+    def build_stack(model):
         raise error
 
     monkeypatch.setattr(flashdrive.program, "build_stack", build_stack)

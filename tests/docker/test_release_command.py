@@ -16,7 +16,7 @@ from flashdrive.docker.release import ReleaseContainer, release_environment, rel
 from flashdrive.model import resolve
 from cli_helpers import copy_of
 from flashdrive.plan import plan_spec
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 COMMAND = "command:local:Command"
 CONTAINER = "docker:index/container:Container"
@@ -60,7 +60,7 @@ SECRET = "tok-very-secret-value"
 def app(tmp_path):
     spec = tmp_path / "flashdrive.yaml"
     spec.write_text(SPEC)
-    return resolve(load_spec(spec)).apps["web"]
+    return resolve(*check_spec(spec)).apps["web"]
 
 
 CONTAINER_SETTINGS = ReleaseContainer(name="shop-web-release", networks=("shop-internal", "shop-egress"),

@@ -3,7 +3,7 @@
     python tests/e2e/deploy.py up SPEC [--overlay FILE]... [--config KEY=VALUE]... [--preview N] [--json]
     python tests/e2e/deploy.py down SPEC [--overlay FILE]... [--preview N]
 
-`up` runs the real program (flashdrive.program.build_stack) under the recording monitor, with the
+`up` runs the real pipeline (flashdrive.pipeline.run_pipeline) under the recording monitor, with the
 engine stand-in (provider.py) creating, updating, replacing and deleting on the engine against the
 stack's state, kept in `$FLASHDRIVE_E2E_HOME/<stack>/state.json` (default /tmp/flashdrive-e2e).
 The spec runs with the local stand-in images (tests/e2e/images, built when missing or stale)
@@ -52,7 +52,7 @@ from flashdrive.plan import capture  # noqa: E402
 from flashdrive.plan.capture import ProgramError  # noqa: E402
 from flashdrive.plan.plan import Plan  # noqa: E402
 from flashdrive.problems import InputError  # noqa: E402
-from flashdrive.program import build_stack  # noqa: E402
+from flashdrive.pipeline import run_pipeline  # noqa: E402
 from flashdrive.spec import load_spec  # noqa: E402
 
 HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -126,7 +126,7 @@ class DeployFailed(Exception):
 
 def resolve_stack_name(spec: Path, overlays: list[Path]) -> str:
     """The stack's name as the spec and its overlays say (the stand-in overlay does not change it)."""
-    return load_spec(spec, overlays, detect_sources=False).spec.stack
+    return load_spec(spec, overlays).spec.stack
 
 
 def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config: dict[str, str] | None = None,
@@ -150,10 +150,13 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
         images = builder.build_all(log=log)
     try:
         e2e_overlay = stand_in_overlay(stack_folder(name), images, stack)
-        loaded = load_spec(spec, overlays + [e2e_overlay])
+        # Load → validate → detect now; `program` resolves and builds under the engine stand-in below.
+        checked, program = run_pipeline(spec, overlays + [e2e_overlay], preview=preview,
+                                        build_in=lambda checked, program: (checked, program))
+        loaded = checked.loaded
         if preview is not None:
             base = loaded.spec.stack
-            resolve_preview(loaded, preview)  # a preview that cannot be made fails here, as the spec's own problems
+            resolve_preview(loaded, checked.detections, preview)  # a preview that cannot be made fails here, as the spec's own problems
     except InputError as exc:
         raise DeployFailed("\n".join(p.format() for p in exc.problems)) from None
     name = loaded.spec.stack if preview is None else preview_stack_name(loaded.spec.stack, preview)
@@ -163,7 +166,7 @@ def deploy_stack(spec: Path | str, *, overlays: list[Path] | None = None, config
     config = {**own, **({PREVIEW_KEY: str(preview)} if preview is not None else {}), **(config or {})}
     started = time.perf_counter()
     try:
-        plan = capture(lambda: build_stack(loaded, preview=preview), config=config, secret_config_keys=list(config),
+        plan = capture(program, config=config, secret_config_keys=list(config),
                        mocks=mocks)
         changes = mocks.finish()
     except (ProgramError, CreateFailed, ProtectedResource) as exc:

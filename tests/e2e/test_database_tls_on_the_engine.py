@@ -77,8 +77,7 @@ def _upload(container: str, uploads: list[dict]) -> None:
 @pytest.fixture(scope="module")
 def databases(tmp_path_factory, stand_in_images):
     """The stack's two databases run as the program registered them, on a network of their own."""
-    from flashdrive.program import build_stack
-    from flashdrive.spec.loader import load_spec
+    from flashdrive.pipeline import run_pipeline
 
     stack = f"realapps-tls-{uuid.uuid4().hex[:6]}"
     folder = tmp_path_factory.mktemp("tls")
@@ -97,8 +96,8 @@ def databases(tmp_path_factory, stand_in_images):
     mocks = _RealTLS()
     # The stack's master key, as `flashdrive up` sets it on a first run (passwords derive from it).
     config = {"flashdrive:masterKey": uuid.uuid4().hex * 2}
-    capture(lambda: build_stack(load_spec(folder / "flashdrive.yaml")), config=config,
-            secret_config_keys=list(config), mocks=mocks)
+    run_pipeline(folder / "flashdrive.yaml", build_in=lambda checked, program: capture(
+        program, config=config, secret_config_keys=list(config), mocks=mocks))
     network = f"{stack}-net"
     docker("network", "create", network)
     created: list[str] = []

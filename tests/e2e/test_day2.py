@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -16,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from deploy import destroy_stack
-from harness import EXAMPLE, Deployment, edge_root_ca, retry, temp_folder
+from harness import EXAMPLE, BoundedLoad, Deployment, edge_root_ca, https, retry, temp_folder
 from provider import docker
 
 from flashdrive.labels import EDGE_CADDYFILE, LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_RUN
@@ -221,42 +218,6 @@ def test_logs_follow_picks_up_the_copies_a_deploy_replaces(stack):
     assert follower.returncode == 0
 
 
-class Load:
-    """Sequential HTTPS requests through the edge on loopback, until stopped or bounded out."""
-
-    def __init__(self, address: str, host: str, ca: str):
-        self.address, self.port, self.host = address, 443, host
-        self.context = ssl.create_default_context(cadata=ca)
-        self.ok, self.failures = 0, []
-        self.nodes: set[str] = set()
-        self.stop = threading.Event()
-
-    def request(self) -> None:
-        raw = socket.create_connection((self.address, self.port), timeout=10)
-        connection = http.client.HTTPSConnection(self.address, self.port, context=self.context, timeout=10)
-        connection.sock = self.context.wrap_socket(raw, server_hostname=self.host)
-        try:
-            connection.request("GET", "/healthz", headers={"Host": self.host})
-            response = connection.getresponse()
-            body = response.read()
-            if response.status != 200:
-                self.failures.append(f"{time.strftime('%H:%M:%S')} {response.status}: {body[:200]!r}")
-            else:
-                self.ok += 1
-        finally:
-            connection.close()
-
-    def run(self) -> None:
-        started = time.monotonic()
-        while not self.stop.is_set() and self.ok + len(self.failures) < LOAD_REQUESTS_MAX \
-                and time.monotonic() - started < LOAD_SECONDS_MAX:
-            try:
-                self.request()
-            except Exception as exc:  # noqa: BLE001 - every failure counts, whatever it is
-                self.failures.append(f"{time.strftime('%H:%M:%S')} {exc!r}")
-            time.sleep(0.02)
-
-
 def edge_retries(stack) -> bool:
     """Whether the edge retries a request on another copy (lb_try_duration), as the zero-downtime
     edge does: without it no restart can avoid failing the requests in flight to a copy that stops."""
@@ -267,27 +228,23 @@ def test_restart_under_load_fails_no_request(stack):
     assert edge_retries(stack), "the generated edge retries another copy"
     host = f"web.{STACK}.localhost"
     assert stack.address.startswith("127.")
-    load = Load(stack.address, host, edge_root_ca(stack))
-    retry(load.request, seconds=90)
-    load.failures.clear()
+    ca = edge_root_ca(stack)
+    retry(lambda: https(host, "/healthz", ca_pem=ca, address=stack.address), seconds=90)
     before = {n: docker("inspect", "--format", "{{.State.StartedAt}}", stack.container(f"web-{n}")).stdout for n in (1, 2)}
-    thread = threading.Thread(target=load.run)
-    thread.start()
-    try:
+    with BoundedLoad(host, ca, stack.address, path="/healthz", max_requests=LOAD_REQUESTS_MAX,
+                     max_seconds=LOAD_SECONDS_MAX) as load:
         time.sleep(2)
         restarted = flashdrive("restart", "web", "--deployed", STACK)
         time.sleep(2)
-    finally:
-        load.stop.set()
-        thread.join(LOAD_SECONDS_MAX)
     print(f"[e2e] {restarted.stdout}", file=sys.stderr)
     assert restarted.returncode == 0, restarted.stderr
     assert "web.1 is up again" in restarted.stdout and "web.2 is up again" in restarted.stdout
     after = {n: docker("inspect", "--format", "{{.State.StartedAt}}", stack.container(f"web-{n}")).stdout for n in (1, 2)}
     assert all(after[n] != before[n] for n in (1, 2))
-    assert load.ok > 50
-    print(f"[e2e] restart under load: {load.ok} requests, {len(load.failures)} failed", file=sys.stderr)
-    assert load.failures == [], f"{len(load.failures)} of {load.ok + len(load.failures)} failed: {load.failures[:5]}"
+    ok = len(load.results) - len(load.failures)
+    assert ok > 50
+    print(f"[e2e] restart under load: {ok} requests, {len(load.failures)} failed", file=sys.stderr)
+    assert load.failures == [], f"{len(load.failures)} of {len(load.results)} failed: {load.failures[:5]}"
 
 
 def test_restart_of_an_unknown_app_names_the_apps(stack):

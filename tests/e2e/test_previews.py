@@ -21,7 +21,7 @@ from provider import docker
 from flashdrive.cli.main import main
 from flashdrive.docker.seed import restore_script_inside
 from flashdrive.model import resolve
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ def snapshot_ids(base: Deployment) -> list[str]:
 def restore_inside(images: dict[str, str], overlay, password: str) -> subprocess.CompletedProcess:
     """The seed's own script, run as the seed runs it (base's repository read-only, restic image),
     without a network: for the answers it gives before it restores anything."""
-    preview = resolve(load_spec(EXAMPLE, [overlay]), preview=NUMBER)
+    preview = resolve(*check_spec(EXAMPLE, [overlay]), preview=NUMBER)
     return subprocess.run(
         ["docker", "run", "--rm", "--network=none", "--env", "RESTIC_PASSWORD",
          f"--mount=type=volume,source={BASE}-backups,target=/repository,readonly", "--entrypoint=/bin/sh",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from flashdrive.plan import Plan, plan_loaded
+import yaml
+
+from flashdrive.plan import Plan, plan_spec
 from flashdrive.plan.manifests import manifests
-from flashdrive.spec import load_spec
+from flashdrive.spec.loader import load_document
 from flashdrive.spec.contract import KubernetesSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,9 +17,9 @@ HERE = Path(__file__).resolve().parent
 MARKET = HERE / "specs/market/flashdrive.yaml"
 PREVIEWED = HERE / "specs/preview/flashdrive.yaml"  # a stack whose previews are seeded from its backups
 
-# What a team adds to run the example on a cluster: a registry for the image built from source,
-# a storage class that offers ReadWriteMany (two copies share a disk), a cert-manager issuer.
-CLUSTER = KubernetesSpec(registry="registry.example.com/shop", storage_class="standard-rwx", cluster_issuer="letsencrypt")
+# The overlay a team adds to run the example on a cluster (registry, storage class, issuer).
+ON_A_CLUSTER = HERE / "specs/on_a_cluster.yaml"
+CLUSTER = KubernetesSpec.model_validate(yaml.safe_load(ON_A_CLUSTER.read_text())["kubernetes"])
 
 
 def example_cases() -> list[tuple[str, str | None]]:
@@ -32,19 +33,18 @@ def example_cases() -> list[tuple[str, str | None]]:
     return cases
 
 
-def on_a_cluster(loaded):
-    """The spec with CLUSTER's settings, unless it has `kubernetes:` settings of its own."""
-    if "kubernetes" in loaded.spec.model_fields_set:
-        return loaded
-    return dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"kubernetes": CLUSTER}))
+def on_a_cluster(spec: str | Path, overlay: str | Path | None) -> list[Path | str]:
+    """The overlays that put the spec on a cluster: CLUSTER's settings, unless it has `kubernetes:` settings of its own."""
+    overlays: list[Path | str] = [overlay] if overlay else []
+    if "kubernetes" in load_document(Path(spec), overlays).data:
+        return overlays
+    return [*overlays, ON_A_CLUSTER]
 
 
 def plan_for(spec: str | Path, overlay: str | Path | None = None, *, backend: str = "kubernetes",
              config: dict[str, str] | None = None, preview: int | None = None) -> Plan:
-    loaded = load_spec(spec, overlay)
-    if backend == "kubernetes":
-        loaded = on_a_cluster(loaded)
-    return plan_loaded(loaded, backend=backend, config=config, preview=preview)
+    overlays = on_a_cluster(spec, overlay) if backend == "kubernetes" else overlay
+    return plan_spec(spec, overlays, backend=backend, config=config, preview=preview)
 
 
 def objects(plan: Plan) -> dict[tuple[str, str], dict]:

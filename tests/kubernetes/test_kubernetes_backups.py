@@ -14,7 +14,7 @@ from flashdrive.kubernetes.backup import dump_command
 from flashdrive.model import resolve
 from flashdrive.plan.manifests import manifests
 from flashdrive.plan.wire_values import SECRET
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 
 def _backup_pod(plan) -> dict:
@@ -131,7 +131,7 @@ def _stub(directory, name: str, body: str) -> None:
 
 @pytest.mark.parametrize("engine_db, tool", [("orders", "mysqldump"), ("catalog", "mongodump")])
 def test_a_failed_dump_fails_the_run_and_leaves_no_dump(tmp_path, engine_db, tool):
-    db = resolve(load_spec(MARKET)).databases[engine_db]
+    db = resolve(*check_spec(MARKET)).databases[engine_db]
     bin_dir, out = tmp_path / "bin", tmp_path / "dumps"
     bin_dir.mkdir(), out.mkdir()
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "DB_PASSWORD": "pw"}

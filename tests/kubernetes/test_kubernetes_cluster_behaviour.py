@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from _k8s_helpers import objects, plan_for, pod_templates
 
-from flashdrive.diff.holders import docker_labels
+from flashdrive.labels import docker_labels
 from flashdrive.kubernetes.disk import write_check
 from flashdrive.plan.manifests import manifests
 from flashdrive.spec.sizes import SIZES

@@ -20,7 +20,7 @@ from flashdrive.diff import diff_plans
 from flashdrive.kubernetes.preview import SEED_DIR, SeedSource, fetch_script, load_command
 from flashdrive.plan import render
 from flashdrive.plan.manifests import manifests
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 BASE_NS, PREVIEW_NS = "shop-prod", "shop-prod-pr-7"
 
@@ -275,10 +275,9 @@ esac
 
 
 def _run_fetch(tmp_path: Path, state: str, **env: str) -> tuple[subprocess.CompletedProcess, Path]:
-    loaded = load_spec(PREVIEWED)
     from flashdrive.model import resolve
 
-    model = resolve(loaded, "kubernetes")
+    model = resolve(*check_spec(PREVIEWED), "kubernetes")
     seed_dir = tmp_path / "seed"
     for disk in model.disks:
         (seed_dir / "disks" / disk.name).mkdir(parents=True)
@@ -376,7 +375,7 @@ def test_the_seed_job_and_its_pod_go_after_it_finished_and_its_report_clears_the
 def test_a_load_without_a_dump_does_nothing(database):
     from flashdrive.model import resolve
 
-    db = resolve(load_spec(PREVIEWED), "kubernetes").databases[database]
+    db = resolve(*check_spec(PREVIEWED), "kubernetes").databases[database]
     result = subprocess.run(["sh", "-c", load_command(db).replace(SEED_DIR, "/nonexistent-seed")],
                             capture_output=True, text=True)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

@@ -287,3 +287,38 @@ def test_program_logs_are_collected_not_printed(capfd):
     assert ("info", "just so you know") in plan.logs
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_a_capture_reads_no_python_stack_and_leaves_the_sdk_as_it_found_it(monkeypatch):
+    import traceback
+
+    import pulumi.runtime.resource as sdk_resource
+
+    sdk_stack_trace = sdk_resource._get_stack_trace
+    reads = []
+    extract_stack = traceback.extract_stack
+    monkeypatch.setattr(traceback, "extract_stack", lambda *a, **k: reads.append(1) or extract_stack(*a, **k))
+    plan = capture(programs.sample_program, config=CONFIG, secret_config_keys=SECRET_KEYS)
+    assert plan.by_type(CONTAINER) and reads == []
+    assert sdk_resource._get_stack_trace is sdk_stack_trace  # a real `pulumi up` still sends source positions
+
+
+def test_only_the_one_shot_command_leaves_the_capture_s_garbage_to_the_exit(monkeypatch):
+    import gc
+
+    from flashdrive import process
+
+    def garbage_left(ends_after_command: bool) -> int:
+        monkeypatch.setattr(process, "ends_after_command", ends_after_command)
+        gc.collect()
+        capture(programs.sample_program, config=CONFIG, secret_config_keys=SECRET_KEYS)
+        return gc.collect()
+
+    enabled = gc.isenabled()
+    gc.disable()  # as the command runs: no automatic collection frees it meanwhile
+    try:
+        going_on, ending = garbage_left(False), garbage_left(True)
+    finally:
+        if enabled:
+            gc.enable()
+    assert going_on * 5 < ending  # the program's futures, tasks and resources are freed by the capture itself

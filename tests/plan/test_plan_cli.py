@@ -1,4 +1,4 @@
-"""`flashdrive plan`, with flashdrive.program.build_stack replaced by a small test program."""
+"""`flashdrive plan`, with the build step (flashdrive.program.build_stack) replaced by a small test program."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def seen(monkeypatch):
     """Replace the real program with one that records what it was given and reads the config."""
     calls: dict = {}
 
-    def build_stack(loaded, backend=None):
-        calls["backend"], calls["stack"] = backend, loaded.spec.stack
+    def build_stack(model):
+        calls["backend"], calls["stack"] = model.backend, model.name
         token = pulumi.Config().require_secret("apiToken")
         calls["cert"] = pulumi.Config().get("shopCert")
         docker.Container("shop-web-1", image="ghcr.io/acme/web:1.4", name="shop-web-1",
@@ -98,7 +98,7 @@ def test_backend_and_stack_flags_reach_the_program_and_the_urns(cli, spec, seen)
 
 
 def test_a_program_raising_run_error_exits_1_with_one_clean_line(cli, spec, monkeypatch):
-    monkeypatch.setattr(flashdrive.program, "build_stack", lambda loaded, backend=None: failing_program())
+    monkeypatch.setattr(flashdrive.program, "build_stack", lambda model: failing_program())
     run = cli("plan", spec)
     assert run.code == 1
     assert run.out == ""
@@ -106,7 +106,7 @@ def test_a_program_raising_run_error_exits_1_with_one_clean_line(cli, spec, monk
 
 
 def test_a_program_bug_exits_1_without_a_traceback(cli, spec, monkeypatch):
-    def broken(loaded, backend=None):
+    def broken(model):
         return {}["missing"]
 
     monkeypatch.setattr(flashdrive.program, "build_stack", broken)
@@ -136,7 +136,7 @@ def test_a_wrong_spec_exits_1_with_its_problems(cli, tmp_path, seen):
 
 
 def test_program_warnings_go_to_stderr(cli, spec, monkeypatch):
-    def build_stack(loaded, backend=None):
+    def build_stack(model):
         pulumi.log.warn("the edge has no TLS email")
         docker.Network("n", name="n")
 

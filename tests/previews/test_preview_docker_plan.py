@@ -178,7 +178,7 @@ def test_a_base_repository_volume_missing_from_this_docker_host_fails_the_seed_a
     calls = tmp_path / "calls"
     (fake / "docker").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = volume ] && exit 1\nexit 0\n')
     (fake / "docker").chmod(0o755)
-    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    stack = resolve(load_spec(spec), {}, preview=7)
     result = subprocess.run(["/bin/sh", "-c", restore_script(stack, "shop-pr-7-internal")], capture_output=True,
                             text=True, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}",
                                             "DOCKER_HOST": "ssh://deploy@other"})

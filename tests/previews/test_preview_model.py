@@ -8,7 +8,7 @@ from flashdrive.credentials import derive_value
 from flashdrive.model import resolve
 from flashdrive.model.preview import preview_number
 from flashdrive.problems import InputError
-from flashdrive.spec import load_spec
+from flashdrive.pipeline import check_spec
 
 SPEC = """\
 version: 1
@@ -44,12 +44,12 @@ previews:
 def load(tmp_path, text: str):
     path = tmp_path / "flashdrive.yaml"
     path.write_text(text)
-    return load_spec(path, detect_sources=False)
+    return check_spec(path)
 
 
 def test_a_preview_has_its_own_name_for_everything_that_holds_data_or_routes(tmp_path):
     loaded = load(tmp_path, SPEC + PREVIEWS)
-    base, preview = resolve(loaded), resolve(loaded, preview=123)
+    base, preview = resolve(*loaded), resolve(*loaded, preview=123)
     assert preview.name == "shop-pr-123"
     assert [d.volume_name for d in preview.disks] == ["shop-pr-123-disk-media"]
     assert preview.databases["main"].volume_name == "shop-pr-123-db-main"
@@ -61,7 +61,7 @@ def test_a_preview_has_its_own_name_for_everything_that_holds_data_or_routes(tmp
 
 
 def test_custom_domains_are_dropped_and_listed_backups_are_off_sizes_and_copies_come_from_previews(tmp_path):
-    preview = resolve(load(tmp_path, SPEC + PREVIEWS), preview=7)
+    preview = resolve(*load(tmp_path, SPEC + PREVIEWS), preview=7)
     web = preview.apps["web"]
     assert web.domains == () and web.public_url == "https://web.shop-pr-7.localhost"
     assert {(d.app, d.host) for d in preview.preview.dropped_domains} == {("web", "shop.example.com"),
@@ -74,12 +74,12 @@ def test_custom_domains_are_dropped_and_listed_backups_are_off_sizes_and_copies_
 
 
 def test_cron_runs_in_a_preview_only_when_previews_say_so(tmp_path):
-    preview = resolve(load(tmp_path, SPEC + "previews: {cron: true}\n"), preview=7)
+    preview = resolve(*load(tmp_path, SPEC + "previews: {cron: true}\n"), preview=7)
     assert [job.name for job in preview.apps["web"].cron] == ["nightly"]
 
 
 def test_the_resolved_preview_says_what_both_backends_and_the_plan_read(tmp_path):
-    preview = resolve(load(tmp_path, SPEC + PREVIEWS), preview=42).preview
+    preview = resolve(*load(tmp_path, SPEC + PREVIEWS), preview=42).preview
     assert (preview.number, preview.base, preview.expire_after_days) == (42, "shop", 3)
     assert preview.seed is not None
     assert preview.seed.repository == "shop-backups"  # the base's, read only
@@ -90,7 +90,7 @@ def test_the_resolved_preview_says_what_both_backends_and_the_plan_read(tmp_path
 
 
 def test_without_previews_a_preview_starts_empty_with_the_defaults(tmp_path):
-    preview = resolve(load(tmp_path, SPEC), preview=1)
+    preview = resolve(*load(tmp_path, SPEC), preview=1)
     assert preview.preview.seed is None and preview.preview.expire_after_days == 7
     assert preview.apps["web"].size.name == "xs"
 
@@ -104,7 +104,7 @@ def test_generated_credentials_differ_from_the_base_s_with_the_same_master_key()
 def test_a_preview_name_longer_than_a_stack_name_may_be_is_an_error_naming_both(tmp_path):
     loaded = load(tmp_path, SPEC.replace("stack: shop", "stack: a-very-long-stack-name-of-25"))
     with pytest.raises(InputError) as caught:
-        resolve(loaded, preview=12345)
+        resolve(*loaded, preview=12345)
     (problem,) = caught.value.problems
     text = problem.format()
     assert text.startswith(f"{tmp_path / 'flashdrive.yaml'}:2:8: error: stack: ")
@@ -115,7 +115,7 @@ def test_a_preview_name_longer_than_a_stack_name_may_be_is_an_error_naming_both(
 def test_an_app_whose_disks_do_not_fit_the_preview_size_is_an_error_at_previews_size(tmp_path):
     text = SPEC.replace("size_gb: 1", "size_gb: 3") + "previews:\n  size: xs\n"
     with pytest.raises(InputError) as caught:
-        resolve(load(tmp_path, text), preview=1)
+        resolve(*load(tmp_path, text), preview=1)
     (problem,) = caught.value.problems
     assert problem.path == "previews.size" and problem.mark.line == SPEC.count("\n") + 2
     assert "needs 3 GB" in problem.message or "need 3 GB" in problem.message

@@ -24,7 +24,7 @@ def test_a_job_gets_the_default_timeout_and_its_shorthand_expands_to_five_fields
             command: python manage.py clearsessions
           - {name: report, schedule: "*/15 9-17 * * mon-fri", command: ./report.sh, timeout_s: 60}
     """)
-    stack = resolve(load_spec(spec, detect_sources=False))
+    stack = resolve(load_spec(spec), {})
     daily, report = stack.apps["web"].cron
     assert (daily.name, daily.schedule, daily.expression, daily.timeout_s) == ("clearsessions", "@daily", "0 0 * * *", 3600)
     assert (report.expression, report.command, report.timeout_s) == ("*/15 9-17 * * mon-fri", "./report.sh", 60)

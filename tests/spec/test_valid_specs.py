@@ -19,13 +19,13 @@ SPEC_MD = Path(__file__).resolve().parent / "valid" / "spec-md"
 def load(write, text: str, overlay: str | None = None):
     spec = write("flashdrive.yaml", text)
     over = write("overlay.yaml", overlay) if overlay is not None else None
-    return load_spec(spec, over, detect_sources=False)
+    return load_spec(spec, over)
 
 
 # --- the SPEC.md example -------------------------------------------------------------------
 
 def test_spec_md_example_loads_as_documented():
-    loaded = load_spec(SPEC_MD / "flashdrive.yaml", SPEC_MD / "search.yaml", detect_sources=False)
+    loaded = load_spec(SPEC_MD / "flashdrive.yaml", SPEC_MD / "search.yaml")
     spec = loaded.spec
     assert (spec.version, spec.stack, spec.backend) == (1, "shop", "docker")
     assert spec.images.mirror == "registry.example.com/hub"
@@ -415,7 +415,7 @@ def test_an_overlay_validates_on_the_command_line(cli, write):
 
 def test_the_django_shop_example_and_its_staging_overlay_load():
     example = Path(__file__).resolve().parents[2] / "examples" / "django-shop"
-    spec = load_spec(example / "flashdrive.yaml", example / "flashdrive.staging.yaml", detect_sources=False).spec
+    spec = load_spec(example / "flashdrive.yaml", example / "flashdrive.staging.yaml").spec
     assert spec.stack == "shop-staging"
     assert spec.apps["web"].nodes == 1
     assert spec.apps["web"].domains == ["staging.shop.example.com"]
