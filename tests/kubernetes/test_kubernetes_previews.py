@@ -341,7 +341,7 @@ def test_a_fetch_that_fails_after_a_dump_leaves_no_dump_behind(tmp_path):
 def test_a_load_deletes_the_base_s_dump_whether_it_loaded_or_failed(tmp_path, database, tool, fails):
     from flashdrive.model import resolve
 
-    db = resolve(load_spec(PREVIEWED), "kubernetes").databases[database]
+    db = resolve(*check_spec(PREVIEWED), "kubernetes").databases[database]
     seed = tmp_path / "seed"
     (seed / "databases").mkdir(parents=True)
     dump = next(iter(_dump_paths(db, seed)))

@@ -246,7 +246,7 @@ def _run_seed(stack, tmp_path, **env):
 def test_a_seed_that_outlives_the_release_timeout_is_stopped_and_redis_started_again(spec, tmp_path):
     import dataclasses
 
-    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    stack = resolve(load_spec(spec), {}, preview=7)
     stack = dataclasses.replace(stack, apps={name: dataclasses.replace(app, release_timeout_s=1)
                                              for name, app in stack.apps.items()})
     result, calls = _run_seed(stack, tmp_path)
@@ -259,7 +259,7 @@ def test_a_seed_that_outlives_the_release_timeout_is_stopped_and_redis_started_a
 
 
 def test_a_failed_seed_says_what_failed_without_the_rows_its_tools_quoted(spec, tmp_path):
-    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    stack = resolve(load_spec(spec), {}, preview=7)
     logs = "\n".join([
         "flashdrive-seed: disk media: restored snapshot 1a2b3c4d",
         'pg_restore: error: COPY failed for table "customers": ERROR:  duplicate key value violates unique '
@@ -284,7 +284,7 @@ def test_a_failed_seed_says_what_failed_without_the_rows_its_tools_quoted(spec, 
 
 
 def test_the_redis_servers_the_seed_stopped_start_again_when_the_seed_cannot_start(spec, tmp_path):
-    stack = resolve(load_spec(spec, detect_sources=False), preview=7)
+    stack = resolve(load_spec(spec), {}, preview=7)
     result, calls = _run_seed(stack, tmp_path, FAIL_START="shop-pr-7-seed", WAIT_CODE="0")
     assert result.returncode == 1
     assert calls[-1] == "start shop-pr-7-cache"
@@ -357,7 +357,7 @@ def _seed_inside(tmp_path, monkeypatch, snapshots: list[dict]):
     (tmp_path / "snapshots.json").write_text(json.dumps(snapshots))
     spec_path = tmp_path / "flashdrive.yaml"
     spec_path.write_text(RUN_SPEC)
-    stack = resolve(load_spec(spec_path, detect_sources=False), preview=7)
+    stack = resolve(load_spec(spec_path), {}, preview=7)
     return subprocess.run(["/bin/sh", "-c", seed.restore_script_inside(stack)], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
                                            "SNAPSHOTS": str(tmp_path / "snapshots.json"), "FLASHDRIVE_DB_MAIN_PASSWORD": "pw"})
