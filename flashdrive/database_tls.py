@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_tls as tls
 
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
@@ -50,6 +49,7 @@ class StackCA(pulumi.ComponentResource):
 
     def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:StackCA", f"{stack}-ca", None, opts)
+        import pulumi_tls as tls  # only stacks with a TLS database pay for its import
         child = pulumi.ResourceOptions(parent=self)
         self.key = tls.PrivateKey(f"{stack}-ca-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE, opts=child)
         self.cert = tls.SelfSignedCert(
@@ -83,6 +83,7 @@ class ServerCertificate(pulumi.ComponentResource):
 
     def __init__(self, stack: str, db: ResolvedDatabase, ca: StackCA, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:ServerCertificate", f"{stack}-{db.name}-tls", None, opts)
+        import pulumi_tls as tls
         child = pulumi.ResourceOptions(parent=self)
         key = tls.PrivateKey(f"{stack}-{db.name}-tls-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE,
                              opts=child)
