@@ -39,7 +39,7 @@ from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.release import ReleaseContainer, release_command, watched_wait
 from flashdrive.engines import ENGINES
-from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_SCRUB, ROLE_SEED
+from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_BACKUPS, ROLE_SCRUB, ROLE_SEED
 from flashdrive.model.stack import ResolvedStack
 from flashdrive.spec.contract import AppSpec
 
@@ -199,7 +199,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         # Only the base's own repository, as its backups component labels it.
         "labels=$(docker volume inspect --format "
         f"'{{{{index .Labels \"{LABEL_STACK}\"}}}}/{{{{index .Labels \"{LABEL_ROLE}\"}}}}' \"$repository\")",
-        f'if [ "$labels" != {q(base + "/backups")} ]; then',
+        f'if [ "$labels" != {q(f"{base}/{ROLE_BACKUPS}")} ]; then',
         f'  echo "error: volume $repository is not the backup repository of stack {base} (its labels say $labels)" >&2',
         "  exit 1",
         "fi",

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from flashdrive.buildpack.dockerfile import APP_UID
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.app import REPLACE_UNREADY
 from flashdrive.kubernetes.backup import BACKUP_ROOT, DUMPS, REPOSITORY, SERVER_PORT, dump_env, repository_claim_name
@@ -87,7 +86,7 @@ class RepositoryReader(pulumi.ComponentResource):
     """`backup-reader-pr-N` in the base's namespace: the base's repository, read-only, to one preview."""
 
     def __init__(self, preview_stack: str, source: SeedSource, preview_ns: str, image: str,
-                 password: pulumi.Input[str], pull_secrets: tuple[str, ...] = (),
+                 password: pulumi.Input[str], pull_secrets: tuple[str, ...] = (), *, uid: int,
                  opts: pulumi.ResourceOptions | None = None):
         name = reader_name(source.number)
         super().__init__("flashdrive:kubernetes:RepositoryReader", f"{preview_stack}-{name}", None, opts)
@@ -110,7 +109,7 @@ class RepositoryReader(pulumi.ComponentResource):
             "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
             "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
             "resources": resources(SIZES["xs"]),
-            "securityContext": {**container_security(APP_UID), "readOnlyRootFilesystem": True},
+            "securityContext": {**container_security(uid), "readOnlyRootFilesystem": True},
             "volumeMounts": [{"name": "repository", "mountPath": REPOSITORY, "readOnly": True},
                              {"name": "tmp", "mountPath": "/tmp"}],
         }
@@ -125,7 +124,7 @@ class RepositoryReader(pulumi.ComponentResource):
                     **pod_defaults(pull_secrets),
                     # No fsGroup: the kubelet changes no ownership on a read-only volume, and the files
                     # are the base's server's, written as this same user.
-                    "securityContext": pod_security(run_as_user=APP_UID),
+                    "securityContext": pod_security(run_as_user=uid),
                     # The claim is ReadWriteOnce: pods of one node may share it, the base's server's node.
                     "affinity": colocated_with(["backup-server"]),
                     "containers": [container],
@@ -241,7 +240,7 @@ class Seed(pulumi.ComponentResource):
                  namespace: pulumi.Input[str], restic_image: str, disks: list[ResolvedDisk],
                  claims: dict[str, pulumi.Input[str]], databases: list[ResolvedDatabase],
                  database_secrets: dict[str, pulumi.Input[str]], reader_password: pulumi.Input[str],
-                 repository_password: pulumi.Input[str], depends_on: list,
+                 repository_password: pulumi.Input[str], depends_on: list, *, uid: int,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:kubernetes:Seed", f"{preview_stack}-{SEED}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -278,7 +277,7 @@ class Seed(pulumi.ComponentResource):
                       for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")),
                     {"name": "RESTIC_CACHE_DIR", "value": "/cache"}],
             "resources": resources(SIZES["s"]),
-            "securityContext": container_security(APP_UID),
+            "securityContext": container_security(uid),
             "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}, {"name": "cache", "mountPath": "/cache"},
                              *({"name": f"disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks)],
         }
@@ -299,7 +298,7 @@ class Seed(pulumi.ComponentResource):
             # Whatever a load left of the base's dumps goes before the report; the report has names only.
             "command": ["/bin/sh", "-c", f"rm -rf {SEED_DIR}/databases; cat {SEED_DIR}/report"],
             "resources": resources(SIZES["xs"]),
-            "securityContext": container_security(APP_UID),
+            "securityContext": container_security(uid),
             "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
         }
         timeout = f"{cluster.release_timeout_s}s"
@@ -320,7 +319,7 @@ class Seed(pulumi.ComponentResource):
                         **pod_defaults(cluster.image_pull_secrets),
                         "restartPolicy": "Never",
                         # The apps' group owns what is restored, as what the apps write.
-                        "securityContext": pod_security(run_as_user=APP_UID, fs_group=APP_UID),
+                        "securityContext": pod_security(run_as_user=uid, fs_group=uid),
                         "initContainers": [fetch, *loads],
                         "containers": [report],
                         "volumes": [{"name": "seed", "emptyDir": {}}, {"name": "cache", "emptyDir": {}},

@@ -110,12 +110,13 @@ def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str]
     # key the preview shares with its base (flashdrive.model.preview), decrypts what it reads.
     reader_password = Credentials(stack.name).derive("previews/reader-password")
     reader = RepositoryReader(stack.name, source, cluster.namespace, stack.backups.server_image, reader_password,
-                              cluster.image_pull_secrets)
+                              cluster.image_pull_secrets, uid=stack.app_uid)
     return Seed(stack.name, cluster, source, ns, stack.backups.image, stack.disks,
                 {name: disk.name for name, disk in disks.items()}, list(stack.databases.values()),
                 {name: db.secret_name for name, db in databases.items()}, reader_password,
                 Credentials(preview.base).derive(REPOSITORY_PASSWORD, 48),
-                depends_on=[*(db.stateful_set for db in databases.values()), reader.deployment, reader.policy])
+                depends_on=[*(db.stateful_set for db in databases.values()), reader.deployment, reader.policy],
+                uid=stack.app_uid)
 
 
 def _described(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
