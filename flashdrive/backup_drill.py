@@ -283,10 +283,3 @@ def scheduled_drill_script(stack: ResolvedStack) -> str:
     """The Docker backup job's drill (backups.verify), on what its backup script stores."""
     disks, databases = docker_items(stack)
     return drill_script(stack.name, disks, databases)
-
-
-def drill_schedule(stack: ResolvedStack) -> str:
-    """backups.verify for a crontab: busybox crond knows no @weekly-style macros."""
-    from flashdrive.spec.rules import CRON_MACROS
-
-    return CRON_MACROS.get(stack.backups.verify, stack.backups.verify)

@@ -182,8 +182,11 @@ restic check
 
 
 def crontab(schedule: str, script: str) -> str:
-    # Job output goes to PID 1's stdout: the container's log.
-    return f"{schedule} {script} >/proc/1/fd/1 2>/proc/1/fd/2\n"
+    from flashdrive.cron.schedule import expand
+
+    # busybox crond knows no @daily-style macros: five fields always. Job output goes to PID 1's
+    # stdout: the container's log.
+    return f"{expand(schedule)} {script} >/proc/1/fd/1 2>/proc/1/fd/2\n"
 
 
 # Starts busybox crond in the foreground, as the official restic image (Alpine) and Debian's

@@ -25,7 +25,7 @@ import pulumi_docker as docker
 
 from flashdrive.backup_scripts import (CROND, LEDGER, PRUNE_SCHEDULE, REPOSITORY_DIR, backup_script, crontab,
                                        password_env, prune_script, received_script)
-from flashdrive.backup_drill import DRILL_SCRIPT, drill_schedule, scheduled_drill_script
+from flashdrive.backup_drill import DRILL_SCRIPT, scheduled_drill_script
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.disk import DockerDisk, retained_volume
 from flashdrive.docker.hardening import hardened, labels
@@ -124,7 +124,7 @@ class DockerBackups(pulumi.ComponentResource):
                    docker.ContainerUploadArgs(file=DRILL_SCRIPT, content=scheduled_drill_script(stack), executable=True),
                    docker.ContainerUploadArgs(file="/flashdrive/crontabs/root",
                                               content=crontab(settings.schedule, "/flashdrive/backup.sh")
-                                              + crontab(drill_schedule(stack), DRILL_SCRIPT))]
+                                              + crontab(stack.backups.verify, DRILL_SCRIPT))]
         job_networks = [docker.ContainerNetworksAdvancedArgs(name=network.internal.name)]
         if self.server is not None:
             job_networks.append(docker.ContainerNetworksAdvancedArgs(name=self.network.name))

@@ -556,13 +556,13 @@ _CRON_NAMES = {
     3: {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())},
     4: {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())},
 }
-CRON_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-               "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
 
 
 def cron_problem(schedule: str) -> str | None:
     """Why a 5-field cron expression is wrong, or None."""
-    schedule = CRON_MACROS.get(schedule.strip(), schedule)
+    from flashdrive.cron.schedule import expand
+
+    schedule = expand(schedule)
     fields = schedule.split()
     if len(fields) != 5:
         return f"it has {len(fields)} fields, cron needs 5"

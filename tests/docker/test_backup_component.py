@@ -80,6 +80,12 @@ def test_the_job_runs_the_restore_drill_weekly_by_default_or_on_backups_verify(p
         "0 0 * * 0 /flashdrive/drill.sh")
 
 
+def test_a_backup_schedule_written_as_a_macro_reaches_busybox_crond_as_five_fields(write_spec):
+    daily = plan_spec(write_spec(SPEC.replace('schedule: "15 2 * * *"', 'schedule: "@daily"')))
+    assert upload(containers(daily)["shop-backup"], "/flashdrive/crontabs/root").splitlines()[0].startswith(
+        "0 0 * * * /flashdrive/backup.sh")
+
+
 def test_every_disk_is_mounted_read_only_into_the_job_and_every_database_dumped(plan):
     job = containers(plan)["shop-backup"]
     mounts = {v["containerPath"]: v for v in job.inputs["volumes"]}
