@@ -40,8 +40,7 @@ from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
 from flashdrive.docker.release import ReleaseContainer, release_command, watched_wait
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_BACKUPS, ROLE_SCRUB, ROLE_SEED
-from flashdrive.model.stack import ResolvedStack
-from flashdrive.spec.contract import AppSpec
+from flashdrive.model.stack import RELEASE_TIMEOUT_S, ResolvedStack
 
 IMAGE_VARIABLE = "FLASHDRIVE_SEED_IMAGE"
 PASSWORD_VARIABLE = "RESTIC_PASSWORD"
@@ -152,8 +151,7 @@ def restore_script_inside(stack: ResolvedStack) -> str:
 def seed_timeout(stack: ResolvedStack) -> int:
     """Seconds the restore may run: the largest release_timeout_s of the stack's apps (a seed is a
     release of the data: both load what a deploy needs before any copy starts)."""
-    default = AppSpec.model_fields["release_timeout_s"].default
-    return max((app.release_timeout_s for app in stack.apps.values()), default=default)
+    return max((app.release_timeout_s for app in stack.apps.values()), default=RELEASE_TIMEOUT_S)
 
 
 def restore_script(stack: ResolvedStack, network: str) -> str:

@@ -18,6 +18,8 @@ from flashdrive.spec.sizes import Size
 if TYPE_CHECKING:  # preview.py builds on this module
     from flashdrive.model.preview import ResolvedPreview
 
+RELEASE_TIMEOUT_S = 1800  # what spec.contract defaults release_timeout_s to: resolved values keep it
+
 # PIDs per copy by size: enough for gunicorn/celery worker pools, low enough to stop a fork bomb.
 PIDS_LIMIT = {"xs": 128, "s": 256, "m": 512, "l": 1024, "xl": 2048}
 
@@ -92,7 +94,7 @@ class ResolvedApp:
     image: str | None  # prebuilt image reference, when not built from source
     pids_limit: int = 256
     cron: tuple[ResolvedCronJob, ...] = ()
-    release_timeout_s: int = 1800
+    release_timeout_s: int = RELEASE_TIMEOUT_S
     shutdown_timeout_s: int = 30
 
     @property
@@ -250,7 +252,7 @@ class ClusterSettings:
     controller_namespace: str | None = None
     controller_cidrs: tuple[str, ...] = ()
     dns_cidrs: tuple[str, ...] = ()
-    release_timeout_s: int = 1800
+    release_timeout_s: int = RELEASE_TIMEOUT_S
     # A preview's namespace is its base's, `-pr-N` added; this is the base's (where its repository is).
     base_namespace: str | None = None
 
