@@ -351,23 +351,8 @@ class KubernetesBackups(pulumi.ComponentResource):
                 spec={"podSelector": {"matchLabels": selector("backup-prune", "backup")},
                       "policyTypes": ["Ingress", "Egress"]},
                 opts=child)
-        return k8s.batch.v1.CronJob(
-            f"{stack.name}-backup-prune",
-            metadata={"name": "backup-prune", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-prune", "backup")},
-            spec={
-                "schedule": PRUNE_SCHEDULE,
-                "concurrencyPolicy": "Forbid",
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {
-                    "backoffLimit": 1,
-                    "activeDeadlineSeconds": PRUNE_DEADLINE_SECONDS,
-                    "template": {"metadata": {"labels": pod_labels(stack.name, "backup-prune", "backup",
-                                                                   egress=remote)},
-                                 "spec": pod_spec}}},
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]))
+        return self._after_backup_job(stack.name, "backup-prune", namespace, PRUNE_SCHEDULE, pod_spec, remote,
+                                      backoff_limit=1, deadline_s=PRUNE_DEADLINE_SECONDS)
 
     def _drill(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool):
         """The restore drill: reads through the same server and credentials as the backup job."""
@@ -399,21 +384,26 @@ class KubernetesBackups(pulumi.ComponentResource):
             "volumes": [{"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
                         {"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
         }
+        # A failed drill is a finding, not a flake: never run again until the next schedule.
+        return self._after_backup_job(stack.name, "backup-drill", namespace, stack.backups.verify, pod_spec, remote,
+                                      backoff_limit=0, deadline_s=DRILL_DEADLINE_SECONDS)
+
+    def _after_backup_job(self, stack: str, name: str, namespace, schedule: str, pod_spec: dict, remote: bool, *,
+                          backoff_limit: int, deadline_s: int):
+        """A CronJob of the backup component besides the backup itself (prune, drill): one run at a
+        time, the last three runs kept, created after the backup job."""
         return k8s.batch.v1.CronJob(
-            f"{stack.name}-backup-drill",
-            metadata={"name": "backup-drill", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-drill", "backup")},
+            f"{stack}-{name}",
+            metadata={"name": name, "namespace": namespace, "labels": labels(stack, name, "backup")},
             spec={
-                "schedule": stack.backups.verify,
+                "schedule": schedule,
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": {
-                    # A failed drill is a finding, not a flake: never run again until the next schedule.
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": DRILL_DEADLINE_SECONDS,
-                    "template": {"metadata": {"labels": pod_labels(stack.name, "backup-drill", "backup",
-                                                                   egress=remote)},
+                    "backoffLimit": backoff_limit,
+                    "activeDeadlineSeconds": deadline_s,
+                    "template": {"metadata": {"labels": pod_labels(stack, name, "backup", egress=remote)},
                                  "spec": pod_spec}}},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]))
