@@ -30,6 +30,16 @@ class Run(NamedTuple):
         return self._problems("warning")
 
 
+def run_flashdrive(capsys, *args: str) -> Run:
+    """`flashdrive ARGS...` in this process, what it printed captured by pytest's capsys."""
+    from flashdrive.cli.main import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
 # A rolling app's copy is `<stack>-<app>-<n>-<version>` (flashdrive/docker/app.py): 8 hex digits.
 _VERSIONED_COPY = re.compile(r"^(?P<copy>.+-\d+)-[0-9a-f]{8}$")
 

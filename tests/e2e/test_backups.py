@@ -9,11 +9,11 @@ import sys
 import time
 
 import pytest
+from cli_helpers import run_flashdrive as flashdrive
 from harness import EXAMPLE, Deployment, temp_folder, write_overlay
 from deploy import destroy_stack
 from provider import docker
 
-from flashdrive.cli.main import main
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +34,6 @@ def stack(stand_in_images):
         yield deployment
     finally:
         destroy_stack(stack=STACK)
-
-
-def flashdrive(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def django(stack: Deployment, code: str) -> str:

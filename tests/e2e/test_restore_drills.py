@@ -10,6 +10,7 @@ import time
 
 import pytest
 from deploy import destroy_stack
+from cli_helpers import run_flashdrive as flashdrive
 from harness import EXAMPLE, Deployment, temp_folder, write_overlay
 from provider import docker
 
@@ -33,13 +34,6 @@ def stack(stand_in_images):
         yield deployment
     finally:
         destroy_stack(stack=STACK)
-
-
-def flashdrive(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def drill_leftovers() -> list[str]:
