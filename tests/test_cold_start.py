@@ -21,7 +21,8 @@ try:
 except SystemExit as exc:  # --help
     code = exc.code
 loaded = sorted(m for m in sys.modules if m == "pulumi" or m.startswith(("pulumi.", "pulumi_")))
-print("\\n" + json.dumps({"code": code, "pulumi": loaded}))
+commands = sorted(m for m in sys.modules if m.startswith("flashdrive.cli.") and m != "flashdrive.cli.main")
+print("\\n" + json.dumps({"code": code, "pulumi": loaded, "command_modules": commands}))
 """
 
 
@@ -59,3 +60,37 @@ def test_python_m_flashdrive_exits_with_the_commands_code(argv, code):
     result = subprocess.run([sys.executable, "-m", "flashdrive", *argv], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_command_line_imports_the_module_of_its_command_and_no_other():
+    found = modules_after("validate", EXAMPLE)
+    assert found["command_modules"] == ["flashdrive.cli.spec_commands"]
+
+
+def test_help_without_a_command_lists_every_command(capsys):
+    from flashdrive.cli.main import COMMAND_MODULES, build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser(["--help"]).parse_args(["--help"])
+    shown = capsys.readouterr().out
+    for commands in COMMAND_MODULES.values():
+        for command in commands:
+            assert f"    {command} " in shown or f"    {command}\n" in shown, command
+
+
+def test_the_command_table_names_exactly_what_each_module_registers():
+    import argparse
+    import importlib
+
+    from flashdrive.cli.main import COMMAND_MODULES
+
+    for name, commands in COMMAND_MODULES.items():
+        subparsers = argparse.ArgumentParser().add_subparsers(dest="command")
+        importlib.import_module(name).register(subparsers)
+        assert tuple(subparsers.choices) == commands, name
+
+
+def test_a_mistyped_command_is_told_with_the_whole_list():
+    result = subprocess.run([sys.executable, "-m", "flashdrive", "plna"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert "invalid choice: 'plna'" in result.stderr and "'plan'" in result.stderr and "'previews'" in result.stderr

@@ -14,28 +14,43 @@ from flashdrive.problems import FlashdriveError, Problem
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 # Each module registers its sub-commands with `register(subparsers)`; a command's handler
-# takes the parsed args and returns an exit code.
-COMMAND_MODULES = (
-    "flashdrive.cli.spec_commands",
-    "flashdrive.cli.buildpack_commands",
-    "flashdrive.cli.plan_command",
-    "flashdrive.cli.diff_command",
-    "flashdrive.cli.stack_commands",
-    "flashdrive.cli.backup_commands",
-    "flashdrive.cli.operation_commands",
-    "flashdrive.cli.previews_commands",
-)
+# takes the parsed args and returns an exit code. The commands each module registers are listed
+# here so that a command line naming one imports only its module (tests/test_cli_names.py checks
+# the lists against what the modules register).
+COMMAND_MODULES = {
+    "flashdrive.cli.spec_commands": ("validate", "schema"),
+    "flashdrive.cli.buildpack_commands": ("detect", "dockerfile", "init"),
+    "flashdrive.cli.plan_command": ("plan",),
+    "flashdrive.cli.diff_command": ("diff",),
+    "flashdrive.cli.stack_commands": ("up", "preview", "destroy", "outputs"),
+    "flashdrive.cli.backup_commands": ("backup",),
+    "flashdrive.cli.operation_commands": ("ps", "logs", "run", "exec", "restart"),
+    "flashdrive.cli.previews_commands": ("previews",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `argv`, only the module of the command it names (a cold
+    `flashdrive plan` then imports no other command's module). Without a known command in
+    `argv` (`--help`, a typo), every command, for the help and the error."""
     parser = argparse.ArgumentParser(
         prog="flashdrive",
         description="Compile flashdrive.yaml into Pulumi infrastructure on Docker or Kubernetes.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    named = _named_command(argv)
+    for name, commands in COMMAND_MODULES.items():
+        if named is None or named in commands:
+            importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _named_command(argv: Sequence[str] | None) -> str | None:
+    """The command `argv` names, if it names one: its first word not an option (the top-level
+    parser takes no option but --help)."""
+    first = next((word for word in argv or () if not word.startswith("-")), None)
+    known = {command for commands in COMMAND_MODULES.values() for command in commands}
+    return first if first in known else None
 
 
 def print_problems(problems: Sequence[Problem]) -> None:
@@ -61,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         return args.handler(args)
     except FlashdriveError as exc:  # every error flashdrive explains, handled here once
