@@ -20,7 +20,7 @@ stores the report as a `drill=ok|failed` snapshot, which `flashdrive backup list
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
 from flashdrive.engines import DRILLS, ENGINES
@@ -35,8 +35,7 @@ DRILL_SCRIPT = "/flashdrive/drill.sh"  # where the backup job (Docker) and the d
 SCRATCH_UID = 65534
 
 
-@dataclass
-class DrillItem:
+class DrillItem(Struct):
     item: str
     status: str
     snapshot: str = ""
@@ -230,15 +229,13 @@ note ok
 """
 
 
-@dataclass(frozen=True)
-class DrillDisk:
+class DrillDisk(Struct, frozen=True):
     name: str
     tag: str   # the tag its snapshots carry
     path: str  # its files' path inside them
 
 
-@dataclass(frozen=True)
-class DrillDatabase:
+class DrillDatabase(Struct, frozen=True):
     name: str
     engine: str
     tag: str

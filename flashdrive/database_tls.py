@@ -13,7 +13,7 @@ certificate is valid for five years and renewed by the deploy that runs in its l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 import pulumi
 
@@ -65,8 +65,7 @@ class StackCA(pulumi.ComponentResource):
         self.register_outputs({"cert_pem": self.cert_pem})
 
 
-@dataclass(frozen=True)
-class ServerTLS:
+class ServerTLS(Struct, frozen=True):
     """What a database container needs: its files' contents (the key is secret)."""
 
     ca_pem: pulumi.Output[str]

@@ -5,7 +5,7 @@ Database passwords and URLs are Pulumi secrets; so is any env value built from o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Callable
 
 import pulumi
@@ -16,8 +16,7 @@ from flashdrive.spec.env import EnvVar
 from flashdrive.spec.references import Reference
 
 
-@dataclass(frozen=True)
-class DatabaseEndpoint:
+class DatabaseEndpoint(Struct, frozen=True):
     host: str
     port: int
     user: str

@@ -29,15 +29,14 @@ Majors and upgrades, per engine (the vendors' upgrade guides):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Literal
 
 Method = Literal["dump-restore", "in-place"]
 UpgradeRule = Literal["any-newer", "lts-step", "next-series"]
 
 
-@dataclass(frozen=True)
-class Dump:
+class Dump(Struct, frozen=True):
     """How one job dumps a database: the command (a template, see the module doc) and the file's
     extension inside the backup."""
 
@@ -45,8 +44,7 @@ class Dump:
     command: str
 
 
-@dataclass(frozen=True)
-class Upgrade:
+class Upgrade(Struct, frozen=True):
     """A supported way from one major to the next."""
 
     engine: str
@@ -56,8 +54,7 @@ class Upgrade:
     how: str  # what happens, a clause for plans and the guard ("the new server upgrades ...")
 
 
-@dataclass(frozen=True)
-class CopyUpgrade:
+class CopyUpgrade(Struct, frozen=True):
     """How the deploy copies a database into a new major (flashdrive/major_upgrade.py): in a container
     of the new major's image, the new server and the old one (on `{old_port}`, 127.0.0.1) beside it.
     Templates: `{port}` the new server's, `{old_port}` the old one's, `{name}` the database."""
@@ -141,8 +138,7 @@ if [ "$before" != "$after" ]; then echo "before the copy:"; echo "$before" | hea
 """
 
 
-@dataclass(frozen=True)
-class EngineFacts:
+class EngineFacts(Struct, frozen=True):
     name: str
     port: int
     default_version: str
@@ -472,8 +468,7 @@ def major_upgrade_supported(engine_name: str, old: str, new: str, backend: str) 
 # and print `name=count` lines.
 
 
-@dataclass(frozen=True)
-class DrillFacts:
+class DrillFacts(Struct, frozen=True):
     load_and_count: str
     counted: str  # what the counts are, after "N ": ROWS is their sum
     # The scheduled drill's server inside the backup image (no container may be started there), in

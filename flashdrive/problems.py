@@ -5,14 +5,13 @@ Every bad input becomes a Problem; nothing the user wrote may surface as a trace
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from typing import Iterable, Literal
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+class Mark(Struct, frozen=True):
     """A 1-based position in a file; line 0 means the file as a whole."""
 
     file: str
@@ -27,8 +26,7 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Struct, frozen=True):
     message: str
     mark: Mark | None = None
     path: str = ""
@@ -54,8 +52,7 @@ class Problem:
         return (self.mark.file, self.mark.line, self.mark.col, self.message)
 
 
-@dataclass
-class Problems:
+class Problems(Struct):
     """All problems of one run, so every problem of a file is reported at once."""
 
     items: list[Problem] = field(default_factory=list)

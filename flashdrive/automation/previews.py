@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,8 +42,7 @@ def wrong_preview_stack(stack: str, number: int) -> str | None:
     return f"the preview of pull request {number} is the stack {preview_stack_name(number)}, not '{stack}'"
 
 
-@dataclass(frozen=True)
-class PreviewStack:
+class PreviewStack(Struct, frozen=True):
     stack: str
     pull_request: int
     last_update: datetime | None  # UTC; None: never deployed
@@ -154,7 +153,7 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
     `config_keys`: what the spec reads (preview_config_keys); any the stack lacks fails with the
     list and how to give each (copied from the base or a preview's own value: never copied here,
     a live third-party key may not belong in a preview). What was done, one line each."""
-    import dataclasses
+    from msgspec import structs
 
     from pulumi import automation as auto
 
@@ -181,7 +180,7 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
         raise AutomationError(f"cannot select stack '{stack}': {_command_error(exc)}") from None
 
     def config(on: str, *args: str, given: str | None = None):
-        return _pulumi_config(dataclasses.replace(settings, stack=on), pulumi_path, *args, given=given)
+        return _pulumi_config(structs.replace(settings, stack=on), pulumi_path, *args, given=given)
 
     def must(result, what: str) -> None:
         if result.returncode != 0:

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 
 import yaml
@@ -30,8 +30,7 @@ class AutomationError(FlashdriveError):
     """A one-line reason a stack command cannot run; the CLI exits 1 with it."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     project_dir: Path  # absolute: where Pulumi.yaml (if any), the spec and the stack files are
     stack: str
     backend_url: str

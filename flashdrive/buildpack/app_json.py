@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 
 from flashdrive.buildpack.errors import BuildpackError
@@ -24,8 +24,7 @@ from flashdrive.buildpack.sources import read_text
 APP_JSON = "app.json"
 
 
-@dataclass(frozen=True)
-class AddOn:
+class AddOn(Struct, frozen=True):
     engine: str  # postgres | mysql | redis | mongodb
     variable: str  # the config var Heroku sets to its URL
 
@@ -53,22 +52,19 @@ DYNO_MEMORY_MIB = {
 SIZE_MEMORY_MIB = {"xs": 256, "s": 512, "m": 1024, "l": 2048, "xl": 4096}
 
 
-@dataclass(frozen=True)
-class EnvEntry:
+class EnvEntry(Struct, frozen=True):
     name: str
     value: str | None  # YAML text of the spec value; None: only a comment
     comment: str | None = None
 
 
-@dataclass(frozen=True)
-class Formation:
+class Formation(Struct, frozen=True):
     nodes: int | None
     size: str | None
     note: str | None = None  # when the size or quantity had to be adjusted
 
 
-@dataclass
-class AppJson:
+class AppJson(Struct):
     env: list[EnvEntry] = field(default_factory=list)
     addons: list[tuple[str, AddOn]] = field(default_factory=list)  # (attachment name or "", add-on)
     unknown_addons: list[str] = field(default_factory=list)

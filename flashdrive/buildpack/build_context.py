@@ -28,7 +28,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 
 # Tokens of a compiled pattern.
@@ -47,8 +47,7 @@ class BadPattern(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True)
-class _CharClass:
+class _CharClass(Struct, frozen=True):
     negated: bool
     singles: frozenset[str]
     ranges: tuple[tuple[str, str], ...]
@@ -109,8 +108,7 @@ def _parse_class(pattern: str, start: int) -> tuple[_CharClass, int]:
             singles.add(ch)
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(Struct, frozen=True):
     """One cleaned `.dockerignore` pattern; `exclusion` is a `!` pattern (puts files back)."""
 
     text: str
@@ -234,8 +232,7 @@ class Pattern:
         return end in states
 
 
-@dataclass(frozen=True)
-class IgnoreRules:
+class IgnoreRules(Struct, frozen=True):
     """The patterns of one ignore file, in order; `excludes(path)` is Docker's verdict."""
 
     patterns: tuple[Pattern, ...]

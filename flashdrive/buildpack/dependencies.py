@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -21,8 +21,7 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@dataclass
-class Dependencies:
+class Dependencies(Struct):
     manager: str
     files: list[str]  # relative posix paths the install step needs, in the order they were found
     names: set[str]  # normalised names of what the install puts in the image

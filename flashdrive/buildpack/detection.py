@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,8 +16,7 @@ from flashdrive.buildpack.procfile import Procfile, read_procfile, runs_gunicorn
 from flashdrive.buildpack.python_version import detect_python_version
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(Struct, frozen=True):
     app_dir: Path
     python_version: str  # "3.12" (X.Y): the base image tag uses this
     python_full_version: str | None  # "3.12.4" when a file pinned a patch version

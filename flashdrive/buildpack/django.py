@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 from typing import Mapping
 
@@ -14,8 +14,7 @@ STATICFILES_APP = "django.contrib.staticfiles"
 _TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(Struct, frozen=True):
     """A setting assigned a literal value, and where (for the warning that points at it)."""
 
     value: object
@@ -23,8 +22,7 @@ class Setting:
     line: int
 
 
-@dataclass(frozen=True)
-class DjangoInfo:
+class DjangoInfo(Struct, frozen=True):
     manage_py: str  # path of manage.py relative to the app folder
     collectstatic: bool  # run `manage.py collectstatic` at build
     wsgi_module: str | None  # e.g. "shop.wsgi", for `gunicorn shop.wsgi`
@@ -35,8 +33,7 @@ class DjangoInfo:
     literal: dict[str, Setting] = field(default_factory=dict)
 
 
-@dataclass
-class _Settings:
+class _Settings(Struct):
     """What the settings modules assign at top level; a value of None means "set, but not known statically"."""
 
     values: dict[str, object] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import PurePosixPath
 from typing import Sequence
 
@@ -332,8 +332,7 @@ def _tool_lines(manager: str, detection: Detection, *, mirror: bool) -> list[str
     return []
 
 
-@dataclass(frozen=True)
-class _Install:
+class _Install(Struct, frozen=True):
     before_source: list[str]  # RUN commands that need only the dependency files (the cached layer)
     after_source: list[str]  # RUN commands once the source is copied (installing the project itself)
     source_first: list[str]  # all of it, when a dependency is the app's own folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +20,7 @@ PROCESS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 RELEASE = "release"
 
 
-@dataclass(frozen=True)
-class Procfile:
+class Procfile(Struct, frozen=True):
     processes: dict[str, str]  # in file order, without release
     release: str | None
     lines: dict[str, int]  # process name (release included) -> its line, for pointing errors at it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 
 from flashdrive.buildpack.errors import BuildpackError
@@ -18,8 +18,7 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 _LOOSE_VERSION = re.compile(r"(\d+)\.(\d+)")
 
 
-@dataclass(frozen=True)
-class PythonVersion:
+class PythonVersion(Struct, frozen=True):
     version: str  # X.Y, what the base image tag uses
     full_version: str | None  # X.Y.Z when a file pinned the patch release
     source: str  # "runtime.txt" | ".python-version" | "Pipfile.lock" | "default"

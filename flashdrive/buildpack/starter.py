@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from flashdrive.buildpack.app_json import AppJson
 from flashdrive.buildpack.detection import Detection
@@ -70,8 +70,7 @@ def _apps(detection: Detection) -> list[tuple[str, str, str]]:
     return apps
 
 
-@dataclass(frozen=True)
-class StarterDatabase:
+class StarterDatabase(Struct, frozen=True):
     name: str
     engine: str
     variable: str  # the env var its URL is wired to

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from typing import Any
 
 from flashdrive.diff.replacement import replacing_inputs
@@ -42,8 +42,7 @@ def identity(urn: str) -> str:
     return "::".join(parts[2:]) if len(parts) == 4 else urn
 
 
-@dataclass(frozen=True)
-class InputChange:
+class InputChange(Struct, frozen=True):
     key: str
     before: Any  # MISSING when the input is new
     after: Any  # MISSING when the input is gone
@@ -53,8 +52,7 @@ class InputChange:
     and depends on these resources, which are created or replaced, so its value changes."""
 
 
-@dataclass(frozen=True)
-class ResourceChange:
+class ResourceChange(Struct, frozen=True):
     verdict: str
     base: PlannedResource | None
     head: PlannedResource | None
@@ -80,8 +78,7 @@ class ResourceChange:
         return [change.key for change in self.inputs if change.replaces]
 
 
-@dataclass
-class PlanDiff:
+class PlanDiff(Struct):
     base: Plan
     head: Plan
     changes: list[ResourceChange]  # every custom resource of either side, SAME included

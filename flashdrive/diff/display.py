@@ -7,7 +7,7 @@ edge, build and the networks, each listing its resources that change and how.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 
 from flashdrive.diff.guard import Report
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, SAME, UPDATE, VERDICTS, PlanDiff, ResourceChange
@@ -22,8 +22,7 @@ _SINGLETONS = ("Backups", "Edge", "StackNetwork")  # one per stack: no name show
 _GROUP_TITLE = {"StackNetwork": "Networks"}
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(Struct, frozen=True):
     order: tuple[int, str]
     kind: str  # App, Database, ... or Stack
     name: str  # the app's or database's own name ("" for the edge, networks)

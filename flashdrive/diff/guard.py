@@ -15,7 +15,7 @@ labels on the volumes, which app mounted a disk, which holders of the same kind 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 
 from flashdrive.diff.holders import Holder, holder_of, kubernetes_labels
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, PlanDiff, ResourceChange
@@ -34,8 +34,7 @@ _OUTCOMES = {DELETE: "deleted", REPLACE: "replaced", UNREADABLE: "left unreadabl
              IN_PLACE: "upgraded in place, with no way back"}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One data holder that a change deletes, replaces, leaves unreadable or rewrites for good."""
 
     holder: Holder
@@ -61,8 +60,7 @@ class Finding:
         return f"**{self.holder.markdown_label}**{where} would be **{what}**: {self.cause}. {self.consequence}"
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     findings: list[Finding]
     cautions: list[str]  # risky but not data loss: shown, never blocking
 
@@ -316,8 +314,7 @@ def _consequence(diff: PlanDiff, context: _Context, change: ResourceChange, hold
     return "A new, empty volume takes its place, and the old one is deleted with its data"
 
 
-@dataclass(frozen=True)
-class _Server:
+class _Server(Struct, frozen=True):
     """A database's server as a plan shows it."""
 
     engine: str | None

@@ -13,7 +13,7 @@ the kinds below. A database's StatefulSet holds no data: it mounts the database'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Any
 
 from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, LABEL_DATABASE,
@@ -21,8 +21,7 @@ from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME
 from flashdrive.plan.plan import PlannedResource
 
 
-@dataclass(frozen=True)
-class HolderType:
+class HolderType(Struct, frozen=True):
     type_token: str
     labels: Callable[[Mapping[str, Any]], dict[str, str]]
     physical_name: Callable[[Mapping[str, Any]], str | None]
@@ -68,8 +67,7 @@ HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
 )}
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(Struct, frozen=True):
     """What one data-holding resource keeps."""
 
     kind: str  # disk | database | edge | backups | namespace

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,7 @@ from flashdrive.plan.plan import PLAN_VERSION, Plan, PlannedResource
 from flashdrive.problems import InputError, Mark, Problem
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(Struct, frozen=True):
     label: str  # the path as given
     plan: Plan
 

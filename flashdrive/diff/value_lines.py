@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Any
 
 from flashdrive.diff.changes import MISSING, InputChange
@@ -21,8 +21,7 @@ VALUE_WIDTH = 120
 MAX_TEXT_DIFF_LINES = 40
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(Struct, frozen=True):
     sign: str  # "-", "+" or " " (context / header)
     text: str
 

@@ -16,7 +16,7 @@ every address, so the preview needs an address of its own (README, "Preview envi
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from msgspec import Struct
 
 import pulumi
 import pulumi_docker as docker
@@ -27,8 +27,7 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_PLATFORM = "linux/amd64"
 
 
-@dataclass(frozen=True)
-class DockerHost:
+class DockerHost(Struct, frozen=True):
     host: str
     platform: str
     publish_address: str | None = None  # the edge's 80/443 on this host address; None: on every address

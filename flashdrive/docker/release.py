@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from msgspec import Struct
 
 import pulumi
 import pulumi_command as command
@@ -49,8 +49,7 @@ def host_reserved(name: str) -> bool:
     return name in _HOST_NAMES or name.startswith(_HOST_PREFIXES)
 
 
-@dataclass(frozen=True)
-class ReleaseContainer:
+class ReleaseContainer(Struct, frozen=True):
     """What the one-off container gets, besides the image and the env values."""
 
     name: str

@@ -27,7 +27,7 @@ the repository; the read-only mount is what keeps the preview from changing it.
 
 from __future__ import annotations
 
-import dataclasses
+from msgspec import structs
 import shlex
 from collections.abc import Mapping
 
@@ -278,7 +278,7 @@ class Seed(pulumi.ComponentResource):
         seed = self.stack.preview.seed if self.stack.preview else None
         gate: list[pulumi.Resource] = [self.restore]
         if seed is not None and seed.scrub is not None and seed.scrub_app is not None:
-            app = dataclasses.replace(self.stack.apps[seed.scrub_app], release=seed.scrub)
+            app = structs.replace(self.stack.apps[seed.scrub_app], release=seed.scrub)
             roles = ["internal"] + (["egress"] if app.egress else [])
             name = f"{self.stack.name}-{app.name}-scrub"
             self.scrub_command = release_command(

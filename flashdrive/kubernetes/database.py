@@ -16,7 +16,7 @@ declared with 0 replicas beside its retained claim, and a Job between the two co
 
 from __future__ import annotations
 
-import dataclasses
+from msgspec import structs
 from typing import Any
 
 import pulumi
@@ -154,7 +154,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
-        earlier = [dataclasses.replace(db, version=e.version, major=e.major, image=e.image, volume_name=e.volume_name,
+        earlier = [structs.replace(db, version=e.version, major=e.major, image=e.image, volume_name=e.volume_name,
                                        data_dir=e.data_dir, earlier=()) for e in db.earlier]
         earlier_claims = [claim(e) for e in earlier]
         stopped = [server(e, c, 0) for e, c in zip(earlier, earlier_claims, strict=True)]

@@ -36,7 +36,7 @@ cache may start cold.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from msgspec import Struct
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -68,8 +68,7 @@ def reader_url_tail(number: int, base_namespace: str) -> str:
     return f"@{reader_name(number)}.{base_namespace}.svc:{SERVER_PORT}/"
 
 
-@dataclass(frozen=True)
-class SeedSource:
+class SeedSource(Struct, frozen=True):
     """Where a preview's seed reads from: the base stack's repository claim, in its namespace."""
 
     base_stack: str

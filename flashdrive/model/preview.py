@@ -12,8 +12,8 @@ touches is its backup repository, read-only, once, to seed itself (`ResolvedSeed
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from msgspec import structs
+from msgspec import Struct
 from typing import Any
 
 from flashdrive.model.stack import PIDS_LIMIT, ResolvedApp, ResolvedStack
@@ -26,8 +26,7 @@ CONFIG_KEY = "flashdrive:preview"
 MAX_NUMBER = 10**9  # GitHub's pull request numbers, with room; keeps names short
 
 
-@dataclass(frozen=True)
-class ResolvedSeed:
+class ResolvedSeed(Struct, frozen=True):
     """What the preview is seeded from, once, when it is created."""
 
     repository: str  # the base's repository: its Docker volume (its claim on Kubernetes), read only
@@ -35,14 +34,12 @@ class ResolvedSeed:
     scrub_app: str | None  # the app whose image, env, networks and disks the scrub runs with
 
 
-@dataclass(frozen=True)
-class DroppedDomain:
+class DroppedDomain(Struct, frozen=True):
     app: str
     host: str
 
 
-@dataclass(frozen=True)
-class ResolvedPreview:
+class ResolvedPreview(Struct, frozen=True):
     number: int
     base: str  # the base stack's name (`stack:`), whose repository the seed reads
     expire_after_days: int
@@ -117,7 +114,7 @@ def resolve_preview(loaded, detections, number: int, backend: str | None = None)
             f"name has at most {STACK_NAME_LIMIT} (it prefixes every container, volume and network)",
             _stack_mark(loaded), "stack",
             f"shorten `stack:` to at most {keep} characters" if keep > 0 else "use a shorter stack name")])
-    renamed = dataclasses.replace(loaded, spec=spec.model_copy(update={"stack": name}))
+    renamed = structs.replace(loaded, spec=spec.model_copy(update={"stack": name}))
     return as_preview(loaded, resolve(renamed, detections, backend), number)
 
 
@@ -142,7 +139,7 @@ def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
                                      f"{settings.nodes} copies of app '{name}' would all write its exclusive disk",
                                      "use previews: {nodes: 1}"))
         dropped += [DroppedDomain(name, d.host) for d in app.domains]
-        apps[name] = dataclasses.replace(app, size=size, nodes=settings.nodes, pids_limit=PIDS_LIMIT[size.name],
+        apps[name] = structs.replace(app, size=size, nodes=settings.nodes, pids_limit=PIDS_LIMIT[size.name],
                                          domains=(), cron=app.cron if settings.cron else ())
     if problems:
         raise InputError(problems)
@@ -162,9 +159,9 @@ def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
         # A preview lives in a namespace of its own whatever kubernetes.namespace says: that setting
         # names the base's, and a preview in it would take over the base's objects of the same names.
         base_namespace = spec.kubernetes.namespace or spec.stack
-        cluster = dataclasses.replace(cluster, namespace=preview_namespace(base_namespace, number),
+        cluster = structs.replace(cluster, namespace=preview_namespace(base_namespace, number),
                                       base_namespace=base_namespace)
-    return dataclasses.replace(own, apps=apps, backups=dataclasses.replace(own.backups, enabled=False),
+    return structs.replace(own, apps=apps, backups=structs.replace(own.backups, enabled=False),
                                preview=preview, cluster=cluster)
 
 

@@ -7,7 +7,7 @@ from the stack and the thing's own name, never from an app name, so renames keep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -28,8 +28,7 @@ PIDS_LIMIT = {"xs": 128, "s": 256, "m": 512, "l": 1024, "xl": 2048}
 ROLLING, STOP_FIRST = "rolling", "stop-first"
 
 
-@dataclass(frozen=True)
-class ResolvedDisk:
+class ResolvedDisk(Struct, frozen=True):
     name: str
     app: str
     mount: str
@@ -39,8 +38,7 @@ class ResolvedDisk:
     exclusive: bool = False  # never two writers: its app deploys stop-first
 
 
-@dataclass(frozen=True)
-class ResolvedDomain:
+class ResolvedDomain(Struct, frozen=True):
     host: str
     certificate_config: str | None = None  # config key of a PEM certificate; None → ACME
     key_config: str | None = None
@@ -50,8 +48,7 @@ class ResolvedDomain:
         return self.certificate_config is None
 
 
-@dataclass(frozen=True)
-class ResolvedCronJob:
+class ResolvedCronJob(Struct, frozen=True):
     name: str
     app: str
     schedule: str  # as written (`@daily` stays `@daily`)
@@ -60,8 +57,7 @@ class ResolvedCronJob:
     timeout_s: int
 
 
-@dataclass(frozen=True)
-class ResolvedBuild:
+class ResolvedBuild(Struct, frozen=True):
     """How to build one image from a source folder; apps with the same source share it."""
 
     key: str  # <stack>-<source slug>: one image per distinct source
@@ -75,8 +71,7 @@ class ResolvedBuild:
     dockerignore: str | None  # written only when the app has none of its own
 
 
-@dataclass(frozen=True)
-class ResolvedApp:
+class ResolvedApp(Struct, frozen=True):
     name: str
     type: Literal["web", "worker"]
     size: Size
@@ -147,8 +142,7 @@ class ResolvedApp:
         return [f"{self.name}-{n}" for n in range(1, self.nodes + 1)]
 
 
-@dataclass(frozen=True)
-class ResolvedEarlierMajor:
+class ResolvedEarlierMajor(Struct, frozen=True):
     """A major a database ran before its `version` (`upgraded_from`): its data stays on its volume."""
 
     version: str
@@ -158,8 +152,7 @@ class ResolvedEarlierMajor:
     data_dir: str
 
 
-@dataclass(frozen=True)
-class ResolvedDatabase:
+class ResolvedDatabase(Struct, frozen=True):
     name: str
     engine: str
     version: str
@@ -196,15 +189,13 @@ class ResolvedDatabase:
                 f"Backups need a backup image whose client is {self.major} or newer")}
 
 
-@dataclass(frozen=True)
-class RepositoryVolume:
+class RepositoryVolume(Struct, frozen=True):
     """The repository on a retained volume (a PersistentVolumeClaim on kubernetes), served append-only."""
 
     volume: str
 
 
-@dataclass(frozen=True)
-class RepositoryS3:
+class RepositoryS3(Struct, frozen=True):
     endpoint: str
     bucket: str
     access_key_config: str  # config keys of the backup job's keys (put and get)
@@ -212,8 +203,7 @@ class RepositoryS3:
     prune_keys: tuple[str, str] | None = None  # config keys (access, secret) of the prune job's own keys
 
 
-@dataclass(frozen=True)
-class RepositoryRest:
+class RepositoryRest(Struct, frozen=True):
     url: str
     password_config: str | None = None  # config key of the backup job's HTTP password
     prune: tuple[str, str] | None = None  # the prune job's own (url, password config key), which may delete
@@ -222,8 +212,7 @@ class RepositoryRest:
 BackupTarget = RepositoryVolume | RepositoryS3 | RepositoryRest
 
 
-@dataclass(frozen=True)
-class ResolvedBackups:
+class ResolvedBackups(Struct, frozen=True):
     enabled: bool
     schedule: str
     keep_days: int
@@ -238,8 +227,7 @@ class ResolvedBackups:
 INGRESS_CONTROLLER_NAMESPACES = {"nginx": "ingress-nginx"}
 
 
-@dataclass(frozen=True)
-class ClusterSettings:
+class ClusterSettings(Struct, frozen=True):
     """The `kubernetes:` settings, defaults applied; resolved only for the kubernetes backend."""
 
     namespace: str
@@ -266,8 +254,7 @@ class ClusterSettings:
         return self.cluster_issuer is None and self.acme_email is not None
 
 
-@dataclass(frozen=True)
-class ResolvedStack:
+class ResolvedStack(Struct, frozen=True):
     name: str
     backend: Literal["docker", "kubernetes"]
     apps: dict[str, ResolvedApp]

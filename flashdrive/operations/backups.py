@@ -15,7 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Any
 
 from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
@@ -64,8 +64,7 @@ def _exec(container: str, *command: str, check: bool = True) -> subprocess.Compl
     return done
 
 
-@dataclass
-class Snapshot:
+class Snapshot(Struct):
     id: str
     time: str
     tags: dict[str, str]

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
@@ -51,8 +51,7 @@ def time_key(stamp: str) -> str:
     return f"{head}.{fraction.ljust(9, '0')}"
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(Struct, frozen=True):
     key: str
     source: str
     text: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ from flashdrive.problems import InputError, Problem
 _ORDER = {"copy": 0, ROLE_RELEASE: 1, ROLE_RUN: 2, "database": 3, "edge": 4}
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Struct, frozen=True):
     """What the operations act on: a stack name and the backend it was deployed with."""
     stack: str
     backend: str = "docker"
@@ -51,8 +50,7 @@ def resolve_target(stack: str | None, spec: str | None = None) -> Target:
     return Target(loaded.stack, loaded.backend, namespace)
 
 
-@dataclass
-class Member:
+class Member(Struct):
     """One container of the stack, with the name an operator calls it by (`web.1`, `main`, `edge`)."""
     container: Any
     attrs: dict

@@ -26,7 +26,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from msgspec import Struct, field
+from msgspec.structs import replace
 from typing import Any
 
 import pulumi
@@ -162,8 +163,7 @@ class PlanMocks(Mocks):
 
 # --- the recording monitor ------------------------------------------------------------------
 
-@dataclass
-class _Recorded:
+class _Recorded(Struct):
     resources: dict[str, PlannedResource] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     logs: list[tuple[str, str]] = field(default_factory=list)

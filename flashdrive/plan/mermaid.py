@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from typing import Any
 
 from flashdrive.cron.records import jobs_from_labels
@@ -54,8 +54,7 @@ def _mounts(resource: PlannedResource) -> list[tuple[str, str, bool]]:
     return found
 
 
-@dataclass
-class _App:
+class _App(Struct):
     name: str
     role: str  # web | worker
     copies: list[str] = field(default_factory=list)
@@ -69,8 +68,7 @@ class _App:
     strategy: str = ""  # how a deploy changes the copies, and why
 
 
-@dataclass
-class _Stack:
+class _Stack(Struct):
     """What the diagram shows, the same for every backend."""
 
     name: str

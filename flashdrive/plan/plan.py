@@ -7,14 +7,13 @@ are recorded, so nothing that holds a Plan can leak one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from typing import Any
 
 PLAN_VERSION = 1
 
 
-@dataclass(frozen=True)
-class PlannedResource:
+class PlannedResource(Struct, frozen=True):
     """One `RegisterResource` call. Field names follow Python; `options` and `to_dict()` give the
     camelCase shape of the CLI contract."""
 
@@ -71,8 +70,7 @@ class PlannedResource:
         return shown
 
 
-@dataclass
-class Plan:
+class Plan(Struct):
     """What `capture` recorded.
 
     `resources` are sorted by URN and include the root `pulumi:pulumi:Stack` resource (custom

@@ -5,7 +5,7 @@ Known before any backend runs, so plans can mask secrets and builds never see th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Literal
 
 from flashdrive.spec.contract import AppSpec, ConfigValue, GeneratedValue, ScopedValue
@@ -14,8 +14,7 @@ from flashdrive.spec.references import Reference, Segment, is_secret, parse_temp
 Scope = Literal["build", "run", "both"]
 
 
-@dataclass(frozen=True)
-class EnvVar:
+class EnvVar(Struct, frozen=True):
     name: str
     kind: Literal["template", "generate", "config"]
     scope: Scope

@@ -11,7 +11,7 @@ import datetime
 import difflib
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,7 @@ from flashdrive.spec.contract import TAG_PREFIX, Spec
 from flashdrive.spec.yamlpos import Document, Pos, load_yaml_file
 
 
-@dataclass
-class LoadedSpec:
+class LoadedSpec(Struct):
     """A spec that passed validation, with what the backends need beside it."""
 
     spec: Spec
@@ -355,8 +354,7 @@ def _require_mapping(doc: Document) -> None:
                                   doc.pos.mark, hint="start with `version: 1` and `stack: NAME` at the left margin")])
 
 
-@dataclass
-class Validated:
+class Validated(Struct):
     """The validate step's result: the spec (None when nothing of it is sound), the source folders that
     passed, and the problems so far, which the detect step adds to before `accept` reports them."""
 

@@ -6,7 +6,7 @@ A template is a list of literal strings and References. `$${` writes a literal `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from msgspec import Struct
 from typing import Union
 
 DATABASE_PROPERTIES = ("host", "port", "user", "password", "name", "url")
@@ -18,8 +18,7 @@ _WORD = r"[A-Za-z0-9_-]+"
 _REF = re.compile(rf"^(?P<kind>{_WORD})(?:\.(?P<name>{_WORD}))?(?:\.(?P<prop>{_WORD}))?$")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     kind: str  # "apps" | "databases" | "stack"
     name: str  # app or database name; "" for stack
     prop: str
@@ -37,8 +36,7 @@ class Reference:
 Segment = Union[str, Reference]
 
 
-@dataclass(frozen=True)
-class TemplateError:
+class TemplateError(Struct, frozen=True):
     offset: int
     message: str
     hint: str | None = None

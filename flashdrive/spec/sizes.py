@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class Size:
+class Size(Struct, frozen=True):
     name: str
     cpus: float
     memory_mib: int

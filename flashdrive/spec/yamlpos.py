@@ -7,7 +7,7 @@ parallel tree of positions for error messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,7 @@ MAX_DEPTH = 64
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-@dataclass
-class Pos:
+class Pos(Struct):
     """Where a value (and, inside a mapping, its key) was written."""
 
     mark: Mark
@@ -49,8 +48,7 @@ class Pos:
         return None
 
 
-@dataclass
-class Document:
+class Document(Struct):
     file: str
     data: Any
     pos: Pos

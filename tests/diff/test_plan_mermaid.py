@@ -83,7 +83,7 @@ def test_plain_references_between_apps_are_drawn(tmp_path):
 
 
 def test_quotes_and_angle_brackets_in_names_cannot_break_a_label(example_plan):
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     odd = [replace(r, inputs={**r.inputs, "hostname": 'web-1" --> x["<b>'}) if unversioned(r.name) == "shop-web-1" else r
            for r in example_plan.resources]

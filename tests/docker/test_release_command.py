@@ -4,7 +4,7 @@ release that outlives release_timeout_s. Its plan: triggers, secrets, and the co
 
 from __future__ import annotations
 
-import dataclasses
+from msgspec import structs
 import json
 import os
 import subprocess
@@ -110,7 +110,7 @@ def test_a_failed_release_fails_the_command_with_its_output_and_exit_code(tmp_pa
 
 
 def test_a_release_that_outlives_its_timeout_is_stopped_and_fails(tmp_path, app):
-    quick = dataclasses.replace(app, release_timeout_s=1)
+    quick = structs.replace(app, release_timeout_s=1)
     result, log = run_script(tmp_path, quick, hang=True)
     assert result.returncode == 1
     assert "ARGV [stop] [--time] [10] [shop-web-release]" in log

@@ -244,10 +244,10 @@ def _run_seed(stack, tmp_path, **env):
 
 
 def test_a_seed_that_outlives_the_release_timeout_is_stopped_and_redis_started_again(spec, tmp_path):
-    import dataclasses
+    from msgspec import structs
 
     stack = resolve(load_spec(spec), {}, preview=7)
-    stack = dataclasses.replace(stack, apps={name: dataclasses.replace(app, release_timeout_s=1)
+    stack = structs.replace(stack, apps={name: structs.replace(app, release_timeout_s=1)
                                              for name, app in stack.apps.items()})
     result, calls = _run_seed(stack, tmp_path)
     assert result.returncode == 1
