@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,7 +240,7 @@ def _stopped(containers: list[str]):
 RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 
 
-def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
+def _one_off(deployed: DeployedStack, script: str, *, volumes: Sequence[str] = (), networks: Sequence[str] = (),
              env: dict[str, str] | None = None, name: str = "", role: str = "backup-restore") -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = name or f"{deployed.stack}-backup-restore"
