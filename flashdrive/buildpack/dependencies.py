@@ -448,9 +448,8 @@ def _check_path_dependency(app_dir: Path, name: str, local: str, deps: Dependenc
 
 def _poetry_edges(package: dict[str, Any], extras: list[str]) -> list[tuple[str, list[str]]]:
     edges = []
-    # _NAME.match(e) is not None: the comprehension's own `if` checks it.
-    wanted_optional = {normalize_name(_NAME.match(e).group(1)) for extra in extras  # type: ignore[union-attr]
-                       for e in (package.get("extras", {}) or {}).get(extra, []) if _NAME.match(e)}
+    wanted_optional = {normalize_name(named.group(1)) for extra in extras
+                       for e in (package.get("extras", {}) or {}).get(extra, []) if (named := _NAME.match(e))}
     for name, spec in (package.get("dependencies") or {}).items():
         specs = spec if isinstance(spec, list) else [spec]
         optional = all(isinstance(s, dict) and s.get("optional") for s in specs)

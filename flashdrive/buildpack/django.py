@@ -236,12 +236,12 @@ def _read_settings(app_dir: Path, path: Path, module: str, settings: _Settings, 
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.Try)):
                 settings.required_env.extend((path, line, name) for line, name in _environ_subscripts(node))
             if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
-                target = _resolve_import(importer, node)
-                target_file = module_file(app_dir, target) if target else None
-                if target_file is None:
+                imported = _resolve_import(importer, node)
+                imported_file = module_file(app_dir, imported) if imported else None
+                if not imported or imported_file is None:
                     settings.opaque = True  # e.g. `from some_library.settings import *`
                 else:
-                    _read_settings(app_dir, target_file, target, settings, warnings, depth + 1)
+                    _read_settings(app_dir, imported_file, imported, settings, warnings, depth + 1)
             elif isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):

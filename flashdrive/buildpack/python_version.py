@@ -92,8 +92,10 @@ def _guess(text: str) -> str:
     return DEFAULT_PYTHON_VERSION
 
 
-def _checked(text: str, *, path: Path, line: int, col: int, fix: str) -> PythonVersion:
-    """`text` is an X.Y or X.Y.Z version; refuse anything flashdrive cannot build."""
+def _checked(text: str, *, path: Path, line: int | None, col: int, fix: str) -> PythonVersion:
+    """`text` is an X.Y or X.Y.Z version; refuse anything flashdrive cannot build.
+
+    `line` is None when the version's spot in the file is not known (a key written with escapes in JSON)."""
     match = _VERSION.match(text)
     assert match is not None
     version = f"{int(match.group(1))}.{int(match.group(2))}"

@@ -297,8 +297,9 @@ def _consequence(diff: PlanDiff, context: _Context, change: ResourceChange, hold
                 else "Pulumi deletes the volume and the data on it")
         return (f"{left}. Move the data yourself (dump each database, copy each disk) into the {head} stack once it "
                 f"is deployed, or keep backend {base}")
-    if change.verdict == REPLACE and retained and _access_modes(change) is not None:
-        metadata = change.base.inputs.get("metadata") or {}  # type: ignore[union-attr]
+    # A claim whose access mode changes has a base (_access_modes reads both sides): the check only narrows it.
+    if change.verdict == REPLACE and retained and change.base is not None and _access_modes(change) is not None:
+        metadata = change.base.inputs.get("metadata") or {}
         name, namespace = metadata.get("name"), metadata.get("namespace")
         where = f" -n {namespace}" if isinstance(namespace, str) else ""
         return ("The old claim is retained under the same name, so `pulumi up` stops with AlreadyExists. To go "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from msgspec import Struct
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from flashdrive.bounded import os_reason, read_bounded
 from flashdrive.plan.plan import PLAN_VERSION, Plan, PlannedResource
@@ -152,8 +152,12 @@ def schema_problem(document: Any) -> str | None:
 
 def _require(condition: bool, path: str, message: str) -> None:
     if not condition:
-        raise _problem(path, f"is not a flashdrive plan: {message}",
-                       hint="write one with: flashdrive plan SPEC --format json > plan.json")
+        _refuse(path, message)
+
+
+def _refuse(path: str, message: str) -> NoReturn:
+    raise _problem(path, f"is not a flashdrive plan: {message}",
+                   hint="write one with: flashdrive plan SPEC --format json > plan.json")
 
 
 def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
@@ -161,7 +165,8 @@ def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
     version = document.get("version")
     _require(version == PLAN_VERSION, path, f"version {version!r}, this flashdrive reads version {PLAN_VERSION}")
     resources_json = document.get("resources")
-    _require(isinstance(resources_json, list), path, "'resources' is not a list")
+    if not isinstance(resources_json, list):
+        _refuse(path, "'resources' is not a list")
     resources: list[PlannedResource] = []
     for index, item in enumerate(resources_json):
         where = f"resources[{index}]"
@@ -185,12 +190,12 @@ def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
             outputs=registered,
         ))
     urn_parts = resources[0].urn.split("::") if resources else []
-    outputs = document.get("outputs")
+    outputs, stack, backend = document.get("outputs"), document.get("stack"), document.get("backend")
     return Plan(
         resources=sorted(resources, key=lambda r: r.urn),
         outputs=outputs if isinstance(outputs, dict) else {},
         project=urn_parts[1] if len(urn_parts) > 1 else "flashdrive",
         pulumi_stack=urn_parts[0].rpartition(":")[2] if urn_parts else "dev",
-        stack=document.get("stack") if isinstance(document.get("stack"), str) else "",
-        backend=document.get("backend") if isinstance(document.get("backend"), str) else None,
+        stack=stack if isinstance(stack, str) else "",
+        backend=backend if isinstance(backend, str) else None,
     )

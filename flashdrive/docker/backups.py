@@ -119,6 +119,10 @@ class DockerBackups(pulumi.ComponentResource):
             # each snapshot, on a volume no other container mounts.
             self.ledger = retained_volume(f"{stack.name}-backup-ledger",
                                           {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_BACKUP_LEDGER}, self)
+            # The prune job mounts the ledger; with a local repository, the repository it prunes.
+            prune_volume = docker.ContainerVolumeArgs(volume_name=self.ledger.name, container_path=posixpath.dirname(LEDGER))
+        else:
+            prune_volume = docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)
 
         scripts = [docker.ContainerUploadArgs(file="/flashdrive/backup.sh", content=backup_script(stack), executable=True),
                    docker.ContainerUploadArgs(file=DRILL_SCRIPT, content=scheduled_drill_script(stack), executable=True),
@@ -151,9 +155,6 @@ class DockerBackups(pulumi.ComponentResource):
                                         depends_on=([self.server] if self.server else []) + (depends_on or [])),
             **hardened(size=SIZES["s"], add_capabilities=CRON_CAPABILITIES + READ_ALL_CAPABILITIES),
         )
-        prune_volumes = [docker.ContainerVolumeArgs(volume_name=self.repository.name, container_path=REPOSITORY_DIR)
-                         if self.repository is not None else
-                         docker.ContainerVolumeArgs(volume_name=self.ledger.name, container_path=posixpath.dirname(LEDGER))]
         self.prune = docker.Container(
             f"{stack.name}-backup-prune",
             name=f"{stack.name}-backup-prune",
@@ -165,7 +166,7 @@ class DockerBackups(pulumi.ComponentResource):
             network_mode="none" if self.repository is not None else None,
             networks_advanced=None if self.repository is not None else [
                 docker.ContainerNetworksAdvancedArgs(name=network.egress.name)],
-            volumes=prune_volumes,
+            volumes=[prune_volume],
             uploads=[docker.ContainerUploadArgs(file="/flashdrive/prune.sh", content=prune_script(stack), executable=True),
                      docker.ContainerUploadArgs(file="/flashdrive/received.sh",
                                                 content=received_script(local=self.repository is not None),

@@ -64,8 +64,9 @@ class DockerEdge(pulumi.ComponentResource):
             for domain in app.domains:
                 if not domain.acme:
                     cert, key = certificate_paths(domain.host)
-                    uploads.append(docker.ContainerUploadArgs(file=cert, content=config_value(domain.certificate_config)))
-                    uploads.append(docker.ContainerUploadArgs(file=key, content=config_value(domain.key_config)))
+                    cert_config, key_config = domain.own_certificate
+                    uploads.append(docker.ContainerUploadArgs(file=cert, content=config_value(cert_config)))
+                    uploads.append(docker.ContainerUploadArgs(file=key, content=config_value(key_config)))
         if stack.uses_acme and stack.acme_ca_root_config:
             uploads.append(docker.ContainerUploadArgs(file=ACME_CA_ROOT, content=config_value(stack.acme_ca_root_config)))
         self.container = docker.Container(

@@ -42,7 +42,7 @@ def release_job_name(app_name: str, image: str, command: str) -> str:
 def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str | None) -> list[dict]:
     """What every copy is given besides its own env. `node` None: the pod's own name, because the
     copies of a Deployment have no number (a StatefulSet's would, at the price of ordered rollouts)."""
-    env = [{"name": "FLASHDRIVE_STACK", "value": stack.name}, {"name": "FLASHDRIVE_APP", "value": app.name},
+    env: list[dict] = [{"name": "FLASHDRIVE_STACK", "value": stack.name}, {"name": "FLASHDRIVE_APP", "value": app.name},
            {"name": "FLASHDRIVE_HOSTS", "value": ",".join(app.hosts)}]
     if node is None:
         env.append({"name": "FLASHDRIVE_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
@@ -181,7 +181,8 @@ class KubernetesApp(pulumi.ComponentResource):
         timeout = f"{cluster.release_timeout_s}s"
         self.release: k8s.batch.v1.Job | None = None
         if app.release:
-            name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, app.release))
+            release_command = app.release  # narrowed here, not inside the lambda
+            name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, release_command))
             self.release = k8s.batch.v1.Job(
                 f"{stack.name}-{app.name}-release",
                 metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release"),

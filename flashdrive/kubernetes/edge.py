@@ -152,13 +152,13 @@ class KubernetesEdge(pulumi.ComponentResource):
                 continue
             tls = []
             for domain in own:
+                cert_config, key_config = domain.own_certificate
                 secret = k8s.core.v1.Secret(
                     f"{stack.name}-{app.name}-{_slug(domain.host)}-tls",
                     metadata={"name": f"{app.name}-{_slug(domain.host)}-tls", "namespace": namespace,
                               "labels": labels(stack.name, app.name, "edge")},
                     type="kubernetes.io/tls",
-                    string_data={"tls.crt": config_value(domain.certificate_config),
-                                 "tls.key": config_value(domain.key_config)},
+                    string_data={"tls.crt": config_value(cert_config), "tls.key": config_value(key_config)},
                     opts=child)
                 self.tls_secrets.append(secret)
                 tls.append({"hosts": [domain.host], "secretName": secret.metadata.name})

@@ -64,7 +64,12 @@ class KubernetesBackend:
             self.gates = [_seed(stack, cluster, ns, self.disks, self.databases).job]
 
     def app(self, app: ResolvedApp, release_of_source: KubernetesApp | None) -> KubernetesApp:
-        image = self.images[app.build.key].reference if app.build is not None else app.image
+        if app.build is not None:
+            image: pulumi.Input[str] = self.images[app.build.key].reference
+        elif app.image is not None:
+            image = app.image
+        else:  # the rules give every app a source or an image, and the pipeline detects every source
+            raise ValueError(f"app '{app.name}' has neither a build nor an image to run")
         return KubernetesApp(self.stack, self.cluster, app, image, self.ns, self.disks, self.endpoints,
                              depends_on=[db.stateful_set for db in self.databases.values()] + self.gates,
                              release_of_source=release_of_source, defer_copies=self.seed is not None)

@@ -68,13 +68,15 @@ def _source_key(stack: str, source: str) -> str:
     return f"{stack}-{slug}-{digest}"
 
 
-def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection) -> ResolvedBuild:
+def _build(loaded: LoadedSpec, name: str, app: AppSpec, source: str, detection: Detection) -> ResolvedBuild:
+    """The build of `app`, built from the folder `source` (its source, as written in the spec)."""
     from flashdrive.buildpack import render_dockerfile
 
     spec = loaded.spec
     context = loaded.source_dir(name)
     build_args = tuple(sorted(
-        (var.name, var.segments[0] if var.segments else "")
+        # Without references a value is one literal segment, or none when empty.
+        (var.name, "".join(s for s in var.segments if isinstance(s, str)))
         for var in env_vars(app)
         if var.at_build and not var.secret and var.kind == "template" and not var.references
     ))
@@ -83,14 +85,14 @@ def _build(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection) ->
     build_image = image_for(spec.images, "python_build", detection.python_version)
     # The image is shared by every app of this source: it prepares every mount they use.
     mounts = sorted({disk.mount for other in spec.apps.values() if other.source and
-                     Path(other.source).as_posix() == Path(app.source).as_posix() for disk in other.disks})
+                     Path(other.source).as_posix() == Path(source).as_posix() for disk in other.disks})
     dockerfile = render_dockerfile(
         detection, base_image=base_image, build_image=build_image, build_args=[n for n, _ in build_args],
         ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None, pip_index_url=spec.build.pip_index_url,
         disk_mounts=mounts)
     has_own_ignore = (context / ".dockerignore").exists()
     return ResolvedBuild(
-        key=_source_key(spec.stack, app.source), context=context, dockerfile=dockerfile,
+        key=_source_key(spec.stack, source), context=context, dockerfile=dockerfile,
         python_version=detection.python_version, base_image=base_image, build_image=build_image,
         build_args=build_args,
         ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else _build_ignore(context))
@@ -128,7 +130,7 @@ def _app(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection | Non
     if app.source and detection is not None:
         from flashdrive.buildpack import procfile_command
 
-        build = _build(loaded, name, app, detection)
+        build = _build(loaded, name, app, app.source, detection)
         command = tuple(procfile_command(detection, app.process_name))
         release = detection.release if release_owner else None
     if isinstance(app.release, str):
@@ -209,8 +211,7 @@ def resolve(loaded: LoadedSpec, detections: Detections, backend: str | None = No
     apps = {name: _app(loaded, name, app, detections.get(name), name in owners) for name, app in spec.apps.items()}
     return ResolvedStack(
         name=stack,
-        # The CLI's --backend is a plain str, checked by argparse's choices, not the Literal.
-        backend=backend,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]  # the CLI's --backend is a str checked by argparse's choices
         apps=apps,
         databases={name: _database(stack, name, db, spec) for name, db in spec.databases.items()},
         tls_email=spec.tls.email,

@@ -47,6 +47,13 @@ class ResolvedDomain(Struct, frozen=True):
     def acme(self) -> bool:
         return self.certificate_config is None
 
+    @property
+    def own_certificate(self) -> tuple[str, str]:
+        """The config keys of the certificate and key this domain brings (the rules require both)."""
+        if self.certificate_config is None or self.key_config is None:
+            raise ValueError(f"domain '{self.host}' brings no certificate and key of its own: it uses ACME")
+        return self.certificate_config, self.key_config
+
 
 class ResolvedCronJob(Struct, frozen=True):
     name: str

@@ -15,8 +15,10 @@ import re
 import shlex
 import subprocess
 import sys
-from msgspec import Struct
+from collections.abc import Sequence
 from typing import Any
+
+from msgspec import Struct
 
 from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
 from flashdrive.engines import ENGINES
@@ -238,7 +240,7 @@ def _stopped(containers: list[str]):
 RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 
 
-def _one_off(deployed: DeployedStack, script: str, *, volumes: list[str] = (), networks: list[str] = (),
+def _one_off(deployed: DeployedStack, script: str, *, volumes: Sequence[str] = (), networks: Sequence[str] = (),
              env: dict[str, str] | None = None, name: str = "", role: str = "backup-restore") -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = name or f"{deployed.stack}-backup-restore"

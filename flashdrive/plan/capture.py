@@ -444,8 +444,7 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         pulumi_settings.configure(MockSettings(
             monitor=monitor,
             monitor_features=features,
-            # The SDK's MockEngine wants a logging.Logger; _LogCollector has the methods it calls.
-            engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]
+            engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]  # MockEngine wants a logging.Logger; _LogCollector has the methods it calls
             project=project,
             stack=stack,
             dry_run=False,

@@ -42,13 +42,16 @@ def env_var(name: str, value: str | GeneratedValue | ConfigValue | ScopedValue) 
         return EnvVar(name, "generate", "run", True, length=value.length)
     if isinstance(value, ConfigValue):
         return EnvVar(name, "config", "run", True, config_key=value.config)
-    explicit = isinstance(value, ScopedValue)
-    text = value.value if explicit else value
+    explicit: Scope | None = None
+    if isinstance(value, ScopedValue):
+        text, explicit = value.value, value.scope
+    else:
+        text = value
     segments, _ = parse_template(text)
     secret = is_secret(segments)
     # A plain value is set at build and run; one holding a secret only at run, so it never
     # lands in an image. An explicit build scope on a secret is refused by the rules.
-    scope: Scope = value.scope if explicit else ("run" if secret else "both")
+    scope: Scope = explicit if explicit is not None else ("run" if secret else "both")
     return EnvVar(name, "template", scope, secret, segments=tuple(segments))
 
 

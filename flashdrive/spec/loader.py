@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+from pydantic_core import ErrorDetails
 
 from flashdrive.problems import InputError, Problem, Problems
 from flashdrive.spec.contract import TAG_PREFIX, Spec
@@ -53,11 +54,12 @@ def merge(base: Any, base_pos: Pos, over: Any, over_pos: Pos) -> tuple[Any, Pos]
     """Deep merge as SPEC.md says: maps merge by key, lists and scalars replace."""
     if not (isinstance(base, dict) and isinstance(over, dict)):
         return over, over_pos
+    # A mapping's Pos has children by key (a list only for sequences, excluded above).
+    assert isinstance(base_pos.children, dict) and isinstance(over_pos.children, dict)
     data = dict(base)
-    children = dict(base_pos.children or {})
+    children = dict(base_pos.children)
     for key, value in over.items():
-        # A mapping's Pos has children by key (a list only for sequences, excluded above).
-        child_pos = over_pos.children[key]  # type: ignore[index]
+        child_pos = over_pos.children[key]
         if key in data:
             merged, merged_pos = merge(data[key], children[key], value, child_pos)
             merged_pos.key_mark = child_pos.key_mark
@@ -148,7 +150,7 @@ _TYPE_WORDS = {
 }
 
 
-def _translate(error: dict, doc: Document) -> Problem:
+def _translate(error: ErrorDetails, doc: Document) -> Problem:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(TAG_PREFIX)))
     kind = error["type"]
     value = error.get("input")
@@ -261,6 +263,17 @@ def _as_label(text: str) -> str:
 _TYPED_SCALARS = (bool, int, float, datetime.date)
 
 
+def _pos_at(pos: Pos, *path: Any) -> Pos:
+    """The position of the value at `path` under `pos`. child() is None only for keys absent from
+    the file; every key and item read from the file has one."""
+    for key in path:
+        child = pos.child(key)
+        if child is None:
+            raise LookupError(f"no position recorded for {format_path(path)}, which was read from the file")
+        pos = child
+    return pos
+
+
 def _stringify_scalars(data: Any, pos: Pos) -> None:
     """Env values and versions are text: take numbers and booleans as written (YAML 1.1 turns
     `0755` into 493 and `10.10` into 10.1)."""
@@ -268,8 +281,7 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
         return
     if isinstance(data.get("databases"), dict):
         for db_name, db in data["databases"].items():
-            # child() is None only for keys absent from the file; these came from the file.
-            version_pos = pos.child("databases").child(db_name).child("version") if isinstance(db, dict) else None  # type: ignore[union-attr]
+            version_pos = _pos_at(pos, "databases", db_name).child("version") if isinstance(db, dict) else None
             if version_pos is not None and isinstance(db["version"], _TYPED_SCALARS) and version_pos.raw is not None:
                 db["version"] = version_pos.raw
     if not isinstance(data.get("apps"), dict):
@@ -278,8 +290,7 @@ def _stringify_scalars(data: Any, pos: Pos) -> None:
         env = app.get("env") if isinstance(app, dict) else None
         if not isinstance(env, dict):
             continue
-        # child() is None only for keys absent from the file; these came from the file.
-        env_pos = pos.child("apps").child(app_name).child("env")  # type: ignore[union-attr]
+        env_pos = _pos_at(pos, "apps", app_name, "env")
         for name, value in env.items():
             value_pos = env_pos.child(name)
             if isinstance(value, dict) and "value" in value and value_pos is not None:
@@ -295,7 +306,7 @@ def _strip_loc(loc: tuple) -> tuple:
     return tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(TAG_PREFIX) or p == "[key]")))
 
 
-def _what_is_sound(spec_path: Path, doc: Document, errors: list[dict]) -> tuple[LoadedSpec | None, set[str]]:
+def _what_is_sound(spec_path: Path, doc: Document, errors: list[ErrorDetails]) -> tuple[LoadedSpec | None, set[str]]:
     """The spec minus its broken keys, so the cross-field rules (and detection) can still run on it and
     every problem shows at once; and the paths whose rule problems are dropped.
 

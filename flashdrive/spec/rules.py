@@ -197,7 +197,7 @@ class _Checker:
                     self.error(path + (key,), f"a worker has no {what}: nothing connects to a worker",
                                f"remove `{key}:`, or make the app `type: web`", key=True)
         if app.source:
-            self.source(name, app)
+            self.source(name, app.source)
         self.disks(name, app, disk_owner)
         self.domains(name, app, domain_owner)
         self.env(name, app)
@@ -223,29 +223,29 @@ class _Checker:
             if not job.command.strip():
                 self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
 
-    def source(self, name: str, app: AppSpec) -> None:
+    def source(self, name: str, source: str) -> None:
         path = ("apps", name, "source")
         base = self.loaded.base_dir.resolve()
         try:
-            folder = (self.loaded.base_dir / app.source).resolve()
+            folder = (self.loaded.base_dir / source).resolve()
             exists, is_dir = folder.exists(), folder.is_dir()
         except (OSError, ValueError) as exc:
-            self.error(path, f"source '{_shown(app.source)}' cannot be used as a folder: {os_reason(exc)}",
+            self.error(path, f"source '{_shown(source)}' cannot be used as a folder: {os_reason(exc)}",
                        "write the folder's path relative to the spec, e.g. ./app")
             return
         if folder != base and base not in folder.parents:
             # The whole folder is sent to the image build, and plan writes .flashdrive/ files into it.
-            self.error(path, f"source '{app.source}' is outside the spec's folder ({base}): everything in "
+            self.error(path, f"source '{source}' is outside the spec's folder ({base}): everything in "
                        f"{folder} would be sent to the image build",
                        "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
                        "flashdrive.yaml to the folder above the app")
             return
         if not exists:
-            self.error(path, f"source folder '{app.source}' does not exist (looked in {folder})",
+            self.error(path, f"source folder '{source}' does not exist (looked in {folder})",
                        "source is relative to the folder of the spec file")
             return
         if not is_dir:
-            self.error(path, f"source '{app.source}' is a file, not a folder",
+            self.error(path, f"source '{source}' is a file, not a folder",
                        "point source at the folder holding the Procfile")
             return
         self.sound_sources[name] = folder

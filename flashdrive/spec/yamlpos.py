@@ -16,11 +16,12 @@ import yaml
 from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import InputError, Mark, Problem
 
+# Two classes with the same interface under the same name.
+_Loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]
 try:  # libyaml is ~10x faster; the pure-Python composer gives the same nodes.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the wheel
-    # Another class with the same interface under the same name.
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader
 
 # An alias bomb ("billion laughs") must end in an error, not an exhausted machine.
 MAX_NODES = 200_000
@@ -111,6 +112,8 @@ class _Builder:
                     items.append(value)
                     positions.append(pos)
                 return items, Pos(mark, children=positions)
+            # PyYAML composes scalars, sequences and mappings, nothing else.
+            assert isinstance(node, yaml.MappingNode), type(node)
             return self._mapping(node, mark, depth)
         finally:
             self.in_progress.discard(id(node))
@@ -127,13 +130,13 @@ class _Builder:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     value, pos = self.build(source, depth + 1)
-                    if not isinstance(value, dict):
+                    # a mapping's Pos has children by key, like its value (one is a dict when the other is)
+                    if not isinstance(value, dict) or not isinstance(pos.children, dict):
                         self.problems.append(Problem("`<<` merges only mappings", key_mark))
                         continue
                     for k, v in value.items():
                         merged.setdefault(k, v)
-                        # a merged mapping's Pos has children by key, like its value
-                        merged_pos.setdefault(k, pos.children[k])  # type: ignore[index]
+                        merged_pos.setdefault(k, pos.children[k])
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError([Problem("a key must be a plain word, not a list or mapping", key_mark)])
@@ -178,9 +181,9 @@ def parse_yaml(text: str, file: str) -> Document:
         message = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             message = f"{exc.context}, {exc.problem}"
-        line = text.splitlines()[mark.line - 1] if 0 < mark.line <= len(text.splitlines()) else ""
+        source_line = text.splitlines()[mark.line - 1] if 0 < mark.line <= len(text.splitlines()) else ""
         raise InputError([Problem(f"invalid YAML: {message}", mark,
-                                  hint=_syntax_hint(message, line))]) from None
+                                  hint=_syntax_hint(message, source_line))]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(f"invalid YAML: {exc}", Mark(file, 1, 1))]) from None
     if root is None:
