@@ -24,6 +24,7 @@ import json
 
 import pulumi
 import pulumi_docker as docker
+from msgspec import structs
 
 from flashdrive.credentials import Credentials
 from flashdrive.docker import readback
@@ -71,7 +72,7 @@ def copy_version(stack: ResolvedStack, app: ResolvedApp, image_version: str, use
 
     settings = {
         "image": image_version, "command": app.command, "port": app.port, "size": app.size.name,
-        "health": app.health.model_dump() if app.health else None, "egress": app.egress, "type": app.type,
+        "health": structs.asdict(app.health) if app.health else None, "egress": app.egress, "type": app.type,
         "disks": [(d.name, d.mount, d.read_only, d.volume_name) for d in app.disks],
         "provided": provided_env(stack, app, "n"), "shutdown": app.shutdown_timeout_s,
         "env": {name: described(value) for name, value in sorted(user_env.items())},

@@ -13,7 +13,8 @@ from flashdrive.model.images import image_for
 from flashdrive.cron.schedule import expand
 from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
                                     RepositoryVolume, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
-                                    ResolvedDatabase, ResolvedDisk, ResolvedEarlierMajor, ResolvedDomain, ResolvedStack)
+                                    ResolvedDatabase, ResolvedDisk, ResolvedEarlierMajor, ResolvedDomain, ResolvedHealth,
+                                    ResolvedStack)
 from flashdrive.spec.env import env_vars
 from flashdrive.spec.loader import LoadedSpec
 from flashdrive.problems import InputError, Mark, Problem
@@ -66,6 +67,13 @@ def _source_key(stack: str, source: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", Path(normal).name.lower()).strip("-") or "app"
     digest = hashlib.sha256(normal.encode()).hexdigest()[:6]
     return f"{stack}-{slug}-{digest}"
+
+
+def _health(app: AppSpec) -> ResolvedHealth | None:
+    health = app.health
+    if health is None:
+        return None
+    return ResolvedHealth(health.path, health.interval_s, health.timeout_s, health.retries, health.start_period_s)
 
 
 def _build(loaded: LoadedSpec, name: str, app: AppSpec, source: str, detection: Detection) -> ResolvedBuild:
@@ -145,7 +153,7 @@ def _app(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection | Non
         for d in app.domain_entries)
     return ResolvedApp(
         name=name, type=app.type, size=SIZES[app.size], nodes=app.nodes, egress=app.egress,
-        port=app.listen_port, health=app.health, command=command, release=release,
+        port=app.listen_port, health=_health(app), command=command, release=release,
         env=tuple(env_vars(app)), disks=disks, domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
         build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],

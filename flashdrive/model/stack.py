@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from flashdrive.spec.env import EnvVar
-from flashdrive.spec.contract import LETS_ENCRYPT, HealthCheck
+from flashdrive.spec.contract import LETS_ENCRYPT
 from flashdrive.spec.sizes import Size
 
 if TYPE_CHECKING:  # preview.py builds on this module
@@ -78,6 +78,16 @@ class ResolvedBuild(Struct, frozen=True):
     dockerignore: str | None  # written only when the app has none of its own
 
 
+class ResolvedHealth(Struct, frozen=True):
+    """How a copy of a web app is told healthy (the spec's health_check, defaults filled in)."""
+
+    path: str
+    interval_s: int
+    timeout_s: int
+    retries: int
+    start_period_s: int
+
+
 class ResolvedApp(Struct, frozen=True):
     name: str
     type: Literal["web", "worker"]
@@ -85,7 +95,7 @@ class ResolvedApp(Struct, frozen=True):
     nodes: int
     egress: bool
     port: int | None
-    health: HealthCheck | None
+    health: ResolvedHealth | None
     command: tuple[str, ...] | None  # None: the image's own command
     release: str | None
     env: tuple[EnvVar, ...]

@@ -306,11 +306,13 @@ class AppSpec(StrictModel):
             return None
         if isinstance(self.health_check, str):
             return HealthCheck(path=self.health_check)
-        return self.health_check or HealthCheck()
+        return self.health_check or HealthCheck.model_construct()  # the defaults, valid as written
 
     @property
     def domain_entries(self) -> list[Domain]:
-        return [Domain(host=d) if isinstance(d, str) else d for d in self.domains]
+        # A host written as a string was validated as the entry; building a Domain from it again
+        # would build Domain's own validator, a cold plan's third.
+        return [Domain.model_construct(host=d) if isinstance(d, str) else d for d in self.domains]
 
 
 class DatabaseSpec(StrictModel):

@@ -405,7 +405,9 @@ class _Checker:
         return Mark(pos.mark.file, pos.mark.line, pos.mark.col + offset + (1 if pos.style in ("'", '"') else 0))
 
     def images(self) -> None:
-        for key, template in self.spec.images.model_dump().items():
+        images = self.spec.images
+        for key in type(images).model_fields:  # not model_dump(): that builds a serializer for Images
+            template = getattr(images, key)
             if template is None:
                 continue
             path = ("images", key)
