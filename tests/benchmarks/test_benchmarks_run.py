@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from numbers import Number
@@ -24,5 +25,8 @@ def test_quick_run_without_docker_reports_every_figure():
         assert figures[key] > 0, (key, figures[key])
     for key in DOCKER_KEYS:
         assert key in figures and figures[key] is None, (key, figures[key])
+    counted = figures["cold_start_instructions_ratio"]  # callgrind's count, where valgrind is installed
+    assert (counted is None) == (shutil.which("valgrind") is None), counted
+    assert counted is None or counted > 0
     assert figures["docker_skipped"] == "--no-docker"
     assert figures["n_apps"] == 50 and figures["quick"] is True
