@@ -70,8 +70,10 @@ def build_with(backend: Backend[AppT], stack: ResolvedStack) -> dict:
     own = backend.edge(apps)
     outputs = {
         "urls": {app.name: app.public_url for app in stack.web_apps},
-        "internal": {**{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},
-                     **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()}},
+        "internal": {
+            **{app.name: f"{app.name}:{app.port}" if app.port else app.name for app in stack.apps.values()},
+            **{db.name: f"{db.name}:{db.port}" for db in stack.databases.values()},
+        },
         **own,
     }
     if stack.preview is not None:

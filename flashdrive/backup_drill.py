@@ -20,6 +20,7 @@ stores the report as a `drill=ok|failed` snapshot, which `flashdrive backup list
 from __future__ import annotations
 
 import shlex
+
 from msgspec import Struct, field
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
@@ -50,15 +51,29 @@ class DrillItem(Struct):
         return self.status == "ok"
 
     def line(self) -> str:
-        values = [self.item, self.status, self.snapshot or "-", self.time or "-",
-                  "-" if self.size is None else str(self.size), self.checked or "-", self.reason or "-",
-                  " ".join(f"{name}={rows}" for name, rows in self.tables.items()) or "-"]
+        values = [
+            self.item,
+            self.status,
+            self.snapshot or "-",
+            self.time or "-",
+            "-" if self.size is None else str(self.size),
+            self.checked or "-",
+            self.reason or "-",
+            " ".join(f"{name}={rows}" for name, rows in self.tables.items()) or "-",
+        ]
         return "\t".join(v.replace("\t", " ").replace("\n", " ") for v in values)
 
     def as_json(self) -> dict:
-        return {"item": self.item, "ok": self.ok, "snapshot": self.snapshot or None, "time": self.time or None,
-                "size_bytes": self.size, "checked": self.checked, "reason": self.reason or None,
-                "tables": self.tables}
+        return {
+            "item": self.item,
+            "ok": self.ok,
+            "snapshot": self.snapshot or None,
+            "time": self.time or None,
+            "size_bytes": self.size,
+            "checked": self.checked,
+            "reason": self.reason or None,
+            "tables": self.tables,
+        }
 
 
 def parse_report(text: str) -> list[DrillItem]:
@@ -74,22 +89,31 @@ def parse_report(text: str) -> list[DrillItem]:
             name, _, rows = word.rpartition("=")
             if name and rows.isdigit():
                 counts[name] = int(rows)
-        items.append(DrillItem(item, status, snapshot, time, int(size) if size.isdigit() else None, checked, reason,
-                               counts))
+        items.append(
+            DrillItem(item, status, snapshot, time, int(size) if size.isdigit() else None, checked, reason, counts)
+        )
     return items
 
 
 def check_settings(database: str, gzip: bool) -> str:
     """What a drill's load_and_count reads besides the connection: the dump's database name, its compression,
     the scratch server's password (none in the image: its socket is the scratch user's)."""
-    return (f"DRILL_DB={shlex.quote(database)}; MONGO_GZIP={'--gzip' if gzip else ''}; "
-            'DRILL_PASSWORD=${DRILL_PASSWORD:-}\n')
+    return (
+        f"DRILL_DB={shlex.quote(database)}; MONGO_GZIP={'--gzip' if gzip else ''}; "
+        "DRILL_PASSWORD=${DRILL_PASSWORD:-}\n"
+    )
 
 
 def in_image_check(engine: str, database: str, gzip: bool) -> str:
     """The scratch user's script: start a server, load stdin into it, print counts, stop it."""
     facts = DRILLS[engine]
-    return "set -eu\n" + check_settings(database, gzip) + facts.start + f"trap '{facts.stop}' EXIT\n" + facts.load_and_count
+    return (
+        "set -eu\n"
+        + check_settings(database, gzip)
+        + facts.start
+        + f"trap '{facts.stop}' EXIT\n"
+        + facts.load_and_count
+    )
 
 
 # --- The script ---------------------------------------------------------------------------------
@@ -231,7 +255,7 @@ note ok
 
 class DrillDisk(Struct, frozen=True):
     name: str
-    tag: str   # the tag its snapshots carry
+    tag: str  # the tag its snapshots carry
     path: str  # its files' path inside them
 
 
@@ -243,8 +267,9 @@ class DrillDatabase(Struct, frozen=True):
     database: str = ""  # the engine's database name the dump holds (MongoDB's archive names it), default name
 
 
-def drill_script(stack: str, disks: list[DrillDisk], databases: list[DrillDatabase],
-                 snapshots: dict[str, str] | None = None) -> str:
+def drill_script(
+    stack: str, disks: list[DrillDisk], databases: list[DrillDatabase], snapshots: dict[str, str] | None = None
+) -> str:
     """The drill for these items; `snapshots` pins an item ("disk:media") to a snapshot id."""
     chosen = snapshots or {}
     lines = [PRELUDE.format(stack=shlex.quote(stack), dumped=DUMPED, repository=REPOSITORY_ITEM, uid=SCRATCH_UID)]
@@ -253,27 +278,55 @@ def drill_script(stack: str, disks: list[DrillDisk], databases: list[DrillDataba
     for disk in disks:
         lines.append("drill_disk " + shlex.join([disk.name, disk.tag, disk.path, chosen.get(f"disk:{disk.name}", "")]))
     for db in databases:
-        lines.append("drill_database " + shlex.join([
-            db.name, db.engine, db.tag, db.path, in_image_check(db.engine, db.database or db.name, db.path.endswith(".gz")),
-            DRILLS[db.engine].servers, DRILLS[db.engine].version, DRILLS[db.engine].counted,
-            chosen.get(f"database:{db.name}", "")]))
+        lines.append(
+            "drill_database "
+            + shlex.join(
+                [
+                    db.name,
+                    db.engine,
+                    db.tag,
+                    db.path,
+                    in_image_check(db.engine, db.database or db.name, db.path.endswith(".gz")),
+                    DRILLS[db.engine].servers,
+                    DRILLS[db.engine].version,
+                    DRILLS[db.engine].counted,
+                    chosen.get(f"database:{db.name}", ""),
+                ]
+            )
+        )
     lines.append(EPILOGUE.format())
     return "\n".join(lines) + "\n"
 
 
 def kubernetes_items(stack: ResolvedStack, disks_root: str, dumps: str) -> tuple[list[DrillDisk], list[DrillDatabase]]:
     """What a Kubernetes backup run stores: one snapshot (tag flashdrive) of the disks and the dumps."""
-    return ([DrillDisk(d.name, "flashdrive", f"{disks_root}/{d.name}") for d in sorted(stack.disks, key=lambda d: d.name)],
-            [DrillDatabase(db.name, db.engine, "flashdrive",
-                           f"{dumps}/{db.name}.{ENGINES[db.engine].job_dump.extension}", db.database)
-             for db in sorted(stack.databases.values(), key=lambda d: d.name)])
+    return (
+        [DrillDisk(d.name, "flashdrive", f"{disks_root}/{d.name}") for d in sorted(stack.disks, key=lambda d: d.name)],
+        [
+            DrillDatabase(
+                db.name,
+                db.engine,
+                "flashdrive",
+                f"{dumps}/{db.name}.{ENGINES[db.engine].job_dump.extension}",
+                db.database,
+            )
+            for db in sorted(stack.databases.values(), key=lambda d: d.name)
+        ],
+    )
 
 
 def docker_items(stack: ResolvedStack) -> tuple[list[DrillDisk], list[DrillDatabase]]:
     """What a Docker stack's backup job stores: a snapshot per disk and per database dump."""
-    return ([DrillDisk(d.name, f"disk={d.name}", f"{DISKS_DIR}/{d.name}") for d in sorted(stack.disks, key=lambda d: d.name)],
-            [DrillDatabase(db.name, db.engine, f"database={db.name}", f"/{dump_file(db.name, db.engine)}", db.database)
-             for db in sorted(stack.databases.values(), key=lambda d: d.name)])
+    return (
+        [
+            DrillDisk(d.name, f"disk={d.name}", f"{DISKS_DIR}/{d.name}")
+            for d in sorted(stack.disks, key=lambda d: d.name)
+        ],
+        [
+            DrillDatabase(db.name, db.engine, f"database={db.name}", f"/{dump_file(db.name, db.engine)}", db.database)
+            for db in sorted(stack.databases.values(), key=lambda d: d.name)
+        ],
+    )
 
 
 def scheduled_drill_script(stack: ResolvedStack) -> str:

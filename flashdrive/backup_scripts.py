@@ -41,7 +41,8 @@ def dump_file(database: str, engine: str) -> str:
 def _dump_command(db: ResolvedDatabase) -> str:
     pw = f'"${password_env(db.name)}"'
     return ENGINES[db.engine].script_dump.command.format(
-        pw=pw, host=shlex.quote(db.name), port=db.port, user=shlex.quote(db.user), name=shlex.quote(db.database))
+        pw=pw, host=shlex.quote(db.name), port=db.port, user=shlex.quote(db.user), name=shlex.quote(db.database)
+    )
 
 
 PRELUDE = """\
@@ -90,14 +91,17 @@ note "ok"
 def backup_script(stack: ResolvedStack) -> str:
     lines = [PRELUDE.format(stack=shlex.quote(stack.name))]
     for disk in sorted(stack.disks, key=lambda d: d.name):
-        lines += [f"note 'disk {disk.name}'",
-                  f"snapshot disk={disk.name} {DISKS_DIR}/{disk.name} || failed=\"$failed disk:{disk.name}\"", ""]
+        lines += [
+            f"note 'disk {disk.name}'",
+            f'snapshot disk={disk.name} {DISKS_DIR}/{disk.name} || failed="$failed disk:{disk.name}"',
+            "",
+        ]
     for db in sorted(stack.databases.values(), key=lambda d: d.name):
         file = dump_file(db.name, db.engine)
         lines += [
             f"note 'database {db.name} ({db.engine})'",
             f'DUMP="$WORK/{file}"',
-            f'if missing_tool {ENGINES[db.engine].dump_tool} {db.name}; then',
+            f"if missing_tool {ENGINES[db.engine].dump_tool} {db.name}; then",
             "  :",
             f'elif {_dump_command(db)} 2>"$WORK/error"; then',
             f"  store_dump {db.name} {file}",

@@ -34,7 +34,9 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise FileRefused("it is not a regular file (a pipe, device or socket)")
         if info.st_size > limit:
-            raise FileRefused(f"it is {info.st_size / MIB:.1f} MiB, more than the {limit / MIB:.0f} MiB this file may have")
+            raise FileRefused(
+                f"it is {info.st_size / MIB:.1f} MiB, more than the {limit / MIB:.0f} MiB this file may have"
+            )
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, 1 * MIB)

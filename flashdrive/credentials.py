@@ -68,10 +68,12 @@ class Credentials:
                     "passwords, backup repository password and generated secrets from it, so that they "
                     f"survive `pulumi destroy`. Set it once: {SET_IT} (`flashdrive up` does this on a "
                     "stack's first run), and keep it with the stack's config: without it, retained data "
-                    "cannot be opened.")
+                    "cannot be opened."
+                )
             self._master = master
         return self._master
 
     def derive(self, purpose: str, length: int = 32) -> pulumi.Output[str]:
-        return pulumi.Output.secret(self._master_key().apply(
-            lambda master: derive_value(master, self.stack, purpose, length)))
+        return pulumi.Output.secret(
+            self._master_key().apply(lambda master: derive_value(master, self.stack, purpose, length))
+        )

@@ -13,9 +13,8 @@ certificate is valid for five years and renewed by the deploy that runs in its l
 
 from __future__ import annotations
 
-from msgspec import Struct
-
 import pulumi
+from msgspec import Struct
 
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase
@@ -50,17 +49,20 @@ class StackCA(pulumi.ComponentResource):
     def __init__(self, stack: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:StackCA", f"{stack}-ca", None, opts)
         import pulumi_tls as tls  # only stacks with a TLS database pay for its import
+
         child = pulumi.ResourceOptions(parent=self)
         self.key = tls.PrivateKey(f"{stack}-ca-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE, opts=child)
         self.cert = tls.SelfSignedCert(
             f"{stack}-ca",
             private_key_pem=self.key.private_key_pem,
             is_ca_certificate=True,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=f"flashdrive {stack} internal CA",
-                                                  organization="flashdrive"),
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=f"flashdrive {stack} internal CA", organization="flashdrive"
+            ),
             validity_period_hours=CA_VALIDITY_HOURS,
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"],
-            opts=child)
+            opts=child,
+        )
         self.cert_pem: pulumi.Output[str] = self.cert.cert_pem
         self.register_outputs({"cert_pem": self.cert_pem})
 
@@ -83,16 +85,17 @@ class ServerCertificate(pulumi.ComponentResource):
     def __init__(self, stack: str, db: ResolvedDatabase, ca: StackCA, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flashdrive:tls:ServerCertificate", f"{stack}-{db.name}-tls", None, opts)
         import pulumi_tls as tls
+
         child = pulumi.ResourceOptions(parent=self)
-        key = tls.PrivateKey(f"{stack}-{db.name}-tls-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE,
-                             opts=child)
+        key = tls.PrivateKey(f"{stack}-{db.name}-tls-key", algorithm=_KEY_ALGORITHM, ecdsa_curve=_KEY_CURVE, opts=child)
         request = tls.CertRequest(
             f"{stack}-{db.name}-tls-request",
             private_key_pem=key.private_key_pem,
             subject=tls.CertRequestSubjectArgs(common_name=db.name, organization="flashdrive"),
             dns_names=[db.name, f"{stack}-{db.name}", "localhost"],
             ip_addresses=["127.0.0.1"],
-            opts=child)
+            opts=child,
+        )
         cert = tls.LocallySignedCert(
             f"{stack}-{db.name}-tls",
             cert_request_pem=request.cert_request_pem,
@@ -101,14 +104,17 @@ class ServerCertificate(pulumi.ComponentResource):
             validity_period_hours=SERVER_VALIDITY_HOURS,
             early_renewal_hours=SERVER_EARLY_RENEWAL_HOURS,
             allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
-            opts=child)
-        self.files = ServerTLS(ca_pem=ca.cert_pem, cert_pem=cert.cert_pem,
-                              key_pem=pulumi.Output.secret(key.private_key_pem))
+            opts=child,
+        )
+        self.files = ServerTLS(
+            ca_pem=ca.cert_pem, cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem)
+        )
         self.register_outputs({"cert_pem": cert.cert_pem})
 
 
-def database_tls(stack: str, databases, parent_opts: pulumi.ResourceOptions | None = None
-                 ) -> tuple[StackCA | None, dict[str, ServerTLS]]:
+def database_tls(
+    stack: str, databases, parent_opts: pulumi.ResourceOptions | None = None
+) -> tuple[StackCA | None, dict[str, ServerTLS]]:
     """The stack CA (when a database wants TLS) and each such database's files, by database name."""
     wanting = [db for db in databases if wants_tls(db)]
     if not wanting:

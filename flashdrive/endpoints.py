@@ -5,10 +5,10 @@ Database passwords and URLs are Pulumi secrets; so is any env value built from o
 
 from __future__ import annotations
 
-from msgspec import Struct
 from typing import Callable
 
 import pulumi
+from msgspec import Struct
 
 from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedApp, ResolvedDatabase, ResolvedStack
@@ -27,8 +27,11 @@ class DatabaseEndpoint(Struct, frozen=True):
     @staticmethod
     def of(db: ResolvedDatabase, password: pulumi.Output) -> "DatabaseEndpoint":
         secret_password = pulumi.Output.secret(password)
-        url = secret_password.apply(lambda pw: ENGINES[db.engine].url.format(
-            user=db.user, password=pw, host=db.name, port=db.port, name=db.database))
+        url = secret_password.apply(
+            lambda pw: ENGINES[db.engine].url.format(
+                user=db.user, password=pw, host=db.name, port=db.port, name=db.database
+            )
+        )
         return DatabaseEndpoint(db.name, db.port, db.user, secret_password, db.database, pulumi.Output.secret(url))
 
     def get(self, prop: str):
@@ -53,8 +56,9 @@ def config_value(key: str) -> pulumi.Output:
 class EnvResolver:
     """Turns an app's EnvVars into values; `generated` makes the random value of a {generate} var."""
 
-    def __init__(self, stack: ResolvedStack, databases: dict[str, DatabaseEndpoint],
-                 generated: Callable[[EnvVar], pulumi.Output]):
+    def __init__(
+        self, stack: ResolvedStack, databases: dict[str, DatabaseEndpoint], generated: Callable[[EnvVar], pulumi.Output]
+    ):
         self.stack = stack
         self.databases = databases
         self.generated = generated

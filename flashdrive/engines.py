@@ -29,8 +29,9 @@ Majors and upgrades, per engine (the vendors' upgrade guides):
 from __future__ import annotations
 
 import re
-from msgspec import Struct
 from typing import Literal
+
+from msgspec import Struct
 
 Method = Literal["dump-restore", "in-place"]
 UpgradeRule = Literal["any-newer", "lts-step", "next-series"]
@@ -236,8 +237,9 @@ class EngineFacts(Struct, frozen=True):
         before, after = self.major(old), self.major(new)
         if before is None or after is None or before == after or _numbers(after) < _numbers(before):
             return None
-        if self.upgrade_rule == "lts-step" and any(_numbers(before) < _numbers(lts) < _numbers(after)
-                                                    for lts in self.series):
+        if self.upgrade_rule == "lts-step" and any(
+            _numbers(before) < _numbers(lts) < _numbers(after) for lts in self.series
+        ):
             return None
         if self.upgrade_rule == "next-series" and not _next_series(self.series, before, after):
             return None
@@ -247,17 +249,20 @@ class EngineFacts(Struct, frozen=True):
         """Why there is no upgrade from `old` to `new`, and what to do instead."""
         before, after = self.major(old) or old, self.major(new) or new
         if _numbers(after) < _numbers(before):
-            return (f"{self.name} {after} cannot read the data files of {self.name} {before} (there is no "
-                    f"downgrade); keep version {old}, or dump the data and restore it into a new database")
+            return (
+                f"{self.name} {after} cannot read the data files of {self.name} {before} (there is no "
+                f"downgrade); keep version {old}, or dump the data and restore it into a new database"
+            )
         if self.upgrade_rule == "lts-step":
             stops = [lts for lts in self.series if _numbers(before) < _numbers(lts) < _numbers(after)]
-            return (f"{self.name} upgrades one LTS series at a time: go to {stops[0]} first, deploy, "
-                    f"then to {new}")
+            return f"{self.name} upgrades one LTS series at a time: go to {stops[0]} first, deploy, then to {new}"
         if self.upgrade_rule == "next-series":
             later = [s for s in self.series if _numbers(before) < _numbers(s) <= _numbers(after)]
             if later and later[-1] == after:
-                return (f"{self.name} upgrades one release series at a time: go to {later[0]} first, deploy, "
-                        f"then on to {new}")
+                return (
+                    f"{self.name} upgrades one release series at a time: go to {later[0]} first, deploy, "
+                    f"then on to {new}"
+                )
             return f"flashdrive knows no upgrade path from {self.name} {before} to {after}"
         return f"flashdrive knows no upgrade path from {self.name} {before} to {after}"
 
@@ -287,106 +292,177 @@ def _next_series(series: tuple[str, ...], before: str, after: str) -> bool:
 _PG_HEALTH = 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'
 
 POSTGRES = EngineFacts(
-    name="postgres", port=5432, default_version="17", image="postgres:{version}",
+    name="postgres",
+    port=5432,
+    default_version="17",
+    image="postgres:{version}",
     # docker-library/postgres 18+: PGDATA /var/lib/postgresql/<major>/docker, VOLUME /var/lib/postgresql.
     data_paths=((18, "/var/lib/postgresql"), (0, "/var/lib/postgresql/data")),
     claim_subdir="pgdata",
-    health=_PG_HEALTH, health_interval="1s", health_retries=30,
-    url="postgres://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
+    health=_PG_HEALTH,
+    health_interval="1s",
+    health_retries=30,
+    url="postgres://{user}:{password}@{host}:{port}/{name}",
+    user=None,
+    database=None,
     tls_options=("-c", "ssl=on", "-c", "ssl_cert_file={cert}", "-c", "ssl_key_file={key}", "-c", "ssl_ca_file={ca}"),
-    server_user="postgres", start_script=None,
+    server_user="postgres",
+    start_script=None,
     dump_tool="pg_dump",
-    script_dump=Dump("pgdump", 'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} '
-                               '--format custom --file "$DUMP" {name}'),
+    script_dump=Dump(
+        "pgdump",
+        'PGPASSWORD={pw} pg_dump --host {host} --port {port} --username {user} --format custom --file "$DUMP" {name}',
+    ),
     job_dump=Dump("pgdump", "pg_dump -h {host} -p {port} -U {user} -d {name} --format=custom --file={file}"),
     job_password_env="PGPASSWORD",
-    restore=('PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} '
-             '--dbname {name}'),
-    empty_check=('test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
-                 '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'),
-    client_must_be_newer=True, client_any_from=None,
-    major_parts=1, major_parts_before=(10, 2),
+    restore=(
+        'PGPASSWORD="${pw}" pg_restore --clean --if-exists --no-owner --host {host} --username {user} --dbname {name}'
+    ),
+    empty_check=(
+        'test "$(PGPASSWORD="${pw}" psql -tA --host {host} --username {user} --dbname {name} -c '
+        '"select count(*) from information_schema.tables where table_schema = current_schema()")" = 0'
+    ),
+    client_must_be_newer=True,
+    client_any_from=None,
+    major_parts=1,
+    major_parts_before=(10, 2),
     image_data_subdir=(18, "{major}/docker"),
     lock_file="postmaster.pid",
-    upgrade_rule="any-newer", upgrade_method="dump-restore",
-    upgrade_how=("a server of the new version starts on a new data directory and gets the data by a dump made "
-                 "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
-                 "pg_upgrade with both versions' binaries"),
+    upgrade_rule="any-newer",
+    upgrade_method="dump-restore",
+    upgrade_how=(
+        "a server of the new version starts on a new data directory and gets the data by a dump made "
+        "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
+        "pg_upgrade with both versions' binaries"
+    ),
     copy_upgrade=CopyUpgrade(
-        initialised="PG_VERSION", server=("postgres",),
+        initialised="PG_VERSION",
+        server=("postgres",),
         old_server=("postgres", "-p", "{old_port}", "-c", "listen_addresses=127.0.0.1"),
-        ready="pg_isready -q -h 127.0.0.1 -p {port}", copy=_PG_COPY,
+        ready="pg_isready -q -h 127.0.0.1 -p {port}",
+        copy=_PG_COPY,
         credentials=("POSTGRES_USER", "POSTGRES_PASSWORD"),
-        copy_target_env="POSTGRES_DB=postgres", fresh_env="POSTGRES_DB={name}"),
+        copy_target_env="POSTGRES_DB=postgres",
+        fresh_env="POSTGRES_DB={name}",
+    ),
 )
 
 MYSQL = EngineFacts(
-    name="mysql", port=3306, default_version="8.4", image="mysql:{version}",
-    data_paths=((0, "/var/lib/mysql"),), claim_subdir="data",
+    name="mysql",
+    port=3306,
+    default_version="8.4",
+    image="mysql:{version}",
+    data_paths=((0, "/var/lib/mysql"),),
+    claim_subdir="data",
     # The client reads MYSQL_PWD: the password is on no command line, every second.
     health='MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping -h 127.0.0.1 -u root --silent',
-    health_interval="1s", health_retries=30,
-    url="mysql://{user}:{password}@{host}:{port}/{name}", user=None, database=None,
+    health_interval="1s",
+    health_retries=30,
+    url="mysql://{user}:{password}@{host}:{port}/{name}",
+    user=None,
+    database=None,
     tls_options=("--ssl-ca={ca}", "--ssl-cert={cert}", "--ssl-key={key}"),
-    server_user="mysql", start_script=None,
+    server_user="mysql",
+    start_script=None,
     dump_tool="mysqldump",
-    script_dump=Dump("sql", 'MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} '
-                            '--user {user} {name} > "$DUMP"'),
-    job_dump=Dump("sql", "mysqldump --single-transaction --routines --triggers --no-tablespaces -h {host} "
-                         "-P {port} -u {user} --result-file={file} {name}"),
+    script_dump=Dump(
+        "sql",
+        "MYSQL_PWD={pw} mysqldump --single-transaction --routines --host {host} --port {port} "
+        '--user {user} {name} > "$DUMP"',
+    ),
+    job_dump=Dump(
+        "sql",
+        "mysqldump --single-transaction --routines --triggers --no-tablespaces -h {host} "
+        "-P {port} -u {user} --result-file={file} {name}",
+    ),
     job_password_env="MYSQL_PWD",
     restore='MYSQL_PWD="${pw}" mysql --host {host} --user {user} {name}',
-    empty_check=('test "$(MYSQL_PWD="${pw}" mysql -N --host {host} --user {user} {name} -e '
-                 '"select count(*) from information_schema.tables where table_schema = database()")" = 0'),
-    client_must_be_newer=True, client_any_from=None,
-    major_parts=2, major_parts_before=None,
+    empty_check=(
+        'test "$(MYSQL_PWD="${pw}" mysql -N --host {host} --user {user} {name} -e '
+        '"select count(*) from information_schema.tables where table_schema = database()")" = 0'
+    ),
+    client_must_be_newer=True,
+    client_any_from=None,
+    major_parts=2,
+    major_parts_before=None,
     # MySQL's own way is in place (module doc); flashdrive's deploy copies instead, so the old data
     # directory stays untouched as the way back. The steps allowed are MySQL's all the same.
-    upgrade_rule="lts-step", upgrade_method="dump-restore", series=("5.7", "8.0", "8.4"),
-    upgrade_how=("a server of the new version starts on a new data directory and gets the databases and accounts "
-                 "by the new version's mysqldump; one LTS series at a time (5.7 → 8.0 → 8.4), never back down"),
+    upgrade_rule="lts-step",
+    upgrade_method="dump-restore",
+    series=("5.7", "8.0", "8.4"),
+    upgrade_how=(
+        "a server of the new version starts on a new data directory and gets the databases and accounts "
+        "by the new version's mysqldump; one LTS series at a time (5.7 → 8.0 → 8.4), never back down"
+    ),
     copy_upgrade=CopyUpgrade(
-        initialised="ibdata1", server=(),
+        initialised="ibdata1",
+        server=(),
         # Options only: the image's entrypoint puts its server (mysqld, mariadbd) in front. No X
         # Protocol port: the new server beside it has it (`loose-`: MariaDB has no such option).
         old_server=("--port={old_port}", "--bind-address=127.0.0.1", "--loose-mysqlx=OFF"),
-        ready="mysqladmin ping -h 127.0.0.1 -P {port} --silent", copy=_MYSQL_COPY,
+        ready="mysqladmin ping -h 127.0.0.1 -P {port} --silent",
+        copy=_MYSQL_COPY,
         credentials=("MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"),
-        copy_target_env="MYSQL_DATABASE={name}", fresh_env="MYSQL_DATABASE={name}", stop_signal="TERM"),
+        copy_target_env="MYSQL_DATABASE={name}",
+        fresh_env="MYSQL_DATABASE={name}",
+        stop_signal="TERM",
+    ),
     own_upgrade="upgrades the old data directory in place on its first start, and no server goes back down",
 )
 
 MONGODB = EngineFacts(
-    name="mongodb", port=27017, default_version="8.0", image="mongo:{version}",
-    data_paths=((0, "/data/db"),), claim_subdir=None,
+    name="mongodb",
+    port=27017,
+    default_version="8.0",
+    image="mongo:{version}",
+    data_paths=((0, "/data/db"),),
+    claim_subdir=None,
     # mongosh starts a JavaScript runtime each time: checked less often. Old images have `mongo`.
     health="mongosh --quiet --eval 'db.adminCommand({ping: 1}).ok' || mongo --quiet --eval 'db.adminCommand({ping: 1}).ok'",
-    health_interval="10s", health_retries=3,
-    url="mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin", user=None, database=None,
-    tls_options=(), server_user="mongodb", start_script=None,
+    health_interval="10s",
+    health_retries=3,
+    url="mongodb://{user}:{password}@{host}:{port}/{name}?authSource=admin",
+    user=None,
+    database=None,
+    tls_options=(),
+    server_user="mongodb",
+    start_script=None,
     dump_tool="mongodump",
     # mongodump takes no password variable: it reads it from a file, so it is on no command line
     # (any process of the host can read those).
-    script_dump=Dump("archive", 'mongo_config {pw} && mongodump --config="$WORK/mongo.yaml" --host {host} '
-                                '--port {port} --username {user} --authenticationDatabase admin --db {name} '
-                                '--archive="$DUMP"'),
-    job_dump=Dump("archive.gz", "umask 077 && printf 'password: \"%s\"\\n' \"$DB_PASSWORD\" > /tmp/mongodump.yaml && "
-                                "mongodump --config=/tmp/mongodump.yaml --host={host} --port={port} "
-                                "--username={user} --authenticationDatabase=admin --db={name} --gzip "
-                                "--archive={file}"),
+    script_dump=Dump(
+        "archive",
+        'mongo_config {pw} && mongodump --config="$WORK/mongo.yaml" --host {host} '
+        "--port {port} --username {user} --authenticationDatabase admin --db {name} "
+        '--archive="$DUMP"',
+    ),
+    job_dump=Dump(
+        "archive.gz",
+        'umask 077 && printf \'password: "%s"\\n\' "$DB_PASSWORD" > /tmp/mongodump.yaml && '
+        "mongodump --config=/tmp/mongodump.yaml --host={host} --port={port} "
+        "--username={user} --authenticationDatabase=admin --db={name} --gzip "
+        "--archive={file}",
+    ),
     job_password_env="DB_PASSWORD",
-    restore=('umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore '
-             '--config=/tmp/mongo.yaml --drop --archive --host {host} --port {port} --username {user} '
-             '--authenticationDatabase admin --nsInclude "{name}.*"'),
+    restore=(
+        'umask 077 && printf \'password: "%s"\\n\' "${pw}" > /tmp/mongo.yaml && mongorestore '
+        "--config=/tmp/mongo.yaml --drop --archive --host {host} --port {port} --username {user} "
+        '--authenticationDatabase admin --nsInclude "{name}.*"'
+    ),
     empty_check=None,
     # The MongoDB Database Tools are versioned apart from the server since 100.0 and dump every
     # supported server; the tools bundled with older servers dump their own series and older.
-    client_must_be_newer=True, client_any_from=100,
-    major_parts=2, major_parts_before=None,
-    upgrade_rule="next-series", upgrade_method="in-place",
+    client_must_be_newer=True,
+    client_any_from=100,
+    major_parts=2,
+    major_parts_before=None,
+    upgrade_rule="next-series",
+    upgrade_method="in-place",
     series=("3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0", "8.2"),
-    upgrade_how=("the new server starts on the same files once featureCompatibilityVersion is the old series, "
-                 "one release series at a time, and featureCompatibilityVersion goes to the new series after"),
+    upgrade_how=(
+        "the new server starts on the same files once featureCompatibilityVersion is the old series, "
+        "one release series at a time, and featureCompatibilityVersion goes to the new series after"
+    ),
 )
 
 # The server runs `--appendonly yes`, and then loads only its append-only files: a lone dump.rdb is
@@ -408,12 +484,21 @@ REDIS_INSTALL_RDB = (
 )
 
 REDIS = EngineFacts(
-    name="redis", port=6379, default_version="7.4", image="redis:{version}",
-    data_paths=((0, "/data"),), claim_subdir=None,
+    name="redis",
+    port=6379,
+    default_version="7.4",
+    image="redis:{version}",
+    data_paths=((0, "/data"),),
+    claim_subdir=None,
     # redis-cli reads REDISCLI_AUTH, so the check never puts the password on a command line.
-    health="redis-cli ping | grep -q PONG", health_interval="1s", health_retries=30,
-    url="redis://:{password}@{host}:{port}/{name}", user="default", database="0",
-    tls_options=(), server_user="redis",
+    health="redis-cli ping | grep -q PONG",
+    health_interval="1s",
+    health_retries=30,
+    url="redis://:{password}@{host}:{port}/{name}",
+    user="default",
+    database="0",
+    tls_options=(),
+    server_user="redis",
     # The official image has no password variable. The shell writes it into the server's standard
     # input (`-`: configuration from stdin): on no command line that `ps` shows, not in the pod spec.
     start_script="exec redis-server - --appendonly yes --dir {data_dir} <<EOF\nrequirepass $REDIS_PASSWORD\nEOF",
@@ -425,9 +510,12 @@ REDIS = EngineFacts(
     restore=None,
     empty_check='test "$(REDISCLI_AUTH="${pw}" redis-cli -h {host} dbsize)" = 0',
     # redis-cli --rdb streams the server's own file: any client version works.
-    client_must_be_newer=False, client_any_from=None,
-    major_parts=1, major_parts_before=None,
-    upgrade_rule="any-newer", upgrade_method="in-place",
+    client_must_be_newer=False,
+    client_any_from=None,
+    major_parts=1,
+    major_parts_before=None,
+    upgrade_rule="any-newer",
+    upgrade_method="in-place",
     upgrade_how="the new server reads the old RDB and AOF files as they are (an older one would refuse them)",
     install_snapshot=REDIS_INSTALL_RDB,
 )
@@ -441,10 +529,12 @@ PORTS = {name: facts.port for name, facts in ENGINES.items()}
 # when its deploy does the upgrade; until then the guard stops a major bump as data loss.
 # postgres, mysql: `upgraded_from` in the spec (flashdrive/docker/upgrade.py, kubernetes/upgrade.py); redis:
 # the new server on the same volume reads the old files.
-DEPLOY_UPGRADES: dict[str, frozenset[str]] = {**{name: frozenset() for name in ENGINES},
-                                              "postgres": frozenset({"docker", "kubernetes"}),
-                                              "mysql": frozenset({"docker", "kubernetes"}),
-                                              "redis": frozenset({"docker", "kubernetes"})}
+DEPLOY_UPGRADES: dict[str, frozenset[str]] = {
+    **{name: frozenset() for name in ENGINES},
+    "postgres": frozenset({"docker", "kubernetes"}),
+    "mysql": frozenset({"docker", "kubernetes"}),
+    "redis": frozenset({"docker", "kubernetes"}),
+}
 
 
 def upgrade_path(engine_name: str, old: str, new: str) -> Upgrade | None:
@@ -496,7 +586,9 @@ _DRILL_LOAD_AND_COUNT = {
     # lacks are left out (the live server has them). A dump that does not load fully fails.
     "postgres": """\
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE drill' >/dev/null
-""" + _restore_into_drill(POSTGRES, '"$PGHOST"', '"$PGUSER"') + """ --no-privileges
+"""
+    + _restore_into_drill(POSTGRES, '"$PGHOST"', '"$PGUSER"')
+    + """ --no-privileges
 psql -X -tA -F= -v ON_ERROR_STOP=1 -d drill <<'SQL'
 SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename)
 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec
@@ -505,7 +597,9 @@ SQL
     "mysql": """\
 MYSQL_CONNECT="--host $MYSQL_HOST --user root"
 MYSQL_PWD=$DRILL_PASSWORD mysql $MYSQL_CONNECT -e 'CREATE DATABASE drill'
-""" + _restore_into_drill(MYSQL, '"$MYSQL_HOST"', "root") + """
+"""
+    + _restore_into_drill(MYSQL, '"$MYSQL_HOST"', "root")
+    + """
 export MYSQL_PWD="$DRILL_PASSWORD"
 mysql $MYSQL_CONNECT -N -B -e "SELECT table_name FROM information_schema.tables WHERE table_schema = 'drill' AND table_type = 'BASE TABLE' ORDER BY 1" > "$DRILL_DIR/tables"
 while read -r table; do
@@ -562,9 +656,9 @@ for _ in $(seq 120); do [ "$(redis-cli $REDIS_CONNECT ping 2>/dev/null)" = PONG 
 
 _DRILL_STOP = {
     "postgres": 'pg_ctl -D "$DRILL_DIR/data" -m immediate stop >/dev/null 2>&1',
-    "mysql": 'mysqladmin -h 127.0.0.1 -uroot shutdown >/dev/null 2>&1',
+    "mysql": "mysqladmin -h 127.0.0.1 -uroot shutdown >/dev/null 2>&1",
     "mongodb": 'mongod --dbpath "$DRILL_DIR/data" --shutdown >/dev/null 2>&1',
-    "redis": 'redis-cli $REDIS_CONNECT shutdown nosave >/dev/null 2>&1',
+    "redis": "redis-cli $REDIS_CONNECT shutdown nosave >/dev/null 2>&1",
 }
 
 # The server binary each engine's in-image check needs, and how it names its version.
@@ -586,25 +680,49 @@ _DRILL_COUNTED = {
 
 DRILLS: dict[str, DrillFacts] = {
     "postgres": DrillFacts(
-        _DRILL_LOAD_AND_COUNT["postgres"], _DRILL_COUNTED["postgres"], _DRILL_START["postgres"], _DRILL_STOP["postgres"],
-        _DRILL_SERVER["postgres"], _DRILL_VERSION["postgres"],
+        _DRILL_LOAD_AND_COUNT["postgres"],
+        _DRILL_COUNTED["postgres"],
+        _DRILL_START["postgres"],
+        _DRILL_STOP["postgres"],
+        _DRILL_SERVER["postgres"],
+        _DRILL_VERSION["postgres"],
         # The image's entrypoint makes the superuser `drill`; the check creates the database.
         scratch_env={"POSTGRES_USER": "drill", "POSTGRES_PASSWORD": "{password}", "POSTGRES_DB": "postgres"},
-        connect_env={"PGHOST": "/var/run/postgresql", "PGUSER": "drill"}),
+        connect_env={"PGHOST": "/var/run/postgresql", "PGUSER": "drill"},
+    ),
     "mysql": DrillFacts(
-        _DRILL_LOAD_AND_COUNT["mysql"], _DRILL_COUNTED["mysql"], _DRILL_START["mysql"], _DRILL_STOP["mysql"],
-        _DRILL_SERVER["mysql"], _DRILL_VERSION["mysql"],
+        _DRILL_LOAD_AND_COUNT["mysql"],
+        _DRILL_COUNTED["mysql"],
+        _DRILL_START["mysql"],
+        _DRILL_STOP["mysql"],
+        _DRILL_SERVER["mysql"],
+        _DRILL_VERSION["mysql"],
         scratch_env={"MYSQL_ROOT_PASSWORD": "{password}"},
-        connect_env={"MYSQL_HOST": "127.0.0.1", "DRILL_PASSWORD": "{password}"}),
+        connect_env={"MYSQL_HOST": "127.0.0.1", "DRILL_PASSWORD": "{password}"},
+    ),
     "mongodb": DrillFacts(
-        _DRILL_LOAD_AND_COUNT["mongodb"], _DRILL_COUNTED["mongodb"], _DRILL_START["mongodb"], _DRILL_STOP["mongodb"],
-        _DRILL_SERVER["mongodb"], _DRILL_VERSION["mongodb"],
-        scratch_env={}, connect_env={"MONGO_CONNECT": "--host 127.0.0.1"}),
+        _DRILL_LOAD_AND_COUNT["mongodb"],
+        _DRILL_COUNTED["mongodb"],
+        _DRILL_START["mongodb"],
+        _DRILL_STOP["mongodb"],
+        _DRILL_SERVER["mongodb"],
+        _DRILL_VERSION["mongodb"],
+        scratch_env={},
+        connect_env={"MONGO_CONNECT": "--host 127.0.0.1"},
+    ),
     "redis": DrillFacts(
-        _DRILL_LOAD_AND_COUNT["redis"], _DRILL_COUNTED["redis"], _DRILL_START["redis"], _DRILL_STOP["redis"],
-        _DRILL_SERVER["redis"], _DRILL_VERSION["redis"],
-        scratch_env={}, connect_env={"REDIS_CONNECT": "-h 127.0.0.1"},
+        _DRILL_LOAD_AND_COUNT["redis"],
+        _DRILL_COUNTED["redis"],
+        _DRILL_START["redis"],
+        _DRILL_STOP["redis"],
+        _DRILL_SERVER["redis"],
+        _DRILL_VERSION["redis"],
+        scratch_env={},
+        connect_env={"REDIS_CONNECT": "-h 127.0.0.1"},
         # Redis reads its data only at start: the dump, copied where the server may write, is it.
-        scratch_command=("mkdir -p /tmp/drill && cp {dump} /tmp/drill/dump.rdb && "
-                         "exec redis-server --dir /tmp/drill --dbfilename dump.rdb --appendonly no --save ''")),
+        scratch_command=(
+            "mkdir -p /tmp/drill && cp {dump} /tmp/drill/dump.rdb && "
+            "exec redis-server --dir /tmp/drill --dbfilename dump.rdb --appendonly no --save ''"
+        ),
+    ),
 }

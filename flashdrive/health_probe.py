@@ -36,24 +36,32 @@ def python_probe(app: ResolvedApp) -> str:
     One line (`exec` of the script's repr): a health command may pass through a shell on its way
     (Docker's CLI takes `--health-cmd` as one string), and a line break would not survive it."""
     assert app.health is not None
-    return "exec(" + repr("\n".join([
-        "import sys, urllib.request as r, urllib.error as e",
-        "class Keep(r.HTTPRedirectHandler):",
-        "    def redirect_request(self, *args): return None",
-        f"url, headers = {_url(app)!r}, {probe_headers(app)!r}",
-        "where = 'GET ' + url + ' Host: ' + headers['Host']",
-        "try:",
-        f"    answer = r.build_opener(Keep).open(r.Request(url, headers=headers), timeout={app.health.timeout_s})",
-        f"    status, body = answer.status, answer.read({BODY_CHARS * 4})",
-        "except e.HTTPError as failed:",
-        f"    status, body = failed.code, failed.read({BODY_CHARS * 4})",
-        "except Exception as failed:",
-        "    reason = getattr(failed, 'reason', None) or failed",
-        "    print(where + ': ' + (str(reason) or type(failed).__name__)); sys.exit(1)",
-        "if status < 400: sys.exit(0)",
-        "line = next((l.strip() for l in body.decode('utf-8', 'replace').splitlines() if l.strip()), '')",
-        f"print(where + ': HTTP ' + str(status) + ': ' + line[:{BODY_CHARS}]); sys.exit(1)",
-    ])) + ")"
+    return (
+        "exec("
+        + repr(
+            "\n".join(
+                [
+                    "import sys, urllib.request as r, urllib.error as e",
+                    "class Keep(r.HTTPRedirectHandler):",
+                    "    def redirect_request(self, *args): return None",
+                    f"url, headers = {_url(app)!r}, {probe_headers(app)!r}",
+                    "where = 'GET ' + url + ' Host: ' + headers['Host']",
+                    "try:",
+                    f"    answer = r.build_opener(Keep).open(r.Request(url, headers=headers), timeout={app.health.timeout_s})",
+                    f"    status, body = answer.status, answer.read({BODY_CHARS * 4})",
+                    "except e.HTTPError as failed:",
+                    f"    status, body = failed.code, failed.read({BODY_CHARS * 4})",
+                    "except Exception as failed:",
+                    "    reason = getattr(failed, 'reason', None) or failed",
+                    "    print(where + ': ' + (str(reason) or type(failed).__name__)); sys.exit(1)",
+                    "if status < 400: sys.exit(0)",
+                    "line = next((l.strip() for l in body.decode('utf-8', 'replace').splitlines() if l.strip()), '')",
+                    f"print(where + ': HTTP ' + str(status) + ': ' + line[:{BODY_CHARS}]); sys.exit(1)",
+                ]
+            )
+        )
+        + ")"
+    )
 
 
 def shell_probe(app: ResolvedApp) -> str:

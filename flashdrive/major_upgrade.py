@@ -66,15 +66,19 @@ def look_script(old_root: str, new_root: str, initialised: str, interrupted: str
     says no copy of ours left them. Such a volume may be a live database (restored by hand, or the
     copy's marker lost): only an empty new volume or our interrupted copy's leftovers get emptied."""
     holds = f"ls -A {new_root} | grep -q -v -x -e lost+found -e {IN_PROGRESS}"
-    return (f"if [ -f {new_root}/{MARKER} ]; then "
-            f"if [ -n \"$(find {old_root} -newer {new_root}/{MARKER} -type f | head -n 1)\" ]; then echo diverged; "
-            f"else echo copied; fi; elif {holds} && ! {interrupted}; then echo foreign; "
-            f"elif [ -s {old_root}/{initialised} ]; then echo copy; else echo empty; fi")
+    return (
+        f"if [ -f {new_root}/{MARKER} ]; then "
+        f'if [ -n "$(find {old_root} -newer {new_root}/{MARKER} -type f | head -n 1)" ]; then echo diverged; '
+        f"else echo copied; fi; elif {holds} && ! {interrupted}; then echo foreign; "
+        f"elif [ -s {old_root}/{initialised} ]; then echo copy; else echo empty; fi"
+    )
 
 
 def foreign_error(volume: str, kind: str, remove: str) -> str:
     """The error of the `foreign` state: names the volume and the ways on."""
-    return (f"error: {kind} {volume} holds data but no mark of flashdrive's copy (none finished, none interrupted): "
-            f"it may be a database that serves, so flashdrive will not empty it. Nothing was changed. If its data is "
-            f"what the new major should serve, add the copy's marker: echo done > {MARKER} in its root; if it is "
-            f"not needed, {remove} and deploy again.")
+    return (
+        f"error: {kind} {volume} holds data but no mark of flashdrive's copy (none finished, none interrupted): "
+        f"it may be a database that serves, so flashdrive will not empty it. Nothing was changed. If its data is "
+        f"what the new major should serve, add the copy's marker: echo done > {MARKER} in its root; if it is "
+        f"not needed, {remove} and deploy again."
+    )

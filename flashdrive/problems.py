@@ -5,8 +5,9 @@ Every bad input becomes a Problem; nothing the user wrote may surface as a trace
 
 from __future__ import annotations
 
-from msgspec import Struct, field
 from typing import Iterable, Literal
+
+from msgspec import Struct, field
 
 Severity = Literal["error", "warning"]
 

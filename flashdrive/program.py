@@ -38,7 +38,9 @@ def _backend(model: ResolvedStack) -> Backend[Any]:
         try:
             import pulumi_kubernetes  # noqa: F401
         except ImportError:
-            raise SpecError("the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'") from None
+            raise SpecError(
+                "the kubernetes backend needs pulumi-kubernetes: pip install 'flashdrive[kubernetes]'"
+            ) from None
         from flashdrive.kubernetes.stack import KubernetesBackend
 
         return KubernetesBackend(model)
@@ -69,9 +71,11 @@ def run(spec_path: str, overlay_path: str | None = None, preview: str | int | No
         if number is not None and not is_preview_stack(pulumi.get_stack(), number):
             # A stray flashdrive:preview on the base would replace its deployment with the preview's.
             stack = pulumi.get_stack()
-            raise SpecError(f"stack '{stack}' has the stack config {CONFIG_KEY} {number}, but the preview of pull "
-                            f"request {number} is the stack pr-{number}: this stack is not a preview, remove the key "
-                            f"(pulumi config rm {CONFIG_KEY} --stack {stack})")
+            raise SpecError(
+                f"stack '{stack}' has the stack config {CONFIG_KEY} {number}, but the preview of pull "
+                f"request {number} is the stack pr-{number}: this stack is not a preview, remove the key "
+                f"(pulumi config rm {CONFIG_KEY} --stack {stack})"
+            )
         run_pipeline(spec_path, overlay_path, preview=number, build_in=in_the_engine)
     except FlashdriveError as exc:  # load, validate, detect
         raise SpecError(exc.report()) from None

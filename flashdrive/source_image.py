@@ -51,8 +51,9 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def build_image(build: ResolvedBuild, image_name: str, *, push: bool, parent: pulumi.Resource,
-                platform: str | None = None) -> docker.Image:
+def build_image(
+    build: ResolvedBuild, image_name: str, *, push: bool, parent: pulumi.Resource, platform: str | None = None
+) -> docker.Image:
     """The image of one source folder, built with the buildpack's Dockerfile (both backends).
     `platform`: left unset, the provider builds for the machine running Pulumi."""
     dockerfile = write_build_files(build)

@@ -21,7 +21,8 @@ def test_ci_reads_the_readme_set_up_and_test_commands():
     assert "pip install -e '.[dev]'" in setup.stdout
     assert tests.stdout.strip() == ".venv/bin/python -m pytest -q"
     lint = readme_block("lint")
-    assert lint.stdout.strip() == ".venv/bin/ruff check flashdrive && .venv/bin/mypy flashdrive"
+    assert lint.stdout.strip() == (".venv/bin/ruff check flashdrive && .venv/bin/ruff format --check flashdrive && "
+                                   ".venv/bin/mypy flashdrive")
     run = (ROOT / ".ci" / "run").read_text()
     assert "readme setup" in run and "readme test" in run and "readme lint" in run
 

@@ -11,14 +11,22 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flashdrive.automation.workspace import (INSTALL_HINT, AutomationError, Settings, open_stack,
-                                             require_passphrase, require_pulumi)
+from flashdrive.automation.workspace import (
+    INSTALL_HINT,
+    AutomationError,
+    Settings,
+    open_stack,
+    require_passphrase,
+    require_pulumi,
+)
 
 OPERATIONS = ("up", "preview", "destroy", "outputs")
 # The provider plugins the program uses, at the versions of the installed SDKs.
 PLUGINS = (("pulumi-docker", "docker"), ("pulumi-command", "command"))
-RETAINED_NOTE = ("note: volumes that hold data (disks, database data, the edge's certificates) are retained on "
-                 "delete: they stay on the Docker host; `docker volume ls --filter label=flashdrive.stack` lists them")
+RETAINED_NOTE = (
+    "note: volumes that hold data (disks, database data, the edge's certificates) are retained on "
+    "delete: they stay on the Docker host; `docker volume ls --filter label=flashdrive.stack` lists them"
+)
 
 Printer = Callable[[str], None]
 
@@ -58,18 +66,29 @@ def _error_text(exc: Exception) -> list[str]:
 
 def format_outputs(outputs: Mapping[str, Any], *, show_secrets: bool, as_json: bool) -> str:
     """Stack outputs as `key: value` lines (or one JSON object); secrets as [secret] unless shown."""
-    shown = {key: (value.value if show_secrets or not value.secret else "[secret]")
-             for key, value in sorted(outputs.items())}
+    shown = {
+        key: (value.value if show_secrets or not value.secret else "[secret]") for key, value in sorted(outputs.items())
+    }
     if as_json:
         return json.dumps(shown, indent=2, sort_keys=True) + "\n"
     if not shown:
         return "(this stack has no outputs)\n"
-    return "".join(f"{key}: {value if isinstance(value, str) else json.dumps(value, sort_keys=True)}\n"
-                   for key, value in shown.items())
+    return "".join(
+        f"{key}: {value if isinstance(value, str) else json.dumps(value, sort_keys=True)}\n"
+        for key, value in shown.items()
+    )
 
 
-def run_operation(operation: str, settings: Settings, *, show_secrets: bool = False, as_json: bool = False,
-                  out: Printer = _stdout, err: Printer = _stderr, color: str | None = None) -> None:
+def run_operation(
+    operation: str,
+    settings: Settings,
+    *,
+    show_secrets: bool = False,
+    as_json: bool = False,
+    out: Printer = _stdout,
+    err: Printer = _stderr,
+    color: str | None = None,
+) -> None:
     """Run one stack operation; AutomationError (one line) when it cannot run or fails."""
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
@@ -85,8 +104,9 @@ def run_operation(operation: str, settings: Settings, *, show_secrets: bool = Fa
     from pulumi import automation as auto
 
     try:
-        stack = open_stack(settings, create=operation in ("up", "preview"), pulumi_path=pulumi_path,
-                           mark_preview=operation == "up")
+        stack = open_stack(
+            settings, create=operation in ("up", "preview"), pulumi_path=pulumi_path, mark_preview=operation == "up"
+        )
         if operation == "outputs":
             text = format_outputs(stack.outputs(), show_secrets=show_secrets, as_json=as_json)
             for line in text.rstrip("\n").split("\n"):
@@ -102,14 +122,19 @@ def run_operation(operation: str, settings: Settings, *, show_secrets: bool = Fa
             stack.destroy(on_output=out, on_error=on_error, color=color)
             out(RETAINED_NOTE)
     except auto.StackNotFoundError:
-        raise AutomationError(f"stack '{settings.stack}' does not exist in {settings.backend_url}; "
-                              f"`flashdrive up --stack {settings.stack}` creates it") from None
+        raise AutomationError(
+            f"stack '{settings.stack}' does not exist in {settings.backend_url}; "
+            f"`flashdrive up --stack {settings.stack}` creates it"
+        ) from None
     except auto.ConcurrentUpdateError:
-        raise AutomationError(f"stack '{settings.stack}' is locked by another update; wait for it to finish, "
-                              f"or run `pulumi cancel --stack {settings.stack}` if that update died") from None
+        raise AutomationError(
+            f"stack '{settings.stack}' is locked by another update; wait for it to finish, "
+            f"or run `pulumi cancel --stack {settings.stack}` if that update died"
+        ) from None
     except auto.InvalidVersionError as exc:
-        raise AutomationError(f"this Pulumi CLI is too old ({str(exc).splitlines()[0]}); upgrade: "
-                              f"{INSTALL_HINT}") from None
+        raise AutomationError(
+            f"this Pulumi CLI is too old ({str(exc).splitlines()[0]}); upgrade: {INSTALL_HINT}"
+        ) from None
     except auto.CommandError as exc:
         reason = _last_error(errors or _error_text(exc), "see the output above")
         raise AutomationError(f"pulumi {operation} failed: {reason}") from None

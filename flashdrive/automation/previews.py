@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from msgspec import Struct
 from datetime import datetime, timezone
 from typing import Any
+
+from msgspec import Struct
 
 from flashdrive.automation.workspace import AutomationError, Settings
 
@@ -62,10 +63,14 @@ class PreviewStack(Struct, frozen=True):
     def to_json(self, now: datetime, days: int | None) -> dict[str, Any]:
         """`expired` is null when no expiry is known (no spec, no --older-than-days)."""
         idle = self.idle_days(now)
-        return {"stack": self.stack, "pull_request": self.pull_request,
-                "last_update": self.last_update.strftime("%Y-%m-%dT%H:%M:%SZ") if self.last_update else None,
-                "idle_days": round(idle, 2) if idle is not None else None,
-                "updating": self.updating, "expired": self.expired(now, days) if days is not None else None}
+        return {
+            "stack": self.stack,
+            "pull_request": self.pull_request,
+            "last_update": self.last_update.strftime("%Y-%m-%dT%H:%M:%SZ") if self.last_update else None,
+            "idle_days": round(idle, 2) if idle is not None else None,
+            "updating": self.updating,
+            "expired": self.expired(now, days) if days is not None else None,
+        }
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -81,8 +86,9 @@ def preview_stacks(summaries: Iterable[Any]) -> list[PreviewStack]:
     for summary in summaries:
         number = pull_request_of(summary.name)
         if number is not None:
-            found.append(PreviewStack(summary.name, number, _utc(summary.last_update),
-                                      bool(summary.update_in_progress)))
+            found.append(
+                PreviewStack(summary.name, number, _utc(summary.last_update), bool(summary.update_in_progress))
+            )
     return sorted(found, key=lambda preview: preview.pull_request)
 
 
@@ -94,8 +100,10 @@ def expired_previews(previews: Iterable[PreviewStack], now: datetime, days: int)
 
 def _command_error(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return next((line.removeprefix("error: ") for line in reversed(lines) if "error" in line.lower()),
-                lines[-1] if lines else "no output")
+    return next(
+        (line.removeprefix("error: ") for line in reversed(lines) if "error" in line.lower()),
+        lines[-1] if lines else "no output",
+    )
 
 
 def list_previews(settings: Settings) -> list[PreviewStack]:
@@ -126,8 +134,9 @@ def remove_preview(settings: Settings, stack: str) -> bool:
             return False
         workspace.remove_stack(stack)
     except auto.CommandError as exc:
-        raise AutomationError(f"cannot remove stack '{stack}' from {settings.backend_url}: "
-                              f"{_command_error(exc)}") from None
+        raise AutomationError(
+            f"cannot remove stack '{stack}' from {settings.backend_url}: {_command_error(exc)}"
+        ) from None
     return True
 
 
@@ -140,8 +149,9 @@ def preview_config_keys(spec: Any) -> list[str]:
     return config_keys(spec.model_copy(update={"apps": apps, "backups": None}))
 
 
-def prepare_preview(settings: Settings, number: int, base: str, *, publish_address: str | None = None,
-                    config_keys: Iterable[str] = ()) -> list[str]:
+def prepare_preview(
+    settings: Settings, number: int, base: str, *, publish_address: str | None = None, config_keys: Iterable[str] = ()
+) -> list[str]:
     """Make stack `pr-N` ready for `flashdrive up|destroy --stack pr-N --preview N`, as a fresh CI
     runner needs: Pulumi keeps a stack's config in its stack file (stacks/Pulumi.pr-N.yaml), not in
     the state backend, so a runner starts without it. The stack is created if missing; its config
@@ -154,7 +164,6 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
     list and how to give each (copied from the base or a preview's own value: never copied here,
     a live third-party key may not belong in a preview). What was done, one line each."""
     from msgspec import structs
-
     from pulumi import automation as auto
 
     from flashdrive.automation.workspace import _pulumi_config, open_workspace, require_passphrase, require_pulumi
@@ -188,8 +197,9 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
 
     found = config(stack, "get", CONFIG_KEY)
     if found.returncode == 0 and found.stdout.strip() != str(number):
-        raise AutomationError(f"stack '{stack}' is the preview of pull request {found.stdout.strip()} ({CONFIG_KEY}), "
-                              f"not {number}")
+        raise AutomationError(
+            f"stack '{stack}' is the preview of pull request {found.stdout.strip()} ({CONFIG_KEY}), not {number}"
+        )
     if found.returncode != 0:
         must(config(stack, "set", CONFIG_KEY, str(number), "--non-interactive"), f"set {CONFIG_KEY} on '{stack}'")
         done.append(f"set {CONFIG_KEY} {number} on stack {stack}")
@@ -198,15 +208,20 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
         if key.returncode != 0 or not key.stdout.strip():
             raise AutomationError(
                 f"the base stack '{base}' has no {FULL_CONFIG_KEY} here: its stack file (stacks/Pulumi.{base}.yaml, "
-                "the key encrypted by the passphrase) must be committed for previews to share it")
-        must(config(stack, "set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=key.stdout.strip()),
-             f"set {FULL_CONFIG_KEY} on '{stack}'")
+                "the key encrypted by the passphrase) must be committed for previews to share it"
+            )
+        must(
+            config(stack, "set", "--secret", FULL_CONFIG_KEY, "--non-interactive", given=key.stdout.strip()),
+            f"set {FULL_CONFIG_KEY} on '{stack}'",
+        )
         done.append(f"gave stack {stack} the master key of stack {base}")
     if publish_address is not None:
         found = config(stack, "get", PUBLISH_ADDRESS_KEY)
         if found.returncode != 0 or found.stdout.strip() != publish_address:
-            must(config(stack, "set", PUBLISH_ADDRESS_KEY, publish_address, "--non-interactive"),
-                 f"set {PUBLISH_ADDRESS_KEY} on '{stack}'")
+            must(
+                config(stack, "set", PUBLISH_ADDRESS_KEY, publish_address, "--non-interactive"),
+                f"set {PUBLISH_ADDRESS_KEY} on '{stack}'",
+            )
             done.append(f"set {PUBLISH_ADDRESS_KEY} {publish_address} on stack {stack}")
     missing = [key for key in config_keys if config(stack, "get", key).returncode != 0]
     if missing:
@@ -215,12 +230,20 @@ def prepare_preview(settings: Settings, number: int, base: str, *, publish_addre
             f"stack '{stack}' lacks config the spec reads: {', '.join(missing)}. A preview gets only "
             f"{CONFIG_KEY} and the master key; give it each of these, the base's value ({fixes}) or one of "
             f"its own for previews (pulumi config set --secret KEY --stack {stack}; in CI, in the workflow "
-            "before `previews prepare`), then run it again")
+            "before `previews prepare`), then run it again"
+        )
     return done
 
 
-def comment_body(pull_request: int, state: str, *, urls: Mapping[str, str] | None = None,
-                 commit: str | None = None, expire_after_days: int | None = None, log: str | None = None) -> str:
+def comment_body(
+    pull_request: int,
+    state: str,
+    *,
+    urls: Mapping[str, str] | None = None,
+    commit: str | None = None,
+    expire_after_days: int | None = None,
+    log: str | None = None,
+) -> str:
     """The pull request's one preview comment (found again by its marker), for a `state`:
     `deployed` (its URLs), `failed` (the deploy of `commit`; `log`: where to read why),
     `destroyed` (the pull request closed) or `expired`."""
@@ -237,11 +260,16 @@ def comment_body(pull_request: int, state: str, *, urls: Mapping[str, str] | Non
         else:
             lines.append(f"Deployed{at}. It has no web app, so no URL.")
         if expire_after_days is not None:
-            lines += ["", f"It is destroyed when this pull request closes, or after {expire_after_days} "
-                          f"day{'s' if expire_after_days != 1 else ''} without a push."]
+            lines += [
+                "",
+                f"It is destroyed when this pull request closes, or after {expire_after_days} "
+                f"day{'s' if expire_after_days != 1 else ''} without a push.",
+            ]
     elif state == "destroyed":
-        lines.append("Destroyed: this pull request was closed. Its data went with it; the base stack and "
-                     "its backups are untouched.")
+        lines.append(
+            "Destroyed: this pull request was closed. Its data went with it; the base stack and "
+            "its backups are untouched."
+        )
     elif state == "expired":
         idle = f"after {expire_after_days} days without a push" if expire_after_days else "after days without a push"
         lines.append(f"Destroyed {idle}. The next push deploys it again, from the latest backup.")

@@ -12,10 +12,10 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from msgspec import Struct
 from pathlib import Path
 
 import yaml
+from msgspec import Struct
 
 from flashdrive.problems import FlashdriveError
 
@@ -54,15 +54,22 @@ def _project_file(project_dir: Path) -> tuple[dict, bool]:
             try:
                 loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
             except (OSError, yaml.YAMLError) as exc:
-                raise AutomationError(f"{path}: cannot be read as a Pulumi project file: "
-                                      f"{str(exc).splitlines()[0]}") from None
+                raise AutomationError(
+                    f"{path}: cannot be read as a Pulumi project file: {str(exc).splitlines()[0]}"
+                ) from None
             return (loaded if isinstance(loaded, dict) else {}), True
     return {}, False
 
 
-def resolve_settings(project_dir: str | Path = ".", stack: str = DEFAULT_STACK, *, spec: str | None = None,
-                     overlay: str | None = None, environ: Mapping[str, str] | None = None,
-                     preview: int | None = None) -> Settings:
+def resolve_settings(
+    project_dir: str | Path = ".",
+    stack: str = DEFAULT_STACK,
+    *,
+    spec: str | None = None,
+    overlay: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    preview: int | None = None,
+) -> Settings:
     """Settings for one stack command, from the project folder and the environment."""
     environ = os.environ if environ is None else environ
     folder = Path(project_dir)
@@ -107,8 +114,10 @@ def require_pulumi(environ: Mapping[str, str] | None = None) -> str:
 def require_passphrase(environ: Mapping[str, str] | None = None) -> None:
     environ = os.environ if environ is None else environ
     if not any(var in environ for var in PASSPHRASE_VARS):
-        raise AutomationError("PULUMI_CONFIG_PASSPHRASE is not set: it encrypts this stack's secrets (generated "
-                              "passwords, config secrets) in its state; export it, and keep it safe")
+        raise AutomationError(
+            "PULUMI_CONFIG_PASSPHRASE is not set: it encrypts this stack's secrets (generated "
+            "passwords, config secrets) in its state; export it, and keep it safe"
+        )
 
 
 def workspace_env(settings: Settings) -> dict[str, str]:
@@ -146,9 +155,13 @@ def workspace_options(settings: Settings, pulumi_path: str):
         work_dir=str(settings.project_dir),
         env_vars=workspace_env(settings),
         secrets_provider="passphrase",
-        project_settings=None if settings.has_project_file else auto.ProjectSettings(
-            name=PROJECT, runtime="python",
-            description="A flashdrive stack: flashdrive.yaml compiled into Pulumi resources."),
+        project_settings=None
+        if settings.has_project_file
+        else auto.ProjectSettings(
+            name=PROJECT,
+            runtime="python",
+            description="A flashdrive stack: flashdrive.yaml compiled into Pulumi resources.",
+        ),
         pulumi_command=command,
     )
 
@@ -158,9 +171,13 @@ def open_workspace(settings: Settings, pulumi_path: str):
     from pulumi import automation as auto
 
     options = workspace_options(settings, pulumi_path)
-    return auto.LocalWorkspace(work_dir=options.work_dir, env_vars=options.env_vars,
-                               secrets_provider=options.secrets_provider,
-                               project_settings=options.project_settings, pulumi_command=options.pulumi_command)
+    return auto.LocalWorkspace(
+        work_dir=options.work_dir,
+        env_vars=options.env_vars,
+        secrets_provider=options.secrets_provider,
+        project_settings=options.project_settings,
+        pulumi_command=options.pulumi_command,
+    )
 
 
 def open_stack(settings: Settings, *, create: bool, pulumi_path: str, mark_preview: bool = False):
@@ -170,8 +187,9 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str, mark_previ
 
     options = workspace_options(settings, pulumi_path)
     opener = auto.create_or_select_stack if create else auto.select_stack
-    stack = opener(stack_name=settings.stack, project_name=settings.project_name,
-                   program=make_program(settings), opts=options)
+    stack = opener(
+        stack_name=settings.stack, project_name=settings.project_name, program=make_program(settings), opts=options
+    )
     if settings.preview is not None:
         ensure_preview(settings, pulumi_path, create=create, mark=mark_preview)
     if create:
@@ -179,11 +197,18 @@ def open_stack(settings: Settings, *, create: bool, pulumi_path: str, mark_previ
     return stack
 
 
-def _pulumi_config(settings: Settings, pulumi_path: str, *args: str,
-                   given: str | None = None) -> subprocess.CompletedProcess[str]:
+def _pulumi_config(
+    settings: Settings, pulumi_path: str, *args: str, given: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **workspace_env(settings)}
-    return subprocess.run([pulumi_path, "config", *args, "--stack", settings.stack], input=given,
-                          cwd=settings.project_dir, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [pulumi_path, "config", *args, "--stack", settings.stack],
+        input=given,
+        cwd=settings.project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool, mark: bool = False) -> None:
@@ -204,13 +229,19 @@ def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool, mark: 
     found = _pulumi_config(settings, pulumi_path, "get", CONFIG_KEY)
     current = found.stdout.strip() if found.returncode == 0 else None
     if current is not None and current != str(settings.preview):
-        raise AutomationError(f"stack '{settings.stack}' is the preview of pull request {current} "
-                              f"({CONFIG_KEY}), not {settings.preview}: check --stack and --preview")
+        raise AutomationError(
+            f"stack '{settings.stack}' is the preview of pull request {current} "
+            f"({CONFIG_KEY}), not {settings.preview}: check --stack and --preview"
+        )
     if current is None and not create:
-        raise AutomationError(f"stack '{settings.stack}' is not a preview (no {CONFIG_KEY} in its config): "
-                              f"refusing to destroy it as preview {settings.preview}")
+        raise AutomationError(
+            f"stack '{settings.stack}' is not a preview (no {CONFIG_KEY} in its config): "
+            f"refusing to destroy it as preview {settings.preview}"
+        )
     if current is None and mark:
-        made = _pulumi_config(settings, pulumi_path, "set", CONFIG_KEY, "--non-interactive", given=str(settings.preview))
+        made = _pulumi_config(
+            settings, pulumi_path, "set", CONFIG_KEY, "--non-interactive", given=str(settings.preview)
+        )
         if made.returncode != 0:
             reason = (made.stderr.strip().splitlines() or ["no output"])[-1]
             raise AutomationError(f"cannot set {CONFIG_KEY} on stack '{settings.stack}': {reason}")
@@ -219,7 +250,8 @@ def ensure_preview(settings: Settings, pulumi_path: str, *, create: bool, mark: 
             f"preview stack '{settings.stack}' has no {FULL_CONFIG_KEY}: a preview shares its base stack's master "
             "key (its seed reads the base's backups with the password derived from it; its own credentials still "
             f"differ, they derive from its own name). Copy it: pulumi config cp {FULL_CONFIG_KEY} --stack BASE "
-            f"--dest {settings.stack}")
+            f"--dest {settings.stack}"
+        )
 
 
 def ensure_master_key(settings: Settings, pulumi_path: str) -> None:

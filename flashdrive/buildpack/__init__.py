@@ -23,11 +23,19 @@ if TYPE_CHECKING:
 # Each name from the module that defines it, imported on first use: a plan of prebuilt images, or
 # a module that needs one constant (flashdrive.buildpack.build_context), never loads the detectors.
 _HOMES = {
-    "Detection": "detection", "detect": "detection", "DjangoInfo": "django",
-    "default_base_image": "dockerfile", "default_build_image": "dockerfile", "render_dockerfile": "dockerfile",
-    "default_dockerignore": "dockerignore", "BuildpackError": "errors", "gitignore_as_dockerignore": "gitignore",
-    "procfile_command": "procfile", "runs_gunicorn": "procfile",
-    "DEFAULT_PYTHON_VERSION": "python_version", "SUPPORTED_PYTHON_VERSIONS": "python_version",
+    "Detection": "detection",
+    "detect": "detection",
+    "DjangoInfo": "django",
+    "default_base_image": "dockerfile",
+    "default_build_image": "dockerfile",
+    "render_dockerfile": "dockerfile",
+    "default_dockerignore": "dockerignore",
+    "BuildpackError": "errors",
+    "gitignore_as_dockerignore": "gitignore",
+    "procfile_command": "procfile",
+    "runs_gunicorn": "procfile",
+    "DEFAULT_PYTHON_VERSION": "python_version",
+    "SUPPORTED_PYTHON_VERSIONS": "python_version",
 }
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from msgspec import Struct, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import read_text
@@ -44,10 +45,23 @@ ADDONS: dict[str, AddOn] = {
 
 # Dyno type → memory in MiB (Heroku's published sizes); mapped to the size with the nearest memory.
 DYNO_MEMORY_MIB = {
-    "free": 512, "eco": 512, "hobby": 512, "basic": 512, "standard-1x": 512, "standard-2x": 1024,
-    "performance-m": 2560, "performance-l": 14336, "performance-l-ram": 30720, "performance-xl": 63488,
-    "performance-2xl": 129024, "private-s": 1024, "private-m": 2560, "private-l": 14336,
-    "shield-s": 1024, "shield-m": 2560, "shield-l": 14336,
+    "free": 512,
+    "eco": 512,
+    "hobby": 512,
+    "basic": 512,
+    "standard-1x": 512,
+    "standard-2x": 1024,
+    "performance-m": 2560,
+    "performance-l": 14336,
+    "performance-l-ram": 30720,
+    "performance-xl": 63488,
+    "performance-2xl": 129024,
+    "private-s": 1024,
+    "private-m": 2560,
+    "private-l": 14336,
+    "shield-s": 1024,
+    "shield-m": 2560,
+    "shield-l": 14336,
 }
 SIZE_MEMORY_MIB = {"xs": 256, "s": 512, "m": 1024, "l": 2048, "xl": 4096}
 
@@ -91,8 +105,13 @@ def read_app_json(app_dir: Path) -> AppJson | None:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BuildpackError(f"app.json is not valid JSON ({exc.msg})", hint="fix the JSON syntax, or remove app.json",
-                             file=path, line=exc.lineno, col=exc.colno) from None
+        raise BuildpackError(
+            f"app.json is not valid JSON ({exc.msg})",
+            hint="fix the JSON syntax, or remove app.json",
+            file=path,
+            line=exc.lineno,
+            col=exc.colno,
+        ) from None
     if not isinstance(document, dict):
         raise BuildpackError("app.json must be a JSON object", file=path)
     found = AppJson()
@@ -125,8 +144,13 @@ def _read_env(env: object, found: AppJson) -> None:
             found.env.append(EnvEntry(name, json.dumps(str(entry["value"])), description))
         elif entry.get("required", True):
             key = _camel(name)
-            found.env.append(EnvEntry(name, f"{{config: {key}}}",
-                                      f"set it: pulumi config set --secret {key} ...; " + (description or "required")))
+            found.env.append(
+                EnvEntry(
+                    name,
+                    f"{{config: {key}}}",
+                    f"set it: pulumi config set --secret {key} ...; " + (description or "required"),
+                )
+            )
         else:
             found.env.append(EnvEntry(name, None, f"optional in app.json, no default: {description or 'not set'}"))
 
@@ -135,8 +159,11 @@ def _read_addons(addons: object, found: AppJson) -> None:
     if not isinstance(addons, list):
         return
     for addon in addons:
-        plan, attachment = (addon, "") if isinstance(addon, str) else (
-            (addon.get("plan"), addon.get("as") or "") if isinstance(addon, dict) else (None, ""))
+        plan, attachment = (
+            (addon, "")
+            if isinstance(addon, str)
+            else ((addon.get("plan"), addon.get("as") or "") if isinstance(addon, dict) else (None, ""))
+        )
         if not isinstance(plan, str) or not plan.strip():
             continue
         service = plan.split(":", 1)[0].strip().lower()

@@ -35,14 +35,16 @@ def read_aptfile(app_dir: Path) -> tuple[str, ...]:
                 "the base image's own Debian archive only",
                 hint="name the Debian package instead (search https://packages.debian.org), or build the "
                 "image yourself and set `image:` for this app",
-                file=path, line=number,
+                file=path,
+                line=number,
             )
         for name in line.split():
             if not _PACKAGE.match(name):
                 raise BuildpackError(
                     f"Aptfile names '{name}', which is not a Debian package name",
                     hint="write one package a line, lower case, as `apt-get install` takes it (e.g. `libgdal32`)",
-                    file=path, line=number,
+                    file=path,
+                    line=number,
                 )
             if name not in packages:
                 packages.append(name)

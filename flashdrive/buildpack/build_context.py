@@ -28,8 +28,9 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable, Iterator
-from msgspec import Struct
 from pathlib import Path
+
+from msgspec import Struct
 
 # Tokens of a compiled pattern.
 _LITERAL, _ANY, _STAR, _DOUBLE_STAR_DIRS, _DOUBLE_STAR_ALL, _CLASS = range(6)

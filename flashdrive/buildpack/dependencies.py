@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from msgspec import Struct, field
 from pathlib import Path
 from typing import Any, Iterable
+
+from msgspec import Struct, field
 
 from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import line_of, load_json, load_toml, read_text
@@ -31,7 +32,9 @@ class Dependencies(Struct):
     @property
     def manifest(self) -> str:
         """The file a user edits to add a dependency."""
-        return {PIP: "requirements.txt", PIPENV: "Pipfile", POETRY: "pyproject.toml", UV: "pyproject.toml"}[self.manager]
+        return {PIP: "requirements.txt", PIPENV: "Pipfile", POETRY: "pyproject.toml", UV: "pyproject.toml"}[
+            self.manager
+        ]
 
     def how_to_add(self, package: str) -> str:
         return {
@@ -44,8 +47,10 @@ class Dependencies(Struct):
 
 def detect_package_manager(app_dir: Path) -> str:
     """The one package manager whose files are in the app folder; anything else is an error with the fix."""
-    has = {name: (app_dir / name).is_file() for name in
-           ("requirements.txt", "Pipfile", "Pipfile.lock", "poetry.lock", "uv.lock", "pyproject.toml")}
+    has = {
+        name: (app_dir / name).is_file()
+        for name in ("requirements.txt", "Pipfile", "Pipfile.lock", "poetry.lock", "uv.lock", "pyproject.toml")
+    }
     found: dict[str, list[str]] = {}
     if has["requirements.txt"]:
         found[PIP] = ["requirements.txt"]
@@ -111,14 +116,18 @@ def _missing_manager_hint(app_dir: Path) -> str:
     for name in ("Requirements.txt", "requirements.TXT", "requirement.txt", "requirements.text"):
         if (app_dir / name).is_file():
             return f"rename {name} to requirements.txt (the name is case-sensitive)"
-    variants = sorted(p.relative_to(app_dir).as_posix() for p in
-                      [*app_dir.glob("requirements*.txt"), *app_dir.glob("requirements/*.txt")])
+    variants = sorted(
+        p.relative_to(app_dir).as_posix()
+        for p in [*app_dir.glob("requirements*.txt"), *app_dir.glob("requirements/*.txt")]
+    )
     if variants:
         return f"add a requirements.txt that includes the one to deploy, e.g. a single line `-r {variants[0]}`"
     if (app_dir / "setup.py").is_file():
         return "add a requirements.txt containing the line `-e .` so pip installs the project from setup.py"
-    return ("add a requirements.txt listing the app's packages (`pip freeze > requirements.txt`); "
-            "an app with no dependencies needs an empty one")
+    return (
+        "add a requirements.txt listing the app's packages (`pip freeze > requirements.txt`); "
+        "an app with no dependencies needs an empty one"
+    )
 
 
 def read_dependencies(app_dir: Path, manager: str) -> Dependencies:
@@ -133,9 +142,26 @@ _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.I)
 _COMMENT = re.compile(r"(^|\s)#.*$")
 # Options of a requirements file that take a value; the value may be glued (`-rfile`, `--requirement=file`).
-_INCLUDE_OPTIONS = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint"}
-_VALUE_OPTIONS = {"-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--no-binary", "--only-binary",
-                  "--trusted-host", "--use-feature", "--config-settings", "--global-option", "--hash"}
+_INCLUDE_OPTIONS = {
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+}
+_VALUE_OPTIONS = {
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--no-binary",
+    "--only-binary",
+    "--trusted-host",
+    "--use-feature",
+    "--config-settings",
+    "--global-option",
+    "--hash",
+}
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
@@ -182,7 +208,8 @@ def _read_requirements_file(app_dir: Path, path: Path, deps: Dependencies, seen:
                 raise BuildpackError(
                     f"{path.name} has `{option}` without a file name",
                     hint=f"write the {kind} file after it, e.g. `{option} requirements/base.txt`, or delete the line",
-                    file=path, line=number,
+                    file=path,
+                    line=number,
                 )
             if "://" in value:
                 deps.warnings.append(
@@ -190,19 +217,21 @@ def _read_requirements_file(app_dir: Path, path: Path, deps: Dependencies, seen:
                     "packages it adds. Copy the file into the app folder and include that instead."
                 )
                 continue
-            target = (path.parent / value)
+            target = path.parent / value
             if _relative(app_dir, target) is None:
                 raise BuildpackError(
                     f"{path.name} includes {value}, which is outside the app folder {app_dir}; the build only "
                     "sees the app folder",
                     hint=f"move {value} into {app_dir} and include it from there",
-                    file=path, line=number,
+                    file=path,
+                    line=number,
                 )
             if not target.is_file():
                 raise BuildpackError(
                     f"{path.name} includes {value}, but there is no such file ({target})",
                     hint=f"fix the path (it is relative to {path.name}'s folder) or delete the line",
-                    file=path, line=number,
+                    file=path,
+                    line=number,
                 )
             if target.resolve() in seen:
                 continue  # included twice or in a cycle: pip reads it once too
@@ -242,7 +271,9 @@ def _add_requirement(app_dir: Path, path: Path, number: int, spec: str, deps: De
     # Per-requirement options (`--hash=...`) and markers follow the requirement itself.
     spec = re.split(r"\s+--?[A-Za-z]", spec, maxsplit=1)[0].strip()
     without_marker = spec.split(";", 1)[0].strip()
-    if _VCS.match(without_marker) or (" @ " in without_marker and _VCS.search(without_marker.split(" @ ", 1)[1].strip())):
+    if _VCS.match(without_marker) or (
+        " @ " in without_marker and _VCS.search(without_marker.split(" @ ", 1)[1].strip())
+    ):
         deps.warnings.append(
             f"{path.name}:{number} installs from version control ({without_marker}); the slim base image has "
             "no git, so the install fails. Point it at a release archive (.tar.gz or .whl URL) instead."
@@ -268,7 +299,8 @@ def _add_requirement(app_dir: Path, path: Path, number: int, spec: str, deps: De
         raise BuildpackError(
             f"{path.name} line '{spec}' is not a requirement pip understands",
             hint="write it as `name`, `name==1.2.3`, `name[extra]>=1.0` or `-r other.txt`",
-            file=path, line=number,
+            file=path,
+            line=number,
         )
     rest = match.group(3).strip()
     if rest.startswith("@"):
@@ -292,7 +324,8 @@ def _add_local_path(app_dir: Path, path: Path, number: int, spec: str, deps: Dep
             f"{path.name} installs {spec}, which is outside the app folder {app_dir}; the build only sees "
             "the app folder",
             hint=f"move that package into {app_dir} (and point at it relatively) or publish it to a package index",
-            file=path, line=number,
+            file=path,
+            line=number,
         )
     deps.installs_app_source = True
     pyproject = target / "pyproject.toml"
@@ -319,6 +352,7 @@ def _pep508_names(requirements: Any) -> set[str]:
 
 
 # --- pipenv ----------------------------------------------------------------------------------------
+
 
 def _read_pipenv(app_dir: Path) -> Dependencies:
     lock_path = app_dir / "Pipfile.lock"
@@ -349,13 +383,15 @@ def _read_pipenv(app_dir: Path) -> Dependencies:
                 raise BuildpackError(
                     f"Pipfile.lock installs {name} from {local}, which is outside the app folder {app_dir}",
                     hint=f"move that package into {app_dir}, point the Pipfile at it, and run `pipenv lock`",
-                    file=lock_path, line=line_of(text, f'"{name}"'),
+                    file=lock_path,
+                    line=line_of(text, f'"{name}"'),
                 )
             deps.installs_app_source = True
     return deps
 
 
 # --- poetry ----------------------------------------------------------------------------------------
+
 
 def _readme_files(app_dir: Path, pyproject: dict[str, Any]) -> list[str]:
     """Readme files named in pyproject.toml: building the project's metadata reads them."""
@@ -448,8 +484,12 @@ def _check_path_dependency(app_dir: Path, name: str, local: str, deps: Dependenc
 
 def _poetry_edges(package: dict[str, Any], extras: list[str]) -> list[tuple[str, list[str]]]:
     edges = []
-    wanted_optional = {normalize_name(named.group(1)) for extra in extras
-                       for e in (package.get("extras", {}) or {}).get(extra, []) if (named := _NAME.match(e))}
+    wanted_optional = {
+        normalize_name(named.group(1))
+        for extra in extras
+        for e in (package.get("extras", {}) or {}).get(extra, [])
+        if (named := _NAME.match(e))
+    }
     for name, spec in (package.get("dependencies") or {}).items():
         specs = spec if isinstance(spec, list) else [spec]
         optional = all(isinstance(s, dict) and s.get("optional") for s in specs)
@@ -478,6 +518,7 @@ def _reachable(roots: dict[str, list[str]], packages: dict[str, Any], edges) -> 
 
 
 # --- uv --------------------------------------------------------------------------------------------
+
 
 def _read_uv(app_dir: Path) -> Dependencies:
     pyproject = load_toml(app_dir / "pyproject.toml")
@@ -517,6 +558,8 @@ def _uv_edges(package: dict[str, Any], extras: list[str]) -> list[tuple[str, lis
     optional = package.get("optional-dependencies", {}) or {}
     for extra in extras:
         entries.extend(optional.get(extra, []) or [])
-    return [(normalize_name(e["name"]), list(e.get("extra", [])))
-            for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
-
+    return [
+        (normalize_name(e["name"]), list(e.get("extra", [])))
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("name"), str)
+    ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from msgspec import Struct
 from pathlib import Path
 from typing import Any, Mapping
+
+from msgspec import Struct
 
 from flashdrive.buildpack.aptfile import read_aptfile
 from flashdrive.buildpack.dependencies import PIPENV, Dependencies, detect_package_manager, read_dependencies
@@ -41,7 +42,9 @@ class Detection(Struct, frozen=True):
             "package_manager": self.package_manager,
             "processes": dict(self.processes),
             "release": self.release,
-            "django": None if self.django is None else {
+            "django": None
+            if self.django is None
+            else {
                 "manage_py": self.django.manage_py,
                 "collectstatic": self.django.collectstatic,
                 "wsgi_module": self.django.wsgi_module,
@@ -142,8 +145,10 @@ def _check_dockerignore(app_dir: Path, patterns: list[str], deps: Dependencies, 
                 file=app_dir / ".dockerignore",
             )
     if is_excluded(patterns, ".flashdrive/ca.pem"):
-        warnings.append(".dockerignore excludes .flashdrive/, where flashdrive puts build inputs such as the "
-                        "CA bundle; add a line `!.flashdrive` to it.")
+        warnings.append(
+            ".dockerignore excludes .flashdrive/, where flashdrive puts build inputs such as the "
+            "CA bundle; add a line `!.flashdrive` to it."
+        )
 
 
 def _read_procfile(app_dir: Path, django: DjangoInfo | None, deps: Dependencies) -> Procfile:
@@ -159,7 +164,7 @@ def _read_procfile(app_dir: Path, django: DjangoInfo | None, deps: Dependencies)
             )
     gunicorn_missing = "gunicorn" not in deps.names
     if django is not None:
-        project = (django.wsgi_module or f"{(django.settings_module or 'myproject').split('.', 1)[0]}.wsgi")
+        project = django.wsgi_module or f"{(django.settings_module or 'myproject').split('.', 1)[0]}.wsgi"
         also = f"; then {deps.how_to_add('gunicorn')}" if gunicorn_missing else ""
         raise BuildpackError(
             f"{app_dir} is a Django app without a Procfile, so flashdrive does not know how to start it",

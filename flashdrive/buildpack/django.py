@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
-from msgspec import Struct, field
 from pathlib import Path
 from typing import Mapping
+
+from msgspec import Struct, field
 
 from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import read_text
@@ -43,21 +44,29 @@ class _Settings(Struct):
     required_env: list[tuple[Path, int, str]] = field(default_factory=list)  # os.environ["X"] at import time
 
 
-def detect_django(app_dir: Path, build_env: Mapping[str, str], dependencies: frozenset[str]) -> tuple[DjangoInfo | None, list[str]]:
+def detect_django(
+    app_dir: Path, build_env: Mapping[str, str], dependencies: frozenset[str]
+) -> tuple[DjangoInfo | None, list[str]]:
     manage_py = app_dir / "manage.py"
     if not manage_py.is_file():
         return None, []
     warnings: list[str] = []
     if "django" not in dependencies:
-        warnings.append("manage.py is present but Django is not among the declared dependencies; add `django` "
-                        "to them or the app will not start.")
-    settings_module = (build_env.get("DJANGO_SETTINGS_MODULE") or "").strip() or _settings_module_from_manage_py(manage_py, warnings)
+        warnings.append(
+            "manage.py is present but Django is not among the declared dependencies; add `django` "
+            "to them or the app will not start."
+        )
+    settings_module = (build_env.get("DJANGO_SETTINGS_MODULE") or "").strip() or _settings_module_from_manage_py(
+        manage_py, warnings
+    )
     settings = _Settings()
     if settings_module:
         settings_file = module_file(app_dir, settings_module)
         if settings_file is None:
-            warnings.append(f"the settings module {settings_module} (from manage.py) has no file in the app folder; "
-                            "collectstatic and the WSGI module are guessed.")
+            warnings.append(
+                f"the settings module {settings_module} (from manage.py) has no file in the app folder; "
+                "collectstatic and the WSGI module are guessed."
+            )
             settings.opaque = True
         else:
             _read_settings(app_dir, settings_file, settings_module, settings, warnings, depth=0)
@@ -78,33 +87,44 @@ def detect_django(app_dir: Path, build_env: Mapping[str, str], dependencies: fro
     installed_apps = settings.values.get("INSTALLED_APPS")
     if disabled in _TRUE:
         collectstatic = False
-    elif isinstance(installed_apps, list) and not settings.opaque and not any(
-        app == STATICFILES_APP or app.startswith(STATICFILES_APP + ".") for app in installed_apps
+    elif (
+        isinstance(installed_apps, list)
+        and not settings.opaque
+        and not any(app == STATICFILES_APP or app.startswith(STATICFILES_APP + ".") for app in installed_apps)
     ):
         collectstatic = False  # Django's own rule: without the staticfiles app there is no collectstatic
     if collectstatic and not settings.opaque and "STATIC_ROOT" not in settings.values and settings.files:
         warnings.append(
             f"{settings.files[0].relative_to(app_dir).as_posix()} sets no STATIC_ROOT, so `collectstatic` "
-            "fails at build. Add `STATIC_ROOT = BASE_DIR / \"staticfiles\"`, or set DISABLE_COLLECTSTATIC=1 "
+            'fails at build. Add `STATIC_ROOT = BASE_DIR / "staticfiles"`, or set DISABLE_COLLECTSTATIC=1 '
             "(scope: build) in the app's env."
         )
     if collectstatic and settings.required_env:
         path, line, name = settings.required_env[0]
         names = ", ".join(dict.fromkeys(n for _, _, n in settings.required_env))
         warnings.append(
-            f"{path.relative_to(app_dir).as_posix()}:{line} reads os.environ[\"{name}\"] when the settings load, "
+            f'{path.relative_to(app_dir).as_posix()}:{line} reads os.environ["{name}"] when the settings load, '
             f"so `collectstatic` fails at build, where run-time secrets are not set (needs: {names}). Read them "
-            f"with os.environ.get(\"{name}\") instead; Django only needs them when serving."
+            f'with os.environ.get("{name}") instead; Django only needs them when serving.'
         )
     if "django-heroku" in dependencies:
         warnings.append(
             "django-heroku is abandoned upstream and flashdrive does not need it; replace it with dj-database-url "
             "(DATABASES from DATABASE_URL) and whitenoise (static files), and remove `django_heroku.settings(locals())`."
         )
-    literal = {} if settings.opaque else {
-        name: Setting(settings.values.get(name), settings.where[name][0].relative_to(app_dir).as_posix(),
-                      settings.where[name][1])
-        for name in HOST_SETTINGS if name in settings.where}
+    literal = (
+        {}
+        if settings.opaque
+        else {
+            name: Setting(
+                settings.values.get(name),
+                settings.where[name][0].relative_to(app_dir).as_posix(),
+                settings.where[name][1],
+            )
+            for name in HOST_SETTINGS
+            if name in settings.where
+        }
+    )
     info = DjangoInfo("manage.py", collectstatic, wsgi_module, settings_module or None, literal)
     warnings.extend(host_warnings(info, ()))
     return info, warnings
@@ -137,27 +157,41 @@ def host_warnings(info: DjangoInfo, public_hosts: tuple[str, ...] | list[str]) -
     if hosts is not None and isinstance(hosts.value, list):
         where = f"{hosts.file}:{hosts.line}"
         listed = "[" + ", ".join(repr(h) for h in hosts.value) + "]"
-        fix = (f"write `{FLASHDRIVE_HOSTS_FIX}` (flashdrive sets FLASHDRIVE_HOSTS to every name the app "
-               "answers to), or add the names to the list")
+        fix = (
+            f"write `{FLASHDRIVE_HOSTS_FIX}` (flashdrive sets FLASHDRIVE_HOSTS to every name the app "
+            "answers to), or add the names to the list"
+        )
         if public_hosts:
             refused = [h for h in public_hosts if not host_allowed(h, hosts.value)]
             if refused:
-                probes = " (the health checks ask for the first, so every copy counts as unhealthy)" \
-                    if refused[0] == public_hosts[0] else ""
-                warnings.append(f"{where}: ALLOWED_HOSTS = {listed} refuses {', '.join(refused)}: Django answers "
-                                f"400 (DisallowedHost) to every request for {'them' if len(refused) > 1 else 'it'}"
-                                f"{probes}; {fix}.")
+                probes = (
+                    " (the health checks ask for the first, so every copy counts as unhealthy)"
+                    if refused[0] == public_hosts[0]
+                    else ""
+                )
+                warnings.append(
+                    f"{where}: ALLOWED_HOSTS = {listed} refuses {', '.join(refused)}: Django answers "
+                    f"400 (DisallowedHost) to every request for {'them' if len(refused) > 1 else 'it'}"
+                    f"{probes}; {fix}."
+                )
         elif not host_allowed("app.stack.localhost", hosts.value):  # a default domain's shape
-            warnings.append(f"{where}: ALLOWED_HOSTS is the fixed list {listed}: Django answers 400 to any other "
-                            f"name, such as the app's default domain <app>.<stack>.localhost; {fix}.")
+            warnings.append(
+                f"{where}: ALLOWED_HOSTS is the fixed list {listed}: Django answers 400 to any other "
+                f"name, such as the app's default domain <app>.<stack>.localhost; {fix}."
+            )
     redirect = info.literal.get("SECURE_SSL_REDIRECT")
     proxy = info.literal.get("SECURE_PROXY_SSL_HEADER")
-    if redirect is not None and redirect.value is True and (
-            proxy is None or (proxy.value is not None and proxy.value != _PROXY_HEADER)):
-        warnings.append(f"{redirect.file}:{redirect.line}: SECURE_SSL_REDIRECT = True without SECURE_PROXY_SSL_HEADER: "
-                        "the edge terminates HTTPS and forwards plain HTTP, so Django redirects every request, "
-                        "HTTPS ones too (a redirect loop); add `SECURE_PROXY_SSL_HEADER = (\"HTTP_X_FORWARDED_PROTO\", "
-                        "\"https\")` (the edge sets that header, as Heroku's router does).")
+    if (
+        redirect is not None
+        and redirect.value is True
+        and (proxy is None or (proxy.value is not None and proxy.value != _PROXY_HEADER))
+    ):
+        warnings.append(
+            f"{redirect.file}:{redirect.line}: SECURE_SSL_REDIRECT = True without SECURE_PROXY_SSL_HEADER: "
+            "the edge terminates HTTPS and forwards plain HTTP, so Django redirects every request, "
+            'HTTPS ones too (a redirect loop); add `SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", '
+            '"https")` (the edge sets that header, as Heroku\'s router does).'
+        )
     return warnings
 
 
@@ -177,8 +211,10 @@ def _parse(path: Path, warnings: list[str], app_dir: Path) -> ast.Module | None:
         return ast.parse(read_text(path), filename=str(path))
     except SyntaxError as exc:
         where = path.relative_to(app_dir).as_posix() if path.is_relative_to(app_dir) else str(path)
-        warnings.append(f"{where}:{exc.lineno}: cannot parse it ({exc.msg}), so flashdrive could not read the "
-                        "Django settings from it; fix the syntax error.")
+        warnings.append(
+            f"{where}:{exc.lineno}: cannot parse it ({exc.msg}), so flashdrive could not read the "
+            "Django settings from it; fix the syntax error."
+        )
         return None
     except BuildpackError as exc:
         warnings.append(exc.message)
@@ -191,17 +227,24 @@ def _settings_module_from_manage_py(manage_py: Path, warnings: list[str]) -> str
         return None
     for node in ast.walk(tree):
         # os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault"
-                and len(node.args) == 2 and _const(node.args[0]) == "DJANGO_SETTINGS_MODULE"
-                and isinstance(_const(node.args[1]), str)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and len(node.args) == 2
+            and _const(node.args[0]) == "DJANGO_SETTINGS_MODULE"
+            and isinstance(_const(node.args[1]), str)
+        ):
             return _const(node.args[1])  # type: ignore[return-value]  # a str: checked just above
         # os.environ["DJANGO_SETTINGS_MODULE"] = "shop.settings"
         if isinstance(node, ast.Assign) and isinstance(_const(node.value), str):
             for target in node.targets:
                 if isinstance(target, ast.Subscript) and _const(target.slice) == "DJANGO_SETTINGS_MODULE":
                     return _const(node.value)  # type: ignore[return-value]  # a str: checked above
-    warnings.append("manage.py does not set a default DJANGO_SETTINGS_MODULE, so the settings were not read; "
-                    "set DJANGO_SETTINGS_MODULE in the app's env.")
+    warnings.append(
+        "manage.py does not set a default DJANGO_SETTINGS_MODULE, so the settings were not read; "
+        "set DJANGO_SETTINGS_MODULE in the app's env."
+    )
     return None
 
 
@@ -220,7 +263,9 @@ def _resolve_import(module: str, node: ast.ImportFrom) -> str | None:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def _read_settings(app_dir: Path, path: Path, module: str, settings: _Settings, warnings: list[str], depth: int) -> None:
+def _read_settings(
+    app_dir: Path, path: Path, module: str, settings: _Settings, warnings: list[str], depth: int
+) -> None:
     if depth > 5 or path in settings.files:
         return
     settings.files.append(path)
@@ -251,7 +296,9 @@ def _read_settings(app_dir: Path, path: Path, module: str, settings: _Settings, 
                 settings.values[node.target.id] = _evaluate(node.value, settings.values)
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 current, extra = settings.values.get(node.target.id), _evaluate(node.value, settings.values)
-                settings.values[node.target.id] = current + extra if isinstance(current, list) and isinstance(extra, list) else None
+                settings.values[node.target.id] = (
+                    current + extra if isinstance(current, list) and isinstance(extra, list) else None
+                )
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 _apply_call(node.value, settings)
             elif isinstance(node, (ast.If, ast.Try)):
@@ -272,9 +319,13 @@ def _environ_subscripts(node: ast.AST) -> list[tuple[int, str]]:
     """`os.environ["NAME"]` reads (which raise KeyError when NAME is unset) in a statement."""
     found = []
     for child in ast.walk(node):
-        if (isinstance(child, ast.Subscript) and isinstance(child.ctx, ast.Load)
-                and isinstance(child.value, ast.Attribute) and child.value.attr == "environ"
-                and isinstance(_const(child.slice), str)):
+        if (
+            isinstance(child, ast.Subscript)
+            and isinstance(child.ctx, ast.Load)
+            and isinstance(child.value, ast.Attribute)
+            and child.value.attr == "environ"
+            and isinstance(_const(child.slice), str)
+        ):
             found.append((child.lineno, _const(child.slice)))
     return found  # type: ignore[return-value]  # each name is a str: checked in the loop
 
@@ -294,10 +345,19 @@ def _apply_call(call: ast.Call, settings: _Settings) -> None:
     # django_heroku.settings(locals()), django-split-settings' include(...), globals().update(...):
     # they assign settings we cannot see.
     for node in ast.walk(call):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("locals", "globals", "include", "exec"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("locals", "globals", "include", "exec")
+        ):
             settings.opaque = True
             return
-        if isinstance(node, ast.Attribute) and node.attr == "settings" and isinstance(node.value, ast.Name) and "heroku" in node.value.id:
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "settings"
+            and isinstance(node.value, ast.Name)
+            and "heroku" in node.value.id
+        ):
             settings.opaque = True
             return
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from msgspec import Struct
 from pathlib import PurePosixPath
 from typing import Sequence
+
+from msgspec import Struct
 
 from flashdrive.buildpack.dependencies import PIP, PIPENV, POETRY, UV
 from flashdrive.buildpack.detection import Detection
@@ -174,7 +175,8 @@ def render_dockerfile(
         f" && install -d -o {APP_UID} -g {APP_UID} /app",
         "WORKDIR /app",
         "",
-        "# The Debian packages found above" + (" and the Aptfile's" if detection.apt_packages else "")
+        "# The Debian packages found above"
+        + (" and the Aptfile's" if detection.apt_packages else "")
         + ", where this image lacks them; when it lacks none",
         "# (the usual case: most wheels bundle their libraries), nothing is downloaded.",
         f"COPY --from=build {RUNTIME_PACKAGES} {RUNTIME_PACKAGES}",
@@ -233,17 +235,19 @@ def _scan_lines(folder: str, *, unpack_wheels: bool) -> list[str]:
 def _scan_command(folder: str) -> str:
     # dpkg knows a library by the path its package installed; with merged /usr that may be /lib/...
     # or /usr/lib/..., so the path ldd printed is tried first, then its resolved form.
-    return (f"find {folder} -type f -name '*.so*' -exec ldd {{}} + 2>/dev/null \\\n"
-            "    | awk '$2 == \"=>\" && $3 ~ /^\\// {print $3}' | sort -u \\\n"
-            "    | while read -r lib; do dpkg -S \"$lib\" 2>/dev/null || dpkg -S \"$(readlink -f \"$lib\")\" 2>/dev/null; done \\\n"
-            f"    | cut -d: -f1 | sort -u > {RUNTIME_PACKAGES}")
+    return (
+        f"find {folder} -type f -name '*.so*' -exec ldd {{}} + 2>/dev/null \\\n"
+        "    | awk '$2 == \"=>\" && $3 ~ /^\\// {print $3}' | sort -u \\\n"
+        '    | while read -r lib; do dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")" 2>/dev/null; done \\\n'
+        f"    | cut -d: -f1 | sort -u > {RUNTIME_PACKAGES}"
+    )
 
 
 def _runtime_packages_lines(apt_packages: Sequence[str]) -> list[str]:
     wanted = f"$(cat {RUNTIME_PACKAGES})" + (" " + " ".join(apt_packages) if apt_packages else "")
     return [
-        f"RUN missing=\"$(for package in {wanted}; do \\",
-        "      dpkg-query -W -f='${Status}\\n' \"$package\" 2>/dev/null | grep -q ' installed$' || echo \"$package\"; done)\" \\",
+        f'RUN missing="$(for package in {wanted}; do \\',
+        '      dpkg-query -W -f=\'${Status}\\n\' "$package" 2>/dev/null | grep -q \' installed$\' || echo "$package"; done)" \\',
         ' && if [ -n "$missing" ]; then \\',
         "      apt-get update && apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi",
     ]
@@ -351,10 +355,12 @@ def _install_commands(manager: str, *, mirror: bool) -> _Install:
         # `verify` refuses a Pipfile.lock that is out of date (as `install --deploy` does); the locked
         # versions then build as wheels. With a mirror, the lock's own index line would bypass it.
         drop_index = " | sed '/^-i /d'" if mirror else ""
-        pipenv = ("/opt/pipenv/bin/pipenv verify \\\n"
-                  f" && /opt/pipenv/bin/pipenv requirements{drop_index} > /tmp/locked-requirements.txt \\\n"
-                  f" && {_PIP_WHEEL} -r /tmp/locked-requirements.txt \\\n"
-                  " && rm /tmp/locked-requirements.txt")
+        pipenv = (
+            "/opt/pipenv/bin/pipenv verify \\\n"
+            f" && /opt/pipenv/bin/pipenv requirements{drop_index} > /tmp/locked-requirements.txt \\\n"
+            f" && {_PIP_WHEEL} -r /tmp/locked-requirements.txt \\\n"
+            " && rm /tmp/locked-requirements.txt"
+        )
         return _Install([pipenv], [], [pipenv])
     if manager == POETRY:
         sync = "/opt/poetry/bin/poetry sync --only main --no-ansi"
@@ -362,10 +368,12 @@ def _install_commands(manager: str, *, mirror: bool) -> _Install:
     if manager == UV and mirror:
         # uv.lock records PyPI's URLs, so `uv sync --locked` would re-resolve against the mirror and fail;
         # the exported requirements keep the locked versions and hashes and install from the mirror.
-        export = ("uv export --frozen --no-dev --no-emit-project --quiet -o /tmp/locked-requirements.txt \\\n"
-                  f" && uv venv --quiet {VENV} \\\n"
-                  " && uv pip install --quiet -r /tmp/locked-requirements.txt \\\n"
-                  " && rm /tmp/locked-requirements.txt")
+        export = (
+            "uv export --frozen --no-dev --no-emit-project --quiet -o /tmp/locked-requirements.txt \\\n"
+            f" && uv venv --quiet {VENV} \\\n"
+            " && uv pip install --quiet -r /tmp/locked-requirements.txt \\\n"
+            " && rm /tmp/locked-requirements.txt"
+        )
         sync = "uv sync --frozen --no-dev"
         return _Install([export], [sync], [export, sync])
     if manager == UV:

@@ -89,10 +89,12 @@ def dockerignore_patterns(app_dir: Path) -> tuple[list[str], bool]:
     try:
         IgnoreRules.parse(text, where=str(path))
     except BadPattern as exc:
-        raise BuildpackError(f".dockerignore line {exc.line}: {exc.reason}; Docker refuses the build with "
-                             "'syntax error in pattern'",
-                             hint="fix or remove that line (a literal '[' is written '\\[')",
-                             file=path, line=exc.line) from None
+        raise BuildpackError(
+            f".dockerignore line {exc.line}: {exc.reason}; Docker refuses the build with 'syntax error in pattern'",
+            hint="fix or remove that line (a literal '[' is written '\\[')",
+            file=path,
+            line=exc.line,
+        ) from None
     patterns = [line.strip() for line in text.split("\n") if line.strip() and not line.startswith("#")]
     return patterns, own
 

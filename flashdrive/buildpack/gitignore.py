@@ -43,8 +43,10 @@ def gitignore_as_dockerignore(app_dir: Path) -> list[str]:
     exclude = app_dir / ".git" / "info" / "exclude"
     if exclude.is_file():
         sources.append(("", exclude))
-    sources += [(folder, app_dir / folder / GITIGNORE if folder else app_dir / GITIGNORE)
-                for folder in _gitignore_folders(app_dir)]
+    sources += [
+        (folder, app_dir / folder / GITIGNORE if folder else app_dir / GITIGNORE)
+        for folder in _gitignore_folders(app_dir)
+    ]
     if not sources:
         return []
     out: list[str] = []
@@ -53,8 +55,11 @@ def gitignore_as_dockerignore(app_dir: Path) -> list[str]:
         if translated:
             where = path.relative_to(app_dir).as_posix()
             out += [f"# from {where}", *translated]
-    return out + ["# what the build itself needs from .flashdrive/ stays in; its local state does not",
-                  *FLASHDRIVE_KEEP] if out else []
+    return (
+        out + ["# what the build itself needs from .flashdrive/ stays in; its local state does not", *FLASHDRIVE_KEEP]
+        if out
+        else []
+    )
 
 
 def _gitignore_folders(app_dir: Path) -> list[str]:
@@ -135,5 +140,7 @@ def _parent_excluded(pattern: str, earlier: list[str]) -> bool:
         return False
     rules = IgnoreRules.parse("\n".join(p for p in earlier if not p.startswith("#")))
     # `folder/**` excludes what is in the folder, not the folder: probe a child too.
-    return any(rules.excludes(ancestor) or rules.excludes(ancestor + "/\x00probe")
-               for ancestor in ("/".join(literal[: n + 1]) for n in range(len(literal))))
+    return any(
+        rules.excludes(ancestor) or rules.excludes(ancestor + "/\x00probe")
+        for ancestor in ("/".join(literal[: n + 1]) for n in range(len(literal)))
+    )

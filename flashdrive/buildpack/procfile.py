@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from msgspec import Struct
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import read_text
@@ -36,9 +37,12 @@ def parse_procfile(text: str, path: Path) -> Procfile:
     release: str | None = None
     for number, raw in enumerate(text.split("\n"), start=1):
         if len(raw) > MAX_LINE:
-            raise BuildpackError(f"Procfile line {number} is {len(raw)} characters long; a command is never that long",
-                                 hint="put a long command in a script and run the script from the Procfile",
-                                 file=path, line=number)
+            raise BuildpackError(
+                f"Procfile line {number} is {len(raw)} characters long; a command is never that long",
+                hint="put a long command in a script and run the script from the Procfile",
+                file=path,
+                line=number,
+            )
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -47,7 +51,11 @@ def parse_procfile(text: str, path: Path) -> Procfile:
         col = len(raw) - len(raw.lstrip()) + 1
         if not sep or not name:
             words = line.split(None, 1)
-            fix = f"`{words[0]}: {words[1]}`" if len(words) == 2 and PROCESS_NAME.match(words[0]) else "`web: gunicorn myproject.wsgi`"
+            fix = (
+                f"`{words[0]}: {words[1]}`"
+                if len(words) == 2 and PROCESS_NAME.match(words[0])
+                else "`web: gunicorn myproject.wsgi`"
+            )
             raise BuildpackError(
                 f"Procfile line '{line}' is not a process declaration; each line must be `name: command`",
                 hint=f"write it as {fix}",
@@ -68,7 +76,8 @@ def parse_procfile(text: str, path: Path) -> Procfile:
             raise BuildpackError(
                 f"Procfile process '{name}' has no command after the colon",
                 hint=f"write the command to run, e.g. `{name}: gunicorn myproject.wsgi`"
-                if name == "web" else f"write the command to run after `{name}:`",
+                if name == "web"
+                else f"write the command to run after `{name}:`",
                 file=path,
                 line=number,
                 col=col + len(name) + 1,
@@ -158,12 +167,12 @@ def _simple_runs_gunicorn(words: list[str]) -> bool:
                 i += 1
             continue
         if program in _SHELLS:
-            if "-c" in words[i + 1:]:
+            if "-c" in words[i + 1 :]:
                 position = words.index("-c", i + 1)
                 return position + 1 < len(words) and runs_gunicorn(words[position + 1])
             return False
         if _PYTHON.match(program):
-            if "-m" in words[i + 1:]:
+            if "-m" in words[i + 1 :]:
                 position = words.index("-m", i + 1)
                 return position + 1 < len(words) and words[position + 1] == "gunicorn"
             return False
@@ -171,7 +180,9 @@ def _simple_runs_gunicorn(words: list[str]) -> bool:
     return False
 
 
-_LEADING_ASSIGNMENTS = re.compile(r"""^\s*((?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^\s'"\\])*\s+)*)(.*)$""", re.S)
+_LEADING_ASSIGNMENTS = re.compile(
+    r"""^\s*((?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^\s'"\\])*\s+)*)(.*)$""", re.S
+)
 # Gunicorn listens on 127.0.0.1:8000 unless told otherwise; in a container it must listen on all
 # interfaces at the port the platform chose. Flags given in the Procfile still win (argv beats env).
 _GUNICORN_BIND = 'export GUNICORN_CMD_ARGS="--bind=0.0.0.0:${PORT:-8000} ${GUNICORN_CMD_ARGS:-}"; '

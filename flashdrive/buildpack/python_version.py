@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from msgspec import Struct
 from pathlib import Path
+
+from msgspec import Struct
 
 from flashdrive.buildpack.errors import BuildpackError
 from flashdrive.buildpack.sources import load_json, position_of, read_text
@@ -100,7 +101,11 @@ def _checked(text: str, *, path: Path, line: int | None, col: int, fix: str) -> 
     assert match is not None
     version = f"{int(match.group(1))}.{int(match.group(2))}"
     if version not in SUPPORTED_PYTHON_VERSIONS:
-        why = "reached end of life" if (int(match.group(1)), int(match.group(2))) < (3, 10) else "is not released or not supported yet"
+        why = (
+            "reached end of life"
+            if (int(match.group(1)), int(match.group(2))) < (3, 10)
+            else "is not released or not supported yet"
+        )
         raise BuildpackError(
             f"Python {text} (from {path.name}) {why}; flashdrive builds Python {_SUPPORTED_RANGE}",
             hint=fix.format(version=DEFAULT_PYTHON_VERSION),
@@ -114,7 +119,7 @@ def _checked(text: str, *, path: Path, line: int | None, col: int, fix: str) -> 
 
 def _from_runtime_txt(path: Path) -> PythonVersion:
     line, text = _single_line(path, comments=False, example=f"python-{DEFAULT_PYTHON_VERSION}")
-    if not text.startswith("python-") or not _VERSION.match(text[len("python-"):]):
+    if not text.startswith("python-") or not _VERSION.match(text[len("python-") :]):
         raise BuildpackError(
             f"runtime.txt contains '{text}', which is not a Python version; runtime.txt holds one line like "
             f"`python-{DEFAULT_PYTHON_VERSION}`",
@@ -123,7 +128,10 @@ def _from_runtime_txt(path: Path) -> PythonVersion:
             line=line,
         )
     return _checked(
-        text[len("python-"):], path=path, line=line, col=len("python-") + 1,
+        text[len("python-") :],
+        path=path,
+        line=line,
+        col=len("python-") + 1,
         fix="write `python-{version}` in runtime.txt (any of " + _SUPPORTED_RANGE + " works)",
     )
 
@@ -138,7 +146,10 @@ def _from_python_version_file(path: Path) -> PythonVersion:
             line=line,
         )
     return _checked(
-        text, path=path, line=line, col=1,
+        text,
+        path=path,
+        line=line,
+        col=1,
         fix="write `{version}` in .python-version (any of " + _SUPPORTED_RANGE + " works)",
     )
 
@@ -163,7 +174,10 @@ def _from_pipfile_lock(path: Path) -> PythonVersion | None:
                 col=col,
             )
         return _checked(
-            value.strip(), path=path, line=line, col=col or 1,
+            value.strip(),
+            path=path,
+            line=line,
+            col=col or 1,
             fix='set python_version = "{version}" under [requires] in Pipfile, then run `pipenv lock`',
         )
     return None

@@ -11,7 +11,6 @@ from typing import Any
 from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.buildpack.errors import BuildpackError
 
-
 MAX_SOURCE_FILE_BYTES = 32 * MIB  # the largest lock files of real apps are a few MB
 
 
@@ -66,8 +65,9 @@ def load_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except RecursionError:
-        raise BuildpackError(f"{path.name} nests too deeply to be a lock file",
-                             hint=f"regenerate {path.name} with its tool", file=path) from None
+        raise BuildpackError(
+            f"{path.name} nests too deeply to be a lock file", hint=f"regenerate {path.name} with its tool", file=path
+        ) from None
     except json.JSONDecodeError as exc:
         raise BuildpackError(
             f"{path.name} is not valid JSON: {exc.msg}",

@@ -84,27 +84,34 @@ def _databases(detection: Detection, app_json: AppJson | None) -> list[StarterDa
 
     def add(engine: str, variable: str, reason: str, wanted: str | None = None) -> None:
         sql = engine in ("postgres", "mysql")
-        base = wanted or ("main" if sql and not any(d.engine in ("postgres", "mysql") for d in found)
-                          else DEFAULT_NAMES[engine])
+        base = wanted or (
+            "main" if sql and not any(d.engine in ("postgres", "mysql") for d in found) else DEFAULT_NAMES[engine]
+        )
         name, counter = base, 2
         while name in names:
             name, counter = f"{base}-{counter}", counter + 1
         names.add(name)
         found.append(StarterDatabase(name, engine, variable, reason))
 
-    for attachment, addon in (app_json.addons if app_json else []):
+    for attachment, addon in app_json.addons if app_json else []:
         wanted = dns_label(attachment, fallback=DEFAULT_NAMES[addon.engine]) if attachment else None
         add(addon.engine, addon.variable, f"app.json add-on for {addon.variable}", wanted)
     deps = detection.dependencies
     mysql_driver = sorted(deps & MYSQL_PACKAGES)
     postgres_driver = sorted(deps & (POSTGRES_DRIVERS | ({"dj-database-url"} if not mysql_driver else set())))
-    implied = [("postgres", postgres_driver), ("mysql", mysql_driver), ("redis", sorted(deps & REDIS_PACKAGES)),
-               ("mongodb", sorted(deps & MONGODB_PACKAGES))]
+    implied = [
+        ("postgres", postgres_driver),
+        ("mysql", mysql_driver),
+        ("redis", sorted(deps & REDIS_PACKAGES)),
+        ("mongodb", sorted(deps & MONGODB_PACKAGES)),
+    ]
     for engine, packages in implied:
         if not packages or any(d.engine == engine for d in found):
             continue
         if engine in ("postgres", "mysql"):
-            variable = "DATABASE_URL" if not any(d.variable == "DATABASE_URL" for d in found) else f"{engine.upper()}_URL"
+            variable = (
+                "DATABASE_URL" if not any(d.variable == "DATABASE_URL" for d in found) else f"{engine.upper()}_URL"
+            )
         else:
             variable = {"redis": "REDIS_URL", "mongodb": "MONGODB_URI"}[engine]
         add(engine, variable, f"the dependency {packages[0]}")
@@ -117,7 +124,7 @@ def render_starter(detection: Detection, *, source: str, stack: str, app_json: A
     wired = {d.variable for d in databases}
     if detection.django is not None and not (app_json and app_json.generates_secret):
         env.append("SECRET_KEY: {generate: secret, length: 50}")
-    for entry in (app_json.env if app_json else []):
+    for entry in app_json.env if app_json else []:
         if entry.name in wired:
             continue
         if entry.value is None:
@@ -129,14 +136,19 @@ def render_starter(detection: Detection, *, source: str, stack: str, app_json: A
     lines = [
         SCHEMA_COMMENT,
         f"# Written by `flashdrive init` from what the buildpack found in {source}"
-        + (" and its app.json" if app_json else "") + ". Check it with `flashdrive validate`.",
+        + (" and its app.json" if app_json else "")
+        + ". Check it with `flashdrive validate`.",
     ]
     if app_json and app_json.unknown_addons:
-        lines.append("# app.json add-ons with no flashdrive equivalent (provision them yourself and set their "
-                     "variables in env): " + ", ".join(app_json.unknown_addons))
+        lines.append(
+            "# app.json add-ons with no flashdrive equivalent (provision them yourself and set their "
+            "variables in env): " + ", ".join(app_json.unknown_addons)
+        )
     if app_json and app_json.postdeploy:
-        lines.append(f"# app.json runs `{app_json.postdeploy}` once after the first deploy (scripts.postdeploy); "
-                     "flashdrive has no one-time hook: run it yourself once the stack is up.")
+        lines.append(
+            f"# app.json runs `{app_json.postdeploy}` once after the first deploy (scripts.postdeploy); "
+            "flashdrive has no one-time hook: run it yourself once the stack is up."
+        )
     lines += ["version: 1", f"stack: {stack}", "backend: docker", "", "apps:"]
     apps = _apps(detection)
     formation = app_json.formation if app_json else {}
@@ -157,11 +169,15 @@ def render_starter(detection: Detection, *, source: str, stack: str, app_json: A
             if detection.release is not None:
                 lines.append(f"    # release: the Procfile's `{detection.release}` runs before each deploy")
             elif detection.django is not None:
-                lines.append("    # release: python manage.py migrate --noinput   # uncomment to migrate on each deploy")
+                lines.append(
+                    "    # release: python manage.py migrate --noinput   # uncomment to migrate on each deploy"
+                )
         if env:
             lines.append("    env:")
             if index > 0 and (detection.django is not None or (app_json and app_json.generates_secret)):
-                lines.append("      # Each app generates its own secrets; if they must share one, use {config: ...} in both.")
+                lines.append(
+                    "      # Each app generates its own secrets; if they must share one, use {config: ...} in both."
+                )
             lines += [f"      {entry}" for entry in env]
     if databases:
         lines += ["", "databases:"]

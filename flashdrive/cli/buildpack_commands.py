@@ -23,17 +23,21 @@ SPEC_FILE = "flashdrive.yaml"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     detect_parser = subparsers.add_parser(
-        "detect", help="show what the buildpack finds in an app folder",
+        "detect",
+        help="show what the buildpack finds in an app folder",
         description="Show how flashdrive will build an app folder: Python version, package manager, "
-                    "Procfile processes, release command and Django settings.",
+        "Procfile processes, release command and Django settings.",
     )
-    detect_parser.add_argument("app_dir", metavar="APP_DIR", type=Path, help="the app folder (Procfile, requirements.txt, ...)")
+    detect_parser.add_argument(
+        "app_dir", metavar="APP_DIR", type=Path, help="the app folder (Procfile, requirements.txt, ...)"
+    )
     detect_parser.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_build_env(detect_parser)
     detect_parser.set_defaults(handler=_detect_command)
 
     dockerfile_parser = subparsers.add_parser(
-        "dockerfile", help="print the Dockerfile the build will use for an app folder",
+        "dockerfile",
+        help="print the Dockerfile the build will use for an app folder",
         description="Print the Dockerfile flashdrive generates for an app folder.",
     )
     dockerfile_parser.add_argument("app_dir", metavar="APP_DIR", type=Path, help="the app folder")
@@ -41,11 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dockerfile_parser.set_defaults(handler=_dockerfile_command)
 
     init_parser = subparsers.add_parser(
-        "init", help="write a starter flashdrive.yaml for an app folder",
+        "init",
+        help="write a starter flashdrive.yaml for an app folder",
         description="Detect the app in APP_DIR and write a starter flashdrive.yaml in the current folder.",
     )
-    init_parser.add_argument("app_dir", metavar="APP_DIR", type=Path, nargs="?", default=Path("."),
-                             help="the app folder (default: the current folder)")
+    init_parser.add_argument(
+        "app_dir",
+        metavar="APP_DIR",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        help="the app folder (default: the current folder)",
+    )
     init_parser.add_argument("--force", action="store_true", help=f"overwrite an existing {SPEC_FILE}")
     init_parser.set_defaults(handler=_init_command)
 
@@ -55,14 +66,19 @@ def _env_pair(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     if not re.match(ENV_NAME, name):
-        raise argparse.ArgumentTypeError(f"{name!r} is not an environment variable name: letters, digits and '_', "
-                                         "not starting with a digit")
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not an environment variable name: letters, digits and '_', not starting with a digit"
+        )
     return name, value
 
 
 def _add_build_env(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--build-env", metavar="NAME=VALUE", action="append", type=_env_pair, default=[],
+        "--build-env",
+        metavar="NAME=VALUE",
+        action="append",
+        type=_env_pair,
+        default=[],
         help="an env var the build sees, e.g. DISABLE_COLLECTSTATIC=1 (repeatable)",
     )
 
@@ -108,8 +124,10 @@ def describe(detection: Detection) -> str:
     if django is None:
         lines.append("Django:           no (no manage.py)")
     else:
-        lines.append(f"Django:           {django.manage_py}, settings {django.settings_module or 'unknown'}, "
-                     f"WSGI module {django.wsgi_module or 'unknown'}")
+        lines.append(
+            f"Django:           {django.manage_py}, settings {django.settings_module or 'unknown'}, "
+            f"WSGI module {django.wsgi_module or 'unknown'}"
+        )
         lines.append(f"Collectstatic:    {'at build' if django.collectstatic else 'skipped'}")
     if detection.warnings:
         lines.append("Warnings:")
@@ -134,11 +152,15 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
     here = cwd()
     target = here / SPEC_FILE
     if target.exists() and not args.force:
-        raise InputError([Problem(
-            f"{SPEC_FILE} already exists here; init does not overwrite a spec",
-            mark=Mark(SPEC_FILE, 1, 1),
-            hint=f"run `flashdrive init {args.app_dir} --force` to replace it, or edit it by hand",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    f"{SPEC_FILE} already exists here; init does not overwrite a spec",
+                    mark=Mark(SPEC_FILE, 1, 1),
+                    hint=f"run `flashdrive init {args.app_dir} --force` to replace it, or edit it by hand",
+                )
+            ]
+        )
     detection = _detected(args.app_dir)
     _print_warnings(detection)
     app_json = read_app_json(args.app_dir)
@@ -150,7 +172,9 @@ def _init_command(args: argparse.Namespace, *, cwd: Callable[[], Path] = Path.cw
         (here / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(f"cannot write {SPEC_FILE}: {exc.strerror}", mark=Mark(SPEC_FILE, 1, 1))]) from None
-    print(f"Wrote {SPEC_FILE} (and {SCHEMA_FILE}, for editors) for {source}: "
-          f"{summary(detection, stack=stack, app_json=app_json)}.")
+    print(
+        f"Wrote {SPEC_FILE} (and {SCHEMA_FILE}, for editors) for {source}: "
+        f"{summary(detection, stack=stack, app_json=app_json)}."
+    )
     print("Next: review it, then run `flashdrive validate`.")
     return 0

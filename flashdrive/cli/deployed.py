@@ -14,24 +14,34 @@ import sys
 from typing import Any
 
 
-
 class _DeprecatedStack(argparse.Action):
     """`--stack NAME` on a deployed-stack command: kept working, says what replaces it."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         print(deprecated_stack_note(parser.prog), file=sys.stderr)
         setattr(namespace, self.dest, values)
 
 
 def deprecated_stack_note(command: str) -> str:
-    return (f"note: `{command} --stack` is now `--deployed` (the deployed stack, the spec's `stack:`); "
-            "`--stack` here will be removed in the next release")
+    return (
+        f"note: `{command} --stack` is now `--deployed` (the deployed stack, the spec's `stack:`); "
+        "`--stack` here will be removed in the next release"
+    )
 
 
 def add_deployed_argument(parser: argparse.ArgumentParser, spec: str = "SPEC") -> None:
     """`--deployed NAME` (dest `deployed`), and the old `--stack NAME` as a hidden, noted alias.
     `spec`: the command's argument that names the spec the default is read from."""
-    parser.add_argument("--deployed", metavar="NAME", help="the deployed stack: the spec's `stack:` name, e.g. shop "
-                                                           f"or shop-pr-123 (default: the `stack:` of {spec})")
+    parser.add_argument(
+        "--deployed",
+        metavar="NAME",
+        help="the deployed stack: the spec's `stack:` name, e.g. shop "
+        f"or shop-pr-123 (default: the `stack:` of {spec})",
+    )
     parser.add_argument("--stack", dest="deployed", metavar="NAME", action=_DeprecatedStack, help=argparse.SUPPRESS)

@@ -64,8 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a tenth of a cold `flashdrive plan`. Paused for the command and restored after it, for
     # in-process callers; the plan's capture still collects once at its end.
     collecting = gc.isenabled()
-    long_running = bool(argv is not None and {"-f", "--follow", "up", "run", "exec", "restart"} & set(argv)) \
-        or (argv is None and {"-f", "--follow", "up", "run", "exec", "restart"} & set(sys.argv[1:]))
+    long_running = bool(argv is not None and {"-f", "--follow", "up", "run", "exec", "restart"} & set(argv)) or (
+        argv is None and {"-f", "--follow", "up", "run", "exec", "restart"} & set(sys.argv[1:])
+    )
     if not long_running:  # following logs or deploying can run for hours: those keep collecting
         gc.disable()
     try:

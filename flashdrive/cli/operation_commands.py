@@ -21,25 +21,39 @@ def register(subparsers) -> None:
         elif app:
             parser.add_argument("app", metavar=app)
         add_deployed_argument(parser, spec="--spec")
-        parser.add_argument("--spec", metavar="FILE", help="the spec that names the stack and its backend "
-                                                          "(default: ./flashdrive.yaml)")
+        parser.add_argument(
+            "--spec", metavar="FILE", help="the spec that names the stack and its backend (default: ./flashdrive.yaml)"
+        )
         if command:
-            parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD",
-                                help="the command and its arguments, after --")
+            parser.add_argument(
+                "command", nargs=argparse.REMAINDER, metavar="-- CMD", help="the command and its arguments, after --"
+            )
         parser.set_defaults(handler=handler, operation_name=name)
         return parser
 
     ps = add("ps", "every container of a deployed stack: state, health, restarts, uptime, image, size", run_ps)
     ps.add_argument("--json", action="store_true", help="one JSON document, with every field")
     logs = add("logs", "the copies' logs merged in time order, prefixed `web.1 |`", run_logs, app="optional")
-    logs.add_argument("-f", "--follow", action="store_true", help="keep printing until interrupted, "
-                                                                  "across copies a deploy replaces")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing until interrupted, across copies a deploy replaces"
+    )
     logs.add_argument("--since", metavar="WHEN", help="only lines since a duration ago (30s, 10m, 2h, 1d) or a time")
     logs.add_argument("--tail", type=_count, metavar="N", help="only the last N lines of each copy")
-    add("run", "run a command in a one-off container of an app (its image, env, networks, disks, size); "
-               "exits with the command's code", run_run, app="APP", command=True)
-    add("exec", "run a command inside a running copy (the first one unless APP.N names it)", run_exec,
-        app="APP[.N]", command=True)
+    add(
+        "run",
+        "run a command in a one-off container of an app (its image, env, networks, disks, size); "
+        "exits with the command's code",
+        run_run,
+        app="APP",
+        command=True,
+    )
+    add(
+        "exec",
+        "run a command inside a running copy (the first one unless APP.N names it)",
+        run_exec,
+        app="APP[.N]",
+        command=True,
+    )
     add("restart", "restart an app's copies one at a time, each healthy before the next", run_restart, app="APP")
 
 
@@ -106,8 +120,9 @@ def run_logs(args: argparse.Namespace) -> int:
     since = logs.parse_since(args.since)
     target, stack = _stack(args)
     if stack is None:
-        return _kubectl(kubectl.logs(target.stack, target.namespace, args.app, follow=args.follow,
-                                     since=args.since, tail=args.tail))
+        return _kubectl(
+            kubectl.logs(target.stack, target.namespace, args.app, follow=args.follow, since=args.since, tail=args.tail)
+        )
     try:
         logs.show(stack, args.app, since=since, tail=args.tail, follow=args.follow)
     except KeyboardInterrupt:  # the way to end -f

@@ -11,8 +11,11 @@ from flashdrive.spec.schema import schema_text
 
 
 def register(subparsers) -> None:
-    validate = subparsers.add_parser("validate", help="check a flashdrive.yaml",
-                                     description="Check a spec; every problem as FILE:LINE:COL: error: KEY.PATH: message.")
+    validate = subparsers.add_parser(
+        "validate",
+        help="check a flashdrive.yaml",
+        description="Check a spec; every problem as FILE:LINE:COL: error: KEY.PATH: message.",
+    )
     validate.add_argument("spec", nargs="?", default="flashdrive.yaml", metavar="SPEC")
     validate.add_argument("--overlay", metavar="FILE", help="a second file deep-merged over SPEC")
     validate.set_defaults(handler=run_validate)
@@ -26,8 +29,10 @@ def run_validate(args: argparse.Namespace) -> int:
     print_problems(loaded.warnings)
     spec = loaded.spec
     shown = args.spec + (f" + {args.overlay}" if args.overlay else "")
-    print(f"{shown}: ok — stack '{spec.stack}', {_count(len(spec.apps), 'app')}, "
-          f"{_count(len(spec.databases), 'database')}, backend {spec.backend}")
+    print(
+        f"{shown}: ok — stack '{spec.stack}', {_count(len(spec.apps), 'app')}, "
+        f"{_count(len(spec.databases), 'database')}, backend {spec.backend}"
+    )
     return EXIT_OK
 
 

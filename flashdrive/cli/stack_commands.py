@@ -29,7 +29,8 @@ HELP = {
 def pulumi_stack_name(value: str) -> str:
     if not _STACK_NAME.match(value):
         raise argparse.ArgumentTypeError(
-            f"invalid stack name {value!r}: use letters, digits, '-', '_' and '.', optionally as ORG/PROJECT/STACK")
+            f"invalid stack name {value!r}: use letters, digits, '-', '_' and '.', optionally as ORG/PROJECT/STACK"
+        )
     return value
 
 
@@ -44,33 +45,48 @@ def pull_request(value: str) -> int:
 def register(subparsers) -> None:
     for operation, text in HELP.items():
         parser = subparsers.add_parser(
-            operation, help=text,
+            operation,
+            help=text,
             description=f"{text[0].upper()}{text[1:]}. Runs this project's Pulumi program through the Pulumi CLI "
-                        f"(Automation API). State: PULUMI_BACKEND_URL, else Pulumi.yaml's backend, else a file "
-                        f"backend in .flashdrive/state/ under the project. Secrets: PULUMI_CONFIG_PASSPHRASE.")
-        parser.add_argument("--stack", type=pulumi_stack_name, default="dev", metavar="NAME",
-                            help="the Pulumi stack (default: dev)")
-        parser.add_argument("-C", "--cwd", default=".", metavar="DIR",
-                            help="the project folder: the spec, Pulumi.yaml and stack files (default: .)")
+            f"(Automation API). State: PULUMI_BACKEND_URL, else Pulumi.yaml's backend, else a file "
+            f"backend in .flashdrive/state/ under the project. Secrets: PULUMI_CONFIG_PASSPHRASE.",
+        )
+        parser.add_argument(
+            "--stack", type=pulumi_stack_name, default="dev", metavar="NAME", help="the Pulumi stack (default: dev)"
+        )
+        parser.add_argument(
+            "-C",
+            "--cwd",
+            default=".",
+            metavar="DIR",
+            help="the project folder: the spec, Pulumi.yaml and stack files (default: .)",
+        )
         if operation == "outputs":
             parser.add_argument("--json", action="store_true", help="print the outputs as one JSON object")
             parser.add_argument("--show-secrets", action="store_true", help="print secret outputs in clear")
         else:
             # SPEC as validate and plan take it (a path from here); --spec FILE is relative to DIR.
-            parser.add_argument("spec_path", nargs="?", default=None, metavar="SPEC",
-                                help="the spec to deploy (default: the stack config flashdrive:spec, "
-                                     "else flashdrive.yaml in DIR)")
+            parser.add_argument(
+                "spec_path",
+                nargs="?",
+                default=None,
+                metavar="SPEC",
+                help="the spec to deploy (default: the stack config flashdrive:spec, else flashdrive.yaml in DIR)",
+            )
             parser.add_argument("--spec", metavar="FILE", help="the spec to deploy, relative to DIR")
             parser.add_argument("--overlay", metavar="FILE", help="an overlay deep-merged over the spec")
-            parser.add_argument("--preview", type=pull_request, metavar="N",
-                                help="the stack is the preview of pull request N (it must be --stack pr-N; seeded "
-                                     "from the base's backups; `up` saves it as the stack config flashdrive:preview)")
+            parser.add_argument(
+                "--preview",
+                type=pull_request,
+                metavar="N",
+                help="the stack is the preview of pull request N (it must be --stack pr-N; seeded "
+                "from the base's backups; `up` saves it as the stack config flashdrive:preview)",
+            )
         parser.set_defaults(handler=run_stack_command, operation=operation)
 
 
 def run_stack_command(args: argparse.Namespace) -> int:
     from flashdrive.automation import AutomationError, resolve_settings, run_operation
-
     from flashdrive.automation.previews import wrong_preview_stack
 
     positional, spec = getattr(args, "spec_path", None), getattr(args, "spec", None)
@@ -78,12 +94,15 @@ def run_stack_command(args: argparse.Namespace) -> int:
     wrong = wrong_preview_stack(args.stack, number) if number is not None else None
     if wrong:
         # Before anything touches a stack: the default --stack dev would become the preview.
-        print(f"flashdrive {args.operation}: error: {wrong}; give --stack pr-{number} --preview {number}",
-              file=sys.stderr)
+        print(
+            f"flashdrive {args.operation}: error: {wrong}; give --stack pr-{number} --preview {number}", file=sys.stderr
+        )
         return EXIT_USAGE
     if positional is not None and spec is not None:
-        print(f"flashdrive {args.operation}: error: the spec is named twice ({positional} and --spec {spec}); "
-              "give one", file=sys.stderr)
+        print(
+            f"flashdrive {args.operation}: error: the spec is named twice ({positional} and --spec {spec}); give one",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if positional is not None:
         if not os.path.isfile(positional):
@@ -91,10 +110,15 @@ def run_stack_command(args: argparse.Namespace) -> int:
         # From the current folder, like `flashdrive validate SPEC`; absolute, so it names the
         # same file once the project folder (-C DIR) is the base.
         spec = os.path.abspath(positional)
-    settings = resolve_settings(args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None),
-                                preview=getattr(args, "preview", None))
+    settings = resolve_settings(
+        args.cwd, args.stack, spec=spec, overlay=getattr(args, "overlay", None), preview=getattr(args, "preview", None)
+    )
     # Build contexts and other relative paths are relative to the project, as with `pulumi up`.
     os.chdir(settings.project_dir)
-    run_operation(args.operation, settings, show_secrets=getattr(args, "show_secrets", False),
-                  as_json=getattr(args, "json", False))
+    run_operation(
+        args.operation,
+        settings,
+        show_secrets=getattr(args, "show_secrets", False),
+        as_json=getattr(args, "json", False),
+    )
     return EXIT_OK

@@ -44,12 +44,13 @@ class JobStatus:
     skipped: int  # runs skipped because the previous one was still going, in the record
 
 
-
-
 def jobs_from_labels(labels: dict[str, str]) -> dict[str, str]:
     """A Docker scheduler's jobs (name → schedule), from its container's labels, sorted by name."""
-    return {key.removeprefix(JOB_LABEL_PREFIX): value for key, value in sorted(labels.items())
-            if key.startswith(JOB_LABEL_PREFIX)}
+    return {
+        key.removeprefix(JOB_LABEL_PREFIX): value
+        for key, value in sorted(labels.items())
+        if key.startswith(JOB_LABEL_PREFIX)
+    }
 
 
 def parse_records(text: str) -> list[dict]:
@@ -81,14 +82,24 @@ def job_status(jobs: dict[str, str], records_text: str, now: datetime | None = N
         if started or finished:
             latest = max(started + list(finished.values()), key=lambda r: str(r.get("start", "")))
             done = finished.get((latest.get("due"), latest.get("scheduler")))
-            last = LastRun(due=str(latest.get("due")), start=str(latest.get("start")),
-                           end=done.get("end") if done else None,
-                           exit_code=done.get("exit_code") if done else None,
-                           duration_s=done.get("duration_s") if done else None,
-                           timed_out=bool(done.get("timed_out")) if done else False,
-                           scheduler=str(latest.get("scheduler", "")))
-        statuses.append(JobStatus(name=name, schedule=schedule, last_run=last, next_run=next_runs(schedule, now)[0],
-                                  skipped=sum(1 for r in mine if r["event"] == "skipped")))
+            last = LastRun(
+                due=str(latest.get("due")),
+                start=str(latest.get("start")),
+                end=done.get("end") if done else None,
+                exit_code=done.get("exit_code") if done else None,
+                duration_s=done.get("duration_s") if done else None,
+                timed_out=bool(done.get("timed_out")) if done else False,
+                scheduler=str(latest.get("scheduler", "")),
+            )
+        statuses.append(
+            JobStatus(
+                name=name,
+                schedule=schedule,
+                last_run=last,
+                next_run=next_runs(schedule, now)[0],
+                skipped=sum(1 for r in mine if r["event"] == "skipped"),
+            )
+        )
     return statuses
 
 

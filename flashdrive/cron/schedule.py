@@ -18,12 +18,18 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-
 FIELDS = ("minute", "hour", "day of month", "month", "day of week")
 # cronsim's error text names the field; its names (with the seconds field it adds) → ours.
 _CRONSIM_FIELDS = {"minute": 0, "hour": 1, "day-of-month": 2, "month": 3, "day-of-week": 4}
-SHORTHANDS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-              "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+SHORTHANDS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 _SHARED_SYNTAX = re.compile(r"^[0-9A-Za-z*,/-]+$")
 _NAMES = {3: "jan feb mar apr may jun jul aug sep oct nov dec", 4: "sun mon tue wed thu fri sat"}
 
@@ -45,35 +51,52 @@ def problem(schedule: str) -> ScheduleProblem | None:
     """Why `schedule` is not a five-field UTC cron schedule every backend runs the same, or None."""
     text = schedule.strip()
     lead = len(schedule) - len(schedule.lstrip())
-    fields_hint = 'five fields: minute hour day-of-month month day-of-week, e.g. "0 4 * * *", or @hourly, @daily, @weekly'
+    fields_hint = (
+        'five fields: minute hour day-of-month month day-of-week, e.g. "0 4 * * *", or @hourly, @daily, @weekly'
+    )
     if text.startswith("@"):
         if text.lower() in SHORTHANDS:
             return None
-        return ScheduleProblem(f"'{text}' is not a shorthand cron knows", lead,
-                               f"use one of {', '.join(sorted(SHORTHANDS))}, or five fields like \"0 4 * * *\"")
+        return ScheduleProblem(
+            f"'{text}' is not a shorthand cron knows",
+            lead,
+            f'use one of {", ".join(sorted(SHORTHANDS))}, or five fields like "0 4 * * *"',
+        )
     spans = [(m.start(), m.group()) for m in re.finditer(r"\S+", schedule)]
     if len(spans) != 5:
-        return ScheduleProblem(f"it has {len(spans)} field{'' if len(spans) == 1 else 's'}, a schedule has 5", lead,
-                               f"write {fields_hint}")
+        return ScheduleProblem(
+            f"it has {len(spans)} field{'' if len(spans) == 1 else 's'}, a schedule has 5", lead, f"write {fields_hint}"
+        )
     for index, (offset, field) in enumerate(spans):
         label = FIELDS[index]
         if not _SHARED_SYNTAX.match(field):
-            return ScheduleProblem(f"the {label} field '{field}' uses syntax not every backend runs", offset,
-                                   "use numbers, names, *, ranges (1-5), lists (1,15) and steps (*/10)")
+            return ScheduleProblem(
+                f"the {label} field '{field}' uses syntax not every backend runs",
+                offset,
+                "use numbers, names, *, ranges (1-5), lists (1,15) and steps (*/10)",
+            )
         words = re.findall(r"[A-Za-z]+", field)
         known = _NAMES.get(index, "").split()
         for word in words:
             if word.upper() in ("L", "W", "LW"):
-                return ScheduleProblem(f"the {label} field '{field}' uses '{word}', which not every backend runs",
-                                       offset + field.find(word),
-                                       "list the days instead, e.g. 28-31" if index == 2 else "use *, numbers and ranges")
+                return ScheduleProblem(
+                    f"the {label} field '{field}' uses '{word}', which not every backend runs",
+                    offset + field.find(word),
+                    "list the days instead, e.g. 28-31" if index == 2 else "use *, numbers and ranges",
+                )
             if word.lower() not in known:
                 where = f"names are only {' '.join(known)}" if known else "this field takes numbers only"
-                return ScheduleProblem(f"the {label} field '{field}' has '{word}', which is not a {label}",
-                                       offset + field.find(word), where)
+                return ScheduleProblem(
+                    f"the {label} field '{field}' has '{word}', which is not a {label}",
+                    offset + field.find(word),
+                    where,
+                )
         if index == 4 and re.search(r"(^|[,-])7($|[,/-])", field):
-            return ScheduleProblem(f"the day of week field '{field}' uses 7 for Sunday, which Kubernetes refuses",
-                                   offset, "write 0 for Sunday")
+            return ScheduleProblem(
+                f"the day of week field '{field}' uses 7 for Sunday, which Kubernetes refuses",
+                offset,
+                "write 0 for Sunday",
+            )
     from cronsim import CronSim, CronSimError  # only for specs with cron jobs: kept off a cold start
 
     try:
@@ -86,9 +109,12 @@ def problem(schedule: str) -> ScheduleProblem | None:
         offset, field = spans[bad_field]
         bounds = {0: "0-59", 1: "0-23", 2: "1-31", 3: "1-12 or jan-dec", 4: "0-6 or sun-sat"}[bad_field]
         label = FIELDS[bad_field]
-        return ScheduleProblem(f"the {label} field '{field}' is not valid", offset,
-                               f"{'an' if label == 'hour' else 'a'} {label} is {bounds}; ranges run upwards (1-5) "
-                               "and steps are positive (*/10)")
+        return ScheduleProblem(
+            f"the {label} field '{field}' is not valid",
+            offset,
+            f"{'an' if label == 'hour' else 'a'} {label} is {bounds}; ranges run upwards (1-5) "
+            "and steps are positive (*/10)",
+        )
     return None
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from msgspec import Struct, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from flashdrive.diff.replacement import replacing_inputs
 from flashdrive.labels import DOCKER_CONTAINER, LABEL_DATABASE, LABEL_STRATEGY, STACK_TYPE
@@ -32,8 +33,11 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-WATCHED_OPTIONS = (("protect", "protect"), ("retainOnDelete", "retain_on_delete"),
-                   ("deleteBeforeReplace", "delete_before_replace"))
+WATCHED_OPTIONS = (
+    ("protect", "protect"),
+    ("retainOnDelete", "retain_on_delete"),
+    ("deleteBeforeReplace", "delete_before_replace"),
+)
 
 
 def identity(urn: str) -> str:
@@ -134,10 +138,14 @@ def compare(base: PlannedResource, head: PlannedResource) -> ResourceChange:
     keys = sorted(set(base.inputs) | set(head.inputs))
     changed = [k for k in keys if base.inputs.get(k, MISSING) != head.inputs.get(k, MISSING)]
     replacing = set(replacing_inputs(head.type, changed, head.replace_on_changes, base.inputs, head.inputs))
-    inputs = tuple(InputChange(k, base.inputs.get(k, MISSING), head.inputs.get(k, MISSING), k in replacing)
-                   for k in changed)
-    options = tuple((shown, getattr(base, attr), getattr(head, attr)) for shown, attr in WATCHED_OPTIONS
-                    if getattr(base, attr) != getattr(head, attr))
+    inputs = tuple(
+        InputChange(k, base.inputs.get(k, MISSING), head.inputs.get(k, MISSING), k in replacing) for k in changed
+    )
+    options = tuple(
+        (shown, getattr(base, attr), getattr(head, attr))
+        for shown, attr in WATCHED_OPTIONS
+        if getattr(base, attr) != getattr(head, attr)
+    )
     if replacing:
         verdict = REPLACE
     elif inputs or options:
@@ -161,9 +169,11 @@ def _secret_sources(plan: Plan) -> set[str]:
     """Identities of the resources secrets are computed from: generated values, database containers."""
     from flashdrive.labels import docker_labels
 
-    return {identity(r.urn) for r in plan.resources
-            if r.type.startswith("random:")
-            or (r.type == DOCKER_CONTAINER and LABEL_DATABASE in docker_labels(r.inputs))}
+    return {
+        identity(r.urn)
+        for r in plan.resources
+        if r.type.startswith("random:") or (r.type == DOCKER_CONTAINER and LABEL_DATABASE in docker_labels(r.inputs))
+    }
 
 
 def _with_hidden_secrets(change: ResourceChange, verdicts: dict[str, str]) -> ResourceChange:
@@ -175,8 +185,11 @@ def _with_hidden_secrets(change: ResourceChange, verdicts: dict[str, str]) -> Re
     if not renewed:
         return change
     known = {c.key for c in change.inputs}
-    hidden = [k for k in sorted(head.inputs) if k not in known and _holds_secret(head.inputs[k])
-              and base.inputs.get(k, MISSING) == head.inputs[k]]
+    hidden = [
+        k
+        for k in sorted(head.inputs)
+        if k not in known and _holds_secret(head.inputs[k]) and base.inputs.get(k, MISSING) == head.inputs[k]
+    ]
     if not hidden:
         return change
     sources = tuple(sorted({urn.rpartition("::")[2] for urn in renewed}))
@@ -195,8 +208,10 @@ def _rolling_copy(resource: PlannedResource) -> str | None:
     resource of its own, `<stack>-<app>-<n>-<version>`; None for anything else."""
     from flashdrive.labels import docker_labels
 
-    if resource.type != "docker:index/container:Container" or \
-            docker_labels(resource.inputs).get(LABEL_STRATEGY) != "rolling":
+    if (
+        resource.type != "docker:index/container:Container"
+        or docker_labels(resource.inputs).get(LABEL_STRATEGY) != "rolling"
+    ):
         return None
     qualified, _, name = identity(resource.urn).rpartition("::")
     match = _VERSIONED.match(name)
@@ -224,8 +239,11 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
 
     # A new version of a rolling copy starts beside the old one, which goes at the end of the `up`:
     # shown as the old one replaced, with what changed.
-    old_versions = {copy: key for key, resource in base_by_id.items()
-                    if key not in taken and (copy := _rolling_copy(resource)) is not None}
+    old_versions = {
+        copy: key
+        for key, resource in base_by_id.items()
+        if key not in taken and (copy := _rolling_copy(resource)) is not None
+    }
     for resource in head.resources:
         own = identity(resource.urn)
         copy = _rolling_copy(resource)
@@ -249,10 +267,12 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     # Secrets derived from renewed resources change too; a replacement can renew further secrets.
     sources = _secret_sources(head)
     for _ in range(len(changes)):
-        verdicts = {identity(c.head.urn): c.verdict for c in changes
-                    if c.head is not None and identity(c.head.urn) in sources}
-        updated = [_with_hidden_secrets(c, verdicts) if c.base is not None and c.head is not None else c
-                   for c in changes]
+        verdicts = {
+            identity(c.head.urn): c.verdict for c in changes if c.head is not None and identity(c.head.urn) in sources
+        }
+        updated = [
+            _with_hidden_secrets(c, verdicts) if c.base is not None and c.head is not None else c for c in changes
+        ]
         if updated == changes:
             break
         changes = updated

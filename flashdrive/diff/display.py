@@ -7,10 +7,11 @@ edge, build and the networks, each listing its resources that change and how.
 from __future__ import annotations
 
 import re
+
 from msgspec import Struct
 
-from flashdrive.diff.guard import Report
 from flashdrive.diff.changes import CREATE, DELETE, REPLACE, SAME, UPDATE, VERDICTS, PlanDiff, ResourceChange
+from flashdrive.diff.guard import Report
 from flashdrive.diff.value_lines import lines, summary
 from flashdrive.plan.render import app_strategies
 
@@ -49,7 +50,7 @@ def _own_name(component_type: str, name: str, stack: str) -> str:
         return ""
     for prefix in (f"{stack}-disk-", f"{stack}-"):
         if stack and name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 
@@ -92,12 +93,18 @@ def _counts(diff: PlanDiff) -> str:
 
 # --- text ------------------------------------------------------------------------------------
 
-def render_text(diff: PlanDiff, report: Report, *, base_label: str, head_label: str,
-                allow_data_loss: bool = False) -> str:
+
+def render_text(
+    diff: PlanDiff, report: Report, *, base_label: str, head_label: str, allow_data_loss: bool = False
+) -> str:
     stack = diff.head.stack or diff.base.stack
     backend = diff.head.backend or diff.base.backend
-    out = [f"flashdrive diff: stack '{stack}'" + (f" ({backend})" if backend else "")
-           + f" — base {base_label}, head {head_label}", ""]
+    out = [
+        f"flashdrive diff: stack '{stack}'"
+        + (f" ({backend})" if backend else "")
+        + f" — base {base_label}, head {head_label}",
+        "",
+    ]
     if report.findings:
         count = len(report.findings)
         title = "DATA LOSS ALLOWED (--allow-data-loss)" if allow_data_loss else "DATA LOSS"
@@ -120,8 +127,10 @@ def render_text(diff: PlanDiff, report: Report, *, base_label: str, head_label: 
             out.append(f"  deploys {strategy[0]} ({strategy[1]})")
         for change in group.changes:
             because = _because(change)
-            out.append(f"  {SIGNS[change.verdict]} {change.verdict:<8} {short_type(change.type):<{width}}  "
-                       f"{change.name}" + (f"   ({because})" if because else ""))
+            out.append(
+                f"  {SIGNS[change.verdict]} {change.verdict:<8} {short_type(change.type):<{width}}  "
+                f"{change.name}" + (f"   ({because})" if because else "")
+            )
             if change.verdict in (UPDATE, REPLACE):
                 for input_change in change.inputs:
                     out += [f"        {line.sign} {line.text}" for line in lines(input_change)]
@@ -133,6 +142,7 @@ def render_text(diff: PlanDiff, report: Report, *, base_label: str, head_label: 
 
 
 # --- markdown --------------------------------------------------------------------------------
+
 
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
@@ -174,20 +184,33 @@ def _details(group: Group) -> list[str]:
     return ["<details><summary>Input changes</summary>", "", f"{fence}diff", text, fence, "", "</details>", ""]
 
 
-def render_markdown(diff: PlanDiff, report: Report, *, base_label: str, head_label: str,
-                    allow_data_loss: bool = False, details: bool = True) -> str:
+def render_markdown(
+    diff: PlanDiff,
+    report: Report,
+    *,
+    base_label: str,
+    head_label: str,
+    allow_data_loss: bool = False,
+    details: bool = True,
+) -> str:
     stack = diff.head.stack or diff.base.stack
     out = [COMMENT_MARKER, f"## flashdrive diff: stack {_code(stack)}", ""]
     if report.findings:
         count = len(report.findings)
         holders = f"{count} data holder{'s' if count != 1 else ''}"
         if allow_data_loss:
-            out += ["> [!WARNING]", f"> **Data loss allowed** (`--allow-data-loss`): this change {report.action} "
-                                    f"{holders}.", ">"]
+            out += [
+                "> [!WARNING]",
+                f"> **Data loss allowed** (`--allow-data-loss`): this change {report.action} {holders}.",
+                ">",
+            ]
         else:
-            out += ["> [!CAUTION]", f"> **Data loss: this change {report.action} {holders}.** It must not merge "
-                                    f"until someone who owns the data allows it (`flashdrive diff --allow-data-loss`).",
-                    ">"]
+            out += [
+                "> [!CAUTION]",
+                f"> **Data loss: this change {report.action} {holders}.** It must not merge "
+                f"until someone who owns the data allows it (`flashdrive diff --allow-data-loss`).",
+                ">",
+            ]
         out += [f"> - {_cell(finding.markdown)}." for finding in report.findings]
         out.append("")
     if report.cautions:
@@ -205,17 +228,25 @@ def render_markdown(diff: PlanDiff, report: Report, *, base_label: str, head_lab
             out += [f"Deploys **{strategy[0]}**: {_cell(strategy[1])}.", ""]
         out += ["| resource | change | what changes |", "|---|---|---|"]
         for change in group.changes:
-            out.append(f"| {_code(change.name)} {short_type(change.type)} | {SIGNS[change.verdict]} {change.verdict} "
-                       f"| {_what_changes(change)} |")
+            out.append(
+                f"| {_code(change.name)} {short_type(change.type)} | {SIGNS[change.verdict]} {change.verdict} "
+                f"| {_what_changes(change)} |"
+            )
         out.append("")
         if details:
             out += _details(group)
-    out += [f"<sub>base {_code(base_label)} → head {_code(head_label)}. Planned offline by flashdrive: secrets "
-            f"show as [secret]; source code counts by the digest of each build context.</sub>", ""]
+    out += [
+        f"<sub>base {_code(base_label)} → head {_code(head_label)}. Planned offline by flashdrive: secrets "
+        f"show as [secret]; source code counts by the digest of each build context.</sub>",
+        "",
+    ]
     text = "\n".join(out)
     if details and len(text) > MARKDOWN_LIMIT:
-        shorter = render_markdown(diff, report, base_label=base_label, head_label=head_label,
-                                  allow_data_loss=allow_data_loss, details=False)
-        return shorter.rstrip("\n") + "\n\n_Input details left out to fit a comment; run `flashdrive diff` " \
-                                      "for the full text._\n"
+        shorter = render_markdown(
+            diff, report, base_label=base_label, head_label=head_label, allow_data_loss=allow_data_loss, details=False
+        )
+        return (
+            shorter.rstrip("\n") + "\n\n_Input details left out to fit a comment; run `flashdrive diff` "
+            "for the full text._\n"
+        )
     return text

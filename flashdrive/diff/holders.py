@@ -13,11 +13,21 @@ the kinds below. A database's StatefulSet holds no data: it mounts the database'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from msgspec import Struct
 from typing import Any
 
-from flashdrive.labels import (DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_NAME, K8S_NAMESPACE, LABEL_DATABASE,
-                               LABEL_DISK, LABEL_ROLE, docker_labels)
+from msgspec import Struct
+
+from flashdrive.labels import (
+    DOCKER_VOLUME,
+    K8S_CLAIM,
+    K8S_COMPONENT,
+    K8S_NAME,
+    K8S_NAMESPACE,
+    LABEL_DATABASE,
+    LABEL_DISK,
+    LABEL_ROLE,
+    docker_labels,
+)
 from flashdrive.plan.plan import PlannedResource
 
 
@@ -60,11 +70,14 @@ def _namespace_labels(inputs: Mapping[str, Any]) -> dict[str, str]:
     return {LABEL_ROLE: "namespace"}
 
 
-HOLDER_TYPES: dict[str, HolderType] = {row.type_token: row for row in (
-    HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
-    HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
-    HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
-)}
+HOLDER_TYPES: dict[str, HolderType] = {
+    row.type_token: row
+    for row in (
+        HolderType(DOCKER_VOLUME, docker_labels, _docker_name, "volume"),
+        HolderType(K8S_CLAIM, kubernetes_labels, _kubernetes_name, "volume claim"),
+        HolderType(K8S_NAMESPACE, _namespace_labels, _kubernetes_name, "namespace"),
+    )
+}
 
 
 class Holder(Struct, frozen=True):

@@ -49,32 +49,57 @@ from flashdrive.labels import RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD, RANDOM
 # provider reads at create/delete time, and the limits `docker update` can change on a running
 # container. Everything else about a container (image, command, envs, labels, networks, volumes,
 # ports, capabilities, uploads, cpus, ulimits, log options, ...) replaces it.
-_CONTAINER_UPDATED_IN_PLACE = frozenset({
-    "attach", "logs", "mustRun", "rm", "start", "wait", "waitTimeout", "removeVolumes",
-    "destroyGraceSeconds", "containerReadRefreshTimeoutMilliseconds",
-    "restart", "maxRetryCount",
-    "memory", "memorySwap", "memoryReservation", "cpuShares", "cpuSet", "cpuPeriod", "cpuQuota",
-    "deviceReadBps", "deviceReadIops", "deviceWriteBps", "deviceWriteIops",
-    # Not "healthcheck": the provider would update it in place, but the Docker API cannot change a
-    # running container's health check (upstream issue #988), so the old probe would keep running.
-    # App copies set replace_on_changes=["healthcheck"]: a changed probe replaces the copy.
-    "init", "tmpfs",
-})
+_CONTAINER_UPDATED_IN_PLACE = frozenset(
+    {
+        "attach",
+        "logs",
+        "mustRun",
+        "rm",
+        "start",
+        "wait",
+        "waitTimeout",
+        "removeVolumes",
+        "destroyGraceSeconds",
+        "containerReadRefreshTimeoutMilliseconds",
+        "restart",
+        "maxRetryCount",
+        "memory",
+        "memorySwap",
+        "memoryReservation",
+        "cpuShares",
+        "cpuSet",
+        "cpuPeriod",
+        "cpuQuota",
+        "deviceReadBps",
+        "deviceReadIops",
+        "deviceWriteBps",
+        "deviceWriteIops",
+        # Not "healthcheck": the provider would update it in place, but the Docker API cannot change a
+        # running container's health check (upstream issue #988), so the old probe would keep running.
+        # App copies set replace_on_changes=["healthcheck"]: a changed probe replaces the copy.
+        "init",
+        "tmpfs",
+    }
+)
 
 UPDATED_IN_PLACE: dict[str, frozenset[str]] = {
     CONTAINER: _CONTAINER_UPDATED_IN_PLACE,
     REMOTE_IMAGE: frozenset({"keepLocally", "forceRemove"}),
 }
 
-REPLACE_ON_ANY = frozenset({
-    VOLUME,
-    NETWORK,
-    RANDOM_PASSWORD, RANDOM_STRING, RANDOM_ID, RANDOM_UUID, RANDOM_INTEGER,
-})
+REPLACE_ON_ANY = frozenset(
+    {
+        VOLUME,
+        NETWORK,
+        RANDOM_PASSWORD,
+        RANDOM_STRING,
+        RANDOM_ID,
+        RANDOM_UUID,
+        RANDOM_INTEGER,
+    }
+)
 
 UPDATE_ON_ANY = frozenset({IMAGE})
-
-
 
 
 def _without(mapping, *keys: str) -> dict:
@@ -95,14 +120,16 @@ def _spec(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
 # Kind → whether a change of its spec forces a replacement (nested fields matter for these kinds).
 KUBERNETES_RULES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]] = {
     PVC: lambda base, head: _without(base, "resources") != _without(head, "resources"),
-    STATEFUL_SET: lambda base, head: any(base.get(k) != head.get(k) for k in
-                                         ("selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy")),
+    STATEFUL_SET: lambda base, head: any(
+        base.get(k) != head.get(k) for k in ("selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy")
+    ),
     NAMESPACE: lambda base, head: False,
 }
 
 
-def _kubernetes_replacing(type_token: str, changed: list[str], base: Mapping[str, Any],
-                          head: Mapping[str, Any]) -> list[str]:
+def _kubernetes_replacing(
+    type_token: str, changed: list[str], base: Mapping[str, Any], head: Mapping[str, Any]
+) -> list[str]:
     replacing = []
     if "metadata" in changed and _identity(base) != _identity(head):
         replacing.append("metadata")
@@ -111,9 +138,13 @@ def _kubernetes_replacing(type_token: str, changed: list[str], base: Mapping[str
     return replacing
 
 
-def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes: Iterable[str] = (),
-                     base_inputs: Mapping[str, Any] | None = None,
-                     head_inputs: Mapping[str, Any] | None = None) -> list[str]:
+def replacing_inputs(
+    type_token: str,
+    changed: Iterable[str],
+    replace_on_changes: Iterable[str] = (),
+    base_inputs: Mapping[str, Any] | None = None,
+    head_inputs: Mapping[str, Any] | None = None,
+) -> list[str]:
     """The changed inputs (top-level names) that force a replacement of a resource of this type,
     sorted. Empty: the change is an update in place. `replace_on_changes` is the resource option
     of the same name (`*` means every input). Kinds whose rules look inside an input need both
@@ -123,8 +154,9 @@ def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes
     if "*" in forced:
         return changed
     if type_token in KUBERNETES_RULES and base_inputs is not None and head_inputs is not None:
-        return sorted(set(_kubernetes_replacing(type_token, changed, base_inputs, head_inputs))
-                      | (forced & set(changed)))
+        return sorted(
+            set(_kubernetes_replacing(type_token, changed, base_inputs, head_inputs)) | (forced & set(changed))
+        )
     if type_token in UPDATE_ON_ANY:
         return [key for key in changed if key in forced]
     if type_token in REPLACE_ON_ANY:
@@ -137,5 +169,9 @@ def replacing_inputs(type_token: str, changed: Iterable[str], replace_on_changes
 
 def known(type_token: str) -> bool:
     """Whether the table has first-hand knowledge of this type."""
-    return (type_token in UPDATE_ON_ANY or type_token in REPLACE_ON_ANY or type_token in UPDATED_IN_PLACE
-            or type_token in KUBERNETES_RULES)
+    return (
+        type_token in UPDATE_ON_ANY
+        or type_token in REPLACE_ON_ANY
+        or type_token in UPDATED_IN_PLACE
+        or type_token in KUBERNETES_RULES
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from msgspec import Struct
 from pathlib import Path
 from typing import Any, NoReturn
+
+from msgspec import Struct
 
 from flashdrive.bounded import os_reason, read_bounded
 from flashdrive.plan.plan import PLAN_VERSION, Plan, PlannedResource
@@ -41,18 +42,27 @@ def load_side(path: str, *, stack: str = "dev") -> Side:
             if file.suffix.lower() == ".json":
                 raise _problem(path, f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except _NotAPlan as exc:
-            raise _problem(path, f"is not a flashdrive plan: {exc}",
-                           hint="write one with: flashdrive plan SPEC --format json > plan.json") from None
+            raise _problem(
+                path,
+                f"is not a flashdrive plan: {exc}",
+                hint="write one with: flashdrive plan SPEC --format json > plan.json",
+            ) from None
         else:
             if isinstance(document, dict) and "resources" in document:
                 problem = schema_problem(document)
                 if problem:
-                    raise _problem(path, f"is not a flashdrive plan: {problem}",
-                                   hint="write one with: flashdrive plan SPEC --format json > plan.json")
+                    raise _problem(
+                        path,
+                        f"is not a flashdrive plan: {problem}",
+                        hint="write one with: flashdrive plan SPEC --format json > plan.json",
+                    )
                 return Side(path, plan_from_json(document, path))
             if file.suffix.lower() == ".json":
-                raise _problem(path, "is not a flashdrive plan: it has no 'resources'",
-                               hint="write one with: flashdrive plan SPEC --format json > plan.json")
+                raise _problem(
+                    path,
+                    "is not a flashdrive plan: it has no 'resources'",
+                    hint="write one with: flashdrive plan SPEC --format json > plan.json",
+                )
 
     from flashdrive.plan.capture import ProgramError
     from flashdrive.plan.planner import plan_spec
@@ -113,26 +123,32 @@ PLAN_SCHEMA: dict[str, Any] = {
         "stack": {"type": ["string", "null"]},
         "backend": {"type": ["string", "null"]},
         "outputs": {"type": ["object", "null"]},
-        "resources": {"type": "array", "items": {
-            "type": "object",
-            "required": ["urn", "type", "name"],
-            "properties": {
-                "urn": {"type": "string", "pattern": "^urn:pulumi:[^:]+::[^:]+::"},
-                "type": {"type": "string", "minLength": 1},
-                "name": {"type": "string"},
-                "parent": {"type": ["string", "null"]},
-                "custom": {"type": "boolean"},
-                "inputs": {"type": ["object", "null"]},
-                "outputs": {"type": ["object", "null"]},
-                "options": {"type": ["object", "null"], "properties": {
-                    "protect": {"type": "boolean"},
-                    "retainOnDelete": {"type": "boolean"},
-                    "deleteBeforeReplace": {"type": "boolean"},
-                    "dependsOn": _STRINGS,
-                    "aliases": {"type": "array", "items": {"type": ["string", "object"]}},
-                }},
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["urn", "type", "name"],
+                "properties": {
+                    "urn": {"type": "string", "pattern": "^urn:pulumi:[^:]+::[^:]+::"},
+                    "type": {"type": "string", "minLength": 1},
+                    "name": {"type": "string"},
+                    "parent": {"type": ["string", "null"]},
+                    "custom": {"type": "boolean"},
+                    "inputs": {"type": ["object", "null"]},
+                    "outputs": {"type": ["object", "null"]},
+                    "options": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "protect": {"type": "boolean"},
+                            "retainOnDelete": {"type": "boolean"},
+                            "deleteBeforeReplace": {"type": "boolean"},
+                            "dependsOn": _STRINGS,
+                            "aliases": {"type": "array", "items": {"type": ["string", "object"]}},
+                        },
+                    },
+                },
             },
-        }},
+        },
     },
 }
 
@@ -156,8 +172,11 @@ def _require(condition: bool, path: str, message: str) -> None:
 
 
 def _refuse(path: str, message: str) -> NoReturn:
-    raise _problem(path, f"is not a flashdrive plan: {message}",
-                   hint="write one with: flashdrive plan SPEC --format json > plan.json")
+    raise _problem(
+        path,
+        f"is not a flashdrive plan: {message}",
+        hint="write one with: flashdrive plan SPEC --format json > plan.json",
+    )
 
 
 def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
@@ -179,16 +198,22 @@ def plan_from_json(document: dict[str, Any], path: str = "<plan>") -> Plan:
         _require(isinstance(options, dict), path, f"{where}.options is not an object")
         registered = item.get("outputs")  # a component's own outputs
         _require(registered is None or isinstance(registered, dict), path, f"{where}.outputs is not an object")
-        resources.append(PlannedResource(
-            urn=item["urn"], type=item["type"], name=item["name"], parent=item.get("parent"),
-            custom=bool(item.get("custom", True)), inputs=inputs,
-            protect=bool(options.get("protect", False)),
-            retain_on_delete=bool(options.get("retainOnDelete", False)),
-            delete_before_replace=bool(options.get("deleteBeforeReplace", False)),
-            depends_on=tuple(options.get("dependsOn") or ()),
-            aliases=tuple(options.get("aliases") or ()),
-            outputs=registered,
-        ))
+        resources.append(
+            PlannedResource(
+                urn=item["urn"],
+                type=item["type"],
+                name=item["name"],
+                parent=item.get("parent"),
+                custom=bool(item.get("custom", True)),
+                inputs=inputs,
+                protect=bool(options.get("protect", False)),
+                retain_on_delete=bool(options.get("retainOnDelete", False)),
+                delete_before_replace=bool(options.get("deleteBeforeReplace", False)),
+                depends_on=tuple(options.get("dependsOn") or ()),
+                aliases=tuple(options.get("aliases") or ()),
+                outputs=registered,
+            )
+        )
     urn_parts = resources[0].urn.split("::") if resources else []
     outputs, stack, backend = document.get("outputs"), document.get("stack"), document.get("backend")
     return Plan(

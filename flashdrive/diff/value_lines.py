@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from msgspec import Struct
 from typing import Any
+
+from msgspec import Struct
 
 from flashdrive.diff.changes import MISSING, InputChange
 
@@ -103,7 +104,7 @@ def _secret_leaves(change: InputChange) -> list[str]:
     names = []
     for path, value in after.items():
         if isinstance(value, str) and "[secret]" in value:
-            names.append(path[len(change.key) + 1:-1] if change.key == "envs" and path.startswith("envs[") else path)
+            names.append(path[len(change.key) + 1 : -1] if change.key == "envs" and path.startswith("envs[") else path)
     return names
 
 
@@ -152,14 +153,17 @@ def summary(change: InputChange, limit: int = 4) -> str:
     old, new = change.before, change.after
     if change.hidden_by and old == new:
         return f"{change.key}: {_hidden_note(change)}"
-    if (old is MISSING or isinstance(old, scalar)) and (new is MISSING or isinstance(new, scalar)) \
-            and "\n" not in f"{old}{new}":
+    if (
+        (old is MISSING or isinstance(old, scalar))
+        and (new is MISSING or isinstance(new, scalar))
+        and "\n" not in f"{old}{new}"
+    ):
         return f"{change.key}: {_show(old, 40)} → {_show(new, 40)}"
     found: dict[str, str] = {}  # item or sub-key → added | removed | changed
     prefix = change.key + "["
     for path, before, after in _changed_leaves(change):
         what = "added" if before is MISSING else "removed" if after is MISSING else "changed"
-        short = path[len(prefix):].split("]", 1)[0] if path.startswith(prefix) else path[len(change.key) + 1:] or path
+        short = path[len(prefix) :].split("]", 1)[0] if path.startswith(prefix) else path[len(change.key) + 1 :] or path
         found[short] = what if found.get(short, what) == what else "changed"
     parts = [f"{short} {what}" for short, what in found.items()]
     if not parts:

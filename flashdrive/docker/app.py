@@ -35,8 +35,8 @@ from flashdrive.docker.network import StackNetwork
 from flashdrive.docker.release import ReleaseContainer, release_command
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import python_probe, shell_probe
-from flashdrive.model.stack import ResolvedApp, ResolvedStack
 from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_RELEASE
+from flashdrive.model.stack import ResolvedApp, ResolvedStack
 
 
 def _health_test(app: ResolvedApp) -> list[str]:
@@ -47,8 +47,12 @@ def _health_test(app: ResolvedApp) -> list[str]:
 
 
 def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str) -> dict[str, str]:
-    env = {"FLASHDRIVE_STACK": stack.name, "FLASHDRIVE_APP": app.name, "FLASHDRIVE_NODE": node,
-           "FLASHDRIVE_HOSTS": ",".join(app.hosts)}
+    env = {
+        "FLASHDRIVE_STACK": stack.name,
+        "FLASHDRIVE_APP": app.name,
+        "FLASHDRIVE_NODE": node,
+        "FLASHDRIVE_HOSTS": ",".join(app.hosts),
+    }
     if app.port is not None:
         env["PORT"] = str(app.port)
     return env
@@ -67,14 +71,21 @@ def copy_version(stack: ResolvedStack, app: ResolvedApp, image_version: str, use
     content, and every setting of the app that reaches its container. Env values that are
     Outputs (secrets, config) count by their spec text: a new config value replaces the copies
     under the same version, stop-first (rare: `pulumi config set` then `up`)."""
+
     def described(value) -> str:
         return value if isinstance(value, str) else "output"
 
     settings = {
-        "image": image_version, "command": app.command, "port": app.port, "size": app.size.name,
-        "health": structs.asdict(app.health) if app.health else None, "egress": app.egress, "type": app.type,
+        "image": image_version,
+        "command": app.command,
+        "port": app.port,
+        "size": app.size.name,
+        "health": structs.asdict(app.health) if app.health else None,
+        "egress": app.egress,
+        "type": app.type,
         "disks": [(d.name, d.mount, d.read_only, d.volume_name) for d in app.disks],
-        "provided": provided_env(stack, app, "n"), "shutdown": app.shutdown_timeout_s,
+        "provided": provided_env(stack, app, "n"),
+        "shutdown": app.shutdown_timeout_s,
         "env": {name: described(value) for name, value in sorted(user_env.items())},
         "env_spec": [repr(var) for var in sorted(app.env, key=lambda v: v.name)],
         "flashdrive": COPY_FORMAT,
@@ -87,10 +98,21 @@ COPY_FORMAT = 1
 
 
 class DockerApp(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, app: ResolvedApp, built: pulumi.Input[str] | None, network: StackNetwork,
-                 disks: dict[str, DockerDisk], databases: dict[str, DatabaseEndpoint], host: DockerHost,
-                 credentials: Credentials, image_version: str, depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None, defer_copies: bool = False):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        app: ResolvedApp,
+        built: pulumi.Input[str] | None,
+        network: StackNetwork,
+        disks: dict[str, DockerDisk],
+        databases: dict[str, DatabaseEndpoint],
+        host: DockerHost,
+        credentials: Credentials,
+        image_version: str,
+        depends_on: list | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        defer_copies: bool = False,
+    ):
         """`image_version`: what the image is made of, known before it is built (its source's
         content hash, or the prebuilt image's reference). `depends_on`: what the release and the
         copies wait for (databases; the release of another app of the same source). `defer_copies`:
@@ -100,19 +122,25 @@ class DockerApp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # A built image is shared by the apps of one source; a prebuilt one is pulled per app (by the
         # Docker host, which pulls for its own platform).
-        image = built if built is not None else docker.RemoteImage(
-            f"{stack.name}-{app.name}-image", name=app.image, keep_locally=True, opts=child).image_id
+        image = (
+            built
+            if built is not None
+            else docker.RemoteImage(
+                f"{stack.name}-{app.name}-image", name=app.image, keep_locally=True, opts=child
+            ).image_id
+        )
         # `{generate: secret}` values: stable across deploys and across `pulumi destroy`.
-        resolver = EnvResolver(stack, databases,
-                               lambda var: credentials.derive(f"env/{var.name}", var.length))
+        resolver = EnvResolver(stack, databases, lambda var: credentials.derive(f"env/{var.name}", var.length))
         user_env = {var.name: resolver.value(var) for var in app.env if var.at_run}
 
         def env(node: str) -> dict:
             return {**provided_env(stack, app, node), **user_env}  # user env wins on a clash
 
         def envs(node: str) -> list:
-            return [pulumi.Output.concat(f"{k}=", v) if not isinstance(v, str) else f"{k}={v}"
-                    for k, v in sorted(env(node).items())]
+            return [
+                pulumi.Output.concat(f"{k}=", v) if not isinstance(v, str) else f"{k}={v}"
+                for k, v in sorted(env(node).items())
+            ]
 
         def networks(node_alias: str) -> list:
             aliases = [app.name, node_alias]
@@ -126,22 +154,37 @@ class DockerApp(pulumi.ComponentResource):
         # Which databases the env refers to: their passwords derive from stack config, so no resource
         # dependency says it; a label does (for plans, and `docker ps --filter`). It changes only
         # with the env, which replaces the copies anyway.
-        used = ",".join(sorted({ref.name for var in app.env for ref in var.references
-                                if ref.kind == "databases" and ref.name}))
-        volumes = [docker.ContainerVolumeArgs(volume_name=disks[d.name].volume.name, container_path=d.mount,
-                                              read_only=d.read_only) for d in app.disks]
+        used = ",".join(
+            sorted({ref.name for var in app.env for ref in var.references if ref.kind == "databases" and ref.name})
+        )
+        volumes = [
+            docker.ContainerVolumeArgs(
+                volume_name=disks[d.name].volume.name, container_path=d.mount, read_only=d.read_only
+            )
+            for d in app.disks
+        ]
         self.release = None
         if app.release:
             roles = ["internal"] + (["egress"] if app.egress else [])
             self.release = release_command(
-                f"{stack.name}-{app.name}-release", app,
-                ReleaseContainer(name=f"{stack.name}-{app.name}-release",
-                                 networks=tuple(f"{stack.name}-{role}" for role in roles),
-                                 volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
-                                 labels={LABEL_STACK: stack.name, LABEL_APP: app.name, LABEL_ROLE: ROLE_RELEASE}),
-                host.host, image, env("release"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[getattr(network, role) for role in roles] + [
-                    disks[d.name].volume for d in app.disks] + (depends_on or [])))
+                f"{stack.name}-{app.name}-release",
+                app,
+                ReleaseContainer(
+                    name=f"{stack.name}-{app.name}-release",
+                    networks=tuple(f"{stack.name}-{role}" for role in roles),
+                    volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
+                    labels={LABEL_STACK: stack.name, LABEL_APP: app.name, LABEL_ROLE: ROLE_RELEASE},
+                ),
+                host.host,
+                image,
+                env("release"),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[getattr(network, role) for role in roles]
+                    + [disks[d.name].volume for d in app.disks]
+                    + (depends_on or []),
+                ),
+            )
 
         self.strategy, self.strategy_reason = app.strategy
         self.version = copy_version(stack, app, image_version, user_env)
@@ -157,44 +200,74 @@ class DockerApp(pulumi.ComponentResource):
 
     def start_copies(self, after: list | None = None) -> None:
         """Register the copies (after the release, and `after`), then the component's outputs."""
-        stack, app, image, envs, networks, volumes, used = (self._stack, self.app, self.image, self.envs,
-                                                            self._networks, self.volumes, self._used)
+        stack, app, image, envs, networks, volumes, used = (
+            self._stack,
+            self.app,
+            self.image,
+            self.envs,
+            self._networks,
+            self.volumes,
+            self._used,
+        )
         health = app.health
         for number, node in enumerate(app.node_names(), start=1):
             name = f"{stack.name}-{node}" if app.stop_first else f"{stack.name}-{node}-{self.version}"
-            self.containers.append(docker.Container(
-                name,
-                name=name,
-                hostname=node,
-                image=image,
-                command=list(app.command) if app.command else None,
-                envs=envs(str(number)),
-                networks_advanced=networks(node),
-                volumes=volumes,
-                healthcheck=docker.ContainerHealthcheckArgs(
-                    tests=_health_test(app), interval=readback.duration(app.health.interval_s),
-                    timeout=readback.duration(app.health.timeout_s), retries=app.health.retries,
-                    start_period=readback.duration(app.health.start_period_s)) if app.health else None,
-                labels=labels(stack.name, app=app.name, node=str(number), role=app.type, strategy=self.strategy,
-                              **({"databases": used} if used else {})),
-                # A new copy counts once its health check passes; one that never does fails the up.
-                wait=health is not None, wait_timeout=wait_timeout_s(app) if health is not None else None,
-                # Replaced or removed: SIGTERM, then this long to finish in-flight requests.
-                destroy_grace_seconds=app.shutdown_timeout_s, stop_timeout=app.shutdown_timeout_s,
-                opts=pulumi.ResourceOptions(
-                    parent=self, delete_before_replace=True,
-                    # The gate: a copy is registered only once the release succeeded (the engine
-                    # answers a registration after its step ran, and a failed release ends the
-                    # run), so a failed release never touches a copy. depends_on is enough: the
-                    # gate needs no value from the release, and an input fed by the release
-                    # would make the engine replace every copy whenever the release is replaced.
-                    depends_on=self._depends_on + (after or []),
-                    # The provider updates healthcheck in place without telling Docker (upstream
-                    # #988): a new check only reaches a new container.
-                    replace_on_changes=["healthcheck"]),
-                **hardened(size=app.size),
-            ))
-        self.register_outputs({
-            "host": app.name, "port": app.port, "nodes": [c.name for c in self.containers],
-            "public_url": app.public_url, "strategy": self.strategy, "strategy_reason": self.strategy_reason,
-        })
+            self.containers.append(
+                docker.Container(
+                    name,
+                    name=name,
+                    hostname=node,
+                    image=image,
+                    command=list(app.command) if app.command else None,
+                    envs=envs(str(number)),
+                    networks_advanced=networks(node),
+                    volumes=volumes,
+                    healthcheck=docker.ContainerHealthcheckArgs(
+                        tests=_health_test(app),
+                        interval=readback.duration(app.health.interval_s),
+                        timeout=readback.duration(app.health.timeout_s),
+                        retries=app.health.retries,
+                        start_period=readback.duration(app.health.start_period_s),
+                    )
+                    if app.health
+                    else None,
+                    labels=labels(
+                        stack.name,
+                        app=app.name,
+                        node=str(number),
+                        role=app.type,
+                        strategy=self.strategy,
+                        **({"databases": used} if used else {}),
+                    ),
+                    # A new copy counts once its health check passes; one that never does fails the up.
+                    wait=health is not None,
+                    wait_timeout=wait_timeout_s(app) if health is not None else None,
+                    # Replaced or removed: SIGTERM, then this long to finish in-flight requests.
+                    destroy_grace_seconds=app.shutdown_timeout_s,
+                    stop_timeout=app.shutdown_timeout_s,
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        delete_before_replace=True,
+                        # The gate: a copy is registered only once the release succeeded (the engine
+                        # answers a registration after its step ran, and a failed release ends the
+                        # run), so a failed release never touches a copy. depends_on is enough: the
+                        # gate needs no value from the release, and an input fed by the release
+                        # would make the engine replace every copy whenever the release is replaced.
+                        depends_on=self._depends_on + (after or []),
+                        # The provider updates healthcheck in place without telling Docker (upstream
+                        # #988): a new check only reaches a new container.
+                        replace_on_changes=["healthcheck"],
+                    ),
+                    **hardened(size=app.size),
+                )
+            )
+        self.register_outputs(
+            {
+                "host": app.name,
+                "port": app.port,
+                "nodes": [c.name for c in self.containers],
+                "public_url": app.public_url,
+                "strategy": self.strategy,
+                "strategy_reason": self.strategy_reason,
+            }
+        )

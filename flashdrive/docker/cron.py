@@ -49,8 +49,16 @@ def grace_seconds(app: ResolvedApp) -> int:
 
 
 def jobs_file(app: ResolvedApp) -> str:
-    return json.dumps([{"name": job.name, "expression": job.expression, "command": job.command,
-                        "timeout_s": job.timeout_s} for job in app.cron], indent=2) + "\n"
+    return (
+        json.dumps(
+            [
+                {"name": job.name, "expression": job.expression, "command": job.command, "timeout_s": job.timeout_s}
+                for job in app.cron
+            ],
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def _image_source(app: ResolvedApp) -> str:
@@ -69,25 +77,47 @@ def _image_source(app: ResolvedApp) -> str:
 
 def scheduler_version(app: ResolvedApp, program: str) -> str:
     """A digest of what a scheduler runs: a new one for every version worth a new scheduler."""
-    parts = [_image_source(app), repr(app.env), repr(app.disks), repr(app.size), app.pids_limit, app.egress,
-             jobs_file(app), program, cronsim_source()]
+    parts = [
+        _image_source(app),
+        repr(app.env),
+        repr(app.disks),
+        repr(app.size),
+        app.pids_limit,
+        app.egress,
+        jobs_file(app),
+        program,
+        cronsim_source(),
+    ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:10]
 
 
 class DockerCron(pulumi.ComponentResource):
-    def __init__(self, stack_name: str, app: ResolvedApp, image: pulumi.Input[str], envs: list,
-                 network: StackNetwork, volumes: list[docker.ContainerVolumeArgs], depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack_name: str,
+        app: ResolvedApp,
+        image: pulumi.Input[str],
+        envs: list,
+        network: StackNetwork,
+        volumes: list[docker.ContainerVolumeArgs],
+        depends_on: list | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         """`image`: the app's image once its release succeeded; `envs`, `volumes`: its copies'."""
         super().__init__("flashdrive:docker:Cron", f"{stack_name}-{app.name}-cron", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # Locks and the run record, shared by the old and the new scheduler during a deploy. Not a
         # data volume: removing the app's last job removes it, with its history.
         self.state = docker.Volume(
-            f"{stack_name}-{app.name}-cron-state", name=f"{stack_name}-{app.name}-cron-state", driver="local",
-            labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in sorted(
-                {LABEL_STACK: stack_name, LABEL_APP: app.name, LABEL_ROLE: ROLE_CRON_STATE}.items())],
-            opts=child)
+            f"{stack_name}-{app.name}-cron-state",
+            name=f"{stack_name}-{app.name}-cron-state",
+            driver="local",
+            labels=[
+                docker.VolumeLabelArgs(label=k, value=v)
+                for k, v in sorted({LABEL_STACK: stack_name, LABEL_APP: app.name, LABEL_ROLE: ROLE_CRON_STATE}.items())
+            ],
+            opts=child,
+        )
         state_mount = docker.ContainerVolumeArgs(volume_name=self.state.name, container_path=STATE_DIR)
         # A new volume's root belongs to root; the app's user (whatever the image's is) must write its
         # locks there. Root, without a single capability, may chmod the folder it owns: once per deploy,
@@ -100,7 +130,9 @@ class DockerCron(pulumi.ComponentResource):
             entrypoints=["python3", "-I", "-S", "-c", f"import os; os.chmod({STATE_DIR!r}, 0o1777)"],
             network_mode="none",
             volumes=[state_mount],
-            attach=True, logs=True, must_run=False,
+            attach=True,
+            logs=True,
+            must_run=False,
             labels=labels(stack_name, app=app.name, role="cron-prepare"),
             # Once, for the volume: a later image changes nothing about a folder's mode.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, ignore_changes=["image"]),
@@ -130,17 +162,26 @@ class DockerCron(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(file=f"{PROGRAM_DIR}/jobs.json", content=jobs_file(app)),
             ],
             # What `flashdrive ps` and the plan diagram read: which app, which jobs, when.
-            labels=labels(stack_name, app=app.name, role=ROLE_CRON,
-                          **{f"cron.{job.name}": job.schedule for job in app.cron}),
+            labels=labels(
+                stack_name, app=app.name, role=ROLE_CRON, **{f"cron.{job.name}": job.schedule for job in app.cron}
+            ),
             # The old scheduler leaves once its running jobs end; a job past its timeout is stopped by
             # the scheduler itself, so the grace period is never what ends a run.
             destroy_grace_seconds=grace,
             stop_timeout=grace,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.prepare] + list(depends_on or []),
-                                        custom_timeouts=pulumi.CustomTimeouts(delete=f"{grace + 300}s")),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.prepare] + list(depends_on or []),
+                custom_timeouts=pulumi.CustomTimeouts(delete=f"{grace + 300}s"),
+            ),
             **hardened(size=app.size),
         )
-        self.register_outputs({"jobs": {job.name: job.schedule for job in app.cron},
-                               "on_deploy": f"new scheduler first; the old one leaves after its running jobs "
-                                            f"(up may wait {grace} s more)",
-                               "scheduler": self.scheduler.name, "state": self.state.name})
+        self.register_outputs(
+            {
+                "jobs": {job.name: job.schedule for job in app.cron},
+                "on_deploy": f"new scheduler first; the old one leaves after its running jobs "
+                f"(up may wait {grace} s more)",
+                "scheduler": self.scheduler.name,
+                "state": self.state.name,
+            }
+        )

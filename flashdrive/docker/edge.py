@@ -31,34 +31,49 @@ from flashdrive.spec.sizes import SIZES
 CADDYFILE = EDGE_CADDYFILE  # on the edge's volume, written by the routes Command
 
 # Writes the Caddyfile from the environment onto the volume, atomically (Caddy never reads half a file).
-WRITE_ROUTES = ('printf \'%s\' "$FLASHDRIVE_CADDYFILE" | docker run --rm -i --network none --cap-drop ALL '
-                '--security-opt no-new-privileges:true --mount "type=volume,source=$FLASHDRIVE_EDGE_VOLUME,target=/data" '
-                '--entrypoint /bin/sh "$FLASHDRIVE_EDGE_IMAGE" '
-                f"-c 'cat > {CADDYFILE}.new && mv {CADDYFILE}.new {CADDYFILE}'"
-                # Caddy's watcher looks at the file every second: by the time the engine moves on
-                # (and stops copies that left the routes), the edge routes by the new file.
-                " && sleep 2")
+WRITE_ROUTES = (
+    "printf '%s' \"$FLASHDRIVE_CADDYFILE\" | docker run --rm -i --network none --cap-drop ALL "
+    '--security-opt no-new-privileges:true --mount "type=volume,source=$FLASHDRIVE_EDGE_VOLUME,target=/data" '
+    '--entrypoint /bin/sh "$FLASHDRIVE_EDGE_IMAGE" '
+    f"-c 'cat > {CADDYFILE}.new && mv {CADDYFILE}.new {CADDYFILE}'"
+    # Caddy's watcher looks at the file every second: by the time the engine moves on
+    # (and stops copies that left the routes), the edge routes by the new file.
+    " && sleep 2"
+)
 
 
 class DockerEdge(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, network: StackNetwork, docker_host: str, depends_on: list | None = None,
-                 opts: pulumi.ResourceOptions | None = None, publish_address: str | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        network: StackNetwork,
+        docker_host: str,
+        depends_on: list | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        publish_address: str | None = None,
+    ):
         """`depends_on`: the web copies the routes lead to; `publish_address`: the host address of
         80/443 (flashdrive:publishAddress; None: every address)."""
         super().__init__("flashdrive:docker:Edge", f"{stack.name}-edge", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.caddyfile = render_caddyfile(stack)
-        self.volume = retained_volume(stack.edge_volume_name, {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_EDGE}, self,
-                                      retain=stack.preview is None)
+        self.volume = retained_volume(
+            stack.edge_volume_name, {LABEL_STACK: stack.name, LABEL_ROLE: ROLE_EDGE}, self, retain=stack.preview is None
+        )
         image = docker.RemoteImage(f"{stack.name}-edge-image", name=stack.edge_image, keep_locally=True, opts=child)
         self.routes = command.local.Command(
             f"{stack.name}-edge-routes",
             create=WRITE_ROUTES,
-            environment={"DOCKER_HOST": docker_host, "FLASHDRIVE_CADDYFILE": self.caddyfile,
-                         "FLASHDRIVE_EDGE_VOLUME": self.volume.name, "FLASHDRIVE_EDGE_IMAGE": image.image_id},
+            environment={
+                "DOCKER_HOST": docker_host,
+                "FLASHDRIVE_CADDYFILE": self.caddyfile,
+                "FLASHDRIVE_EDGE_VOLUME": self.volume.name,
+                "FLASHDRIVE_EDGE_IMAGE": image.image_id,
+            },
             triggers=[self.caddyfile],
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+        )
         uploads = []
         for app in stack.web_apps:
             for domain in app.domains:
@@ -68,17 +83,23 @@ class DockerEdge(pulumi.ComponentResource):
                     uploads.append(docker.ContainerUploadArgs(file=cert, content=config_value(cert_config)))
                     uploads.append(docker.ContainerUploadArgs(file=key, content=config_value(key_config)))
         if stack.uses_acme and stack.acme_ca_root_config:
-            uploads.append(docker.ContainerUploadArgs(file=ACME_CA_ROOT, content=config_value(stack.acme_ca_root_config)))
+            uploads.append(
+                docker.ContainerUploadArgs(file=ACME_CA_ROOT, content=config_value(stack.acme_ca_root_config))
+            )
         self.container = docker.Container(
             f"{stack.name}-edge",
             name=f"{stack.name}-edge",
             image=image.image_id,
             command=["caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile", "--watch"],
             envs=["XDG_DATA_HOME=/data", "XDG_CONFIG_HOME=/config"],
-            ports=[docker.ContainerPortArgs(internal=port, external=port, protocol="tcp", ip=publish_address)
-                   for port in (80, 443)],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.public.name),
-                               docker.ContainerNetworksAdvancedArgs(name=network.edge.name, aliases=["edge"])],
+            ports=[
+                docker.ContainerPortArgs(internal=port, external=port, protocol="tcp", ip=publish_address)
+                for port in (80, 443)
+            ],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=network.public.name),
+                docker.ContainerNetworksAdvancedArgs(name=network.edge.name, aliases=["edge"]),
+            ],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path="/data")],
             uploads=uploads or None,
             labels=labels(stack.name, role=ROLE_EDGE),

@@ -17,8 +17,9 @@ DATA_IMAGE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", 
 EDGE_CAPABILITIES = ["NET_BIND_SERVICE"]
 
 
-def hardened(*, size: Size | None = None, add_capabilities: list[str] | None = None,
-             restart: str = "unless-stopped") -> dict:
+def hardened(
+    *, size: Size | None = None, add_capabilities: list[str] | None = None, restart: str = "unless-stopped"
+) -> dict:
     """Container arguments shared by every long-running container; never privileged, no socket."""
     args: dict = dict(
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(add_capabilities or [])),

@@ -16,10 +16,10 @@ every address, so the preview needs an address of its own (README, "Preview envi
 from __future__ import annotations
 
 import ipaddress
-from msgspec import Struct
 
 import pulumi
 import pulumi_docker as docker
+from msgspec import Struct
 
 from flashdrive.problems import InputError, Problem
 
@@ -35,9 +35,11 @@ class DockerHost(Struct, frozen=True):
     @staticmethod
     def from_config() -> "DockerHost":
         config = pulumi.Config("flashdrive")
-        return DockerHost(host=config.get("dockerHost") or DEFAULT_HOST,
-                          platform=config.get("platform") or DEFAULT_PLATFORM,
-                          publish_address=publish_address(config.get("publishAddress")))
+        return DockerHost(
+            host=config.get("dockerHost") or DEFAULT_HOST,
+            platform=config.get("platform") or DEFAULT_PLATFORM,
+            publish_address=publish_address(config.get("publishAddress")),
+        )
 
     def provider(self, stack: str) -> docker.Provider:
         """The explicit provider every docker resource of the stack is created through."""
@@ -51,6 +53,14 @@ def publish_address(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
-        raise InputError([Problem(f"stack config flashdrive:publishAddress: '{value}' is not an IP address", None, "",
-                                  "give an address of the Docker host the edge publishes 80 and 443 on, e.g. "
-                                  "pulumi config set flashdrive:publishAddress 10.0.0.12")]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"stack config flashdrive:publishAddress: '{value}' is not an IP address",
+                    None,
+                    "",
+                    "give an address of the Docker host the edge publishes 80 and 443 on, e.g. "
+                    "pulumi config set flashdrive:publishAddress 10.0.0.12",
+                )
+            ]
+        ) from None

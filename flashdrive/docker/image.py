@@ -20,8 +20,9 @@ class DockerBuild(pulumi.ComponentResource):
         self.key = build.key
         dockerfile = write_build_files(build)
         # What the image is made of, known before it is built: the copies' versions derive from it.
-        self.version = hashlib.sha256(json.dumps(
-            [context_hash(build.context, dockerfile), sorted(build.build_args), platform]).encode()).hexdigest()
+        self.version = hashlib.sha256(
+            json.dumps([context_hash(build.context, dockerfile), sorted(build.build_args), platform]).encode()
+        ).hexdigest()
         # Local only: a single Docker host runs what it built, no registry in between.
         self.image = build_image(build, f"flashdrive/{build.key}:latest", push=False, parent=self, platform=platform)
         # The digest changes with every rebuild, so containers that take it roll.
@@ -43,4 +44,5 @@ class DockerBuild(pulumi.ComponentResource):
             triggers=[self.reference],
             add_previous_output_in_env=False,
             logging=command.local.Logging.NONE,
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self),
+        )

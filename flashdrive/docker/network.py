@@ -21,14 +21,26 @@ class StackNetwork(pulumi.ComponentResource):
 
         def network(role: str, internal: bool) -> docker.Network:
             return docker.Network(
-                f"{stack}-{role}", name=f"{stack}-{role}", driver="bridge", internal=internal,
-                labels=[docker.NetworkLabelArgs(label=LABEL_STACK, value=stack),
-                        docker.NetworkLabelArgs(label=LABEL_NETWORK, value=role)],
-                opts=child)
+                f"{stack}-{role}",
+                name=f"{stack}-{role}",
+                driver="bridge",
+                internal=internal,
+                labels=[
+                    docker.NetworkLabelArgs(label=LABEL_STACK, value=stack),
+                    docker.NetworkLabelArgs(label=LABEL_NETWORK, value=role),
+                ],
+                opts=child,
+            )
 
         self.internal = network("internal", True)
         self.edge = network("edge", True)
         self.public = network("public", False)
         self.egress = network("egress", False)
-        self.register_outputs({"internal": self.internal.name, "edge": self.edge.name,
-                               "public": self.public.name, "egress": self.egress.name})
+        self.register_outputs(
+            {
+                "internal": self.internal.name,
+                "edge": self.edge.name,
+                "public": self.public.name,
+                "egress": self.egress.name,
+            }
+        )

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from msgspec import Struct
 
 import pulumi
 import pulumi_command as command
+from msgspec import Struct
 
 from flashdrive.docker import readback
 from flashdrive.model.stack import ResolvedApp
@@ -40,8 +40,26 @@ RESERVED_PREFIX = "FLASHDRIVE_RELEASE_ENV_"
 # Seconds the release gets between SIGTERM (timeout) and SIGKILL.
 STOP_GRACE_S = 10
 # Variables the host's shell or Docker CLI reads: never set from the app's env.
-_HOST_NAMES = frozenset({"PATH", "HOME", "IFS", "ENV", "BASH_ENV", "CDPATH", "SHELL", "TMPDIR", "PWD", "OLDPWD",
-                         "PS1", "PS2", "PS4", "LANG", "LC_ALL", "USER"})
+_HOST_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "IFS",
+        "ENV",
+        "BASH_ENV",
+        "CDPATH",
+        "SHELL",
+        "TMPDIR",
+        "PWD",
+        "OLDPWD",
+        "PS1",
+        "PS2",
+        "PS4",
+        "LANG",
+        "LC_ALL",
+        "USER",
+    }
+)
 _HOST_PREFIXES = ("DOCKER_", "LD_", "DYLD_", "PULUMI_", "SSH_", RESERVED_PREFIX)
 
 
@@ -62,11 +80,20 @@ def _flags(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[st
     size = app.size
     flags = ["--name", container.name]
     flags += [f"--label={k}={v}" for k, v in sorted(container.labels.items())]
-    flags += ["--cap-drop=ALL", "--security-opt=no-new-privileges:true", "--init", "--restart=no",
-              f"--memory={size.memory_mib}m", f"--memory-swap={size.memory_mib}m", f"--cpus={readback.cpus(size.cpus)}",
-              # A real per-container limit: the CLI has it, pulumi-docker's Container has not.
-              f"--pids-limit={app.pids_limit}",
-              "--log-driver=json-file", "--log-opt=max-size=10m", "--log-opt=max-file=3"]
+    flags += [
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges:true",
+        "--init",
+        "--restart=no",
+        f"--memory={size.memory_mib}m",
+        f"--memory-swap={size.memory_mib}m",
+        f"--cpus={readback.cpus(size.cpus)}",
+        # A real per-container limit: the CLI has it, pulumi-docker's Container has not.
+        f"--pids-limit={app.pids_limit}",
+        "--log-driver=json-file",
+        "--log-opt=max-size=10m",
+        "--log-opt=max-file=3",
+    ]
     flags += [f"--network={container.networks[0]}"] if container.networks else ["--network=none"]
     for volume, path, read_only in container.volumes:
         flags.append(f"--mount=type=volume,source={volume},target={path}" + (",readonly" if read_only else ""))
@@ -79,7 +106,7 @@ def watched_wait(timeout: int) -> list[str]:
     (SIGTERM, then SIGKILL after STOP_GRACE_S) once it outlives `timeout` seconds; the watchdog is
     killed when the container ends first."""
     return [
-        f"( trap 'kill \"$s\" 2>/dev/null; exit 0' TERM; sleep {timeout} & s=$!; wait \"$s\" && "
+        f'( trap \'kill "$s" 2>/dev/null; exit 0\' TERM; sleep {timeout} & s=$!; wait "$s" && '
         f'docker stop --time {STOP_GRACE_S} "$n" ) </dev/null >/dev/null 2>&1 &',
         "watchdog=$!",
         'code=$(docker wait "$n")',
@@ -87,8 +114,14 @@ def watched_wait(timeout: int) -> list[str]:
     ]
 
 
-def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[str], *,
-                   what: str | None = None, kept: str | None = None) -> str:
+def release_script(
+    app: ResolvedApp,
+    container: ReleaseContainer,
+    env_names: Iterable[str],
+    *,
+    what: str | None = None,
+    kept: str | None = None,
+) -> str:
     """The shell script the Command runs: names and flags only, never a value of the env. `what` and
     `kept` word its errors for another one-off command than the release (a preview's scrub)."""
     assert app.release is not None
@@ -111,8 +144,10 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
         # A release interrupted with its `up` may have left its container behind.
         'docker rm -f "$n" >/dev/null 2>&1',
         f"{create} >/dev/null || exit 1",
-        *[f'docker network connect {q(net)} "$n" >/dev/null || {{ docker rm -f "$n" >/dev/null 2>&1; exit 1; }}'
-          for net in container.networks[1:]],
+        *[
+            f'docker network connect {q(net)} "$n" >/dev/null || {{ docker rm -f "$n" >/dev/null 2>&1; exit 1; }}'
+            for net in container.networks[1:]
+        ],
         "started=$(date +%s)",
         'docker start "$n" >/dev/null || { docker rm -f "$n" >/dev/null 2>&1; exit 1; }',
         *watched_wait(timeout),
@@ -123,7 +158,7 @@ def release_script(app: ResolvedApp, container: ReleaseContainer, env_names: Ite
         f'if [ "$elapsed" -ge {timeout} ]; then',
         f"  echo {q(f'error: {what} ran longer than release_timeout_s ({timeout} s) and was stopped; {kept}')} >&2",
         "else",
-        f"  echo {q(f'error: {what} exited with code ')}\"${{code:-unknown}}\"{q(f'; {kept} Its output is above.')} >&2",
+        f'  echo {q(f"error: {what} exited with code ")}"${{code:-unknown}}"{q(f"; {kept} Its output is above.")} >&2',
         "fi",
         "exit 1",
     ]
@@ -138,10 +173,18 @@ def release_environment(host: str, image: pulumi.Input[str], env: Mapping[str, p
     return values
 
 
-def release_command(resource_name: str, app: ResolvedApp, container: ReleaseContainer, host: str,
-                    image: pulumi.Input[str], env: Mapping[str, pulumi.Input[str]],
-                    opts: pulumi.ResourceOptions, *, what: str | None = None,
-                    kept: str | None = None) -> command.local.Command:
+def release_command(
+    resource_name: str,
+    app: ResolvedApp,
+    container: ReleaseContainer,
+    host: str,
+    image: pulumi.Input[str],
+    env: Mapping[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    *,
+    what: str | None = None,
+    kept: str | None = None,
+) -> command.local.Command:
     """The release as a pulumi-command local Command. Inputs used: create, environment, triggers,
     logging, add_previous_output_in_env; stdout and stderr are secret outputs."""
     # Any secret among the env values makes the whole trigger list secret in the state.
@@ -155,6 +198,5 @@ def release_command(resource_name: str, app: ResolvedApp, container: ReleaseCont
         # is kept out of the engine's event log and encrypted in the state.
         logging=command.local.Logging.NONE,
         add_previous_output_in_env=False,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            additional_secret_outputs=["stdout", "stderr"])),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stdout", "stderr"])),
     )

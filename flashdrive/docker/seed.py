@@ -27,13 +27,13 @@ the repository; the read-only mount is what keeps the preview from changing it.
 
 from __future__ import annotations
 
-from msgspec import structs
 import shlex
 from collections.abc import Mapping
 
 import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
+from msgspec import structs
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
@@ -65,17 +65,23 @@ def _database_restore(stack: ResolvedStack) -> list[str]:
         if restore is None:  # redis: no dump to load, the server's own files go in place
             install = ENGINES[db.engine].install_snapshot
             assert install is not None, db.engine
-            apply = (f'restic_ dump "$id" /{file} > "$WORK/dump.rdb" && '
-                     + install.format(dir=f"{REDIS_DIR}/{db.name}", file='"$WORK/dump.rdb"'))
+            apply = f'restic_ dump "$id" /{file} > "$WORK/dump.rdb" && ' + install.format(
+                dir=f"{REDIS_DIR}/{db.name}", file='"$WORK/dump.rdb"'
+            )
         else:
-            fields = {"pw": password_env(db.name), "host": shlex.quote(db.name), "port": db.port,
-                      "user": shlex.quote(db.user), "name": shlex.quote(db.database)}
+            fields = {
+                "pw": password_env(db.name),
+                "host": shlex.quote(db.name),
+                "port": db.port,
+                "user": shlex.quote(db.user),
+                "name": shlex.quote(db.database),
+            }
             apply = f'restic_ dump "$id" /{file} > "$WORK/dump" && ' + restore.format(**fields) + ' < "$WORK/dump"'
         lines += [
             f"id=$(item database={db.name}) || exit 1",
             'if [ -z "$id" ]; then',
             f'  note "database {db.name}: not in backup run $run of the base: it starts empty"',
-            f"elif ( {apply} ) >\"$WORK/out\" 2>&1; then",
+            f'elif ( {apply} ) >"$WORK/out" 2>&1; then',
             f'  note "database {db.name} ({db.engine}): restored snapshot $(short "$id")"',
             "else",
             f'  cat "$WORK/out" >&2; note "database {db.name}: the restore of snapshot $(short "$id") failed" >&2; exit 1',
@@ -102,9 +108,9 @@ def restore_script_inside(stack: ResolvedStack) -> str:
         # The newest snapshot with every tag of "$1" (comma: all of them), by the base's own backup
         # job (its host); a repository that cannot be listed fails the seed (never an empty preview
         # that looks seeded).
-        f"latest() {{ restic_ snapshots --host {base} --tag \"$1\" --latest 1 --json >\"$WORK/list\" 2>\"$WORK/out\" "
-        f"|| {{ cat \"$WORK/out\" >&2; note \"cannot list the snapshots of stack {preview.base}\" >&2; exit 1; }}; "
-        "tr -d '\\n' <\"$WORK/list\" | sed -n 's/.*\"id\":\"\\([0-9a-f]\\{64\\}\\)\".*/\\1/p'; }",
+        f'latest() {{ restic_ snapshots --host {base} --tag "$1" --latest 1 --json >"$WORK/list" 2>"$WORK/out" '
+        f'|| {{ cat "$WORK/out" >&2; note "cannot list the snapshots of stack {preview.base}" >&2; exit 1; }}; '
+        'tr -d \'\\n\' <"$WORK/list" | sed -n \'s/.*"id":"\\([0-9a-f]\\{64\\}\\)".*/\\1/p\'; }',
         # One disk or database of the chosen backup run: every item from the same run, so uploads
         # and rows agree (as the Kubernetes seed's one snapshot).
         'item() { latest "run=$run,$1"; }',
@@ -164,17 +170,31 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
     repository = preview.seed.repository
     # Servers whose data is their own file (redis): stopped while it is put in place.
     redis = [db for db in sorted(stack.databases.values(), key=lambda d: d.name) if ENGINES[db.engine].restore is None]
-    flags = ["--name", name, f"--label={LABEL_STACK}={stack.name}", f"--label={LABEL_ROLE}={ROLE_SEED}",
-             "--cap-drop=ALL", *[f"--cap-add={c}" for c in CAPABILITIES], "--security-opt=no-new-privileges:true",
-             "--restart=no", "--memory=1g", "--memory-swap=1g", "--pids-limit=512",
-             "--log-driver=json-file", "--log-opt=max-size=10m", f"--network={network}",
-             f"--mount=type=volume,source={repository},target={REPOSITORY_MOUNT},readonly",
-             *[f"--mount=type=volume,source={d.volume_name},target={TARGET_DIR}{DISKS_DIR}/{d.name}"
-               for d in sorted(stack.disks, key=lambda d: d.name)],
-             *[f"--mount=type=volume,source={db.volume_name},target={REDIS_DIR}/{db.name}" for db in redis],
-             f"--env={PASSWORD_VARIABLE}",
-             *[f"--env={password_env(db.name)}" for db in sorted(stack.databases.values(), key=lambda d: d.name)],
-             "--entrypoint=/bin/sh"]
+    flags = [
+        "--name",
+        name,
+        f"--label={LABEL_STACK}={stack.name}",
+        f"--label={LABEL_ROLE}={ROLE_SEED}",
+        "--cap-drop=ALL",
+        *[f"--cap-add={c}" for c in CAPABILITIES],
+        "--security-opt=no-new-privileges:true",
+        "--restart=no",
+        "--memory=1g",
+        "--memory-swap=1g",
+        "--pids-limit=512",
+        "--log-driver=json-file",
+        "--log-opt=max-size=10m",
+        f"--network={network}",
+        f"--mount=type=volume,source={repository},target={REPOSITORY_MOUNT},readonly",
+        *[
+            f"--mount=type=volume,source={d.volume_name},target={TARGET_DIR}{DISKS_DIR}/{d.name}"
+            for d in sorted(stack.disks, key=lambda d: d.name)
+        ],
+        *[f"--mount=type=volume,source={db.volume_name},target={REDIS_DIR}/{db.name}" for db in redis],
+        f"--env={PASSWORD_VARIABLE}",
+        *[f"--env={password_env(db.name)}" for db in sorted(stack.databases.values(), key=lambda d: d.name)],
+        "--entrypoint=/bin/sh",
+    ]
     create = f'docker create {" ".join(q(f) for f in flags)} "${IMAGE_VARIABLE}" -c {q(restore_script_inside(stack))}'
     servers = " ".join(q(f"{stack.name}-{db.name}") for db in redis)
     timeout = seed_timeout(stack)
@@ -188,15 +208,15 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         # deployed). Seeding nothing would hand out an empty preview that looks seeded.
         'if ! docker volume inspect "$repository" >/dev/null 2>&1; then',
         f'  echo "error: the Docker host ${{DOCKER_HOST:-}} has no volume $repository, the backup repository of '
-        f'stack {base}: a seeded preview (previews.seed) reads it there, so it runs on the Docker host of its base, '
-        f'once the base is deployed. Give the preview stack the base\'s flashdrive:dockerHost (and an address '
-        f'of its own, flashdrive:publishAddress: README, Preview environments), or remove previews.seed to '
+        f"stack {base}: a seeded preview (previews.seed) reads it there, so it runs on the Docker host of its base, "
+        f"once the base is deployed. Give the preview stack the base's flashdrive:dockerHost (and an address "
+        f"of its own, flashdrive:publishAddress: README, Preview environments), or remove previews.seed to "
         f'start previews empty." >&2',
         "  exit 1",
         "fi",
         # Only the base's own repository, as its backups component labels it.
         "labels=$(docker volume inspect --format "
-        f"'{{{{index .Labels \"{LABEL_STACK}\"}}}}/{{{{index .Labels \"{LABEL_ROLE}\"}}}}' \"$repository\")",
+        f'\'{{{{index .Labels "{LABEL_STACK}"}}}}/{{{{index .Labels "{LABEL_ROLE}"}}}}\' "$repository")',
         f'if [ "$labels" != {q(f"{base}/{ROLE_BACKUPS}")} ]; then',
         f'  echo "error: volume $repository is not the backup repository of stack {base} (its labels say $labels)" >&2',
         "  exit 1",
@@ -204,14 +224,18 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         'docker rm -f "$n" >/dev/null 2>&1',
         f"{create} >/dev/null || exit 1",
         "started=$(date +%s)",
-        *([
-            # The servers stopped for their files start again on every way out: a failed start, a
-            # timeout, an interrupted `up` (a signal exits, and the exit runs the trap).
-            f"trap 'docker start {servers} >/dev/null || {{ echo \"error: the seed stopped {servers} and could "
-            f"not start it again: docker start {servers}\" >&2; exit 1; }}' EXIT",
-            "trap 'exit 143' TERM INT HUP",
-            f"docker stop {servers} >/dev/null || exit 1",
-        ] if redis else []),
+        *(
+            [
+                # The servers stopped for their files start again on every way out: a failed start, a
+                # timeout, an interrupted `up` (a signal exits, and the exit runs the trap).
+                f"trap 'docker start {servers} >/dev/null || {{ echo \"error: the seed stopped {servers} and could "
+                f"not start it again: docker start {servers}\" >&2; exit 1; }}' EXIT",
+                "trap 'exit 143' TERM INT HUP",
+                f"docker stop {servers} >/dev/null || exit 1",
+            ]
+            if redis
+            else []
+        ),
         'docker start "$n" >/dev/null || { docker rm -f "$n" >/dev/null 2>&1; exit 1; }',
         *watched_wait(timeout),
         "elapsed=$(( $(date +%s) - started ))",
@@ -226,7 +250,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         # where the whole output is (the container, kept until the next `up` removes it).
         f'docker logs "$n" 2>&1 | grep "^{NOTE}" >&2',
         # The first line that says error (else the tools' last line), its values elided.
-        'out=$(mktemp)',
+        "out=$(mktemp)",
         f'docker logs "$n" 2>&1 | grep -v "^{NOTE}" > "$out"',
         f'first=$( {{ grep -i -m 1 -E "error|fatal" "$out" || tail -n 1 "$out"; }} | {ELIDE} | cut -c1-300)',
         'rm -f "$out"',
@@ -237,7 +261,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         'of its apps) and was stopped" >&2',
         "fi",
         f'echo "error: the seed of preview {stack.name} from the backups of stack {base} failed (exit $code); '
-        'nothing of the base was changed, the preview\'s copies did not start. The next `up` runs it again." >&2',
+        "nothing of the base was changed, the preview's copies did not start. The next `up` runs it again.\" >&2",
         "exit 1",
     ]
     return "\n".join(script) + "\n"
@@ -246,20 +270,30 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
 class Seed(pulumi.ComponentResource):
     """The restore (at creation) and, once every release ran, the scrub (`scrub()`)."""
 
-    def __init__(self, stack: ResolvedStack, host: str, network: pulumi.Resource, database_passwords: Mapping[str, pulumi.Input[str]],
-                 depends_on: list, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        host: str,
+        network: pulumi.Resource,
+        database_passwords: Mapping[str, pulumi.Input[str]],
+        depends_on: list,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("flashdrive:docker:Seed", f"{stack.name}-seed", None, opts)
         preview = stack.preview
         assert preview is not None and preview.seed is not None
         self.stack = stack
         child = pulumi.ResourceOptions(parent=self)
-        image = docker.RemoteImage(f"{stack.name}-seed-image", name=stack.backups.image, keep_locally=True,
-                                   opts=child).image_id
+        image = docker.RemoteImage(
+            f"{stack.name}-seed-image", name=stack.backups.image, keep_locally=True, opts=child
+        ).image_id
         environment: dict[str, pulumi.Input[str]] = {
-            "DOCKER_HOST": host, IMAGE_VARIABLE: image,
+            "DOCKER_HOST": host,
+            IMAGE_VARIABLE: image,
             # The base's repository password: derived from the base's name (flashdrive/credentials.py).
             PASSWORD_VARIABLE: Credentials(preview.base).derive(REPOSITORY_PASSWORD, 48),
-            **{password_env(name): value for name, value in sorted(database_passwords.items())}}
+            **{password_env(name): value for name, value in sorted(database_passwords.items())},
+        }
         self.restore = command.local.Command(
             f"{stack.name}-seed-restore",
             create=restore_script(stack, f"{stack.name}-internal"),
@@ -268,12 +302,18 @@ class Seed(pulumi.ComponentResource):
             # data) only reaches stderr, of a failed seed.
             logging=command.local.Logging.STDOUT,
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[network, *depends_on], ignore_changes=ONCE,
-                                        additional_secret_outputs=["stderr"]))
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[network, *depends_on],
+                ignore_changes=ONCE,
+                additional_secret_outputs=["stderr"],
+            ),
+        )
         self.scrub_command: command.local.Command | None = None
 
-    def scrub(self, image: pulumi.Input[str], env: Mapping[str, pulumi.Input[str]], host: str,
-              depends_on: list) -> list[pulumi.Resource]:
+    def scrub(
+        self, image: pulumi.Input[str], env: Mapping[str, pulumi.Input[str]], host: str, depends_on: list
+    ) -> list[pulumi.Resource]:
         """The scrub, after the restore and every release; what the copies wait for. Ends the component."""
         seed = self.stack.preview.seed if self.stack.preview else None
         gate: list[pulumi.Resource] = [self.restore]
@@ -282,17 +322,27 @@ class Seed(pulumi.ComponentResource):
             roles = ["internal"] + (["egress"] if app.egress else [])
             name = f"{self.stack.name}-{app.name}-scrub"
             self.scrub_command = release_command(
-                name, app,
-                ReleaseContainer(name=name, networks=tuple(f"{self.stack.name}-{role}" for role in roles),
-                                 volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
-                                 labels={LABEL_STACK: self.stack.name, LABEL_APP: app.name,
-                                         LABEL_ROLE: ROLE_SCRUB}),
-                host, image, env,
+                name,
+                app,
+                ReleaseContainer(
+                    name=name,
+                    networks=tuple(f"{self.stack.name}-{role}" for role in roles),
+                    volumes=tuple((d.volume_name, d.mount, d.read_only) for d in app.disks),
+                    labels={LABEL_STACK: self.stack.name, LABEL_APP: app.name, LABEL_ROLE: ROLE_SCRUB},
+                ),
+                host,
+                image,
+                env,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.restore, *depends_on], ignore_changes=ONCE),
                 what=f"the scrub command of preview {self.stack.name} (previews.seed.scrub, with app '{app.name}')",
-                kept="no copy started. The next `up` runs it again.")
+                kept="no copy started. The next `up` runs it again.",
+            )
             gate = [self.scrub_command]
-        self.register_outputs({"base": self.stack.preview.base if self.stack.preview else None,
-                               "repository": seed.repository if seed else None,
-                               "scrub": seed.scrub if seed else None})
+        self.register_outputs(
+            {
+                "base": self.stack.preview.base if self.stack.preview else None,
+                "repository": seed.repository if seed else None,
+                "scrub": seed.scrub if seed else None,
+            }
+        )
         return gate

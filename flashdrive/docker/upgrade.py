@@ -35,8 +35,20 @@ import pulumi_command as command
 from flashdrive.docker import readback
 from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
-from flashdrive.major_upgrade import (MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, foreign_error, initialised_path,
-                                      look_script, old_server, ready, steps, supported, target_env)
+from flashdrive.major_upgrade import (
+    MARKER,
+    OLD_PORT,
+    READY_TIMEOUT_S,
+    copy_script,
+    foreign_error,
+    initialised_path,
+    look_script,
+    old_server,
+    ready,
+    steps,
+    supported,
+    target_env,
+)
 from flashdrive.model.stack import ResolvedDatabase
 
 
@@ -52,23 +64,39 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     q = shlex.quote
     size = db.size
     labels = f"--label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE}"
-    harden = " ".join([
-        "--cap-drop=ALL", *(f"--cap-add={c}" for c in sorted(DATA_IMAGE_CAPABILITIES)),
-        "--security-opt=no-new-privileges:true", "--init", "--restart=no",
-        f"--memory={size.memory_mib}m", f"--memory-swap={size.memory_mib}m", f"--cpus={readback.cpus(size.cpus)}",
-        "--log-driver=json-file", "--log-opt=max-size=10m", "--log-opt=max-file=3", labels])
+    harden = " ".join(
+        [
+            "--cap-drop=ALL",
+            *(f"--cap-add={c}" for c in sorted(DATA_IMAGE_CAPABILITIES)),
+            "--security-opt=no-new-privileges:true",
+            "--init",
+            "--restart=no",
+            f"--memory={size.memory_mib}m",
+            f"--memory-swap={size.memory_mib}m",
+            f"--cpus={readback.cpus(size.cpus)}",
+            "--log-driver=json-file",
+            "--log-opt=max-size=10m",
+            "--log-opt=max-file=3",
+            labels,
+        ]
+    )
     old_mount = f"--mount=type=volume,source={earlier.volume_name},target={earlier.data_dir}"
     new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
-    both = (f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
-            f"--mount=type=volume,source={db.volume_name},target=/new")
-    look = look_script("/old", "/new", initialised_path(db.engine, earlier.version, "docker"),
-                       '[ "$FLASHDRIVE_INTERRUPTED" = yes ]')
+    both = (
+        f"--mount=type=volume,source={earlier.volume_name},target=/old,readonly "
+        f"--mount=type=volume,source={db.volume_name},target=/new"
+    )
+    look = look_script(
+        "/old", "/new", initialised_path(db.engine, earlier.version, "docker"), '[ "$FLASHDRIVE_INTERRUPTED" = yes ]'
+    )
     # Exists from before the new volume is emptied until the copy's marker is on: what the new
     # volume holds meanwhile is the copy's own (a file in it would make initdb refuse the volume).
     in_progress = in_progress_volume(db)
     what = f"{db.engine} {earlier.major} to {db.major}"
-    kept = (f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
-            f"into {db.volume_name}")
+    kept = (
+        f"the old server runs again on volume {earlier.volume_name}, unchanged; the next `up` copies again "
+        f"into {db.volume_name}"
+    )
     credentials = " ".join(f"--env={name}" for name in steps(db.engine).credentials)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
     lines = [
@@ -90,7 +118,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         f"in_progress={q(in_progress)}",
         'if docker volume inspect "$in_progress" >/dev/null 2>&1; then interrupted=yes; else interrupted=no; fi',
         f"state=$(docker run --rm $harden --network=none --env=FLASHDRIVE_INTERRUPTED=$interrupted --entrypoint=sh "
-        f"{both} \"$NEW_IMAGE\" -c {q(look)}) "
+        f'{both} "$NEW_IMAGE" -c {q(look)}) '
         "|| { echo 'error: cannot read the volumes' >&2; exit 1; }",
         'case "$state" in',
         f"  copied) note {q(f'{db.volume_name} already holds the copy from {earlier.volume_name}, which has not changed since: nothing to do')}; exit 0 ;;",
@@ -106,15 +134,18 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         # this volume before the marker.
         f'docker volume create --label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE} "$in_progress" '
         f">/dev/null || fail 'cannot mark {db.volume_name} as being filled'",
-        f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
+        f'docker run --rm $harden --network=none --entrypoint=sh {both} "$NEW_IMAGE" '
         f"-c 'find /new -mindepth 1 -delete' || fail 'cannot empty {db.volume_name}'",
-        'if [ "$state" = copy ]; then init_env=' + q(f"--env={target_env(db, copy=True)}") + "; else init_env="
-        + q(f"--env={target_env(db, copy=False)}") + "; fi",
-        f"docker run -d --name \"$work_new\" $harden --network=none {new_mount} {credentials} $init_env "
+        'if [ "$state" = copy ]; then init_env='
+        + q(f"--env={target_env(db, copy=True)}")
+        + "; else init_env="
+        + q(f"--env={target_env(db, copy=False)}")
+        + "; fi",
+        f'docker run -d --name "$work_new" $harden --network=none {new_mount} {credentials} $init_env '
         f"\"$NEW_IMAGE\" >/dev/null || fail 'cannot start the {db.major} server'",
         'if [ "$state" = copy ]; then',
-        f"  docker run -d --name \"$work_old\" $harden --network=container:\"$work_new\" {old_mount} "
-        f"\"$OLD_IMAGE\" {' '.join(q(a) for a in old_server(db))} >/dev/null "
+        f'  docker run -d --name "$work_old" $harden --network=container:"$work_new" {old_mount} '
+        f'"$OLD_IMAGE" {" ".join(q(a) for a in old_server(db))} >/dev/null '
         f"|| fail 'cannot start the {earlier.major} server on {earlier.volume_name}'",
         "fi",
         "waited=0",
@@ -129,22 +160,28 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
         "done",
         'if [ "$state" = copy ]; then',
         f"  note {q(f'copying {earlier.volume_name} into {db.volume_name} ({what})')}",
-        f"  docker exec \"$work_new\" sh -c {q(copy_script(db))} >&2 || fail {q(f'the copy ({what}) failed')}",
+        f'  docker exec "$work_new" sh -c {q(copy_script(db))} >&2 || fail {q(f"the copy ({what}) failed")}',
         f'  docker stop --time {grace} "$work_old" >/dev/null || fail "cannot stop the old server"',
         "fi",
         f'docker stop --time {grace} "$work_new" >/dev/null || fail "cannot stop the new server"',
-        f"docker run --rm $harden --network=none --entrypoint=sh {both} \"$NEW_IMAGE\" "
+        f'docker run --rm $harden --network=none --entrypoint=sh {both} "$NEW_IMAGE" '
         f"-c {q(f'echo {what} > /new/{MARKER}')} || fail 'cannot mark the copy finished'",
         'docker volume rm "$in_progress" >/dev/null || note "volume $in_progress is left: remove it"',
         "cleanup",
-        f"note \"{what}: done in $(( $(date +%s) - started )) s; volume {earlier.volume_name} is kept as it was\"",
+        f'note "{what}: done in $(( $(date +%s) - started )) s; volume {earlier.volume_name} is kept as it was"',
     ]
     return "\n".join(lines) + "\n"
 
 
-def upgrade_command(resource_name: str, stack: str, db: ResolvedDatabase, host: str,
-                    variables: dict[str, pulumi.Input[str]], grace: int,
-                    opts: pulumi.ResourceOptions) -> command.local.Command:
+def upgrade_command(
+    resource_name: str,
+    stack: str,
+    db: ResolvedDatabase,
+    host: str,
+    variables: dict[str, pulumi.Input[str]],
+    grace: int,
+    opts: pulumi.ResourceOptions,
+) -> command.local.Command:
     """The upgrade as a pulumi-command local Command; replaced (run again) when what it copies from
     or to changes. `variables`: the database container's credentials env, by name (the ones the
     engine's steps name reach the servers). Inputs used: create, environment, triggers, logging."""
@@ -153,8 +190,12 @@ def upgrade_command(resource_name: str, stack: str, db: ResolvedDatabase, host: 
     return command.local.Command(
         resource_name,
         create=upgrade_script(stack, db, grace),
-        environment={"DOCKER_HOST": host, "OLD_IMAGE": earlier.image, "NEW_IMAGE": db.image,
-                     **{name: variables[name] for name in steps(db.engine).credentials}},
+        environment={
+            "DOCKER_HOST": host,
+            "OLD_IMAGE": earlier.image,
+            "NEW_IMAGE": db.image,
+            **{name: variables[name] for name in steps(db.engine).credentials},
+        },
         triggers=[earlier.image, earlier.volume_name, db.image, db.volume_name],
         # Progress lines only on stdout; the engine's messages (which may quote data) on stderr.
         logging=command.local.Logging.STDOUT,

@@ -19,12 +19,20 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.credentials import Credentials
-from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.endpoints import DatabaseEndpoint, EnvResolver
 from flashdrive.health_probe import probe_headers
 from flashdrive.kubernetes.disk import KubernetesDisk, write_check
-from flashdrive.kubernetes.hardening import (colocated_with, container_security, labels, pod_defaults, pod_labels,
-                                             pod_security, resources, selector)
+from flashdrive.kubernetes.hardening import (
+    colocated_with,
+    container_security,
+    labels,
+    pod_defaults,
+    pod_labels,
+    pod_security,
+    resources,
+    selector,
+)
+from flashdrive.labels import DATABASES_ANNOTATION
 from flashdrive.model.stack import ClusterSettings, ResolvedApp, ResolvedStack
 
 ENV_CHECKSUM = "flashdrive.dev/env-checksum"
@@ -42,8 +50,11 @@ def release_job_name(app_name: str, image: str, command: str) -> str:
 def provided_env(stack: ResolvedStack, app: ResolvedApp, node: str | None) -> list[dict]:
     """What every copy is given besides its own env. `node` None: the pod's own name, because the
     copies of a Deployment have no number (a StatefulSet's would, at the price of ordered rollouts)."""
-    env: list[dict] = [{"name": "FLASHDRIVE_STACK", "value": stack.name}, {"name": "FLASHDRIVE_APP", "value": app.name},
-           {"name": "FLASHDRIVE_HOSTS", "value": ",".join(app.hosts)}]
+    env: list[dict] = [
+        {"name": "FLASHDRIVE_STACK", "value": stack.name},
+        {"name": "FLASHDRIVE_APP", "value": app.name},
+        {"name": "FLASHDRIVE_HOSTS", "value": ",".join(app.hosts)},
+    ]
     if node is None:
         env.append({"name": "FLASHDRIVE_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     else:
@@ -58,15 +69,25 @@ def _probes(app: ResolvedApp) -> dict:
     if health is None or app.port is None:
         return {}
     # The Host and scheme of the app's real traffic (flashdrive/health_probe.py says why).
-    check = {"httpGet": {"path": health.path, "port": app.port, "scheme": "HTTP",
-                         "httpHeaders": [{"name": k, "value": v} for k, v in probe_headers(app).items()]},
-             "periodSeconds": health.interval_s, "timeoutSeconds": health.timeout_s,
-             "failureThreshold": health.retries}
+    check = {
+        "httpGet": {
+            "path": health.path,
+            "port": app.port,
+            "scheme": "HTTP",
+            "httpHeaders": [{"name": k, "value": v} for k, v in probe_headers(app).items()],
+        },
+        "periodSeconds": health.interval_s,
+        "timeoutSeconds": health.timeout_s,
+        "failureThreshold": health.retries,
+    }
     # Docker's start period: failures before the first success do not count. Liveness and
     # readiness only start once the startup probe has passed.
     grace = math.ceil(health.start_period_s / health.interval_s)
-    return {"startupProbe": {**check, "failureThreshold": health.retries + grace},
-            "readinessProbe": check, "livenessProbe": check}
+    return {
+        "startupProbe": {**check, "failureThreshold": health.retries + grace},
+        "readinessProbe": check,
+        "livenessProbe": check,
+    }
 
 
 def rollout(app: ResolvedApp, disks: dict[str, KubernetesDisk]) -> str:
@@ -76,12 +97,16 @@ def rollout(app: ResolvedApp, disks: dict[str, KubernetesDisk]) -> str:
     single = sorted(d.name for d in app.disks if not disks[d.name].shared)
     if single:
         names = ", ".join(f"'{name}'" for name in single)
-        return (f"rolling on one node: disk {names} is ReadWriteOnce, which pods of one node may share, so the new "
-                "copy starts on the old copy's node and replaces it once ready; without room for both there, the "
-                "new copy waits and the deploy fails at its timeout, the old copy still serving")
+        return (
+            f"rolling on one node: disk {names} is ReadWriteOnce, which pods of one node may share, so the new "
+            "copy starts on the old copy's node and replaces it once ready; without room for both there, the "
+            "new copy waits and the deploy fails at its timeout, the old copy still serving"
+        )
     if app.nodes > 1:
-        return (f"rolling: one new copy at a time, each on another node where possible; an old copy stops once "
-                f"its successor is ready, so {app.nodes} copies serve throughout")
+        return (
+            f"rolling: one new copy at a time, each on another node where possible; an old copy stops once "
+            f"its successor is ready, so {app.nodes} copies serve throughout"
+        )
     return "rolling: the new copy starts beside the old one, which stops once its successor is ready"
 
 
@@ -94,11 +119,20 @@ def _claim(name: pulumi.Input[str], read_only: bool) -> dict:
 
 
 class KubernetesApp(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, app: ResolvedApp, image: pulumi.Input[str],
-                 namespace: pulumi.Input[str], disks: dict[str, KubernetesDisk], databases: dict[str, DatabaseEndpoint],
-                 depends_on: list | None = None,
-                 release_of_source: "KubernetesApp | None" = None, defer_copies: bool = False,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        cluster: ClusterSettings,
+        app: ResolvedApp,
+        image: pulumi.Input[str],
+        namespace: pulumi.Input[str],
+        disks: dict[str, KubernetesDisk],
+        databases: dict[str, DatabaseEndpoint],
+        depends_on: list | None = None,
+        release_of_source: "KubernetesApp | None" = None,
+        defer_copies: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         """`release_of_source`: the app whose release Job runs for the same source; this one waits for it.
         `defer_copies`: the Deployment comes with `start_copies`, after what a preview runs first."""
         super().__init__("flashdrive:kubernetes:App", f"{stack.name}-{app.name}", None, opts)
@@ -106,12 +140,20 @@ class KubernetesApp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # `{generate: secret}` values: stable across deploys and across `pulumi destroy`.
         derived = Credentials(stack.name)
-        resolver = EnvResolver(stack, databases,
-                               lambda var: derived.derive(f"env/{var.name}", var.length))
+        resolver = EnvResolver(stack, databases, lambda var: derived.derive(f"env/{var.name}", var.length))
         run_vars = [var for var in app.env if var.at_run]
         secret_values = {var.name: resolver.value(var) for var in run_vars if var.secret}
-        used = ",".join(sorted({ref.name for var in run_vars if var.secret for ref in var.references
-                                if ref.kind == "databases" and ref.name}))
+        used = ",".join(
+            sorted(
+                {
+                    ref.name
+                    for var in run_vars
+                    if var.secret
+                    for ref in var.references
+                    if ref.kind == "databases" and ref.name
+                }
+            )
+        )
 
         self.secret = None
         secret_name: pulumi.Input[str] = ""
@@ -119,28 +161,42 @@ class KubernetesApp(pulumi.ComponentResource):
         if secret_values:
             self.secret = k8s.core.v1.Secret(
                 f"{stack.name}-{app.name}-env",
-                metadata={"name": f"{app.name}-env", "namespace": namespace,
-                          "labels": labels(stack.name, app.name, "env"),
-                          # Which databases these values come from (their passwords derive from stack
-                          # config, so no resource dependency says it): plans draw it from here.
-                          **({"annotations": {DATABASES_ANNOTATION: used}} if used else {})},
-                type="Opaque", string_data=secret_values, opts=child)
+                metadata={
+                    "name": f"{app.name}-env",
+                    "namespace": namespace,
+                    "labels": labels(stack.name, app.name, "env"),
+                    # Which databases these values come from (their passwords derive from stack
+                    # config, so no resource dependency says it): plans draw it from here.
+                    **({"annotations": {DATABASES_ANNOTATION: used}} if used else {}),
+                },
+                type="Opaque",
+                string_data=secret_values,
+                opts=child,
+            )
             secret_name = self.secret.metadata.name
             # Pods read a Secret only when they start: a changed value changes this hash, and so
             # rolls the copies, as a changed env replaces the containers on Docker.
             annotations[ENV_CHECKSUM] = pulumi.Output.secret(pulumi.Output.all(**secret_values).apply(_checksum))
-        user_env = [{"name": var.name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": var.name}}}
-                    if var.secret else {"name": var.name, "value": resolver.value(var)} for var in run_vars]
+        user_env = [
+            {"name": var.name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": var.name}}}
+            if var.secret
+            else {"name": var.name, "value": resolver.value(var)}
+            for var in run_vars
+        ]
 
         def env(node: str | None) -> list[dict]:
             own = {item["name"] for item in user_env}  # user env wins on a clash
             provided = [item for item in provided_env(stack, app, node) if item["name"] not in own]
             return sorted(provided + user_env, key=lambda item: item["name"])
 
-        volumes = [{"name": f"disk-{d.name}", "persistentVolumeClaim": _claim(disks[d.name].name, d.read_only)}
-                   for d in app.disks]
-        mounts = [{"name": f"disk-{d.name}", "mountPath": d.mount, **({"readOnly": True} if d.read_only else {})}
-                  for d in app.disks]
+        volumes = [
+            {"name": f"disk-{d.name}", "persistentVolumeClaim": _claim(disks[d.name].name, d.read_only)}
+            for d in app.disks
+        ]
+        mounts = [
+            {"name": f"disk-{d.name}", "mountPath": d.mount, **({"readOnly": True} if d.read_only else {})}
+            for d in app.disks
+        ]
         pinned = [app.name] if any(not disks[d.name].shared for d in app.disks) else []
         run_as = stack.app_uid if app.build is not None else None  # a prebuilt image runs as its own (non-root) user
 
@@ -148,10 +204,17 @@ class KubernetesApp(pulumi.ComponentResource):
         checks = []
         if writable and app.build is not None:
             # The buildpack's image has a shell and runs as the stack's app uid; a prebuilt image may have neither.
-            checks = [{"name": "disk-check", "image": image, "imagePullPolicy": "IfNotPresent",
-                       "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, stack.app_uid)],
-                       "resources": resources(app.size), "securityContext": container_security(run_as),
-                       "volumeMounts": [m for m in mounts if not m.get("readOnly")]}]
+            checks = [
+                {
+                    "name": "disk-check",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", write_check(writable, cluster.storage_class, stack.app_uid)],
+                    "resources": resources(app.size),
+                    "securityContext": container_security(run_as),
+                    "volumeMounts": [m for m in mounts if not m.get("readOnly")],
+                }
+            ]
 
         def pod(container: dict, component: str, restart: str, node: str | None) -> dict:
             spec: dict = {
@@ -160,10 +223,17 @@ class KubernetesApp(pulumi.ComponentResource):
                 # The group that owns the disks: every copy, whatever its uid, may write to them.
                 "securityContext": pod_security(run_as_user=run_as, fs_group=stack.app_uid),
                 **({"initContainers": checks} if checks else {}),
-                "containers": [{
-                    "image": image, "imagePullPolicy": "IfNotPresent", "env": env(node),
-                    "resources": resources(app.size), "securityContext": container_security(run_as),
-                    **({"volumeMounts": mounts} if mounts else {}), **container}],
+                "containers": [
+                    {
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "env": env(node),
+                        "resources": resources(app.size),
+                        "securityContext": container_security(run_as),
+                        **({"volumeMounts": mounts} if mounts else {}),
+                        **container,
+                    }
+                ],
             }
             if volumes:
                 spec["volumes"] = volumes
@@ -185,24 +255,32 @@ class KubernetesApp(pulumi.ComponentResource):
             name = pulumi.Output.from_input(image).apply(lambda ref: release_job_name(app.name, ref, release_command))
             self.release = k8s.batch.v1.Job(
                 f"{stack.name}-{app.name}-release",
-                metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, app.name, "release"),
-                          # A Job that failed (a transient error) is replaced by the next `pulumi up`
-                          # instead of being waited on forever (pulumi-kubernetes#856).
-                          "annotations": {REPLACE_UNREADY: "true"}},
+                metadata={
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": labels(stack.name, app.name, "release"),
+                    # A Job that failed (a transient error) is replaced by the next `pulumi up`
+                    # instead of being waited on forever (pulumi-kubernetes#856).
+                    "annotations": {REPLACE_UNREADY: "true"},
+                },
                 spec={
                     # A failed migration is not retried: it stops the deploy, as on Docker. No TTL:
                     # a Job that vanished would be created, and so run, again by the next `pulumi up`.
                     "backoffLimit": 0,
                     # The cluster stops a migration that outlives the deploy's wait for it.
                     "activeDeadlineSeconds": cluster.release_timeout_s,
-                    "template": pod({"name": "release", "args": ["/bin/sh", "-c", app.release]}, "release", "Never",
-                                    node="release"),
+                    "template": pod(
+                        {"name": "release", "args": ["/bin/sh", "-c", app.release]}, "release", "Never", node="release"
+                    ),
                 },
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=waits_for + ([release_of_source.release] if release_of_source else []),
+                    parent=self,
+                    depends_on=waits_for + ([release_of_source.release] if release_of_source else []),
                     # Its name is fixed by the release: the failed Job goes before its replacement comes.
                     delete_before_replace=True,
-                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                ),
+            )
         gate = self.release or (release_of_source.release if release_of_source else None)
         if gate is not None:
             waits_for.append(gate)
@@ -218,10 +296,15 @@ class KubernetesApp(pulumi.ComponentResource):
             f"{stack.name}-{app.name}",
             metadata={"name": app.name, "namespace": namespace, "labels": labels(stack.name, app.name, app.type)},
             # A worker listens nowhere: a headless Service still makes its name resolve, as on Docker.
-            spec={"selector": match, "type": "ClusterIP",
-                  "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]}
-            if app.port is not None else {"selector": match, "clusterIP": "None"},
-            opts=child)
+            spec={
+                "selector": match,
+                "type": "ClusterIP",
+                "ports": [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}],
+            }
+            if app.port is not None
+            else {"selector": match, "clusterIP": "None"},
+            opts=child,
+        )
         self._copies = (pod(container, app.type, "Always", node=None), match, disks, waits_for)
         self.deployment: k8s.apps.v1.Deployment | None = None
         self.disruption_budget: k8s.policy.v1.PodDisruptionBudget | None = None
@@ -234,17 +317,28 @@ class KubernetesApp(pulumi.ComponentResource):
         timeout = f"{self.cluster.release_timeout_s}s"
         return k8s.batch.v1.Job(
             f"{self.stack_name}-{self.app.name}-scrub",
-            metadata={"name": "scrub", "namespace": self.namespace,
-                      "labels": labels(self.stack_name, self.app.name, "scrub"),
-                      "annotations": {REPLACE_UNREADY: "true"}},  # a failed scrub runs again on the next up
-            spec={"backoffLimit": 0, "activeDeadlineSeconds": self.cluster.release_timeout_s,
-                  "template": self.pod({"name": "scrub", "args": ["/bin/sh", "-c", command]}, "scrub", "Never",
-                                       node="scrub")},
+            metadata={
+                "name": "scrub",
+                "namespace": self.namespace,
+                "labels": labels(self.stack_name, self.app.name, "scrub"),
+                "annotations": {REPLACE_UNREADY: "true"},
+            },  # a failed scrub runs again on the next up
+            spec={
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": self.cluster.release_timeout_s,
+                "template": self.pod(
+                    {"name": "scrub", "args": ["/bin/sh", "-c", command]}, "scrub", "Never", node="scrub"
+                ),
+            },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=depends_on,
+                parent=self,
+                depends_on=depends_on,
                 # Once: a later deploy (a new image) does not scrub again what the preview wrote since.
-                ignore_changes=["spec"], delete_before_replace=True,
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+                ignore_changes=["spec"],
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
+        )
 
     def start_copies(self, gates: list) -> None:
         """The Deployment (and its disruption budget), after `gates` too: a preview's copies start
@@ -256,34 +350,58 @@ class KubernetesApp(pulumi.ComponentResource):
             # The guide's promise: each copy on another server. Counted per ReplicaSet
             # (pod-template-hash), so the surge copy of a rollout is not squeezed by the old ones;
             # cordoned nodes (a drain) do not count.
-            template["spec"]["topologySpreadConstraints"] = [{
-                "maxSkew": 1, "topologyKey": HOSTNAME, "whenUnsatisfiable": "DoNotSchedule",
-                "labelSelector": {"matchLabels": match}, "matchLabelKeys": ["pod-template-hash"],
-                "nodeTaintsPolicy": "Honor"}]
+            template["spec"]["topologySpreadConstraints"] = [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": HOSTNAME,
+                    "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": match},
+                    "matchLabelKeys": ["pod-template-hash"],
+                    "nodeTaintsPolicy": "Honor",
+                }
+            ]
         self.deployment = k8s.apps.v1.Deployment(
             f"{stack_name}-{app.name}",
-            metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type),
-                      "annotations": {ROLLOUT: rollout(app, disks)}},
+            metadata={
+                "name": app.name,
+                "namespace": namespace,
+                "labels": labels(stack_name, app.name, app.type),
+                "annotations": {ROLLOUT: rollout(app, disks)},
+            },
             spec={
                 "replicas": app.nodes,
                 "selector": {"matchLabels": match},
                 # A new copy must be ready before an old one goes: a deploy never lowers capacity. An
                 # exclusive disk never has two writers, not even for the seconds of a roll.
-                "strategy": {"type": "Recreate"} if app.stop_first else
-                {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "strategy": {"type": "Recreate"}
+                if app.stop_first
+                else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
                 "template": template,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for + gates))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for + gates),
+        )
         self.disruption_budget = None
         if app.nodes > 1:
             # A node drain evicts one copy at a time, each only once the others are ready.
             self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
                 f"{stack_name}-{app.name}",
                 metadata={"name": app.name, "namespace": namespace, "labels": labels(stack_name, app.name, app.type)},
-                spec={"maxUnavailable": 1, "selector": {"matchLabels": match},
-                      # A copy that is not ready serves nothing: evicting it never blocks a drain.
-                      "unhealthyPodEvictionPolicy": "AlwaysAllow"},
-                opts=child)
+                spec={
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": match},
+                    # A copy that is not ready serves nothing: evicting it never blocks a drain.
+                    "unhealthyPodEvictionPolicy": "AlwaysAllow",
+                },
+                opts=child,
+            )
         strategy, why = app.strategy
-        self.register_outputs({"host": app.name, "port": app.port, "replicas": app.nodes,
-                               "public_url": app.public_url, "strategy": strategy, "strategy_reason": why})
+        self.register_outputs(
+            {
+                "host": app.name,
+                "port": app.port,
+                "replicas": app.nodes,
+                "public_url": app.public_url,
+                "strategy": strategy,
+                "strategy_reason": why,
+            }
+        )

@@ -38,8 +38,17 @@ from flashdrive.endpoints import config_value
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.database import KubernetesDatabase
 from flashdrive.kubernetes.disk import KubernetesDisk, claim_spec
-from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels, pod_defaults,
-                                             pod_labels, pod_security, resources, selector)
+from flashdrive.kubernetes.hardening import (
+    DATABASE_UID,
+    colocated_with,
+    container_security,
+    labels,
+    pod_defaults,
+    pod_labels,
+    pod_security,
+    resources,
+    selector,
+)
 from flashdrive.model.stack import RepositoryRest, RepositoryS3, RepositoryVolume, ResolvedDatabase, ResolvedStack
 from flashdrive.spec.sizes import SIZES
 
@@ -89,19 +98,21 @@ RESTIC_INCOMPLETE = 3
 def restic_script(stack: str) -> str:
     # A fixed --host: pods get a new name every run, and restic groups snapshots (for the parent
     # snapshot) by host; per-pod hosts would also make every run a full read.
-    return "\n".join([
-        "set -u",
-        # A repository that cannot be opened is initialised; a wrong password makes init fail too.
-        "restic cat config >/dev/null 2>&1 || restic init || exit 1",
-        # lost+found is the file system's, not the app's: root-only, it would make every run incomplete.
-        f"restic backup --host {stack} --tag flashdrive --exclude '{BACKUP_ROOT}/disks/*/lost+found' {BACKUP_ROOT}",
-        "status=$?",
-        f'if [ "$status" -eq {RESTIC_INCOMPLETE} ]; then',
-        '  echo "flashdrive-backup: WARNING: some files could not be read (see above); the rest is stored" >&2',
-        "  exit 0",
-        "fi",
-        'exit "$status"',
-    ])
+    return "\n".join(
+        [
+            "set -u",
+            # A repository that cannot be opened is initialised; a wrong password makes init fail too.
+            "restic cat config >/dev/null 2>&1 || restic init || exit 1",
+            # lost+found is the file system's, not the app's: root-only, it would make every run incomplete.
+            f"restic backup --host {stack} --tag flashdrive --exclude '{BACKUP_ROOT}/disks/*/lost+found' {BACKUP_ROOT}",
+            "status=$?",
+            f'if [ "$status" -eq {RESTIC_INCOMPLETE} ]; then',
+            '  echo "flashdrive-backup: WARNING: some files could not be read (see above); the rest is stored" >&2',
+            "  exit 0",
+            "fi",
+            'exit "$status"',
+        ]
+    )
 
 
 def _secret_env(secret_name: pulumi.Input[str], keys: list[str]) -> list[dict]:
@@ -109,9 +120,16 @@ def _secret_env(secret_name: pulumi.Input[str], keys: list[str]) -> list[dict]:
 
 
 class KubernetesBackups(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, namespace: pulumi.Input[str], disks: dict[str, KubernetesDisk],
-                 databases: dict[str, KubernetesDatabase], storage_class: str | None,
-                 pull_secrets: tuple[str, ...] = (), opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        namespace: pulumi.Input[str],
+        disks: dict[str, KubernetesDisk],
+        databases: dict[str, KubernetesDatabase],
+        storage_class: str | None,
+        pull_secrets: tuple[str, ...] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("flashdrive:kubernetes:Backups", f"{stack.name}-backups", None, opts)
         self.pull_secrets = pull_secrets
         backups = stack.backups
@@ -129,14 +147,19 @@ class KubernetesBackups(pulumi.ComponentResource):
         if isinstance(target, RepositoryVolume):
             self.repository = k8s.core.v1.PersistentVolumeClaim(
                 repository_claim_name(stack.name, target.volume),
-                metadata={"name": repository_claim_name(stack.name, target.volume), "namespace": namespace,
-                          "labels": labels(stack.name, target.volume, "backup")},
+                metadata={
+                    "name": repository_claim_name(stack.name, target.volume),
+                    "namespace": namespace,
+                    "labels": labels(stack.name, target.volume, "backup"),
+                },
                 spec=claim_spec(max(1, repository_size_gb(stack)), "ReadWriteOnce", storage_class),
-                opts=kept)
+                opts=kept,
+            )
             writer = Credentials(stack.name).derive("backups/writer-password")
             secret_data["RCLONE_PASS"] = writer
             secret_data["RESTIC_REPOSITORY"] = pulumi.Output.concat(
-                "rest:http://writer:", writer, f"@backup-server:{SERVER_PORT}/")
+                "rest:http://writer:", writer, f"@backup-server:{SERVER_PORT}/"
+            )
             job_keys.append("RESTIC_REPOSITORY")
             server_keys.append("RCLONE_PASS")
             prune_env.append({"name": "RESTIC_REPOSITORY", "value": REPOSITORY})
@@ -151,8 +174,10 @@ class KubernetesBackups(pulumi.ComponentResource):
             if s3.prune_keys is not None:
                 secret_data["PRUNE_AWS_ACCESS_KEY_ID"] = config_value(s3.prune_keys[0])
                 secret_data["PRUNE_AWS_SECRET_ACCESS_KEY"] = config_value(s3.prune_keys[1])
-                prune_env += [{"name": key.removeprefix("PRUNE_"), "valueFrom": {"secretKeyRef": {
-                    "name": "backup", "key": key}}} for key in ("PRUNE_AWS_ACCESS_KEY_ID", "PRUNE_AWS_SECRET_ACCESS_KEY")]
+                prune_env += [
+                    {"name": key.removeprefix("PRUNE_"), "valueFrom": {"secretKeyRef": {"name": "backup", "key": key}}}
+                    for key in ("PRUNE_AWS_ACCESS_KEY_ID", "PRUNE_AWS_SECRET_ACCESS_KEY")
+                ]
             else:
                 prune_keys += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
         elif isinstance(target, RepositoryRest):
@@ -161,8 +186,9 @@ class KubernetesBackups(pulumi.ComponentResource):
             def rest_url(url: str, password_config: str) -> pulumi.Input[str]:
                 # Older restic takes REST credentials only inside the URL, so the whole URL is secret.
                 scheme, _, rest_of_url = url.partition("://")
-                return pulumi.Output.concat(f"rest:{scheme}://{stack.name}:", config_value(password_config),
-                                            f"@{rest_of_url}")
+                return pulumi.Output.concat(
+                    f"rest:{scheme}://{stack.name}:", config_value(password_config), f"@{rest_of_url}"
+                )
 
             if rest.password_config is not None:
                 secret_data["RESTIC_REPOSITORY"] = rest_url(rest.url, rest.password_config)
@@ -171,8 +197,12 @@ class KubernetesBackups(pulumi.ComponentResource):
                 job_env.append({"name": "RESTIC_REPOSITORY", "value": f"rest:{rest.url}"})
             if rest.prune is not None:
                 secret_data["PRUNE_RESTIC_REPOSITORY"] = rest_url(*rest.prune)
-                prune_env.append({"name": "RESTIC_REPOSITORY", "valueFrom": {"secretKeyRef": {
-                    "name": "backup", "key": "PRUNE_RESTIC_REPOSITORY"}}})
+                prune_env.append(
+                    {
+                        "name": "RESTIC_REPOSITORY",
+                        "valueFrom": {"secretKeyRef": {"name": "backup", "key": "PRUNE_RESTIC_REPOSITORY"}},
+                    }
+                )
             elif rest.password_config is not None:
                 prune_keys.append("RESTIC_REPOSITORY")
             else:
@@ -180,7 +210,10 @@ class KubernetesBackups(pulumi.ComponentResource):
         self.secret = k8s.core.v1.Secret(
             f"{stack.name}-backup",
             metadata={"name": "backup", "namespace": namespace, "labels": labels(stack.name, "backup", "backup")},
-            type="Opaque", string_data=secret_data, opts=kept)
+            type="Opaque",
+            string_data=secret_data,
+            opts=kept,
+        )
         secret_name = self.secret.metadata.name
         cache = [{"name": "RESTIC_CACHE_DIR", "value": "/cache"}]
         job_env = _secret_env(secret_name, job_keys) + job_env + cache
@@ -192,20 +225,28 @@ class KubernetesBackups(pulumi.ComponentResource):
         volumes: list[dict] = [{"name": "dumps", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
         mounts: list[dict] = [{"name": "dumps", "mountPath": DUMPS}, {"name": "cache", "mountPath": "/cache"}]
         for disk in stack.disks:
-            volumes.append({"name": f"disk-{disk.name}", "persistentVolumeClaim": {
-                "claimName": disks[disk.name].name, "readOnly": True}})
-            mounts.append({"name": f"disk-{disk.name}", "mountPath": f"{BACKUP_ROOT}/disks/{disk.name}",
-                           "readOnly": True})
-        dumps = [{
-            "name": f"dump-{db.name}",
-            "image": db.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", dump_command(db)],
-            "env": dump_env(db, databases[db.name].secret_name),
-            "resources": resources(SIZES["s"]),
-            "securityContext": container_security(DATABASE_UID),
-            "volumeMounts": [{"name": "dumps", "mountPath": DUMPS}],
-        } for db in stack.databases.values()]
+            volumes.append(
+                {
+                    "name": f"disk-{disk.name}",
+                    "persistentVolumeClaim": {"claimName": disks[disk.name].name, "readOnly": True},
+                }
+            )
+            mounts.append(
+                {"name": f"disk-{disk.name}", "mountPath": f"{BACKUP_ROOT}/disks/{disk.name}", "readOnly": True}
+            )
+        dumps = [
+            {
+                "name": f"dump-{db.name}",
+                "image": db.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sh", "-c", dump_command(db)],
+                "env": dump_env(db, databases[db.name].secret_name),
+                "resources": resources(SIZES["s"]),
+                "securityContext": container_security(DATABASE_UID),
+                "volumeMounts": [{"name": "dumps", "mountPath": DUMPS}],
+            }
+            for db in stack.databases.values()
+        ]
         restic = {
             "name": "restic",
             "image": backups.image,
@@ -239,17 +280,28 @@ class KubernetesBackups(pulumi.ComponentResource):
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {
-                    "backoffLimit": 1,
-                    "activeDeadlineSeconds": BACKUP_DEADLINE_SECONDS,
-                    "template": {"metadata": {"labels": pod_labels(stack.name, "backup", "backup", egress=remote)},
-                                 "spec": pod_spec}}},
+                "jobTemplate": {
+                    "spec": {
+                        "backoffLimit": 1,
+                        "activeDeadlineSeconds": BACKUP_DEADLINE_SECONDS,
+                        "template": {
+                            "metadata": {"labels": pod_labels(stack.name, "backup", "backup", egress=remote)},
+                            "spec": pod_spec,
+                        },
+                    }
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.server] if self.server else []))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.server] if self.server else []),
+        )
         self.prune = self._prune(stack, namespace, prune_env, remote, storage_class, kept)
         self.drill = self._drill(stack, namespace, job_env, remote)
-        self.register_outputs({"schedule": backups.schedule, "keep_days": backups.keep_days,
-                               "repository": self.repository.metadata.name if self.repository else None})
+        self.register_outputs(
+            {
+                "schedule": backups.schedule,
+                "keep_days": backups.keep_days,
+                "repository": self.repository.metadata.name if self.repository else None,
+            }
+        )
 
     def _server(self, stack: ResolvedStack, namespace, secret_name, keys: list[str], image: str):
         """The append-only server in front of the repository claim, reachable as backup-server:8000."""
@@ -262,8 +314,11 @@ class KubernetesBackups(pulumi.ComponentResource):
             "imagePullPolicy": "IfNotPresent",
             # --user and --pass come from RCLONE_USER and RCLONE_PASS, never the command line.
             "command": ["rclone", "serve", "restic", "--append-only", "--addr", f"0.0.0.0:{SERVER_PORT}", REPOSITORY],
-            "env": [{"name": "RCLONE_USER", "value": "writer"}, *_secret_env(secret_name, keys),
-                    {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"}],
+            "env": [
+                {"name": "RCLONE_USER", "value": "writer"},
+                *_secret_env(secret_name, keys),
+                {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"},
+            ],
             "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
             "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
             "resources": resources(SIZES["xs"]),
@@ -272,29 +327,47 @@ class KubernetesBackups(pulumi.ComponentResource):
         }
         deployment = k8s.apps.v1.Deployment(
             f"{stack.name}-backup-server",
-            metadata={"name": "backup-server", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-server", "backup")},
+            metadata={
+                "name": "backup-server",
+                "namespace": namespace,
+                "labels": labels(stack.name, "backup-server", "backup"),
+            },
             spec={
                 "replicas": 1,
                 # The claim is ReadWriteOnce: the old pod lets go before the new one mounts it.
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": selector("backup-server", "backup")},
-                "template": {"metadata": {"labels": server_labels}, "spec": {
-                    **pod_defaults(self.pull_secrets),
-                    "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
-                    "containers": [container],
-                    "volumes": [{"name": "repository",
-                                 "persistentVolumeClaim": {"claimName": self.repository.metadata.name}},
-                                {"name": "tmp", "emptyDir": {}}],
-                }},
-            }, opts=child)
+                "template": {
+                    "metadata": {"labels": server_labels},
+                    "spec": {
+                        **pod_defaults(self.pull_secrets),
+                        "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
+                        "containers": [container],
+                        "volumes": [
+                            {
+                                "name": "repository",
+                                "persistentVolumeClaim": {"claimName": self.repository.metadata.name},
+                            },
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
         k8s.core.v1.Service(
             f"{stack.name}-backup-server",
-            metadata={"name": "backup-server", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-server", "backup")},
-            spec={"selector": selector("backup-server", "backup"),
-                  "ports": [{"port": SERVER_PORT, "targetPort": SERVER_PORT, "name": "restic"}]},
-            opts=child)
+            metadata={
+                "name": "backup-server",
+                "namespace": namespace,
+                "labels": labels(stack.name, "backup-server", "backup"),
+            },
+            spec={
+                "selector": selector("backup-server", "backup"),
+                "ports": [{"port": SERVER_PORT, "targetPort": SERVER_PORT, "name": "restic"}],
+            },
+            opts=child,
+        )
         return deployment
 
     def _prune(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool, storage_class, kept):
@@ -302,42 +375,60 @@ class KubernetesBackups(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         scripts = k8s.core.v1.ConfigMap(
             f"{stack.name}-backup-prune",
-            metadata={"name": "backup-prune", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-prune", "backup")},
+            metadata={
+                "name": "backup-prune",
+                "namespace": namespace,
+                "labels": labels(stack.name, "backup-prune", "backup"),
+            },
             data={"prune.sh": prune_script(stack), "received.sh": received_script(local=not remote)},
-            opts=child)
-        volumes: list[dict] = [{"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
-                               {"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
-        mounts: list[dict] = [{"name": "scripts", "mountPath": "/flashdrive", "readOnly": True},
-                              {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}]
+            opts=child,
+        )
+        volumes: list[dict] = [
+            {"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
+            {"name": "cache", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+        ]
+        mounts: list[dict] = [
+            {"name": "scripts", "mountPath": "/flashdrive", "readOnly": True},
+            {"name": "cache", "mountPath": "/cache"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ]
         if remote:
             ledger = self.ledger = k8s.core.v1.PersistentVolumeClaim(
                 f"{stack.name}-backup-ledger",
-                metadata={"name": "backup-ledger", "namespace": namespace,
-                          "labels": labels(stack.name, "backup-ledger", "backup")},
-                spec=claim_spec(1, "ReadWriteOnce", storage_class), opts=kept)
+                metadata={
+                    "name": "backup-ledger",
+                    "namespace": namespace,
+                    "labels": labels(stack.name, "backup-ledger", "backup"),
+                },
+                spec=claim_spec(1, "ReadWriteOnce", storage_class),
+                opts=kept,
+            )
             volumes.append({"name": "ledger", "persistentVolumeClaim": {"claimName": ledger.metadata.name}})
             mounts.append({"name": "ledger", "mountPath": posixpath.dirname(LEDGER)})
         else:
             assert self.repository is not None  # a volume target: its claim was made first
-            volumes.append({"name": "repository",
-                            "persistentVolumeClaim": {"claimName": self.repository.metadata.name}})
+            volumes.append(
+                {"name": "repository", "persistentVolumeClaim": {"claimName": self.repository.metadata.name}}
+            )
             mounts.append({"name": "repository", "mountPath": REPOSITORY})
         pod_spec: dict = {
             **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
             "securityContext": pod_security(run_as_user=stack.app_uid, fs_group=stack.app_uid),
-            "containers": [{
-                "name": "prune",
-                "image": stack.backups.image,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["/bin/sh", "/flashdrive/prune.sh"],
-                # The script has keep_days written in; this copy tells whoever reads the manifest.
-                "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
-                "resources": resources(SIZES["s"]),
-                "securityContext": {**container_security(stack.app_uid), "readOnlyRootFilesystem": True},
-                "volumeMounts": mounts,
-            }],
+            "containers": [
+                {
+                    "name": "prune",
+                    "image": stack.backups.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "/flashdrive/prune.sh"],
+                    # The script has keep_days written in; this copy tells whoever reads the manifest.
+                    "env": env + [{"name": "KEEP_DAYS", "value": str(stack.backups.keep_days)}],
+                    "resources": resources(SIZES["s"]),
+                    "securityContext": {**container_security(stack.app_uid), "readOnlyRootFilesystem": True},
+                    "volumeMounts": mounts,
+                }
+            ],
             "volumes": volumes,
         }
         if not remote:
@@ -346,13 +437,27 @@ class KubernetesBackups(pulumi.ComponentResource):
             # No network at all: nothing the prune does needs one, and nothing can reach it.
             k8s.networking.v1.NetworkPolicy(
                 f"{stack.name}-backup-prune-no-network",
-                metadata={"name": "backup-prune-no-network", "namespace": namespace,
-                          "labels": labels(stack.name, "backup-prune-no-network", "network")},
-                spec={"podSelector": {"matchLabels": selector("backup-prune", "backup")},
-                      "policyTypes": ["Ingress", "Egress"]},
-                opts=child)
-        return self._after_backup_job(stack.name, "backup-prune", namespace, PRUNE_SCHEDULE, pod_spec, remote,
-                                      backoff_limit=1, deadline_s=PRUNE_DEADLINE_SECONDS)
+                metadata={
+                    "name": "backup-prune-no-network",
+                    "namespace": namespace,
+                    "labels": labels(stack.name, "backup-prune-no-network", "network"),
+                },
+                spec={
+                    "podSelector": {"matchLabels": selector("backup-prune", "backup")},
+                    "policyTypes": ["Ingress", "Egress"],
+                },
+                opts=child,
+            )
+        return self._after_backup_job(
+            stack.name,
+            "backup-prune",
+            namespace,
+            PRUNE_SCHEDULE,
+            pod_spec,
+            remote,
+            backoff_limit=1,
+            deadline_s=PRUNE_DEADLINE_SECONDS,
+        )
 
     def _drill(self, stack: ResolvedStack, namespace, env: list[dict], remote: bool):
         """The restore drill: reads through the same server and credentials as the backup job."""
@@ -360,36 +465,67 @@ class KubernetesBackups(pulumi.ComponentResource):
         disks, databases = kubernetes_items(stack, f"{BACKUP_ROOT}/disks", DUMPS)
         scripts = k8s.core.v1.ConfigMap(
             f"{stack.name}-backup-drill",
-            metadata={"name": "backup-drill", "namespace": namespace,
-                      "labels": labels(stack.name, "backup-drill", "backup")},
-            data={"drill.sh": drill_script(stack.name, disks, databases)}, opts=child)
+            metadata={
+                "name": "backup-drill",
+                "namespace": namespace,
+                "labels": labels(stack.name, "backup-drill", "backup"),
+            },
+            data={"drill.sh": drill_script(stack.name, disks, databases)},
+            opts=child,
+        )
         pod_spec: dict = {
             **pod_defaults(self.pull_secrets),
             "restartPolicy": "Never",
             # nobody: the scratch servers need a user the image's /etc/passwd knows (initdb refuses
             # one it does not), and refuse root. The stack's group, as every pod's (it mounts no disk).
             "securityContext": pod_security(run_as_user=SCRATCH_UID, fs_group=stack.app_uid),
-            "containers": [{
-                "name": "drill",
-                "image": stack.backups.image,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["/bin/sh", DRILL_SCRIPT],
-                "env": env,
-                "resources": resources(SIZES["s"]),
-                # Restores, dumps and the scratch servers' data go to /tmp, nothing else is written.
-                "securityContext": {**container_security(SCRATCH_UID), "readOnlyRootFilesystem": True},
-                "volumeMounts": [{"name": "scripts", "mountPath": posixpath.dirname(DRILL_SCRIPT), "readOnly": True},
-                                 {"name": "cache", "mountPath": "/cache"}, {"name": "tmp", "mountPath": "/tmp"}],
-            }],
-            "volumes": [{"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
-                        {"name": "cache", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+            "containers": [
+                {
+                    "name": "drill",
+                    "image": stack.backups.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", DRILL_SCRIPT],
+                    "env": env,
+                    "resources": resources(SIZES["s"]),
+                    # Restores, dumps and the scratch servers' data go to /tmp, nothing else is written.
+                    "securityContext": {**container_security(SCRATCH_UID), "readOnlyRootFilesystem": True},
+                    "volumeMounts": [
+                        {"name": "scripts", "mountPath": posixpath.dirname(DRILL_SCRIPT), "readOnly": True},
+                        {"name": "cache", "mountPath": "/cache"},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "scripts", "configMap": {"name": scripts.metadata.name, "defaultMode": 0o555}},
+                {"name": "cache", "emptyDir": {}},
+                {"name": "tmp", "emptyDir": {}},
+            ],
         }
         # A failed drill is a finding, not a flake: never run again until the next schedule.
-        return self._after_backup_job(stack.name, "backup-drill", namespace, stack.backups.verify, pod_spec, remote,
-                                      backoff_limit=0, deadline_s=DRILL_DEADLINE_SECONDS)
+        return self._after_backup_job(
+            stack.name,
+            "backup-drill",
+            namespace,
+            stack.backups.verify,
+            pod_spec,
+            remote,
+            backoff_limit=0,
+            deadline_s=DRILL_DEADLINE_SECONDS,
+        )
 
-    def _after_backup_job(self, stack: str, name: str, namespace, schedule: str, pod_spec: dict, remote: bool, *,
-                          backoff_limit: int, deadline_s: int):
+    def _after_backup_job(
+        self,
+        stack: str,
+        name: str,
+        namespace,
+        schedule: str,
+        pod_spec: dict,
+        remote: bool,
+        *,
+        backoff_limit: int,
+        deadline_s: int,
+    ):
         """A CronJob of the backup component besides the backup itself (prune, drill): one run at a
         time, the last three runs kept, created after the backup job."""
         return k8s.batch.v1.CronJob(
@@ -400,10 +536,16 @@ class KubernetesBackups(pulumi.ComponentResource):
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
-                "jobTemplate": {"spec": {
-                    "backoffLimit": backoff_limit,
-                    "activeDeadlineSeconds": deadline_s,
-                    "template": {"metadata": {"labels": pod_labels(stack, name, "backup", egress=remote)},
-                                 "spec": pod_spec}}},
+                "jobTemplate": {
+                    "spec": {
+                        "backoffLimit": backoff_limit,
+                        "activeDeadlineSeconds": deadline_s,
+                        "template": {
+                            "metadata": {"labels": pod_labels(stack, name, "backup", egress=remote)},
+                            "spec": pod_spec,
+                        },
+                    }
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cron_job]),
+        )

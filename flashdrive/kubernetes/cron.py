@@ -36,12 +36,19 @@ def cron_job_name(job: ResolvedCronJob) -> str:
     if len(name) <= MAX_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[:MAX_NAME - 9].rstrip('-')}-{digest}"
+    return f"{name[: MAX_NAME - 9].rstrip('-')}-{digest}"
 
 
 class KubernetesCron(pulumi.ComponentResource):
-    def __init__(self, stack_name: str, app: ResolvedApp, pod, namespace: pulumi.Input[str],
-                 depends_on: list | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack_name: str,
+        app: ResolvedApp,
+        pod,
+        namespace: pulumi.Input[str],
+        depends_on: list | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         """`pod(container, component, restart, node)`: the app's pod template (flashdrive.kubernetes.app)."""
         super().__init__("flashdrive:kubernetes:Cron", f"{stack_name}-{app.name}-cron", None, opts)
         self.cron_jobs: dict[str, k8s.batch.v1.CronJob] = {}
@@ -50,8 +57,11 @@ class KubernetesCron(pulumi.ComponentResource):
             template["metadata"]["labels"] = {**template["metadata"]["labels"], JOB_LABEL: job.name}
             self.cron_jobs[job.name] = k8s.batch.v1.CronJob(
                 f"{stack_name}-{app.name}-cron-{job.name}",
-                metadata={"name": cron_job_name(job), "namespace": namespace,
-                          "labels": {**labels(stack_name, app.name, "cron"), JOB_LABEL: job.name}},
+                metadata={
+                    "name": cron_job_name(job),
+                    "namespace": namespace,
+                    "labels": {**labels(stack_name, app.name, "cron"), JOB_LABEL: job.name},
+                },
                 spec={
                     "schedule": job.expression,
                     "timeZone": "Etc/UTC",
@@ -64,6 +74,11 @@ class KubernetesCron(pulumi.ComponentResource):
                         "spec": {"backoffLimit": 0, "activeDeadlineSeconds": job.timeout_s, "template": template},
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []))
-        self.register_outputs({"jobs": {job.name: job.schedule for job in app.cron},
-                               "cron_jobs": [cron_job_name(job) for job in app.cron]})
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            )
+        self.register_outputs(
+            {
+                "jobs": {job.name: job.schedule for job in app.cron},
+                "cron_jobs": [cron_job_name(job) for job in app.cron],
+            }
+        )

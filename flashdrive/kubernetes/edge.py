@@ -41,9 +41,18 @@ NGINX_LOAD_BALANCE = "nginx.ingress.kubernetes.io/load-balance"
 
 
 def _rule(app: ResolvedApp, host: str) -> dict:
-    return {"host": host, "http": {"paths": [{
-        "path": "/", "pathType": "Prefix",
-        "backend": {"service": {"name": app.name, "port": {"number": app.port}}}}]}}
+    return {
+        "host": host,
+        "http": {
+            "paths": [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
+                }
+            ]
+        },
+    }
 
 
 def acme_hosts(app: ResolvedApp) -> list[str]:
@@ -54,9 +63,12 @@ def acme_hosts(app: ResolvedApp) -> list[str]:
 def acme_block(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
     """The stack's ACME Issuer: `tls.acme_ca` as its server and, when the CA's own HTTPS is not
     publicly signed, `tls.acme_ca_root` as its caBundle (base64 of the PEM, as cert-manager wants)."""
-    acme: dict = {"email": cluster.acme_email, "server": stack.acme_ca,
-                  "privateKeySecretRef": {"name": ACME_ACCOUNT_SECRET},
-                  "solvers": [{"http01": {"ingress": {"ingressClassName": cluster.ingress_class}}}]}
+    acme: dict = {
+        "email": cluster.acme_email,
+        "server": stack.acme_ca,
+        "privateKeySecretRef": {"name": ACME_ACCOUNT_SECRET},
+        "solvers": [{"http01": {"ingress": {"ingressClassName": cluster.ingress_class}}}],
+    }
     if stack.acme_ca_root_config:
         acme["caBundle"] = config_value(stack.acme_ca_root_config).apply(ca_bundle)
     return acme
@@ -69,8 +81,13 @@ def ca_bundle(pem: str) -> str:
 
 def certificate_sources(stack: ResolvedStack, cluster: ClusterSettings) -> dict[str, str]:
     """Where cert-manager gets each host's certificate, for plans."""
-    acme = (f"ClusterIssuer {cluster.cluster_issuer}" if cluster.cluster_issuer
-            else f"ACME {stack.acme_ca}" if cluster.acme_issuer else "none (no issuer: set tls.email)")
+    acme = (
+        f"ClusterIssuer {cluster.cluster_issuer}"
+        if cluster.cluster_issuer
+        else f"ACME {stack.acme_ca}"
+        if cluster.acme_issuer
+        else "none (no issuer: set tls.email)"
+    )
     return stack.certificate_sources(acme=acme, internal="internal CA (the stack's)")
 
 
@@ -79,8 +96,14 @@ def _slug(host: str) -> str:
 
 
 class KubernetesEdge(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, namespace: pulumi.Input[str],
-                 services: dict[str, k8s.core.v1.Service], opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        cluster: ClusterSettings,
+        namespace: pulumi.Input[str],
+        services: dict[str, k8s.core.v1.Service],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("flashdrive:kubernetes:Edge", f"{stack.name}-edge", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.ingresses: list[k8s.networking.v1.Ingress] = []
@@ -92,42 +115,76 @@ class KubernetesEdge(pulumi.ComponentResource):
 
         def issuer(name: str, spec: dict, depends: list | None = None) -> k8s.apiextensions.CustomResource:
             created = k8s.apiextensions.CustomResource(
-                f"{stack.name}-{name}-issuer", api_version=CERT_MANAGER, kind="Issuer", metadata=meta(name),
-                spec=spec, opts=pulumi.ResourceOptions(parent=self, depends_on=depends or []))
+                f"{stack.name}-{name}-issuer",
+                api_version=CERT_MANAGER,
+                kind="Issuer",
+                metadata=meta(name),
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends or []),
+            )
             self.issuers.append(created)
             return created
 
         acme_issuer = None
-        if cluster.cluster_issuer and stack.uses_acme and (not stack.acme_ca_is_lets_encrypt or stack.acme_ca_root_config):
-            pulumi.log.warn(f"tls.acme_ca and tls.acme_ca_root are not used: the ClusterIssuer "
-                            f"'{cluster.cluster_issuer}' (kubernetes.cluster_issuer) signs the domains with its own "
-                            "ACME server. Remove kubernetes.cluster_issuer to have the stack's own Issuer use them")
+        if (
+            cluster.cluster_issuer
+            and stack.uses_acme
+            and (not stack.acme_ca_is_lets_encrypt or stack.acme_ca_root_config)
+        ):
+            pulumi.log.warn(
+                f"tls.acme_ca and tls.acme_ca_root are not used: the ClusterIssuer "
+                f"'{cluster.cluster_issuer}' (kubernetes.cluster_issuer) signs the domains with its own "
+                "ACME server. Remove kubernetes.cluster_issuer to have the stack's own Issuer use them"
+            )
         if cluster.acme_issuer and any(acme_hosts(app) for app in stack.web_apps):
             acme_issuer = issuer(ACME_ISSUER, {"acme": acme_block(stack, cluster)})
         ca_issuer = None
         if any(app.default_domain for app in stack.web_apps):
             root = issuer(CA_ROOT_ISSUER, {"selfSigned": {}})
             self.ca = k8s.apiextensions.CustomResource(
-                f"{stack.name}-internal-ca", api_version=CERT_MANAGER, kind="Certificate", metadata=meta(CA_SECRET),
-                spec={"isCA": True, "commonName": f"flashdrive {stack.name} internal CA", "secretName": CA_SECRET,
-                      "duration": "87600h", "privateKey": {"algorithm": "ECDSA", "size": 256},
-                      "issuerRef": {"name": CA_ROOT_ISSUER, "kind": "Issuer", "group": "cert-manager.io"}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[root]))
+                f"{stack.name}-internal-ca",
+                api_version=CERT_MANAGER,
+                kind="Certificate",
+                metadata=meta(CA_SECRET),
+                spec={
+                    "isCA": True,
+                    "commonName": f"flashdrive {stack.name} internal CA",
+                    "secretName": CA_SECRET,
+                    "duration": "87600h",
+                    "privateKey": {"algorithm": "ECDSA", "size": 256},
+                    "issuerRef": {"name": CA_ROOT_ISSUER, "kind": "Issuer", "group": "cert-manager.io"},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[root]),
+            )
             ca_issuer = issuer(CA_ISSUER, {"ca": {"secretName": CA_SECRET}}, depends=[self.ca])
 
         balancing = {NGINX_LOAD_BALANCE: "ewma"} if cluster.ingress_class == "nginx" else {}
 
-        def ingress(resource: str, name: str, app: ResolvedApp, hosts: list[str], tls: list[dict],
-                    annotations: dict, depends: list) -> None:
+        def ingress(
+            resource: str,
+            name: str,
+            app: ResolvedApp,
+            hosts: list[str],
+            tls: list[dict],
+            annotations: dict,
+            depends: list,
+        ) -> None:
             metadata = meta(name)
             metadata["labels"] = labels(stack.name, app.name, "edge")
             if annotations or balancing:
                 metadata["annotations"] = {**balancing, **annotations}
-            self.ingresses.append(k8s.networking.v1.Ingress(
-                resource, metadata=metadata,
-                spec={"ingressClassName": cluster.ingress_class, "tls": tls,
-                      "rules": [_rule(app, host) for host in hosts]},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends)))
+            self.ingresses.append(
+                k8s.networking.v1.Ingress(
+                    resource,
+                    metadata=metadata,
+                    spec={
+                        "ingressClassName": cluster.ingress_class,
+                        "tls": tls,
+                        "rules": [_rule(app, host) for host in hosts],
+                    },
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+                )
+            )
 
         for app in stack.web_apps:
             service = [services[app.name]]
@@ -139,14 +196,25 @@ class KubernetesEdge(pulumi.ComponentResource):
                     signed_by = {ISSUER: ACME_ISSUER}
                 else:
                     signed_by = {}
-                ingress(f"{stack.name}-{app.name}", app.name, app, hosts,
-                        [{"hosts": hosts, "secretName": f"{app.name}-tls"}], signed_by,
-                        service + ([acme_issuer] if acme_issuer is not None else []))
+                ingress(
+                    f"{stack.name}-{app.name}",
+                    app.name,
+                    app,
+                    hosts,
+                    [{"hosts": hosts, "secretName": f"{app.name}-tls"}],
+                    signed_by,
+                    service + ([acme_issuer] if acme_issuer is not None else []),
+                )
             if app.default_domain and ca_issuer is not None:
-                ingress(f"{stack.name}-{app.name}-default-domain", f"{app.name}-default-domain", app,
-                        [app.default_domain], [{"hosts": [app.default_domain],
-                                                "secretName": f"{app.name}-default-domain-tls"}],
-                        {ISSUER: CA_ISSUER}, service + [ca_issuer])
+                ingress(
+                    f"{stack.name}-{app.name}-default-domain",
+                    f"{app.name}-default-domain",
+                    app,
+                    [app.default_domain],
+                    [{"hosts": [app.default_domain], "secretName": f"{app.name}-default-domain-tls"}],
+                    {ISSUER: CA_ISSUER},
+                    service + [ca_issuer],
+                )
             own = [d for d in app.domains if not d.acme]
             if not own:
                 continue
@@ -155,15 +223,29 @@ class KubernetesEdge(pulumi.ComponentResource):
                 cert_config, key_config = domain.own_certificate
                 secret = k8s.core.v1.Secret(
                     f"{stack.name}-{app.name}-{_slug(domain.host)}-tls",
-                    metadata={"name": f"{app.name}-{_slug(domain.host)}-tls", "namespace": namespace,
-                              "labels": labels(stack.name, app.name, "edge")},
+                    metadata={
+                        "name": f"{app.name}-{_slug(domain.host)}-tls",
+                        "namespace": namespace,
+                        "labels": labels(stack.name, app.name, "edge"),
+                    },
                     type="kubernetes.io/tls",
                     string_data={"tls.crt": config_value(cert_config), "tls.key": config_value(key_config)},
-                    opts=child)
+                    opts=child,
+                )
                 self.tls_secrets.append(secret)
                 tls.append({"hosts": [domain.host], "secretName": secret.metadata.name})
-            ingress(f"{stack.name}-{app.name}-own-certificates", f"{app.name}-own-certificates", app,
-                    [d.host for d in own], tls, {}, service)
-        self.register_outputs({"hosts": {app.name: [d.host for d in app.domains] + [app.default_domain]
-                                         for app in stack.web_apps},
-                               "certificates": certificate_sources(stack, cluster)})
+            ingress(
+                f"{stack.name}-{app.name}-own-certificates",
+                f"{app.name}-own-certificates",
+                app,
+                [d.host for d in own],
+                tls,
+                {},
+                service,
+            )
+        self.register_outputs(
+            {
+                "hosts": {app.name: [d.host for d in app.domains] + [app.default_domain] for app in stack.web_apps},
+                "certificates": certificate_sources(stack, cluster),
+            }
+        )

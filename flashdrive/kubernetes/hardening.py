@@ -95,9 +95,14 @@ def colocated_with(app_names: list[str]) -> dict | None:
     """
     if not app_names:
         return None
-    return {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-        {"labelSelector": {"matchLabels": {NAME: name}}, "topologyKey": "kubernetes.io/hostname"}
-        for name in sorted(app_names)]}}
+    return {
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {NAME: name}}, "topologyKey": "kubernetes.io/hostname"}
+                for name in sorted(app_names)
+            ]
+        }
+    }
 
 
 def quantity_gb(size_gb: int) -> str:

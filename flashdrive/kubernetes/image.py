@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pulumi
 
-from flashdrive.source_image import build_image
 from flashdrive.model.stack import ResolvedBuild
+from flashdrive.source_image import build_image
 
 
 class Image(pulumi.ComponentResource):

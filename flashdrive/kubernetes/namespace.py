@@ -22,9 +22,9 @@ class Namespace(pulumi.ComponentResource):
         super().__init__("flashdrive:kubernetes:Namespace", f"{stack}-namespace", None, opts)
         self.namespace = k8s.core.v1.Namespace(
             f"{stack}-namespace",
-            metadata={"name": namespace,
-                      "labels": {PART_OF: stack, K8S_MANAGED_BY: MANAGED_BY, **POD_SECURITY}},
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain))
+            metadata={"name": namespace, "labels": {PART_OF: stack, K8S_MANAGED_BY: MANAGED_BY, **POD_SECURITY}},
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
+        )
         # Objects take the name from here, so each one is created after the namespace.
         self.name: pulumi.Output[str] = self.namespace.metadata.name
         self.register_outputs({"name": self.name})

@@ -34,34 +34,68 @@ def _blocks(cidrs) -> list[dict]:
 
 
 class NetworkPolicies(pulumi.ComponentResource):
-    def __init__(self, stack: ResolvedStack, cluster: ClusterSettings, namespace: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        stack: ResolvedStack,
+        cluster: ClusterSettings,
+        namespace: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("flashdrive:kubernetes:NetworkPolicies", f"{stack.name}-network", None, opts)
         self.policies: list[k8s.networking.v1.NetworkPolicy] = []
 
         def policy(name: str, spec: dict) -> None:
-            self.policies.append(k8s.networking.v1.NetworkPolicy(
-                f"{stack.name}-{name}",
-                metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, name, "network")},
-                spec=spec, opts=pulumi.ResourceOptions(parent=self)))
+            self.policies.append(
+                k8s.networking.v1.NetworkPolicy(
+                    f"{stack.name}-{name}",
+                    metadata={"name": name, "namespace": namespace, "labels": labels(stack.name, name, "network")},
+                    spec=spec,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
 
         everything: dict = {}  # an empty selector selects every pod of the namespace
         policy("default-deny-ingress", {"podSelector": everything, "policyTypes": ["Ingress"]})
-        policy("allow-within-stack", {"podSelector": everything, "policyTypes": ["Ingress"],
-                                      "ingress": [{"from": [{"podSelector": everything}]}]})
+        policy(
+            "allow-within-stack",
+            {
+                "podSelector": everything,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": everything}]}],
+            },
+        )
         controller = cluster.ingress_controller_namespace
-        sources = [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: controller}} if controller else everything},
-                   *_blocks(cluster.controller_cidrs)]
+        sources = [
+            {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: controller}} if controller else everything},
+            *_blocks(cluster.controller_cidrs),
+        ]
         for app in stack.web_apps:
-            policy(f"allow-ingress-controller-to-{app.name}", {
-                "podSelector": {"matchLabels": selector(app.name, app.type)}, "policyTypes": ["Ingress"],
-                "ingress": [{"from": sources, "ports": [{"port": app.port, "protocol": "TCP"}]}]})
+            policy(
+                f"allow-ingress-controller-to-{app.name}",
+                {
+                    "podSelector": {"matchLabels": selector(app.name, app.type)},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": sources, "ports": [{"port": app.port, "protocol": "TCP"}]}],
+                },
+            )
         if any(d.acme for app in stack.web_apps for d in app.domains):
-            policy("allow-acme-http01-solver", {
-                "podSelector": {"matchLabels": dict(ACME_SOLVER)}, "policyTypes": ["Ingress"],
-                "ingress": [{"from": sources, "ports": [{"port": ACME_SOLVER_PORT, "protocol": "TCP"}]}]})
-        policy("deny-egress-outside-stack", {
-            "podSelector": {"matchLabels": {EGRESS: "false"}}, "policyTypes": ["Egress"],
-            "egress": [{"to": [{"podSelector": everything}]},
-                       {"to": [{"namespaceSelector": everything}, *_blocks(cluster.dns_cidrs)], "ports": DNS_PORTS}]})
+            policy(
+                "allow-acme-http01-solver",
+                {
+                    "podSelector": {"matchLabels": dict(ACME_SOLVER)},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": sources, "ports": [{"port": ACME_SOLVER_PORT, "protocol": "TCP"}]}],
+                },
+            )
+        policy(
+            "deny-egress-outside-stack",
+            {
+                "podSelector": {"matchLabels": {EGRESS: "false"}},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"podSelector": everything}]},
+                    {"to": [{"namespaceSelector": everything}, *_blocks(cluster.dns_cidrs)], "ports": DNS_PORTS},
+                ],
+            },
+        )
         self.register_outputs({"policies": [p.metadata.name for p in self.policies]})

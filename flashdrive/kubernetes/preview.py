@@ -36,19 +36,27 @@ cache may start cold.
 from __future__ import annotations
 
 import shlex
-from msgspec import Struct
 
 import pulumi
 import pulumi_kubernetes as k8s
+from msgspec import Struct
 
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.app import REPLACE_UNREADY
 from flashdrive.kubernetes.backup import BACKUP_ROOT, DUMPS, REPOSITORY, SERVER_PORT, dump_env, repository_claim_name
-from flashdrive.kubernetes.hardening import (DATABASE_UID, colocated_with, container_security, labels,
-                                             pod_defaults, pod_labels, pod_security, resources, selector)
+from flashdrive.kubernetes.hardening import (
+    DATABASE_UID,
+    colocated_with,
+    container_security,
+    labels,
+    pod_defaults,
+    pod_labels,
+    pod_security,
+    resources,
+    selector,
+)
 from flashdrive.kubernetes.network_policy import DNS_PORTS, NAMESPACE_NAME
-from flashdrive.model.stack import ClusterSettings
-from flashdrive.model.stack import ResolvedDatabase, ResolvedDisk
+from flashdrive.model.stack import ClusterSettings, ResolvedDatabase, ResolvedDisk
 from flashdrive.spec.sizes import SIZES
 
 SEED = "seed"  # the seed Job's name and its pods' component label
@@ -84,9 +92,18 @@ class SeedSource(Struct, frozen=True):
 class RepositoryReader(pulumi.ComponentResource):
     """`backup-reader-pr-N` in the base's namespace: the base's repository, read-only, to one preview."""
 
-    def __init__(self, preview_stack: str, source: SeedSource, preview_ns: str, image: str,
-                 password: pulumi.Input[str], pull_secrets: tuple[str, ...] = (), *, uid: int,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        preview_stack: str,
+        source: SeedSource,
+        preview_ns: str,
+        image: str,
+        password: pulumi.Input[str],
+        pull_secrets: tuple[str, ...] = (),
+        *,
+        uid: int,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         name = reader_name(source.number)
         super().__init__("flashdrive:kubernetes:RepositoryReader", f"{preview_stack}-{name}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -94,23 +111,32 @@ class RepositoryReader(pulumi.ComponentResource):
         self.secret = k8s.core.v1.Secret(
             f"{preview_stack}-{name}",
             metadata={"name": name, "namespace": base_ns, "labels": labels(preview_stack, name, "backup")},
-            type="Opaque", string_data={"RCLONE_PASS": password}, opts=child)
+            type="Opaque",
+            string_data={"RCLONE_PASS": password},
+            opts=child,
+        )
         container = {
             "name": "rclone",
             "image": image,
             "imagePullPolicy": "IfNotPresent",
             # --user and --pass come from RCLONE_USER and RCLONE_PASS, never the command line.
             "command": ["rclone", "serve", "restic", "--append-only", "--addr", f"0.0.0.0:{SERVER_PORT}", REPOSITORY],
-            "env": [{"name": "RCLONE_USER", "value": READER_USER},
-                    {"name": "RCLONE_PASS", "valueFrom": {"secretKeyRef": {"name": self.secret.metadata.name,
-                                                                           "key": "RCLONE_PASS"}}},
-                    {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"}],
+            "env": [
+                {"name": "RCLONE_USER", "value": READER_USER},
+                {
+                    "name": "RCLONE_PASS",
+                    "valueFrom": {"secretKeyRef": {"name": self.secret.metadata.name, "key": "RCLONE_PASS"}},
+                },
+                {"name": "RCLONE_CONFIG", "value": "/tmp/rclone.conf"},
+            ],
             "ports": [{"containerPort": SERVER_PORT, "name": "restic"}],
             "readinessProbe": {"tcpSocket": {"port": SERVER_PORT}, "periodSeconds": 5},
             "resources": resources(SIZES["xs"]),
             "securityContext": {**container_security(uid), "readOnlyRootFilesystem": True},
-            "volumeMounts": [{"name": "repository", "mountPath": REPOSITORY, "readOnly": True},
-                             {"name": "tmp", "mountPath": "/tmp"}],
+            "volumeMounts": [
+                {"name": "repository", "mountPath": REPOSITORY, "readOnly": True},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
         }
         match = selector(name, "backup")
         self.deployment = k8s.apps.v1.Deployment(
@@ -119,35 +145,60 @@ class RepositoryReader(pulumi.ComponentResource):
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": match},
-                "template": {"metadata": {"labels": pod_labels(preview_stack, name, "backup", egress=False)}, "spec": {
-                    **pod_defaults(pull_secrets),
-                    # No fsGroup: the kubelet changes no ownership on a read-only volume, and the files
-                    # are the base's server's, written as this same user.
-                    "securityContext": pod_security(run_as_user=uid),
-                    # The claim is ReadWriteOnce: pods of one node may share it, the base's server's node.
-                    "affinity": colocated_with(["backup-server"]),
-                    "containers": [container],
-                    "volumes": [{"name": "repository",
-                                 "persistentVolumeClaim": {"claimName": source.claim, "readOnly": True}},
-                                {"name": "tmp", "emptyDir": {}}],
-                }},
-            }, opts=child)
+                "template": {
+                    "metadata": {"labels": pod_labels(preview_stack, name, "backup", egress=False)},
+                    "spec": {
+                        **pod_defaults(pull_secrets),
+                        # No fsGroup: the kubelet changes no ownership on a read-only volume, and the files
+                        # are the base's server's, written as this same user.
+                        "securityContext": pod_security(run_as_user=uid),
+                        # The claim is ReadWriteOnce: pods of one node may share it, the base's server's node.
+                        "affinity": colocated_with(["backup-server"]),
+                        "containers": [container],
+                        "volumes": [
+                            {
+                                "name": "repository",
+                                "persistentVolumeClaim": {"claimName": source.claim, "readOnly": True},
+                            },
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
         self.service = k8s.core.v1.Service(
             f"{preview_stack}-{name}",
             metadata={"name": name, "namespace": base_ns, "labels": labels(preview_stack, name, "backup")},
             spec={"selector": match, "ports": [{"port": SERVER_PORT, "targetPort": SERVER_PORT, "name": "restic"}]},
-            opts=child)
+            opts=child,
+        )
         # The base's namespace denies every ingress it does not allow: this opens the reader to the
         # seed pod of this preview's namespace, and to nothing else outside the base.
         self.policy = k8s.networking.v1.NetworkPolicy(
             f"{preview_stack}-allow-{name}",
-            metadata={"name": f"allow-pr-{source.number}-seed-to-{name}", "namespace": base_ns,
-                      "labels": labels(preview_stack, f"allow-pr-{source.number}-seed-to-{name}", "network")},
-            spec={"podSelector": {"matchLabels": match}, "policyTypes": ["Ingress"],
-                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: preview_ns}},
-                                         "podSelector": {"matchLabels": selector(SEED, SEED)}}],
-                               "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
-            opts=child)
+            metadata={
+                "name": f"allow-pr-{source.number}-seed-to-{name}",
+                "namespace": base_ns,
+                "labels": labels(preview_stack, f"allow-pr-{source.number}-seed-to-{name}", "network"),
+            },
+            spec={
+                "podSelector": {"matchLabels": match},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: preview_ns}},
+                                "podSelector": {"matchLabels": selector(SEED, SEED)},
+                            }
+                        ],
+                        "ports": [{"port": SERVER_PORT, "protocol": "TCP"}],
+                    }
+                ],
+            },
+            opts=child,
+        )
         self.register_outputs({"service": self.service.metadata.name, "policy": self.policy.metadata.name})
 
 
@@ -167,7 +218,7 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         "umask 0002",
         f"mkdir -p {SEED_DIR}/databases",
         # A failed fetch ends the pod before any load: the dumps it fetched go with it.
-        f"trap 'code=$?; [ \"$code\" -eq 0 ] || rm -rf {SEED_DIR}/databases; exit \"$code\"' EXIT",
+        f'trap \'code=$?; [ "$code" -eq 0 ] || rm -rf {SEED_DIR}/databases; exit "$code"\' EXIT',
         f'report() {{ echo "flashdrive-seed: $1"; echo "$1" >> {SEED_DIR}/report; }}',
         # Reading needs no lock; taking one would be a write, which the reader refuses.
         f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
@@ -180,7 +231,7 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         "fi",
         f'if [ "$status" -ne 0 ]; then cat {SEED_DIR}/error >&2; exit 1; fi',
         # The snapshot's own id (64 hex digits; "short_id" has 8): every item from the same snapshot.
-        "snapshot=$(printf '%s' \"$found\" | grep -o '\"id\":\"[0-9a-f]\\{64\\}\"' | head -n 1 | cut -d '\"' -f 4)",
+        'snapshot=$(printf \'%s\' "$found" | grep -o \'"id":"[0-9a-f]\\{64\\}"\' | head -n 1 | cut -d \'"\' -f 4)',
         'if [ -z "$snapshot" ]; then echo "flashdrive-seed: no snapshot id in: $found" >&2; exit 1; fi',
         'report "from snapshot $(printf %.8s "$snapshot") of the base stack"',
         # What the snapshot holds (each disk's folder, each dump: the listed folders' direct children):
@@ -190,19 +241,23 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
     ]
     for disk in disks:
         path = f"{BACKUP_ROOT}/disks/{disk.name}"
-        lines += [f"if holds {path}; then",
-                  f'  restic --no-lock restore "$snapshot:{path}" --target {SEED_DIR}/disks/{disk.name} || exit 1',
-                  f"  report 'disk {disk.name}: restored'",
-                  f"else report 'disk {disk.name}: not in the snapshot, starts empty'; fi"]
+        lines += [
+            f"if holds {path}; then",
+            f'  restic --no-lock restore "$snapshot:{path}" --target {SEED_DIR}/disks/{disk.name} || exit 1',
+            f"  report 'disk {disk.name}: restored'",
+            f"else report 'disk {disk.name}: not in the snapshot, starts empty'; fi",
+        ]
     for db in databases:
         if not loadable(db):
             lines.append(f"report 'database {db.name} ({db.engine}): not seeded, starts empty'")
             continue
         inside, scratch = _dump(db)
-        lines += [f"if holds {inside}; then",
-                  f'  restic --no-lock dump "$snapshot" {inside} > {scratch}.partial || exit 1',
-                  f"  mv {scratch}.partial {scratch}",
-                  f"else report 'database {db.name}: no dump in the snapshot, starts empty'; fi"]
+        lines += [
+            f"if holds {inside}; then",
+            f'  restic --no-lock dump "$snapshot" {inside} > {scratch}.partial || exit 1',
+            f"  mv {scratch}.partial {scratch}",
+            f"else report 'database {db.name}: no dump in the snapshot, starts empty'; fi",
+        ]
     return "\n".join(lines)
 
 
@@ -224,72 +279,113 @@ def load_command(db: ResolvedDatabase) -> str:
     lines = ["set -eu", f"trap 'rm -f {files}' EXIT", f"[ -f {dump} ] || exit 0"]
     if dump.endswith(".gz"):
         lines.append(f"gunzip -c {dump} > {source}")
-    lines += [facts.restore.format(pw=facts.job_password_env, host=db.name, port=db.port, user=db.user,
-                                   name=db.database)
-              + f" < {source}",
-              f"echo 'database {db.name}: restored' >> {SEED_DIR}/report",
-              f"echo 'flashdrive-seed: database {db.name}: restored'"]
+    lines += [
+        facts.restore.format(pw=facts.job_password_env, host=db.name, port=db.port, user=db.user, name=db.database)
+        + f" < {source}",
+        f"echo 'database {db.name}: restored' >> {SEED_DIR}/report",
+        f"echo 'flashdrive-seed: database {db.name}: restored'",
+    ]
     return "\n".join(lines)
 
 
 class Seed(pulumi.ComponentResource):
     """The `seed` Job in the preview's namespace, its Secret and its way out to the base's reader."""
 
-    def __init__(self, preview_stack: str, cluster: ClusterSettings, source: SeedSource,
-                 namespace: pulumi.Input[str], restic_image: str, disks: list[ResolvedDisk],
-                 claims: dict[str, pulumi.Input[str]], databases: list[ResolvedDatabase],
-                 database_secrets: dict[str, pulumi.Input[str]], reader_password: pulumi.Input[str],
-                 repository_password: pulumi.Input[str], depends_on: list, *, uid: int,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        preview_stack: str,
+        cluster: ClusterSettings,
+        source: SeedSource,
+        namespace: pulumi.Input[str],
+        restic_image: str,
+        disks: list[ResolvedDisk],
+        claims: dict[str, pulumi.Input[str]],
+        databases: list[ResolvedDatabase],
+        database_secrets: dict[str, pulumi.Input[str]],
+        reader_password: pulumi.Input[str],
+        repository_password: pulumi.Input[str],
+        depends_on: list,
+        *,
+        uid: int,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("flashdrive:kubernetes:Seed", f"{preview_stack}-{SEED}", None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        url = pulumi.Output.concat(f"rest:http://{READER_USER}:", reader_password,
-                                   reader_url_tail(source.number, source.base_namespace))
+        url = pulumi.Output.concat(
+            f"rest:http://{READER_USER}:", reader_password, reader_url_tail(source.number, source.base_namespace)
+        )
         # The reader's URL with the preview's own credentials, and the base repository's password,
         # which decrypts and opens nothing for writing through the reader. Only `fetch` reads it.
         self.secret = k8s.core.v1.Secret(
             f"{preview_stack}-{SEED}",
             metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED)},
-            type="Opaque", string_data={"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": repository_password},
-            opts=child)
+            type="Opaque",
+            string_data={"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": repository_password},
+            opts=child,
+        )
         # Once a pod is selected by an egress policy it may go only where one allows: its own stack
         # (the preview's databases, to load them), DNS, and the base's reader, nothing else.
         name = f"allow-seed-to-{reader_name(source.number)}"
         self.policy = k8s.networking.v1.NetworkPolicy(
             f"{preview_stack}-{name}",
             metadata={"name": name, "namespace": namespace, "labels": labels(preview_stack, name, "network")},
-            spec={"podSelector": {"matchLabels": selector(SEED, SEED)}, "policyTypes": ["Egress"],
-                  "egress": [{"to": [{"podSelector": {}}]},
-                             {"to": [{"namespaceSelector": {}}, *({"ipBlock": {"cidr": c}} for c in cluster.dns_cidrs)],
-                              "ports": DNS_PORTS},
-                             {"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: source.base_namespace}},
-                                      "podSelector": {"matchLabels": selector(reader_name(source.number), "backup")}}],
-                              "ports": [{"port": SERVER_PORT, "protocol": "TCP"}]}]},
-            opts=child)
+            spec={
+                "podSelector": {"matchLabels": selector(SEED, SEED)},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"podSelector": {}}]},
+                    {
+                        "to": [{"namespaceSelector": {}}, *({"ipBlock": {"cidr": c}} for c in cluster.dns_cidrs)],
+                        "ports": DNS_PORTS,
+                    },
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: source.base_namespace}},
+                                "podSelector": {"matchLabels": selector(reader_name(source.number), "backup")},
+                            }
+                        ],
+                        "ports": [{"port": SERVER_PORT, "protocol": "TCP"}],
+                    },
+                ],
+            },
+            opts=child,
+        )
         secret = self.secret.metadata.name
         fetch = {
             "name": "fetch",
             "image": restic_image,
             "imagePullPolicy": "IfNotPresent",
             "command": ["/bin/sh", "-c", fetch_script(source, disks, databases)],
-            "env": [*({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-                      for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")),
-                    {"name": "RESTIC_CACHE_DIR", "value": "/cache"}],
+            "env": [
+                *(
+                    {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+                    for key in ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")
+                ),
+                {"name": "RESTIC_CACHE_DIR", "value": "/cache"},
+            ],
             "resources": resources(SIZES["s"]),
             "securityContext": container_security(uid),
-            "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}, {"name": "cache", "mountPath": "/cache"},
-                             *({"name": f"disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks)],
+            "volumeMounts": [
+                {"name": "seed", "mountPath": SEED_DIR},
+                {"name": "cache", "mountPath": "/cache"},
+                *({"name": f"disk-{d.name}", "mountPath": f"{SEED_DIR}/disks/{d.name}"} for d in disks),
+            ],
         }
-        loads = [{
-            "name": f"load-{db.name}",
-            "image": db.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", load_command(db)],
-            "env": dump_env(db, database_secrets[db.name]),
-            "resources": resources(SIZES["s"]),
-            "securityContext": container_security(DATABASE_UID),
-            "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
-        } for db in databases if loadable(db)]
+        loads = [
+            {
+                "name": f"load-{db.name}",
+                "image": db.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sh", "-c", load_command(db)],
+                "env": dump_env(db, database_secrets[db.name]),
+                "resources": resources(SIZES["s"]),
+                "securityContext": container_security(DATABASE_UID),
+                "volumeMounts": [{"name": "seed", "mountPath": SEED_DIR}],
+            }
+            for db in databases
+            if loadable(db)
+        ]
         report = {
             "name": "report",
             "image": restic_image,
@@ -303,9 +399,13 @@ class Seed(pulumi.ComponentResource):
         timeout = f"{cluster.release_timeout_s}s"
         self.job = k8s.batch.v1.Job(
             f"{preview_stack}-{SEED}",
-            metadata={"name": SEED, "namespace": namespace, "labels": labels(preview_stack, SEED, SEED),
-                      # A seed that failed is replaced, so run again, by the next `pulumi up`.
-                      "annotations": {REPLACE_UNREADY: "true"}},
+            metadata={
+                "name": SEED,
+                "namespace": namespace,
+                "labels": labels(preview_stack, SEED, SEED),
+                # A seed that failed is replaced, so run again, by the next `pulumi up`.
+                "annotations": {REPLACE_UNREADY: "true"},
+            },
             spec={
                 "backoffLimit": 0,
                 "activeDeadlineSeconds": cluster.release_timeout_s,
@@ -321,16 +421,25 @@ class Seed(pulumi.ComponentResource):
                         "securityContext": pod_security(run_as_user=uid, fs_group=uid),
                         "initContainers": [fetch, *loads],
                         "containers": [report],
-                        "volumes": [{"name": "seed", "emptyDir": {}}, {"name": "cache", "emptyDir": {}},
-                                    *({"name": f"disk-{d.name}", "persistentVolumeClaim": {"claimName": claims[d.name]}}
-                                      for d in disks)],
+                        "volumes": [
+                            {"name": "seed", "emptyDir": {}},
+                            {"name": "cache", "emptyDir": {}},
+                            *(
+                                {"name": f"disk-{d.name}", "persistentVolumeClaim": {"claimName": claims[d.name]}}
+                                for d in disks
+                            ),
+                        ],
                     },
                 },
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*depends_on, self.policy],
+                parent=self,
+                depends_on=[*depends_on, self.policy],
                 # Once, when the preview is created: a later deploy that changes it (an image, a new
                 # disk) must not restore again over what the preview wrote since.
-                ignore_changes=["spec"], delete_before_replace=True,
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+                ignore_changes=["spec"],
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
+        )
         self.register_outputs({"job": self.job.metadata.name})

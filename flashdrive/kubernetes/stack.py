@@ -40,21 +40,25 @@ class KubernetesBackend:
         self.ns = ns = namespace.name
         NetworkPolicies(stack, cluster, ns)
         _, tls = database_tls(stack.name, stack.databases.values())
-        self.databases = {name: KubernetesDatabase(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name),
-                                                   retain=retain)
-                          for name, db in stack.databases.items()}
+        self.databases = {
+            name: KubernetesDatabase(stack.name, db, ns, cluster.image_pull_secrets, tls.get(name), retain=retain)
+            for name, db in stack.databases.items()
+        }
         self.endpoints = {name: db.endpoint for name, db in self.databases.items()}
         nodes_of = {disk.name: app.nodes for app in stack.apps.values() for disk in app.disks}
-        self.disks = {disk.name: KubernetesDisk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class,
-                                                retain=retain)
-                      for disk in stack.disks}
+        self.disks = {
+            disk.name: KubernetesDisk(stack.name, disk, nodes_of[disk.name], ns, cluster.storage_class, retain=retain)
+            for disk in stack.disks
+        }
         shared = sorted(name for name, disk in self.disks.items() if disk.shared)
         if shared and not cluster.storage_class:
-            pulumi.log.warn(f"disk {', '.join(repr(name) for name in shared)} is shared by copies on several nodes "
-                            "(ReadWriteMany), and kubernetes.storage_class is not set: the cluster's default class is "
-                            "often ReadWriteOnce only (EBS, Persistent Disk, local-path), and then the claim stays "
-                            "Pending and no copy starts. Set kubernetes.storage_class to a class that offers "
-                            "ReadWriteMany (EFS, Filestore, Azure Files, NFS, CephFS)")
+            pulumi.log.warn(
+                f"disk {', '.join(repr(name) for name in shared)} is shared by copies on several nodes "
+                "(ReadWriteMany), and kubernetes.storage_class is not set: the cluster's default class is "
+                "often ReadWriteOnce only (EBS, Persistent Disk, local-path), and then the claim stays "
+                "Pending and no copy starts. Set kubernetes.storage_class to a class that offers "
+                "ReadWriteMany (EFS, Filestore, Azure Files, NFS, CephFS)"
+            )
         self.images: dict[str, Image] = {}
         if stack.builds:
             assert cluster.registry is not None  # resolve() refuses source apps without one
@@ -70,9 +74,18 @@ class KubernetesBackend:
             image = app.image
         else:  # the rules give every app a source or an image, and the pipeline detects every source
             raise ValueError(f"app '{app.name}' has neither a build nor an image to run")
-        return KubernetesApp(self.stack, self.cluster, app, image, self.ns, self.disks, self.endpoints,
-                             depends_on=[db.stateful_set for db in self.databases.values()] + self.gates,
-                             release_of_source=release_of_source, defer_copies=self.seed is not None)
+        return KubernetesApp(
+            self.stack,
+            self.cluster,
+            app,
+            image,
+            self.ns,
+            self.disks,
+            self.endpoints,
+            depends_on=[db.stateful_set for db in self.databases.values()] + self.gates,
+            release_of_source=release_of_source,
+            defer_copies=self.seed is not None,
+        )
 
     def start(self, apps: dict[str, KubernetesApp]) -> None:
         seed = self.seed
@@ -91,8 +104,9 @@ class KubernetesBackend:
         KubernetesCron(self.stack.name, component.app, component.pod, self.ns, depends_on=[component.deployment])
 
     def backups(self) -> None:
-        KubernetesBackups(self.stack, self.ns, self.disks, self.databases, self.cluster.storage_class,
-                          self.cluster.image_pull_secrets)
+        KubernetesBackups(
+            self.stack, self.ns, self.disks, self.databases, self.cluster.storage_class, self.cluster.image_pull_secrets
+        )
 
     def edge(self, apps: dict[str, KubernetesApp]) -> dict[str, Any]:
         if self.stack.web_apps:
@@ -103,8 +117,13 @@ class KubernetesBackend:
         return outputs
 
 
-def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str], disks: dict[str, KubernetesDisk],
-          databases: dict[str, KubernetesDatabase]) -> Seed:
+def _seed(
+    stack: ResolvedStack,
+    cluster: ClusterSettings,
+    ns: pulumi.Output[str],
+    disks: dict[str, KubernetesDisk],
+    databases: dict[str, KubernetesDatabase],
+) -> Seed:
     """The base's repository served read-only to this preview, and the Job that restores from it."""
     preview = stack.preview
     assert preview is not None and cluster.base_namespace is not None
@@ -114,14 +133,30 @@ def _seed(stack: ResolvedStack, cluster: ClusterSettings, ns: pulumi.Output[str]
     # The preview's own password for the reader; the base's repository password, from the master
     # key the preview shares with its base (flashdrive.model.preview), decrypts what it reads.
     reader_password = Credentials(stack.name).derive("previews/reader-password")
-    reader = RepositoryReader(stack.name, source, cluster.namespace, stack.backups.server_image, reader_password,
-                              cluster.image_pull_secrets, uid=stack.app_uid)
-    return Seed(stack.name, cluster, source, ns, stack.backups.image, stack.disks,
-                {name: disk.name for name, disk in disks.items()}, list(stack.databases.values()),
-                {name: db.secret_name for name, db in databases.items()}, reader_password,
-                Credentials(preview.base).derive(REPOSITORY_PASSWORD, 48),
-                depends_on=[*(db.stateful_set for db in databases.values()), reader.deployment, reader.policy],
-                uid=stack.app_uid)
+    reader = RepositoryReader(
+        stack.name,
+        source,
+        cluster.namespace,
+        stack.backups.server_image,
+        reader_password,
+        cluster.image_pull_secrets,
+        uid=stack.app_uid,
+    )
+    return Seed(
+        stack.name,
+        cluster,
+        source,
+        ns,
+        stack.backups.image,
+        stack.disks,
+        {name: disk.name for name, disk in disks.items()},
+        list(stack.databases.values()),
+        {name: db.secret_name for name, db in databases.items()},
+        reader_password,
+        Credentials(preview.base).derive(REPOSITORY_PASSWORD, 48),
+        depends_on=[*(db.stateful_set for db in databases.values()), reader.deployment, reader.policy],
+        uid=stack.app_uid,
+    )
 
 
 def _described(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
@@ -132,8 +167,12 @@ def _described(stack: ResolvedStack, cluster: ClusterSettings) -> dict:
     target = stack.backups.target
     if described.get("seed") and isinstance(target, RepositoryVolume) and cluster.base_namespace is not None:
         claim = repository_claim_name(preview.base, target.volume)
-        described["seed"] = {**described["seed"], "from": (
-            f"backups of stack {preview.base} (claim {claim} in namespace {cluster.base_namespace}), read only "
-            f"through {reader_name(preview.number)}, which a NetworkPolicy opens to the seed Job of namespace "
-            f"{cluster.namespace} alone")}
+        described["seed"] = {
+            **described["seed"],
+            "from": (
+                f"backups of stack {preview.base} (claim {claim} in namespace {cluster.base_namespace}), read only "
+                f"through {reader_name(preview.number)}, which a NetworkPolicy opens to the seed Job of namespace "
+                f"{cluster.namespace} alone"
+            ),
+        }
     return described

@@ -24,10 +24,29 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flashdrive.engines import ENGINES
-from flashdrive.kubernetes.hardening import (DATABASE_UID, container_security, labels, pod_defaults, pod_labels,
-                                             pod_security, resources)
-from flashdrive.major_upgrade import (IN_PROGRESS, MARKER, OLD_PORT, READY_TIMEOUT_S, copy_script, foreign_error,
-                                      initialised_path, look_script, old_server, ready, steps, target_env)
+from flashdrive.kubernetes.hardening import (
+    DATABASE_UID,
+    container_security,
+    labels,
+    pod_defaults,
+    pod_labels,
+    pod_security,
+    resources,
+)
+from flashdrive.major_upgrade import (
+    IN_PROGRESS,
+    MARKER,
+    OLD_PORT,
+    READY_TIMEOUT_S,
+    copy_script,
+    foreign_error,
+    initialised_path,
+    look_script,
+    old_server,
+    ready,
+    steps,
+    target_env,
+)
 from flashdrive.model.stack import ResolvedDatabase
 
 SHARED = "/flashdrive-upgrade"  # scratch volume: the decision, "copy done", "old server stopped"
@@ -64,8 +83,7 @@ def _old_pod_gone(old: ResolvedDatabase) -> str:
         return ""
     path = shlex.quote(f"{_data_dir(old)}/{lock}")
     limit = SHUTDOWN_SECONDS + 30
-    return (f"  waited=0\n"
-            f"  while [ -e {path} ] && [ \"$waited\" -lt {limit} ]; do sleep 1; waited=$((waited + 1)); done\n")
+    return f'  waited=0\n  while [ -e {path} ] && [ "$waited" -lt {limit} ]; do sleep 1; waited=$((waited + 1)); done\n'
 
 
 def _old_script(old: ResolvedDatabase) -> str:
@@ -90,8 +108,9 @@ exit "$code"
 
 
 def _copy_script(db: ResolvedDatabase, old: ResolvedDatabase, new_root: str) -> str:
-    look = look_script(OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"),
-                       f"[ -e {new_root}/{IN_PROGRESS} ]")
+    look = look_script(
+        OLD_ROOT, new_root, initialised_path(old.engine, old.version, "kubernetes"), f"[ -e {new_root}/{IN_PROGRESS} ]"
+    )
     what = f"{db.engine} {old.major} to {db.major}"
     target_name, target_value = target_env(db, copy=True).split("=", 1)
     ready_new, ready_old = ready(db, db.port), ready(db, OLD_PORT)
@@ -102,9 +121,9 @@ trap 'touch {SHARED}/done' EXIT
 state=$(sh -c {shlex.quote(look)}) || exit 1
 echo "$state" > {SHARED}/state
 case "$state" in
-  copied) echo {shlex.quote(f'{db.volume_name} already holds the copy from {old.volume_name}: nothing to do')}; exit 0 ;;
-  diverged) echo {shlex.quote(f'error: claim {old.volume_name} was written to after its data was copied to {db.volume_name}: each holds data the other lacks, and flashdrive will not choose. To copy the {old.major} data again: save what you need from {db.volume_name}, delete that claim, and deploy again.')} >&2; exit 1 ;;
-  foreign) echo {shlex.quote(foreign_error(db.volume_name, 'claim', 'delete that claim'))} >&2; exit 1 ;;
+  copied) echo {shlex.quote(f"{db.volume_name} already holds the copy from {old.volume_name}: nothing to do")}; exit 0 ;;
+  diverged) echo {shlex.quote(f"error: claim {old.volume_name} was written to after its data was copied to {db.volume_name}: each holds data the other lacks, and flashdrive will not choose. To copy the {old.major} data again: save what you need from {db.volume_name}, delete that claim, and deploy again.")} >&2; exit 1 ;;
+  foreign) echo {shlex.quote(foreign_error(db.volume_name, "claim", "delete that claim"))} >&2; exit 1 ;;
   *) touch {new_root}/{IN_PROGRESS} || exit 1 ;;  # from here the claim's files are the copy's own
 esac
 rm -rf {shlex.quote(_data_dir(db))} {new_root}/{MARKER} || exit 1
@@ -118,36 +137,54 @@ until {ready_new} && {{ [ "$state" != copy ] || {ready_old}; }}; do
   sleep 1; waited=$((waited + 1))
 done
 if [ "$state" = copy ]; then
-  echo {shlex.quote(f'copying {old.volume_name} into {db.volume_name} ({what})')}
-  sh -c {shlex.quote(copy_script(db))} >&2 || {{ echo {shlex.quote(f'error: the copy ({what}) failed')} >&2; exit 1; }}
+  echo {shlex.quote(f"copying {old.volume_name} into {db.volume_name} ({what})")}
+  sh -c {shlex.quote(copy_script(db))} >&2 || {{ echo {shlex.quote(f"error: the copy ({what}) failed")} >&2; exit 1; }}
   touch {SHARED}/done
   until [ -e {SHARED}/old-stopped ]; do sleep 1; done
 fi
 kill -{steps(db.engine).stop_signal} "$server"; wait "$server" || exit 1
 echo {shlex.quote(what)} > {new_root}/{MARKER}
 rm -f {new_root}/{IN_PROGRESS}
-echo {shlex.quote(f'{what}: done; claim {old.volume_name} is kept as it was')}
+echo {shlex.quote(f"{what}: done; claim {old.volume_name} is kept as it was")}
 """
 
 
-def upgrade_job(stack: str, db: ResolvedDatabase, old: ResolvedDatabase, namespace: pulumi.Input[str],
-                env: dict[str, list[dict]], claims: tuple[pulumi.Input[str], pulumi.Input[str]],
-                pull_secrets: tuple[str, ...], opts: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+def upgrade_job(
+    stack: str,
+    db: ResolvedDatabase,
+    old: ResolvedDatabase,
+    namespace: pulumi.Input[str],
+    env: dict[str, list[dict]],
+    claims: tuple[pulumi.Input[str], pulumi.Input[str]],
+    pull_secrets: tuple[str, ...],
+    opts: pulumi.ResourceOptions,
+) -> k8s.batch.v1.Job:
     """`env`: each server's credentials env ("old", "new"), as its StatefulSet has them; `claims`:
     the old and the new claim's names."""
     old_claim, new_claim = claims
 
     def container(name: str, image: str, script: str, mounts: list[dict], variables: list[dict]) -> dict:
-        return {"name": name, "image": image, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", script],
-                "env": variables, "resources": resources(db.size), "securityContext": container_security(DATABASE_UID),
-                "volumeMounts": [*mounts, {"name": "shared", "mountPath": SHARED}]}
+        return {
+            "name": name,
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["sh", "-c", script],
+            "env": variables,
+            "resources": resources(db.size),
+            "securityContext": container_security(DATABASE_UID),
+            "volumeMounts": [*mounts, {"name": "shared", "mountPath": SHARED}],
+        }
 
     return k8s.batch.v1.Job(
         # Keyed by both majors, as its name is: with the spec ignored after create, a change of
         # `upgraded_from` must make a new Job, not replace this one with its old spec.
         f"{db.volume_name}-upgrade-from-{old.major}",
-        metadata={"name": f"{db.name}-upgrade-{old.major}-{db.major}".replace(".", "-"), "namespace": namespace,
-                  "labels": labels(stack, db.name, "upgrade"), "annotations": {REPLACE_UNREADY: "true"}},
+        metadata={
+            "name": f"{db.name}-upgrade-{old.major}-{db.major}".replace(".", "-"),
+            "namespace": namespace,
+            "labels": labels(stack, db.name, "upgrade"),
+            "annotations": {REPLACE_UNREADY: "true"},
+        },
         spec={
             # One attempt: a failure stops the deploy with the old claim unchanged.
             "backoffLimit": 0,
@@ -158,21 +195,36 @@ def upgrade_job(stack: str, db: ResolvedDatabase, old: ResolvedDatabase, namespa
                     "restartPolicy": "Never",
                     "securityContext": pod_security(run_as_user=DATABASE_UID, fs_group=DATABASE_UID),
                     "containers": [
-                        container("old", old.image, _old_script(old),
-                                  [{"name": "old", "mountPath": old.data_dir}], env["old"]),
-                        container("copy", db.image, _copy_script(db, old, db.data_dir),
-                                  [{"name": "new", "mountPath": db.data_dir},
-                                   {"name": "old", "mountPath": OLD_ROOT, "readOnly": True}], env["new"]),
+                        container(
+                            "old", old.image, _old_script(old), [{"name": "old", "mountPath": old.data_dir}], env["old"]
+                        ),
+                        container(
+                            "copy",
+                            db.image,
+                            _copy_script(db, old, db.data_dir),
+                            [
+                                {"name": "new", "mountPath": db.data_dir},
+                                {"name": "old", "mountPath": OLD_ROOT, "readOnly": True},
+                            ],
+                            env["new"],
+                        ),
                     ],
-                    "volumes": [{"name": "old", "persistentVolumeClaim": {"claimName": old_claim}},
-                                {"name": "new", "persistentVolumeClaim": {"claimName": new_claim}},
-                                {"name": "shared", "emptyDir": {"sizeLimit": "1Mi"}}],
+                    "volumes": [
+                        {"name": "old", "persistentVolumeClaim": {"claimName": old_claim}},
+                        {"name": "new", "persistentVolumeClaim": {"claimName": new_claim}},
+                        {"name": "shared", "emptyDir": {"sizeLimit": "1Mi"}},
+                    ],
                 },
             },
         },
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT),
-            # The copy runs once per (old major, new major), which the Job's name holds: a later change
-            # of size, image tag or pull secrets must not replace it (a Job's template is immutable),
-            # which would run a second copy container on the live claim.
-            ignore_changes=["spec"])))
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create=TIMEOUT, update=TIMEOUT),
+                # The copy runs once per (old major, new major), which the Job's name holds: a later change
+                # of size, image tag or pull secrets must not replace it (a Job's template is immutable),
+                # which would run a second copy container on the live claim.
+                ignore_changes=["spec"],
+            ),
+        ),
+    )

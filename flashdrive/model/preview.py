@@ -12,9 +12,9 @@ touches is its backup repository, read-only, once, to seed itself (`ResolvedSeed
 
 from __future__ import annotations
 
-from msgspec import structs
-from msgspec import Struct
 from typing import Any
+
+from msgspec import Struct, structs
 
 from flashdrive.model.stack import PIDS_LIMIT, ResolvedApp, ResolvedStack
 from flashdrive.problems import InputError, Problem
@@ -51,19 +51,30 @@ class ResolvedPreview(Struct, frozen=True):
         """What plans and stack outputs show of the preview (both backends export it as `preview`)."""
         seed: dict[str, Any] | None = None
         if self.seed is not None:
-            seed = {"from": f"backups of stack {self.base} (repository {self.seed.repository}, read only)",
-                    "steps": seed_steps(self.seed), "scrub": self.seed.scrub, "scrub_app": self.seed.scrub_app,
-                    "when": "once, when the preview is created; a base with no backup yet seeds nothing"}
-        return {"number": self.number, "base": self.base, "expire_after_days": self.expire_after_days,
-                "seed": seed, "cron": self.cron,
-                "dropped_domains": {d.host: d.app for d in self.dropped_domains}}
+            seed = {
+                "from": f"backups of stack {self.base} (repository {self.seed.repository}, read only)",
+                "steps": seed_steps(self.seed),
+                "scrub": self.seed.scrub,
+                "scrub_app": self.seed.scrub_app,
+                "when": "once, when the preview is created; a base with no backup yet seeds nothing",
+            }
+        return {
+            "number": self.number,
+            "base": self.base,
+            "expire_after_days": self.expire_after_days,
+            "seed": seed,
+            "cron": self.cron,
+            "dropped_domains": {d.host: d.app for d in self.dropped_domains},
+        }
 
 
 def seed_steps(seed: ResolvedSeed) -> list[str]:
-    return ["restore the latest snapshot of each database and disk",
-            "run the release command of each app that has one",
-            *([f"run the scrub command with app {seed.scrub_app}'s image"] if seed.scrub else []),
-            "start the copies"]
+    return [
+        "restore the latest snapshot of each database and disk",
+        "run the release command of each app that has one",
+        *([f"run the scrub command with app {seed.scrub_app}'s image"] if seed.scrub else []),
+        "start the copies",
+    ]
 
 
 def preview_stack_name(base: str, number: int) -> str:
@@ -81,8 +92,16 @@ def preview_number(value: Any, where: str) -> int:
     text = str(value).strip()
     if text.isascii() and text.isdigit() and 0 < int(text) < MAX_NUMBER:
         return int(text)
-    raise InputError([Problem(f"{where}: '{text}' is not a pull request number", None, "",
-                              f"give the number of the pull request, e.g. 123 (1 to {MAX_NUMBER - 1})")])
+    raise InputError(
+        [
+            Problem(
+                f"{where}: '{text}' is not a pull request number",
+                None,
+                "",
+                f"give the number of the pull request, e.g. 123 (1 to {MAX_NUMBER - 1})",
+            )
+        ]
+    )
 
 
 def _stack_mark(loaded):
@@ -109,11 +128,17 @@ def resolve_preview(loaded, detections, number: int, backend: str | None = None)
     name = preview_stack_name(spec.stack, number)
     if len(name) > STACK_NAME_LIMIT:
         keep = STACK_NAME_LIMIT - len(name) + len(spec.stack)
-        raise InputError([Problem(
-            f"preview {number} of stack '{spec.stack}' would be named '{name}', {len(name)} characters; a stack "
-            f"name has at most {STACK_NAME_LIMIT} (it prefixes every container, volume and network)",
-            _stack_mark(loaded), "stack",
-            f"shorten `stack:` to at most {keep} characters" if keep > 0 else "use a shorter stack name")])
+        raise InputError(
+            [
+                Problem(
+                    f"preview {number} of stack '{spec.stack}' would be named '{name}', {len(name)} characters; a stack "
+                    f"name has at most {STACK_NAME_LIMIT} (it prefixes every container, volume and network)",
+                    _stack_mark(loaded),
+                    "stack",
+                    f"shorten `stack:` to at most {keep} characters" if keep > 0 else "use a shorter stack name",
+                )
+            ]
+        )
     renamed = structs.replace(loaded, spec=spec.model_copy(update={"stack": name}))
     return as_preview(loaded, resolve(renamed, detections, backend), number)
 
@@ -129,18 +154,37 @@ def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
     for name, app in own.apps.items():
         need = sum(d.size_gb for d in app.disks)
         if need > size.disk_gb:
-            problems.append(_problem(loaded, ("previews", "size"), ("apps", name, "disks"),
-                                     f"in a preview, app '{name}' gets size {size.name} ({size.disk_gb} GB of "
-                                     f"disk space), and its disks need {need} GB",
-                                     "give previews a bigger size, e.g. previews: {size: "
-                                     + next((s.name for s in SIZES.values() if s.disk_gb >= need), "xl") + "}"))
+            problems.append(
+                _problem(
+                    loaded,
+                    ("previews", "size"),
+                    ("apps", name, "disks"),
+                    f"in a preview, app '{name}' gets size {size.name} ({size.disk_gb} GB of "
+                    f"disk space), and its disks need {need} GB",
+                    "give previews a bigger size, e.g. previews: {size: "
+                    + next((s.name for s in SIZES.values() if s.disk_gb >= need), "xl")
+                    + "}",
+                )
+            )
         if settings.nodes > 1 and app.stop_first:
-            problems.append(_problem(loaded, ("previews", "nodes"), ("apps", name, "disks"),
-                                     f"{settings.nodes} copies of app '{name}' would all write its exclusive disk",
-                                     "use previews: {nodes: 1}"))
+            problems.append(
+                _problem(
+                    loaded,
+                    ("previews", "nodes"),
+                    ("apps", name, "disks"),
+                    f"{settings.nodes} copies of app '{name}' would all write its exclusive disk",
+                    "use previews: {nodes: 1}",
+                )
+            )
         dropped += [DroppedDomain(name, d.host) for d in app.domains]
-        apps[name] = structs.replace(app, size=size, nodes=settings.nodes, pids_limit=PIDS_LIMIT[size.name],
-                                         domains=(), cron=app.cron if settings.cron else ())
+        apps[name] = structs.replace(
+            app,
+            size=size,
+            nodes=settings.nodes,
+            pids_limit=PIDS_LIMIT[size.name],
+            domains=(),
+            cron=app.cron if settings.cron else (),
+        )
     if problems:
         raise InputError(problems)
     seed = None
@@ -152,17 +196,25 @@ def as_preview(loaded, own: ResolvedStack, number: int) -> ResolvedStack:
             # The first web app in the spec's order, else the first app: its image has the code.
             scrub_app = next((n for n, a in own.apps.items() if a.is_web), next(iter(own.apps), None))
         seed = ResolvedSeed(repository=f"{spec.stack}-{target.volume}", scrub=settings.seed.scrub, scrub_app=scrub_app)
-    preview = ResolvedPreview(number=number, base=spec.stack, expire_after_days=settings.expire_after_days,
-                              seed=seed, dropped_domains=tuple(dropped), cron=settings.cron)
+    preview = ResolvedPreview(
+        number=number,
+        base=spec.stack,
+        expire_after_days=settings.expire_after_days,
+        seed=seed,
+        dropped_domains=tuple(dropped),
+        cron=settings.cron,
+    )
     cluster = own.cluster
     if cluster is not None:
         # A preview lives in a namespace of its own whatever kubernetes.namespace says: that setting
         # names the base's, and a preview in it would take over the base's objects of the same names.
         base_namespace = spec.kubernetes.namespace or spec.stack
-        cluster = structs.replace(cluster, namespace=preview_namespace(base_namespace, number),
-                                      base_namespace=base_namespace)
-    return structs.replace(own, apps=apps, backups=structs.replace(own.backups, enabled=False),
-                               preview=preview, cluster=cluster)
+        cluster = structs.replace(
+            cluster, namespace=preview_namespace(base_namespace, number), base_namespace=base_namespace
+        )
+    return structs.replace(
+        own, apps=apps, backups=structs.replace(own.backups, enabled=False), preview=preview, cluster=cluster
+    )
 
 
 def preview_namespace(base_namespace: str, number: int) -> str:

@@ -8,17 +8,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flashdrive.buildpack.user import APP_UID
+from flashdrive.cron.schedule import expand
 from flashdrive.engines import ENGINES
 from flashdrive.model.images import image_for
-from flashdrive.cron.schedule import expand
-from flashdrive.model.stack import (PIDS_LIMIT, BackupTarget, ClusterSettings, RepositoryRest, RepositoryS3,
-                                    RepositoryVolume, ResolvedApp, ResolvedBackups, ResolvedBuild, ResolvedCronJob,
-                                    ResolvedDatabase, ResolvedDisk, ResolvedEarlierMajor, ResolvedDomain, ResolvedHealth,
-                                    ResolvedStack)
-from flashdrive.spec.env import env_vars
-from flashdrive.spec.loader import LoadedSpec
+from flashdrive.model.stack import (
+    PIDS_LIMIT,
+    BackupTarget,
+    ClusterSettings,
+    RepositoryRest,
+    RepositoryS3,
+    RepositoryVolume,
+    ResolvedApp,
+    ResolvedBackups,
+    ResolvedBuild,
+    ResolvedCronJob,
+    ResolvedDatabase,
+    ResolvedDisk,
+    ResolvedDomain,
+    ResolvedEarlierMajor,
+    ResolvedHealth,
+    ResolvedStack,
+)
 from flashdrive.problems import InputError, Mark, Problem
 from flashdrive.spec.contract import AppSpec, DatabaseSpec, RestTarget, S3Target, Spec, VolumeTarget, config_keys
+from flashdrive.spec.env import env_vars
+from flashdrive.spec.loader import LoadedSpec
 from flashdrive.spec.sizes import SIZES
 
 if TYPE_CHECKING:
@@ -47,17 +61,30 @@ def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDa
         return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v).replace('.', '')}"
 
     earlier = tuple(
-        ResolvedEarlierMajor(version=v, major=major(v), image=image_for(spec.images, db.engine, v),
-                             volume_name=volume(i, v), data_dir=facts.data_path(v))
-        for i, v in enumerate(db.upgraded_from))
+        ResolvedEarlierMajor(
+            version=v,
+            major=major(v),
+            image=image_for(spec.images, db.engine, v),
+            volume_name=volume(i, v),
+            data_dir=facts.data_path(v),
+        )
+        for i, v in enumerate(db.upgraded_from)
+    )
     return ResolvedDatabase(
-        name=name, engine=db.engine, version=version,
+        name=name,
+        engine=db.engine,
+        version=version,
         image=image_for(spec.images, db.engine, version),
-        port=db.port, size=SIZES[db.size], data_gb=db.data_gb,
+        port=db.port,
+        size=SIZES[db.size],
+        data_gb=db.data_gb,
         # The database's name is its user and its database: one less thing to look up.
-        user=facts.user or name, database=facts.database or name,
-        volume_name=volume(len(earlier), version), data_dir=facts.data_path(version),
-        major=major(version), earlier=earlier,
+        user=facts.user or name,
+        database=facts.database or name,
+        volume_name=volume(len(earlier), version),
+        data_dir=facts.data_path(version),
+        major=major(version),
+        earlier=earlier,
     )
 
 
@@ -82,28 +109,47 @@ def _build(loaded: LoadedSpec, name: str, app: AppSpec, source: str, detection: 
 
     spec = loaded.spec
     context = loaded.source_dir(name)
-    build_args = tuple(sorted(
-        # Without references a value is one literal segment, or none when empty.
-        (var.name, "".join(s for s in var.segments if isinstance(s, str)))
-        for var in env_vars(app)
-        if var.at_build and not var.secret and var.kind == "template" and not var.references
-    ))
+    build_args = tuple(
+        sorted(
+            # Without references a value is one literal segment, or none when empty.
+            (var.name, "".join(s for s in var.segments if isinstance(s, str)))
+            for var in env_vars(app)
+            if var.at_build and not var.secret and var.kind == "template" and not var.references
+        )
+    )
     ca_bundle = (loaded.base_dir / spec.build.ca_bundle).resolve() if spec.build.ca_bundle else None
     base_image = image_for(spec.images, "python", detection.python_version)
     build_image = image_for(spec.images, "python_build", detection.python_version)
     # The image is shared by every app of this source: it prepares every mount they use.
-    mounts = sorted({disk.mount for other in spec.apps.values() if other.source and
-                     Path(other.source).as_posix() == Path(source).as_posix() for disk in other.disks})
+    mounts = sorted(
+        {
+            disk.mount
+            for other in spec.apps.values()
+            if other.source and Path(other.source).as_posix() == Path(source).as_posix()
+            for disk in other.disks
+        }
+    )
     dockerfile = render_dockerfile(
-        detection, base_image=base_image, build_image=build_image, build_args=[n for n, _ in build_args],
-        ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None, pip_index_url=spec.build.pip_index_url,
-        disk_mounts=mounts)
+        detection,
+        base_image=base_image,
+        build_image=build_image,
+        build_args=[n for n, _ in build_args],
+        ca_bundle=CA_BUNDLE_IN_CONTEXT if ca_bundle else None,
+        pip_index_url=spec.build.pip_index_url,
+        disk_mounts=mounts,
+    )
     has_own_ignore = (context / ".dockerignore").exists()
     return ResolvedBuild(
-        key=_source_key(spec.stack, source), context=context, dockerfile=dockerfile,
-        python_version=detection.python_version, base_image=base_image, build_image=build_image,
+        key=_source_key(spec.stack, source),
+        context=context,
+        dockerfile=dockerfile,
+        python_version=detection.python_version,
+        base_image=base_image,
+        build_image=build_image,
         build_args=build_args,
-        ca_bundle=ca_bundle, dockerignore=None if has_own_ignore else _build_ignore(context))
+        ca_bundle=ca_bundle,
+        dockerignore=None if has_own_ignore else _build_ignore(context),
+    )
 
 
 def _build_ignore(context: Path) -> str:
@@ -147,19 +193,35 @@ def _app(loaded: LoadedSpec, name: str, app: AppSpec, detection: Detection | Non
         release = None
     disks = tuple(
         ResolvedDisk(d.name, name, d.mount, d.size_gb, d.access == "read_only", f"{stack}-disk-{d.name}", d.exclusive)
-        for d in app.disks)
+        for d in app.disks
+    )
     domains = tuple(
         ResolvedDomain(d.host, d.certificate.config if d.certificate else None, d.key.config if d.key else None)
-        for d in app.domain_entries)
+        for d in app.domain_entries
+    )
     return ResolvedApp(
-        name=name, type=app.type, size=SIZES[app.size], nodes=app.nodes, egress=app.egress,
-        port=app.listen_port, health=_health(app), command=command, release=release,
-        env=tuple(env_vars(app)), disks=disks, domains=domains,
+        name=name,
+        type=app.type,
+        size=SIZES[app.size],
+        nodes=app.nodes,
+        egress=app.egress,
+        port=app.listen_port,
+        health=_health(app),
+        command=command,
+        release=release,
+        env=tuple(env_vars(app)),
+        disks=disks,
+        domains=domains,
         default_domain=f"{name}.{stack}.{spec.tls.default_domain}" if app.type == "web" else None,
-        build=build, image=app.image, pids_limit=PIDS_LIMIT[app.size],
-        release_timeout_s=app.release_timeout_s, shutdown_timeout_s=app.shutdown_timeout_s,
-        cron=tuple(ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command,
-                                   job.timeout_s) for job in app.cron),
+        build=build,
+        image=app.image,
+        pids_limit=PIDS_LIMIT[app.size],
+        release_timeout_s=app.release_timeout_s,
+        shutdown_timeout_s=app.shutdown_timeout_s,
+        cron=tuple(
+            ResolvedCronJob(job.name, name, job.schedule.strip(), expand(job.schedule), job.command, job.timeout_s)
+            for job in app.cron
+        ),
     )
 
 
@@ -169,12 +231,20 @@ def _backup_target(spec: Spec) -> BackupTarget:
         return RepositoryVolume(target.volume)
     if isinstance(target, S3Target):
         s3 = target.s3
-        return RepositoryS3(s3.endpoint, s3.bucket, s3.access_key.config, s3.secret_key.config,
-                            (s3.prune.access_key.config, s3.prune.secret_key.config) if s3.prune else None)
+        return RepositoryS3(
+            s3.endpoint,
+            s3.bucket,
+            s3.access_key.config,
+            s3.secret_key.config,
+            (s3.prune.access_key.config, s3.prune.secret_key.config) if s3.prune else None,
+        )
     assert isinstance(target, RestTarget)
     rest = target.rest
-    return RepositoryRest(rest.url, rest.password.config if rest.password else None,
-                          (rest.prune.url or rest.url, rest.prune.password.config) if rest.prune else None)
+    return RepositoryRest(
+        rest.url,
+        rest.password.config if rest.password else None,
+        (rest.prune.url or rest.url, rest.prune.password.config) if rest.prune else None,
+    )
 
 
 def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> ClusterSettings:
@@ -184,10 +254,16 @@ def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> Cl
     settings = loaded.spec.kubernetes
     built = sorted(name for name, app in apps.items() if app.build is not None)
     if built and not settings.registry:
-        raise InputError([Problem(
-            f"apps built from source ({', '.join(built)}) need a registry the cluster pulls from",
-            Mark(str(loaded.file), 0, 0), "kubernetes.registry",
-            "add `kubernetes: {registry: registry.example.com/" + stack + "}`")])
+        raise InputError(
+            [
+                Problem(
+                    f"apps built from source ({', '.join(built)}) need a registry the cluster pulls from",
+                    Mark(str(loaded.file), 0, 0),
+                    "kubernetes.registry",
+                    "add `kubernetes: {registry: registry.example.com/" + stack + "}`",
+                )
+            ]
+        )
     return ClusterSettings(
         namespace=settings.namespace or stack,
         storage_class=settings.storage_class,
@@ -203,8 +279,9 @@ def _cluster(loaded: LoadedSpec, stack: str, apps: dict[str, ResolvedApp]) -> Cl
     )
 
 
-def resolve(loaded: LoadedSpec, detections: Detections, backend: str | None = None,
-            preview: int | None = None) -> ResolvedStack:
+def resolve(
+    loaded: LoadedSpec, detections: Detections, backend: str | None = None, preview: int | None = None
+) -> ResolvedStack:
     """The stack the spec describes, or its preview for pull request `preview` (model/preview.py).
     `detections`: what the detect step found in the source folders (flashdrive/spec/detect.py); an
     app built from source that has none is resolved without its build (a spec loaded without detection)."""
@@ -226,9 +303,15 @@ def resolve(loaded: LoadedSpec, detections: Detections, backend: str | None = No
         default_domain=spec.tls.default_domain,
         edge_image=image_for(spec.images, "caddy"),
         edge_volume_name=f"{stack}-edge-data",
-        backups=ResolvedBackups(spec.backups.enabled, spec.backups.schedule, spec.backups.keep_days,
-                                _backup_target(spec), image_for(spec.images, "restic"), image_for(spec.images, "rclone"),
-                                spec.backups.verify.strip()),
+        backups=ResolvedBackups(
+            spec.backups.enabled,
+            spec.backups.schedule,
+            spec.backups.keep_days,
+            _backup_target(spec),
+            image_for(spec.images, "restic"),
+            image_for(spec.images, "rclone"),
+            spec.backups.verify.strip(),
+        ),
         app_uid=APP_UID,
         config_keys=tuple(config_keys(spec)),
         acme_ca=spec.tls.acme_ca,

@@ -7,12 +7,13 @@ from the stack and the thing's own name, never from an app name, so renames keep
 
 from __future__ import annotations
 
-from msgspec import Struct, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from flashdrive.spec.env import EnvVar
+from msgspec import Struct, field
+
 from flashdrive.spec.contract import LETS_ENCRYPT
+from flashdrive.spec.env import EnvVar
 from flashdrive.spec.sizes import Size
 
 if TYPE_CHECKING:  # preview.py builds on this module
@@ -197,13 +198,19 @@ class ResolvedDatabase(Struct, frozen=True):
         old = self.upgraded_from
         if old is None:
             return None
-        return {"engine": self.engine, "from": old.major, "to": self.major, "how": (
+        return {
+            "engine": self.engine,
+            "from": old.major,
+            "to": self.major,
+            "how": (
                 f"when {volume} {self.volume_name} is new, the deploy "
                 f"stops the {old.major} server (the apps lose the database until {self.major} answers: no write "
                 f"can land on the old data during the copy), copies the data into {self.major} on {volume} "
                 f"{self.volume_name} with {self.major}'s own dump and restore, then starts {self.major} there; "
                 f"{volume} {old.volume_name} keeps the {old.major} data, retained, as the way back. "
-                f"Backups need a backup image whose client is {self.major} or newer")}
+                f"Backups need a backup image whose client is {self.major} or newer"
+            ),
+        }
 
 
 class RepositoryVolume(Struct, frozen=True):

@@ -19,14 +19,23 @@ import shlex
 import time
 from typing import Any
 
-from flashdrive.backup_drill import DUMPED, DrillDatabase, DrillDisk, DrillItem, check_settings, drill_script, parse_report
-from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
+from flashdrive.backup_drill import (
+    DUMPED,
+    DrillDatabase,
+    DrillDisk,
+    DrillItem,
+    check_settings,
+    drill_script,
+    parse_report,
+)
 from flashdrive.backup_scripts import DISKS_DIR, dump_file
 from flashdrive.engines import DRILLS, ENGINES
 from flashdrive.labels import LABEL_DATABASE, LABEL_ENGINE, LABEL_NETWORK, LABEL_ROLE, LABEL_STACK, ROLE_DRILL
+from flashdrive.operations.backups import BackupError, DeployedStack, _client, _one_off
 
 OUT = "/drill"  # the scratch volume, in the one-off (read-write) and in the scratch servers (read-only)
 READY_SECONDS = 180
+
 
 class Drill:
     """One run of `flashdrive backup verify`: its scratch names, and their removal."""
@@ -44,8 +53,11 @@ class Drill:
 
     def disks(self) -> list[DrillDisk]:
         mounts = self.deployed.inspect.get("Mounts") or []
-        names = sorted(m["Destination"].removeprefix(f"{DISKS_DIR}/") for m in mounts
-                       if m.get("Destination", "").startswith(f"{DISKS_DIR}/"))
+        names = sorted(
+            m["Destination"].removeprefix(f"{DISKS_DIR}/")
+            for m in mounts
+            if m.get("Destination", "").startswith(f"{DISKS_DIR}/")
+        )
         return [DrillDisk(name, f"disk={name}", f"{DISKS_DIR}/{name}") for name in names]
 
     def databases(self) -> list[tuple[DrillDatabase, dict]]:
@@ -58,8 +70,12 @@ class Drill:
                 continue
             env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [] if "=" in item)
             database = env.get("POSTGRES_DB") or env.get("MYSQL_DATABASE") or env.get("MONGO_INITDB_DATABASE") or name
-            result.append((DrillDatabase(name, engine, f"database={name}", f"/{dump_file(name, engine)}", database),
-                           container.attrs))
+            result.append(
+                (
+                    DrillDatabase(name, engine, f"database={name}", f"/{dump_file(name, engine)}", database),
+                    container.attrs,
+                )
+            )
         return result
 
     def _latest(self, items: list[str]) -> dict[str, str]:
@@ -90,9 +106,15 @@ class Drill:
             databases = self.databases()
             pinned = self._latest([f"disk:{d.name}" for d in disks] + [f"database:{db.name}" for db, _ in databases])
             script = drill_script(self.stack, disks, [db for db, _ in databases], pinned)
-            done = _one_off(self.deployed, script, volumes=[f"{self.name}:{OUT}"],
-                            networks=self._repository_networks(), env={"DRILL_OUT": OUT},
-                            name=f"{self.name}-restic", role=ROLE_DRILL)
+            done = _one_off(
+                self.deployed,
+                script,
+                volumes=[f"{self.name}:{OUT}"],
+                networks=self._repository_networks(),
+                env={"DRILL_OUT": OUT},
+                name=f"{self.name}-restic",
+                role=ROLE_DRILL,
+            )
             items = parse_report(done.stdout.decode(errors="replace"))
             if not items:
                 raise BackupError(f"the drill did not run: {done.stderr.decode(errors='replace').strip()[-1500:]}")
@@ -108,25 +130,37 @@ class Drill:
     def _check_database(self, item: DrillItem, db: DrillDatabase, live: dict) -> None:
         client = _client()
         if self.network is None:
-            self.network = client.networks.create(self.name, driver="bridge", internal=True,
-                                                  labels={**self.labels, LABEL_NETWORK: ROLE_DRILL})
+            self.network = client.networks.create(
+                self.name, driver="bridge", internal=True, labels={**self.labels, LABEL_NETWORK: ROLE_DRILL}
+            )
         password = secrets.token_hex(24)
         facts = DRILLS[db.engine]
         file = db.path.rsplit("/", 1)[-1]
         dump = f"{OUT}/{shlex.quote(file)}"
-        replaced = {"entrypoint": ["/bin/sh", "-c"], "command": [facts.scratch_command.format(dump=dump)]} \
-            if facts.scratch_command else {}
+        replaced = (
+            {"entrypoint": ["/bin/sh", "-c"], "command": [facts.scratch_command.format(dump=dump)]}
+            if facts.scratch_command
+            else {}
+        )
         name = f"{self.name}-{db.name}"
         self.containers.append(name)
         from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
 
         container = client.containers.create(
-            live["Image"], name=name, labels=self.labels,
+            live["Image"],
+            name=name,
+            labels=self.labels,
             environment={k: v.format(password=password) for k, v in facts.scratch_env.items()},
-            network=self.network.name, volumes=[f"{self.volume.name}:{OUT}:ro"],
+            network=self.network.name,
+            volumes=[f"{self.volume.name}:{OUT}:ro"],
             # As the live server: what its image's entrypoint needs and nothing else.
-            cap_drop=["ALL"], cap_add=list(DATA_IMAGE_CAPABILITIES), security_opt=["no-new-privileges:true"],
-            pids_limit=512, mem_limit="1g", **replaced)
+            cap_drop=["ALL"],
+            cap_add=list(DATA_IMAGE_CAPABILITIES),
+            security_opt=["no-new-privileges:true"],
+            pids_limit=512,
+            mem_limit="1g",
+            **replaced,
+        )
         container.start()
         # The live container names its image by id (the deploy pins it): its tag reads better.
         image = next(iter(client.images.get(live["Image"]).tags), live["Config"]["Image"])
@@ -135,8 +169,11 @@ class Drill:
             item.status, item.reason = "failed", f"a fresh {db.engine} server of {image} did not start: {reason}"
             return
         version = container.exec_run(["sh", "-c", facts.version]).output.decode(errors="replace").strip()
-        script = (f"exec < {dump}\nset -eu\nDRILL_DIR=/tmp\n"
-                  + check_settings(db.database or db.name, file.endswith(".gz")) + facts.load_and_count)
+        script = (
+            f"exec < {dump}\nset -eu\nDRILL_DIR=/tmp\n"
+            + check_settings(db.database or db.name, file.endswith(".gz"))
+            + facts.load_and_count
+        )
         connect = {k: v.format(password=password) for k, v in facts.connect_env.items()}
         result = container.exec_run(["sh", "-c", script], environment=connect, demux=True)
         out, err = (part.decode(errors="replace") if part else "" for part in result.output or (None, None))
@@ -168,10 +205,16 @@ class Drill:
         """The report as a `drill` snapshot, through the job's own (append-only) credentials."""
         status = "ok" if all(i.ok for i in items) else "failed"
         report = "".join(i.line() + "\n" for i in items)
-        script = (f"printf %s {shlex.quote(report)} | restic backup --quiet --host {shlex.quote(self.stack)} "
-                  f"--tag drill={status} --stdin --stdin-filename drill")
-        return _one_off(self.deployed, script, networks=self._repository_networks(), name=f"{self.name}-record",
-                        role=ROLE_DRILL).returncode == 0
+        script = (
+            f"printf %s {shlex.quote(report)} | restic backup --quiet --host {shlex.quote(self.stack)} "
+            f"--tag drill={status} --stdin --stdin-filename drill"
+        )
+        return (
+            _one_off(
+                self.deployed, script, networks=self._repository_networks(), name=f"{self.name}-record", role=ROLE_DRILL
+            ).returncode
+            == 0
+        )
 
     def clean(self) -> None:
         """Every scratch container, the volume and the network: live ones were never touched."""
@@ -211,13 +254,17 @@ def _size(size: int | None) -> str:
 
 def render(items: list[DrillItem], facts: dict) -> str:
     failed = [i for i in items if not i.ok]
-    lines = [f"Restore drill of stack '{facts['stack']}' ({facts['seconds']:.0f}s; scratch containers on an internal "
-             "network, removed):", ""]
+    lines = [
+        f"Restore drill of stack '{facts['stack']}' ({facts['seconds']:.0f}s; scratch containers on an internal "
+        "network, removed):",
+        "",
+    ]
     for item in items:
         lines.append(f"{item.item:<24} {'ok' if item.ok else 'FAILED'}")
         if item.snapshot:
-            lines.append(f"  snapshot {item.snapshot[:8]}, taken {item.time[:19].replace('T', ' ')} UTC, "
-                         f"{_size(item.size)}")
+            lines.append(
+                f"  snapshot {item.snapshot[:8]}, taken {item.time[:19].replace('T', ' ')} UTC, {_size(item.size)}"
+            )
         lines.append(f"  checked: {item.checked or '-'}")
         if item.tables:
             shown = " ".join(f"{name}={rows}" for name, rows in list(item.tables.items())[:12])

@@ -71,7 +71,7 @@ class Snapshot(Struct):
     time: str
     tags: dict[str, str]
     received: datetime.datetime | None = None  # when the repository received it (trusted)
-    claimed: datetime.datetime | None = None   # the time written into it by the client (not trusted)
+    claimed: datetime.datetime | None = None  # the time written into it by the client (not trusted)
 
     @property
     def forged(self) -> bool:
@@ -97,8 +97,10 @@ class DeployedStack:
         self.job = f"{stack}-backup"
         found = _container(self.job)
         if found is None:
-            raise BackupError(f"stack '{stack}' has no backup job on this Docker host (no container {self.job}): "
-                              "deploy it with `pulumi up`, check the stack name, or enable backups in the spec")
+            raise BackupError(
+                f"stack '{stack}' has no backup job on this Docker host (no container {self.job}): "
+                "deploy it with `pulumi up`, check the stack name, or enable backups in the spec"
+            )
         self.inspect = found.attrs
         if not self.inspect["State"]["Running"]:
             raise BackupError(f"the backup job {self.job} is not running: start it with `docker start {self.job}`")
@@ -118,11 +120,19 @@ class DeployedStack:
         found = []
         for item in json.loads(result.stdout or b"[]") or []:
             tags = dict(tag.split("=", 1) for tag in item.get("tags") or [] if "=" in tag)
-            found.append(Snapshot(item["short_id"] if "short_id" in item else item["id"][:8], item["time"][:19], tags,
-                                  received.get(item["id"]), _claimed_time(item["time"])))
+            found.append(
+                Snapshot(
+                    item["short_id"] if "short_id" in item else item["id"][:8],
+                    item["time"][:19],
+                    tags,
+                    received.get(item["id"]),
+                    _claimed_time(item["time"]),
+                )
+            )
         # Newest last by the time the repository received them: a claimed time can be forged.
-        return sorted(found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc),
-                                            s.time))
+        return sorted(
+            found, key=lambda s: (s.received or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc), s.time)
+        )
 
     def received(self) -> dict[str, datetime.datetime]:
         """When the repository received each snapshot, from the prune job (the only one that can tell)."""
@@ -161,8 +171,11 @@ def list_backups(stack: str) -> str:
     for snapshot in snapshots:
         if "drill" not in snapshot.tags:  # a drill's report: shown below, not a backup run
             runs.setdefault(snapshot.tags.get("run", "?"), []).append(snapshot)
-    lines = [f"Backups of stack '{stack}' (newest last):", "",
-             f"{'run':<18} {'status':<8} {'snapshot':<10} {'received':<17} what"]
+    lines = [
+        f"Backups of stack '{stack}' (newest last):",
+        "",
+        f"{'run':<18} {'status':<8} {'snapshot':<10} {'received':<17} what",
+    ]
     for run, items in runs.items():
         status = next((s.tags["status"] for s in items if "status" in s.tags), "running?")
         for item in items:
@@ -170,8 +183,10 @@ def list_backups(stack: str) -> str:
                 continue
             received = f"{item.received:%Y-%m-%d %H:%M}" if item.received else "?"
             flag = f"  FORGED? claims {item.claimed:%Y-%m-%d %H:%M}" if item.forged else ""
-            lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} "
-                         f"{received:<17} {item.what}{flag}")
+            lines.append(
+                f"{run:<18} {status.upper() if status == 'failed' else status:<8} {item.id:<10} "
+                f"{received:<17} {item.what}{flag}"
+            )
         if all("status" in item.tags for item in items):
             lines.append(f"{run:<18} {status.upper() if status == 'failed' else status:<8} {'-':<10} (nothing stored)")
     lines += ["", last_drill(deployed, [s for s in snapshots if "drill" in s.tags])]
@@ -180,10 +195,13 @@ def list_backups(stack: str) -> str:
         lines += ["", f"{len(failed)} run(s) FAILED: see `docker logs {deployed.job}` for why."]
     forged = [s for s in snapshots if s.forged]
     if forged:
-        lines += ["", f"{len(forged)} snapshot(s) claim a time far from when the repository received them "
-                  f"({', '.join(s.id for s in forged[:10])}{'...' if len(forged) > 10 else ''}): someone holding the "
-                  "backup job's credentials wrote them with a chosen time. The prune judges by the received time, "
-                  "so they push no real snapshot out; rotate the stack's credentials and look for who wrote them."]
+        lines += [
+            "",
+            f"{len(forged)} snapshot(s) claim a time far from when the repository received them "
+            f"({', '.join(s.id for s in forged[:10])}{'...' if len(forged) > 10 else ''}): someone holding the "
+            "backup job's credentials wrote them with a chosen time. The prune judges by the received time, "
+            "so they push no real snapshot out; rotate the stack's credentials and look for who wrote them.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -192,8 +210,10 @@ def last_drill(deployed: DeployedStack, drills: list[Snapshot]) -> str:
     from flashdrive.backup_drill import parse_report
 
     if not drills:
-        return ("Last restore drill: none yet (the backup job runs one on backups.verify, weekly by default; "
-                f"`flashdrive backup verify --deployed {deployed.stack}` runs one now)")
+        return (
+            "Last restore drill: none yet (the backup job runs one on backups.verify, weekly by default; "
+            f"`flashdrive backup verify --deployed {deployed.stack}` runs one now)"
+        )
     drill = drills[-1]
     when = f"{drill.received:%Y-%m-%d %H:%M}" if drill.received else drill.time.replace("T", " ")[:16]
     report = deployed.restic("dump", drill.id, "/drill", check=False)
@@ -240,22 +260,41 @@ def _stopped(containers: list[str]):
 RESTORE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 
 
-def _one_off(deployed: DeployedStack, script: str, *, volumes: Sequence[str] = (), networks: Sequence[str] = (),
-             env: dict[str, str] | None = None, name: str = "", role: str = "backup-restore") -> subprocess.CompletedProcess:
+def _one_off(
+    deployed: DeployedStack,
+    script: str,
+    *,
+    volumes: Sequence[str] = (),
+    networks: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    name: str = "",
+    role: str = "backup-restore",
+) -> subprocess.CompletedProcess:
     """Run `script` in a throwaway container of the backup image, with the job's credentials."""
     name = name or f"{deployed.stack}-backup-restore"
     client = _client()
     _remove(name)
-    environment = {**{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
-                   **(env or {})}
+    environment = {
+        **{k: v for k, v in deployed.env.items() if k.startswith(("RESTIC_", "AWS_", "FLASHDRIVE_"))},
+        **(env or {}),
+    }
     container = client.containers.create(
-        deployed.inspect["Config"]["Image"], ["-c", script], name=name, entrypoint="/bin/sh",
-        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: role}, environment=environment,
-        volumes=list(volumes), network=networks[0] if networks else None,
+        deployed.inspect["Config"]["Image"],
+        ["-c", script],
+        name=name,
+        entrypoint="/bin/sh",
+        labels={LABEL_STACK: deployed.stack, LABEL_ROLE: role},
+        environment=environment,
+        volumes=list(volumes),
+        network=networks[0] if networks else None,
         # Least privilege, as the stack's own containers: restoring files with their owners and
         # modes needs these capabilities and nothing else.
-        cap_drop=["ALL"], cap_add=list(RESTORE_CAPABILITIES), security_opt=["no-new-privileges:true"],
-        pids_limit=512, mem_limit="1g")
+        cap_drop=["ALL"],
+        cap_add=list(RESTORE_CAPABILITIES),
+        security_opt=["no-new-privileges:true"],
+        pids_limit=512,
+        mem_limit="1g",
+    )
     try:
         for network in networks[1:]:
             client.networks.get(network).connect(container)
@@ -304,17 +343,24 @@ def _restore_disk(deployed: DeployedStack, name: str, snapshot: Snapshot, force:
         raise BackupError(f"disk '{name}' has no volume {volume} on this host")
     check = _one_off(deployed, 'test -z "$(ls -A /target)"', volumes=[f"{volume}:/target"])
     if check.returncode != 0 and not force:
-        raise BackupError(f"disk '{name}' holds data; restoring would overwrite it: add --force to replace it "
-                          f"with snapshot {snapshot.id}")
+        raise BackupError(
+            f"disk '{name}' holds data; restoring would overwrite it: add --force to replace it "
+            f"with snapshot {snapshot.id}"
+        )
     with _stopped(_app_containers(deployed.stack, volume)) as stopped:
         source = f"{DISKS_DIR}/{name}"
-        script = (f"set -e; restic restore {shlex.quote(snapshot.id)} --target /restore --include {source}; "
-                  f"find /target -mindepth 1 -delete; cp -a /restore{source}/. /target/")
+        script = (
+            f"set -e; restic restore {shlex.quote(snapshot.id)} --target /restore --include {source}; "
+            f"find /target -mindepth 1 -delete; cp -a /restore{source}/. /target/"
+        )
         result = _one_off(deployed, script, volumes=[f"{volume}:/target"], networks=_job_networks(deployed))
         if result.returncode != 0:
             raise BackupError(f"restore of disk '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
-    print(f"restored disk '{name}' (volume {volume}) from snapshot {snapshot.id}"
-          + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
+    print(
+        f"restored disk '{name}' (volume {volume}) from snapshot {snapshot.id}"
+        + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""),
+        file=out,
+    )
 
 
 def _database_engine(deployed: DeployedStack, name: str) -> tuple[str, dict]:
@@ -340,21 +386,33 @@ def _restore_database(deployed: DeployedStack, name: str, snapshot: Snapshot, fo
     empty = facts.empty_check
     if not force:
         if empty is None:
-            raise BackupError(f"database '{name}' ({engine}) may hold data; add --force to replace it with snapshot {snapshot.id}")
+            raise BackupError(
+                f"database '{name}' ({engine}) may hold data; add --force to replace it with snapshot {snapshot.id}"
+            )
         if _one_off(deployed, empty.format(**fields), networks=networks).returncode != 0:
-            raise BackupError(f"database '{name}' holds data; restoring would overwrite it: add --force to replace "
-                              f"it with snapshot {snapshot.id}")
+            raise BackupError(
+                f"database '{name}' holds data; restoring would overwrite it: add --force to replace "
+                f"it with snapshot {snapshot.id}"
+            )
     with _stopped(_app_containers(deployed.stack)) as stopped:
         if facts.restore is None:  # no dump to load: the server's own files go back in place
             _restore_redis(deployed, name, snapshot)
         else:
-            script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, engine)} > /tmp/dump; "
-                      + facts.restore.format(**fields) + " < /tmp/dump")
+            script = (
+                f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, engine)} > /tmp/dump; "
+                + facts.restore.format(**fields)
+                + " < /tmp/dump"
+            )
             result = _one_off(deployed, script, networks=networks)
             if result.returncode != 0:
-                raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")
-    print(f"restored database '{name}' ({engine}) from snapshot {snapshot.id}"
-          + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""), file=out)
+                raise BackupError(
+                    f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}"
+                )
+    print(
+        f"restored database '{name}' ({engine}) from snapshot {snapshot.id}"
+        + (f"; stopped and restarted {len(stopped)} app container(s)" if stopped else ""),
+        file=out,
+    )
 
 
 def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> None:
@@ -364,8 +422,10 @@ def _restore_redis(deployed: DeployedStack, name: str, snapshot: Snapshot) -> No
     assert install is not None
     _client().containers.get(container).stop()
     try:
-        script = (f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
-                  + install.format(dir="/data", file="/tmp/dump.rdb"))
+        script = (
+            f"set -e; restic dump {shlex.quote(snapshot.id)} /{dump_file(name, 'redis')} > /tmp/dump.rdb; "
+            + install.format(dir="/data", file="/tmp/dump.rdb")
+        )
         result = _one_off(deployed, script, volumes=[f"{volume}:/data"], networks=_job_networks(deployed))
         if result.returncode != 0:
             raise BackupError(f"restore of database '{name}' failed: {result.stderr.decode(errors='replace')[-1500:]}")

@@ -21,7 +21,8 @@ def unreachable(detail: str = "") -> OperationError:
     why = f" ({detail})" if detail else ""
     return OperationError(
         f"no Docker engine answers at {engine_address()}{why}: start it (`systemctl start docker`), "
-        "or point DOCKER_HOST at one (ssh://user@host, tcp://host:2376 with DOCKER_TLS_VERIFY=1)")
+        "or point DOCKER_HOST at one (ssh://user@host, tcp://host:2376 with DOCKER_TLS_VERIFY=1)"
+    )
 
 
 def connect() -> Any:

@@ -30,8 +30,10 @@ def ps(stack: str, namespace: str) -> str:
 
 def logs(stack: str, namespace: str, app: str | None, *, follow: bool, since: str | None, tail: int | None) -> str:
     which = f"{NAME}={app}" if app else f"{COMPONENT} in (web,worker,release)"
-    words = [f"kubectl logs {_ns(namespace)} -l {shlex.quote(f'{PART_OF}={stack},{which}')}",
-             "--prefix --timestamps --max-log-requests 20"]
+    words = [
+        f"kubectl logs {_ns(namespace)} -l {shlex.quote(f'{PART_OF}={stack},{which}')}",
+        "--prefix --timestamps --max-log-requests 20",
+    ]
     if follow:
         words.append("--follow")
     if since:
@@ -42,24 +44,32 @@ def logs(stack: str, namespace: str, app: str | None, *, follow: bool, since: st
 
 def _first_pod(stack: str, namespace: str, app: str, node: int | None) -> str:
     pick = f"sed -n {node}p" if node else "head -n 1"
-    return (f"$(kubectl get pods {_ns(namespace)} -l {_selector(stack, app)},{COMPONENT}!=release "
-            f"--field-selector status.phase=Running -o name | {pick})")
+    return (
+        f"$(kubectl get pods {_ns(namespace)} -l {_selector(stack, app)},{COMPONENT}!=release "
+        f"--field-selector status.phase=Running -o name | {pick})"
+    )
 
 
 def exec_(stack: str, namespace: str, app: str, node: int | None, command: list[str]) -> str:
-    return (f"kubectl exec -it {_ns(namespace)} {_first_pod(stack, namespace, app, node)} "
-            f"--container {shlex.quote(app)} -- {_command(command)}")
+    return (
+        f"kubectl exec -it {_ns(namespace)} {_first_pod(stack, namespace, app, node)} "
+        f"--container {shlex.quote(app)} -- {_command(command)}"
+    )
 
 
 def run(stack: str, namespace: str, app: str, command: list[str]) -> str:
     # A copy of a running pod with the app container's command replaced: the same image, env,
     # secrets, volumes and size. The copy drops the pod's labels, so no Service routes to it.
     name = f"{app}-run"
-    return (f"kubectl debug {_ns(namespace)} {_first_pod(stack, namespace, app, None)} --copy-to {name} "
-            f"--container {shlex.quote(app)} -it --attach -- {_command(command)}; "
-            f"kubectl delete pod {_ns(namespace)} {name} --wait=false")
+    return (
+        f"kubectl debug {_ns(namespace)} {_first_pod(stack, namespace, app, None)} --copy-to {name} "
+        f"--container {shlex.quote(app)} -it --attach -- {_command(command)}; "
+        f"kubectl delete pod {_ns(namespace)} {name} --wait=false"
+    )
 
 
 def restart(stack: str, namespace: str, app: str) -> str:
-    return (f"kubectl rollout restart deployment/{app} {_ns(namespace)} && "
-            f"kubectl rollout status deployment/{app} {_ns(namespace)}")
+    return (
+        f"kubectl rollout restart deployment/{app} {_ns(namespace)} && "
+        f"kubectl rollout status deployment/{app} {_ns(namespace)}"
+    )

@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from msgspec import Struct
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
+
+from msgspec import Struct
 
 from flashdrive.labels import ROLE_RELEASE
 from flashdrive.operations.engine import OperationError, parse_time
@@ -37,8 +38,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> float | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise OperationError(f"--since '{text}' is neither a duration (30s, 10m, 2h, 1d) nor a time "
-                             "(2026-05-01T12:00:00Z)") from None
+        raise OperationError(
+            f"--since '{text}' is neither a duration (30s, 10m, 2h, 1d) nor a time (2026-05-01T12:00:00Z)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -79,13 +81,22 @@ def log_sources(stack: DeployedStack, app: str | None) -> list[Member]:
     """An app's copies and its release (every app's without APP)."""
     if app is not None:
         stack.check_app(app)
-    return [m for m in stack.members
-            if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == ROLE_RELEASE)]
+    return [
+        m
+        for m in stack.members
+        if m.app is not None and (app is None or m.app == app) and (m.is_copy or m.role == ROLE_RELEASE)
+    ]
 
 
 def _read(member: Member, *, since: float | None, tail: int | None, follow: bool) -> Any:
-    kwargs: dict = {"stdout": True, "stderr": True, "timestamps": True, "stream": True, "follow": follow,
-                    "tail": tail if tail is not None else "all"}
+    kwargs: dict = {
+        "stdout": True,
+        "stderr": True,
+        "timestamps": True,
+        "stream": True,
+        "follow": follow,
+        "tail": tail if tail is not None else "all",
+    }
     if since is not None:
         kwargs["since"] = float(since)
     return member.container.logs(**kwargs)
@@ -96,8 +107,10 @@ def backlog(sources: list[Member], *, since: float | None, tail: int | None) -> 
     per_source = []
     for member in sources:
         try:
-            lines = [Line(time_key(stamp), member.display, text)
-                     for stamp, text in split_lines(_read(member, since=since, tail=tail, follow=False))]
+            lines = [
+                Line(time_key(stamp), member.display, text)
+                for stamp, text in split_lines(_read(member, since=since, tail=tail, follow=False))
+            ]
         except Exception:  # noqa: BLE001 - a container removed meanwhile has no logs left to show
             lines = []
         per_source.append(sorted(lines, key=lambda line: line.key))
@@ -113,9 +126,17 @@ class Printer:
         self.out.write(f"{line.source.ljust(self.width)} | {line.text}\n")
 
 
-def show(stack: DeployedStack, app: str | None, *, since: float | None = None, tail: int | None = None,
-         follow: bool = False, out: IO[str] | None = None, stop: threading.Event | None = None,
-         poll_seconds: float = 1.0) -> None:
+def show(
+    stack: DeployedStack,
+    app: str | None,
+    *,
+    since: float | None = None,
+    tail: int | None = None,
+    follow: bool = False,
+    out: IO[str] | None = None,
+    stop: threading.Event | None = None,
+    poll_seconds: float = 1.0,
+) -> None:
     out = out or sys.stdout  # looked up at call time: a caller may have replaced it
     sources = log_sources(stack, app)
     printer = Printer(out, max((len(m.display) for m in sources), default=0))
@@ -130,12 +151,11 @@ def show(stack: DeployedStack, app: str | None, *, since: float | None = None, t
 class Follower:
     """Streams of the running sources; new and restarted containers joined as they start."""
 
-    def __init__(self, stack: DeployedStack, app: str | None, printer: Printer, shown: list[Line],
-                 poll_seconds: float):
+    def __init__(self, stack: DeployedStack, app: str | None, printer: Printer, shown: list[Line], poll_seconds: float):
         self.stack, self.app, self.printer, self.poll = stack, app, printer, poll_seconds
         self.lines: queue.Queue = queue.Queue()
-        self.active: dict[str, Any] = {}        # container id -> its open stream
-        self.last: dict[str, str] = {}          # container id -> key of the last line shown
+        self.active: dict[str, Any] = {}  # container id -> its open stream
+        self.last: dict[str, str] = {}  # container id -> key of the last line shown
         self.lock = threading.Lock()
         self.started_at = time.time()
         for member in log_sources(stack, app):

@@ -45,7 +45,7 @@ def last_probe(health: dict | None, now: datetime) -> dict | None:
         lines = [line for line in (probe.get("Output") or "").strip().splitlines() if line.strip()]
         reason = lines[-1].strip() if lines else f"exit {code}"
         if len(reason) > PROBE_OUTPUT_CHARS:
-            reason = reason[:PROBE_OUTPUT_CHARS - 1] + "…"
+            reason = reason[: PROBE_OUTPUT_CHARS - 1] + "…"
         words = f"failed{ago}: {reason}"
     return {"exit_code": code, "ended_at": probe.get("End"), "output": output[:500], "words": words}
 
@@ -54,8 +54,11 @@ def size_of(host_config: dict) -> dict:
     memory = host_config.get("Memory") or 0
     nano = host_config.get("NanoCpus") or 0
     nproc = host_config.get("PidsLimit") or None  # set on one-offs; copies have none (see hardening.py)
-    return {"cpus": nano / 1e9 if nano else None, "memory_mib": memory // (1024 * 1024) if memory else None,
-            "processes": nproc}
+    return {
+        "cpus": nano / 1e9 if nano else None,
+        "memory_mib": memory // (1024 * 1024) if memory else None,
+        "processes": nproc,
+    }
 
 
 def describe_size(size: dict) -> str:
@@ -77,8 +80,12 @@ def image_of(client: Any, image_id: str, cache: dict[str, dict]) -> dict:
             attrs = {}
         digests = attrs.get("RepoDigests") or []
         image_labels = (attrs.get("Config") or {}).get("Labels") or {}
-        cache[image_id] = {"id": image_id, "digest": digests[0].split("@", 1)[-1] if digests else None,
-                           "tags": attrs.get("RepoTags") or [], "revision": image_labels.get(IMAGE_REVISION)}
+        cache[image_id] = {
+            "id": image_id,
+            "digest": digests[0].split("@", 1)[-1] if digests else None,
+            "tags": attrs.get("RepoTags") or [],
+            "revision": image_labels.get(IMAGE_REVISION),
+        }
     return cache[image_id]
 
 
@@ -115,11 +122,23 @@ def _jobs(member: Member, now: datetime) -> list[dict]:
     jobs = []
     for status in scheduler_status(member.container, now):
         last = status.last_run
-        jobs.append({"name": status.name, "schedule": status.schedule, "next_run": status.next_run.isoformat(),
-                     "skipped": status.skipped,
-                     "last_run": None if last is None else {
-                         "start": last.start, "end": last.end, "exit_code": last.exit_code,
-                         "duration_s": last.duration_s, "timed_out": last.timed_out}})
+        jobs.append(
+            {
+                "name": status.name,
+                "schedule": status.schedule,
+                "next_run": status.next_run.isoformat(),
+                "skipped": status.skipped,
+                "last_run": None
+                if last is None
+                else {
+                    "start": last.start,
+                    "end": last.end,
+                    "exit_code": last.exit_code,
+                    "duration_s": last.duration_s,
+                    "timed_out": last.timed_out,
+                },
+            }
+        )
     return jobs
 
 
@@ -158,8 +177,18 @@ def health_text(item: dict) -> str:
 def render_text(stack_name: str, rows: list[dict], now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     header = ("NAME", "ROLE", "STATE", "HEALTH (last probe)", "RESTARTS", "IMAGE", "SIZE")
-    table = [header] + [(r["name"], r["role"], status_text(r, now), health_text(r), str(r["restarts"]),
-                         short_image(r["image"]), describe_size(r["size"])) for r in rows]
+    table = [header] + [
+        (
+            r["name"],
+            r["role"],
+            status_text(r, now),
+            health_text(r),
+            str(r["restarts"]),
+            short_image(r["image"]),
+            describe_size(r["size"]),
+        )
+        for r in rows
+    ]
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     lines = [f"Stack '{stack_name}': {len(rows)} container(s)", ""]
     for line in table:

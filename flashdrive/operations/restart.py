@@ -23,7 +23,7 @@ from flashdrive.operations.engine import OperationError
 from flashdrive.operations.ps import last_probe
 from flashdrive.operations.stack import DeployedStack, Member
 
-STOP_TIMEOUT_S = 30          # SIGTERM, then SIGKILL after this long
+STOP_TIMEOUT_S = 30  # SIGTERM, then SIGKILL after this long
 NO_HEALTHCHECK_SETTLE_S = 3  # a copy without a health check counts as up once it keeps running this long
 NANOS = 1_000_000_000
 
@@ -40,8 +40,13 @@ def ready_within(member: Member) -> float:
     return max(60.0, start + (interval + timeout) * (retries + 1))
 
 
-def wait_ready(member: Member, *, within: float, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> float:
+def wait_ready(
+    member: Member,
+    *,
+    within: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
     """Seconds until the copy is healthy (or, without a health check, keeps running); raises when it is not."""
     started = clock()
     restarts = None
@@ -77,8 +82,9 @@ def _not_ready(member: Member, why: str, health: dict | None) -> OperationError:
 
     probe = last_probe(health, datetime.datetime.now(datetime.UTC))
     said = f" (last probe {probe['words']})" if probe else ""
-    return OperationError(f"{member.display} is {why}{said}; the copies after it were not touched: "
-                          f"see `flashdrive logs {member.app}`")
+    return OperationError(
+        f"{member.display} is {why}{said}; the copies after it were not touched: see `flashdrive logs {member.app}`"
+    )
 
 
 _CADDY_DURATION = re.compile(r"^\s*(fail_duration|health_interval)\s+(\d+(?:\.\d+)?)(ms|s|m|h)\s*$", re.MULTILINE)
@@ -103,8 +109,15 @@ def _edge_caddyfile(stack: DeployedStack) -> str:
         return ""
 
 
-def restart(stack: DeployedStack, app: str, *, out: IO[str] | None = None, stop_timeout: int = STOP_TIMEOUT_S,
-            wait: Callable[..., float] = wait_ready, sleep: Callable[[float], None] = time.sleep) -> list[tuple[str, float]]:
+def restart(
+    stack: DeployedStack,
+    app: str,
+    *,
+    out: IO[str] | None = None,
+    stop_timeout: int = STOP_TIMEOUT_S,
+    wait: Callable[..., float] = wait_ready,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[tuple[str, float]]:
     out = out or sys.stdout  # looked up at call time: a caller may have replaced it
     copies = stack.copies(app)
     if not copies:

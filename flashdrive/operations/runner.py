@@ -32,8 +32,11 @@ def one_off_settings(stack: DeployedStack, app: str, command: list[str], *, tty:
     template = stack.template(app)
     config, host = template.attrs.get("Config") or {}, template.attrs.get("HostConfig") or {}
     roles = stack.network_roles()
-    networks = [name for name in (template.attrs.get("NetworkSettings") or {}).get("Networks") or {}
-                if name in roles and roles[name] != NETWORK_EDGE]
+    networks = [
+        name
+        for name in (template.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+        if name in roles and roles[name] != NETWORK_EDGE
+    ]
     env = [item for item in config.get("Env") or [] if not item.startswith("FLASHDRIVE_NODE=")]
     env.append("FLASHDRIVE_NODE=run")
     name = f"{stack.name}-{app}-run-{secrets.token_hex(3)}"
@@ -76,8 +79,10 @@ def _ulimit(raw: dict) -> Any:
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP end a one-off like Ctrl-C does: through the cleanup."""
+
     def interrupt(signum, frame):
         raise KeyboardInterrupt
+
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         try:
@@ -91,8 +96,15 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def run(stack: DeployedStack, app: str, command: list[str], *, tty: bool | None = None,
-        out: IO[bytes] | None = None, err: IO[bytes] | None = None) -> int:
+def run(
+    stack: DeployedStack,
+    app: str,
+    command: list[str],
+    *,
+    tty: bool | None = None,
+    out: IO[bytes] | None = None,
+    err: IO[bytes] | None = None,
+) -> int:
     """Run `command` in a one-off container of `app`; its exit code; the container is always removed."""
     if not command:
         raise OperationError("no command: write `flashdrive run APP -- COMMAND...`, e.g. `-- python manage.py shell`")
@@ -107,14 +119,14 @@ def run(stack: DeployedStack, app: str, command: list[str], *, tty: bool | None 
             for network in more_networks:
                 client.networks.get(network).connect(container)
             if tty:
-                attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1,
-                                                                         "stream": 1})
+                attached = client.api.attach_socket(
+                    container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+                )
                 container.start()
                 _resize(client.api.resize, container.id)
                 _pump(attached)
             else:
-                stream = client.api.attach(container.id, stdout=True, stderr=True, stream=True, logs=True,
-                                           demux=True)
+                stream = client.api.attach(container.id, stdout=True, stderr=True, stream=True, logs=True, demux=True)
                 container.start()
                 copy_demuxed(stream, out, err)
             return int(container.wait().get("StatusCode", 1))
@@ -124,14 +136,23 @@ def run(stack: DeployedStack, app: str, command: list[str], *, tty: bool | None 
                     container.remove(force=True, v=True)  # v: anonymous volumes only; disks are named
 
 
-def exec_in(stack: DeployedStack, member: Member, command: list[str], *, tty: bool | None = None,
-            out: IO[bytes] | None = None, err: IO[bytes] | None = None) -> int:
+def exec_in(
+    stack: DeployedStack,
+    member: Member,
+    command: list[str],
+    *,
+    tty: bool | None = None,
+    out: IO[bytes] | None = None,
+    err: IO[bytes] | None = None,
+) -> int:
     """Run `command` inside a running copy; its exit code."""
     if not command:
         raise OperationError("no command: write `flashdrive exec APP[.N] -- COMMAND...`, e.g. `-- sh`")
     if not member.running:
-        raise OperationError(f"{member.display} is not running ({(member.attrs.get('State') or {}).get('Status')}): "
-                             f"`flashdrive restart {member.app} --deployed {stack.name}` starts it")
+        raise OperationError(
+            f"{member.display} is not running ({(member.attrs.get('State') or {}).get('Status')}): "
+            f"`flashdrive restart {member.app} --deployed {stack.name}` starts it"
+        )
     tty = interactive() if tty is None else tty
     api = stack.client.api
     exec_id = api.exec_create(member.id, command, stdout=True, stderr=True, stdin=tty, tty=tty)["Id"]

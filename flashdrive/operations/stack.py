@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from msgspec import Struct
 from pathlib import Path
 from typing import Any
 
-from flashdrive.labels import (LABEL_APP, LABEL_DATABASE, LABEL_NETWORK, LABEL_NODE, LABEL_ROLE, LABEL_STACK,
-                               ROLE_RELEASE, ROLE_RUN)
+from msgspec import Struct
+
+from flashdrive.labels import (
+    LABEL_APP,
+    LABEL_DATABASE,
+    LABEL_NETWORK,
+    LABEL_NODE,
+    LABEL_ROLE,
+    LABEL_STACK,
+    ROLE_RELEASE,
+    ROLE_RUN,
+)
 from flashdrive.operations.engine import OperationError, engine_address
 from flashdrive.problems import InputError, Problem
 
@@ -18,6 +27,7 @@ _ORDER = {"copy": 0, ROLE_RELEASE: 1, ROLE_RUN: 2, "database": 3, "edge": 4}
 
 class Target(Struct, frozen=True):
     """What the operations act on: a stack name and the backend it was deployed with."""
+
     stack: str
     backend: str = "docker"
     namespace: str | None = None
@@ -52,6 +62,7 @@ def resolve_target(stack: str | None, spec: str | None = None) -> Target:
 
 class Member(Struct):
     """One container of the stack, with the name an operator calls it by (`web.1`, `main`, `edge`)."""
+
     container: Any
     attrs: dict
     labels: dict[str, str]
@@ -130,8 +141,9 @@ class DeployedStack:
             raise OperationError(f"no stack '{name}' on the engine at {where}; {listing}")
 
     def _members(self) -> list[Member]:
-        found = self.client.containers.list(all=True, filters={"label": f"{LABEL_STACK}={self.name}"},
-                                            ignore_removed=True)
+        found = self.client.containers.list(
+            all=True, filters={"label": f"{LABEL_STACK}={self.name}"}, ignore_removed=True
+        )
         return sorted((Member.of(c) for c in found), key=Member.sort_key)
 
     def refresh(self) -> None:
@@ -158,8 +170,10 @@ class DeployedStack:
         if node is None:
             running = [m for m in copies if m.running]
             if not running:
-                raise OperationError(f"no copy of '{app}' is running in stack '{self.name}': "
-                                     f"`flashdrive restart {app} --deployed {self.name}` starts them")
+                raise OperationError(
+                    f"no copy of '{app}' is running in stack '{self.name}': "
+                    f"`flashdrive restart {app} --deployed {self.name}` starts them"
+                )
             return running[0]
         for member in copies:
             if member.node == node:

@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from msgspec import Struct, field
-from msgspec.structs import replace
 from typing import Any
 
 import pulumi
+from msgspec import Struct, field
+from msgspec.structs import replace
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
@@ -39,9 +39,17 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from flashdrive import process
+from flashdrive.labels import (
+    DOCKER_IMAGE,
+    DOCKER_REMOTE_IMAGE,
+    RANDOM_ID,
+    RANDOM_INTEGER,
+    RANDOM_PASSWORD,
+    RANDOM_STRING,
+    RANDOM_UUID,
+    STACK_TYPE,
+)
 from flashdrive.plan import wire_values
-from flashdrive.labels import (DOCKER_IMAGE, DOCKER_REMOTE_IMAGE, RANDOM_ID, RANDOM_INTEGER, RANDOM_PASSWORD,
-                               RANDOM_STRING, RANDOM_UUID, STACK_TYPE)
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.problems import FlashdriveError, InputError
 
@@ -63,7 +71,6 @@ class ProgramError(FlashdriveError):
 
 
 # --- mocks: deterministic answers for what only a provider would know ------------------------
-
 
 
 def _digest(*parts: Any) -> str:
@@ -109,9 +116,13 @@ class PlanMocks(Mocks):
         if typ == RANDOM_ID:
             hexa = _placeholder(seed, 2 * int(inputs.get("byteLength") or 8))
             raw = bytes.fromhex(hexa)
-            return resource_id, {**inputs, "hex": hexa, "dec": str(int(hexa, 16)),
-                                 "b64Std": base64.b64encode(raw).decode(),
-                                 "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+            return resource_id, {
+                **inputs,
+                "hex": hexa,
+                "dec": str(int(hexa, 16)),
+                "b64Std": base64.b64encode(raw).decode(),
+                "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            }
         if typ == RANDOM_UUID:
             return resource_id, {**inputs, "result": str(uuid.uuid5(uuid.NAMESPACE_URL, seed))}
         if typ == RANDOM_INTEGER:
@@ -139,8 +150,7 @@ class PlanMocks(Mocks):
             repository = image.split("@")[0]
             if ":" in repository.rsplit("/", 1)[-1]:
                 repository = repository.rsplit(":", 1)[0]
-            return resource_id, {**inputs, "repoDigest": f"{repository}@sha256:{digest}",
-                                 "imageId": f"sha256:{digest}"}
+            return resource_id, {**inputs, "repoDigest": f"{repository}@sha256:{digest}", "imageId": f"sha256:{digest}"}
         if typ.startswith("docker:") and "name" not in inputs:
             # Docker names what is left unnamed; the plan's stand-in is the resource name.
             inputs["name"] = name
@@ -162,6 +172,7 @@ class PlanMocks(Mocks):
 
 
 # --- the recording monitor ------------------------------------------------------------------
+
 
 class _Recorded(Struct):
     resources: dict[str, PlannedResource] = field(default_factory=dict)
@@ -224,8 +235,9 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = provider_checked(request.type, wire_values.struct_to_python(request.object, mask=True))
-        property_dependencies = {key: tuple(sorted(set(deps.urns)))
-                                 for key, deps in sorted(request.propertyDependencies.items())}
+        property_dependencies = {
+            key: tuple(sorted(set(deps.urns))) for key, deps in sorted(request.propertyDependencies.items())
+        }
         resource = PlannedResource(
             urn=urn,
             type=request.type,
@@ -244,13 +256,18 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             provider=request.provider or None,
             deleted_with=request.deletedWith or None,
-            custom_timeouts={key: getattr(request.customTimeouts, key) for key in ("create", "update", "delete")
-                             if getattr(request.customTimeouts, key)},
+            custom_timeouts={
+                key: getattr(request.customTimeouts, key)
+                for key in ("create", "update", "delete")
+                if getattr(request.customTimeouts, key)
+            },
         )
         with self._lock:
             if urn in self.recorded.resources:
-                raise RuntimeError(f"duplicate resource URN '{urn}': two resources of type "
-                                   f"{request.type} are both named '{request.name}' under the same parent")
+                raise RuntimeError(
+                    f"duplicate resource URN '{urn}': two resources of type "
+                    f"{request.type} are both named '{request.name}' under the same parent"
+                )
             self.recorded.resources[urn] = resource
 
         mocks = self.mocks  # a PlanMocks: capture() installs one
@@ -298,9 +315,16 @@ class _LogCollector:
 
 # --- running a program ------------------------------------------------------------------------
 
-def capture(program: Callable[[], Any], *, project: str = "flashdrive", stack: str = "dev",
-            config: Mapping[str, str] | None = None, secret_config_keys: Iterable[str] = (),
-            mocks: PlanMocks | None = None) -> Plan:
+
+def capture(
+    program: Callable[[], Any],
+    *,
+    project: str = "flashdrive",
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    secret_config_keys: Iterable[str] = (),
+    mocks: PlanMocks | None = None,
+) -> Plan:
     """Run `program` (which registers resources and calls `pulumi.export`) offline and return
     what it registered.
 
@@ -413,8 +437,14 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str,
-                            config: dict[str, str], secret_keys: list[str], mocks: PlanMocks | None = None) -> Plan:
+def _capture_on_this_thread(
+    program: Callable[[], Any],
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    mocks: PlanMocks | None = None,
+) -> Plan:
     thread_loops: list[asyncio.AbstractEventLoop] = []
     loops_lock = threading.Lock()
 
@@ -430,8 +460,9 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet)
     asyncio.set_event_loop(loop)
-    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="flashdrive-plan-rpc",
-                                  initializer=give_worker_a_loop)
+    executor = ThreadPoolExecutor(
+        max_workers=4, thread_name_prefix="flashdrive-plan-rpc", initializer=give_worker_a_loop
+    )
     loop.set_default_executor(executor)
     try:
         monitor = RecordingMonitor(mocks or PlanMocks())
@@ -441,21 +472,23 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
         # `run_in_stack` below creates the stack and registers the exports as its outputs once the
         # program is done (set_mocks' stack registers its outputs up front, so exports are lost).
         features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
-        pulumi_settings.configure(MockSettings(
-            monitor=monitor,
-            monitor_features=features,
-            engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]  # MockEngine wants a logging.Logger; _LogCollector has the methods it calls
-            project=project,
-            stack=stack,
-            dry_run=False,
-            organization="organization",
-            root_directory=None,
-            callbacks=None,
-            outputs=set(),
-            lock=threading.Lock(),
-            package_refs={},
-            base_providers_by_ref={},
-        ))
+        pulumi_settings.configure(
+            MockSettings(
+                monitor=monitor,
+                monitor_features=features,
+                engine=MockEngine(_LogCollector(monitor.recorded.logs)),  # type: ignore[arg-type]  # MockEngine wants a logging.Logger; _LogCollector has the methods it calls
+                project=project,
+                stack=stack,
+                dry_run=False,
+                organization="organization",
+                root_directory=None,
+                callbacks=None,
+                outputs=set(),
+                lock=threading.Lock(),
+                package_refs={},
+                base_providers_by_ref={},
+            )
+        )
         loop.run_until_complete(run_in_stack(lambda: _settled(program)))
         recorded = monitor.recorded
         resources = []
@@ -466,8 +499,14 @@ def _capture_on_this_thread(program: Callable[[], Any], project: str, stack: str
             resources.append(resource)
         stack_urns = [r.urn for r in resources if r.type == STACK_TYPE and r.parent is None]
         outputs = recorded.outputs.get(stack_urns[0], {}) if stack_urns else {}
-        plan = Plan(resources=resources, outputs=outputs, project=project, pulumi_stack=stack,
-                    stack=stack, logs=list(recorded.logs))
+        plan = Plan(
+            resources=resources,
+            outputs=outputs,
+            project=project,
+            pulumi_stack=stack,
+            stack=stack,
+            logs=list(recorded.logs),
+        )
         return _scrub_secret_config(plan, {k: config[k] for k in secret_keys if k in config})
     finally:
         _close_loop(loop)
@@ -510,9 +549,12 @@ def _scrub_secret_config(plan: Plan, secret_config: dict[str, str]) -> Plan:
         if isinstance(value, list):
             return [scrub(item, where, f"{path}[{i}]", env_list) for i, item in enumerate(value)]
         if isinstance(value, dict):
-            return {scrub(key, where, path): scrub(item, where, f"{path}.{key}" if path else str(key),
-                                                     key == wire_values.ENV_KEY)
-                    for key, item in value.items()}
+            return {
+                scrub(key, where, path): scrub(
+                    item, where, f"{path}.{key}" if path else str(key), key == wire_values.ENV_KEY
+                )
+                for key, item in value.items()
+            }
         return value
 
     plan.outputs = scrub(plan.outputs, "stack outputs", "")
@@ -527,10 +569,15 @@ def _scrub_secret_config(plan: Plan, secret_config: dict[str, str]) -> Plan:
         resources.append(replace(resource, inputs=inputs, outputs=outputs))
     plan.resources = resources
     for where, path, key in sorted(hits):
-        plan.logs.append(("warning", f"{where}: {path or 'a value'} holds the secret config value "
-                                     f"'{key}' without being marked secret: it is masked here, but "
-                                     "`pulumi up` would store it in plaintext; read it with "
-                                     "Config.require_secret/get_secret"))
+        plan.logs.append(
+            (
+                "warning",
+                f"{where}: {path or 'a value'} holds the secret config value "
+                f"'{key}' without being marked secret: it is masked here, but "
+                "`pulumi up` would store it in plaintext; read it with "
+                "Config.require_secret/get_secret",
+            )
+        )
     return plan
 
 

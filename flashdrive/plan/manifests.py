@@ -20,8 +20,22 @@ from flashdrive.plan.wire_values import SECRET
 from flashdrive.problems import InputError, Problem
 
 # The order `kubectl apply -f` needs: what others refer to first.
-KIND_ORDER = ("Namespace", "NetworkPolicy", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service",
-              "StatefulSet", "Job", "Deployment", "PodDisruptionBudget", "CronJob", "Issuer", "Certificate", "Ingress")
+KIND_ORDER = (
+    "Namespace",
+    "NetworkPolicy",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+    "StatefulSet",
+    "Job",
+    "Deployment",
+    "PodDisruptionBudget",
+    "CronJob",
+    "Issuer",
+    "Certificate",
+    "Ingress",
+)
 HEAD = ("apiVersion", "kind", "metadata")
 TLS_KEYS = ("tls.crt", "tls.key")
 
@@ -38,9 +52,14 @@ def manifests(plan: Plan) -> list[dict[str, Any]]:
 
 def render_manifests(plan: Plan) -> str:
     if plan.backend != "kubernetes":
-        raise InputError([Problem(
-            f"--format yaml prints Kubernetes manifests, and this plan is for the {plan.backend or 'docker'} backend",
-            hint="add --backend kubernetes, or use --format text or json")])
+        raise InputError(
+            [
+                Problem(
+                    f"--format yaml prints Kubernetes manifests, and this plan is for the {plan.backend or 'docker'} backend",
+                    hint="add --backend kubernetes, or use --format text or json",
+                )
+            ]
+        )
     objects = manifests(plan)
     header = [f"# Kubernetes manifests of stack '{plan.stack}' planned by flashdrive; secrets show as {SECRET}."]
     header += [f"# {line}" for line in preview_lines(plan)]
@@ -48,9 +67,13 @@ def render_manifests(plan: Plan) -> str:
     if images:
         header.append("# Built from source and pushed before these are applied: " + ", ".join(sorted(images)))
     header += [f"# {app} deploys {strategy}: {why}." for app, (strategy, why) in sorted(app_strategies(plan).items())]
-    documents = ["---\n" + yaml.dump(_ordered(m), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                                      width=120, allow_unicode=True)
-                 for m in objects]
+    documents = [
+        "---\n"
+        + yaml.dump(
+            _ordered(m), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
+        )
+        for m in objects
+    ]
     return "\n".join(header) + "\n" + "".join(documents)
 
 

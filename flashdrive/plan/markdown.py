@@ -10,8 +10,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from flashdrive.labels import (DOCKER_CONTAINER, DOCKER_IMAGE, DOCKER_NETWORK, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME,
-                               RANDOM_PASSWORD, STACK_TYPE)
+from flashdrive.labels import (
+    DOCKER_CONTAINER,
+    DOCKER_IMAGE,
+    DOCKER_NETWORK,
+    DOCKER_REMOTE_IMAGE,
+    DOCKER_VOLUME,
+    RANDOM_PASSWORD,
+    STACK_TYPE,
+)
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.preview import preview_lines
 from flashdrive.plan.render import option_flags
@@ -29,8 +36,10 @@ KEY_INPUTS = {
 
 def _cell(value) -> str:
     if isinstance(value, list):  # ports: their external numbers, on their host address if one is given
-        text = ", ".join((f"{v['ip']}:" if v.get("ip") else "") + str(v.get("external", v)) if isinstance(v, dict)
-                         else str(v) for v in value)
+        text = ", ".join(
+            (f"{v['ip']}:" if v.get("ip") else "") + str(v.get("external", v)) if isinstance(v, dict) else str(v)
+            for v in value
+        )
     else:
         text = value if isinstance(value, str) else json.dumps(value)
     text = text.replace("|", "\\|").replace("\n", " ")
@@ -53,11 +62,18 @@ def _guards(resource: PlannedResource) -> str:
 def render_markdown(plan: Plan) -> str:
     customs = [r for r in plan.resources if r.custom]
     components = [r for r in plan.resources if not r.custom and r.type != STACK_TYPE]
-    counts = Counter(f"{r.type.split(':')[-1]} provider" if r.type.startswith("pulumi:providers:")
-                     else r.type.split(":")[-1] for r in customs)
-    lines = [f"### flashdrive plan — stack `{plan.stack}` ({plan.backend})", "",
-             f"**{len(customs)} resources** in {len(components)} components: "
-             + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + ".", ""]
+    counts = Counter(
+        f"{r.type.split(':')[-1]} provider" if r.type.startswith("pulumi:providers:") else r.type.split(":")[-1]
+        for r in customs
+    )
+    lines = [
+        f"### flashdrive plan — stack `{plan.stack}` ({plan.backend})",
+        "",
+        f"**{len(customs)} resources** in {len(components)} components: "
+        + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        + ".",
+        "",
+    ]
     urls = plan.outputs.get("urls") if isinstance(plan.outputs, dict) else None
     if urls:
         lines += ["Public URLs: " + ", ".join(f"{app} → {url}" for app, url in sorted(urls.items())), ""]
@@ -84,8 +100,11 @@ def render_markdown(plan: Plan) -> str:
                 lines += [f"On a deploy: {on_deploy}.", ""]
         upgrade = (component.outputs or {}).get("upgrade")
         if isinstance(upgrade, dict):  # a database's major upgrade
-            lines += [f"Major upgrade, {upgrade.get('engine')} {upgrade.get('from')} → {upgrade.get('to')}: "
-                      f"{upgrade.get('how')}.", ""]
+            lines += [
+                f"Major upgrade, {upgrade.get('engine')} {upgrade.get('from')} → {upgrade.get('to')}: "
+                f"{upgrade.get('how')}.",
+                "",
+            ]
         lines += ["| resource | type | settings | data |", "|---|---|---|---|"]
         for child in children:
             lines.append(f"| `{child.name}` | {child.type.split(':')[-1]} | {_settings(child)} | {_guards(child)} |")

@@ -16,15 +16,36 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from msgspec import Struct, field
 from typing import Any
 
+from msgspec import Struct, field
+
 from flashdrive.cron.records import jobs_from_labels
-from flashdrive.labels import (DATABASES_ANNOTATION, DATABASES_LABEL, DOCKER_CONTAINER, DOCKER_REMOTE_IMAGE,
-                               DOCKER_VOLUME, K8S_CLAIM, K8S_COMPONENT, K8S_CONFIG_MAP,
-                               K8S_CRON_JOB, K8S_DEPLOYMENT, K8S_INGRESS, K8S_JOB, K8S_NAME, K8S_NAMESPACE, K8S_SECRET,
-                               K8S_STATEFUL_SET, LABEL_APP, LABEL_DATABASE, LABEL_DISK, LABEL_ENGINE, LABEL_ROLE,
-                               ROLE_BACKUP_JOB, docker_labels)
+from flashdrive.labels import (
+    DATABASES_ANNOTATION,
+    DATABASES_LABEL,
+    DOCKER_CONTAINER,
+    DOCKER_REMOTE_IMAGE,
+    DOCKER_VOLUME,
+    K8S_CLAIM,
+    K8S_COMPONENT,
+    K8S_CONFIG_MAP,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_INGRESS,
+    K8S_JOB,
+    K8S_NAME,
+    K8S_NAMESPACE,
+    K8S_SECRET,
+    K8S_STATEFUL_SET,
+    LABEL_APP,
+    LABEL_DATABASE,
+    LABEL_DISK,
+    LABEL_ENGINE,
+    LABEL_ROLE,
+    ROLE_BACKUP_JOB,
+    docker_labels,
+)
 from flashdrive.plan.plan import Plan, PlannedResource
 from flashdrive.plan.preview import dropped_domains, preview_of, seed_of
 from flashdrive.plan.render import app_strategies
@@ -100,8 +121,12 @@ def _databases_by_password(plan: Plan, components: Mapping[str, str], resource: 
     found = set()
     for urn in resource.depends_on:
         owner = by_urn.get(urn)
-        if owner is not None and owner.type.startswith("random:") and owner.parent is not None \
-                and owner.parent in components:
+        if (
+            owner is not None
+            and owner.type.startswith("random:")
+            and owner.parent is not None
+            and owner.parent in components
+        ):
             found.add(components[owner.parent])
     return found
 
@@ -175,13 +200,17 @@ def _read_docker(plan: Plan) -> _Stack:
         app.copies.sort(key=lambda c: (len(c), c))
         if app.name in first_containers:
             first = first_containers[app.name]
-            app.disks = [(disk_volumes[volume], path, read_only)
-                         for volume, path, read_only in _mounts(first) if volume in disk_volumes]
+            app.disks = [
+                (disk_volumes[volume], path, read_only)
+                for volume, path, read_only in _mounts(first)
+                if volume in disk_volumes
+            ]
             app.uses_databases = _databases_by_password(plan, database_components, first)
             # Passwords derived from stack config (flashdrive/credentials.py) have no resource: the
             # copies' label lists the databases their env refers to.
-            app.uses_databases |= {db for db in docker_labels(first.inputs).get(DATABASES_LABEL, "").split(",")
-                                   if db in stack.databases}
+            app.uses_databases |= {
+                db for db in docker_labels(first.inputs).get(DATABASES_LABEL, "").split(",") if db in stack.databases
+            }
     env_names = {re.sub(r"[^A-Za-z0-9]", "_", db).upper(): db for db in stack.databases}
     for job in backup_jobs:
         for volume, _, _ in _mounts(job):
@@ -197,6 +226,7 @@ def _read_docker(plan: Plan) -> _Stack:
 
 
 # --- kubernetes: the objects' app.kubernetes.io labels say what each is ----------------------
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
@@ -299,13 +329,17 @@ def _read_kubernetes(plan: Plan) -> _Stack:
         elif resource.type == K8S_INGRESS:
             spec = _mapping(resource.inputs.get("spec"))
             ingress_classes.add(str(spec.get("ingressClassName") or "default class"))
-            hosts = [str(rule["host"]) for rule in spec.get("rules") or [] if isinstance(rule, Mapping) and rule.get("host")]
+            hosts = [
+                str(rule["host"]) for rule in spec.get("rules") or [] if isinstance(rule, Mapping) and rule.get("host")
+            ]
             app = stack.apps.setdefault(label_name, _App(label_name, "web"))
             app.hosts += [host for host in hosts if host not in app.hosts]
     for resource, labels in deployments:
         if labels.get(K8S_COMPONENT) == "backup":  # the append-only backup server, not an app
             continue
-        app = stack.apps.setdefault(labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker"))
+        app = stack.apps.setdefault(
+            labels.get(K8S_NAME, resource.name), _App(labels.get(K8S_NAME, resource.name), "worker")
+        )
         app.role = labels.get(K8S_COMPONENT) or app.role
         replicas = _mapping(resource.inputs.get("spec")).get("replicas")
         replicas = replicas if isinstance(replicas, int) else 1
@@ -321,14 +355,18 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             app.env = {k: v for k, v in env.items() if not k.startswith(PROVIDED_ENV)}
             limits = (container.get("resources") or {}).get("limits") or {}
             app.size = _k8s_quantity(limits.get("cpu"), limits.get("memory"))
-            app.disks = [(claims[claim], path, read_only)
-                         for claim, path, read_only in _k8s_claims(pod, container) if claim in claims]
+            app.disks = [
+                (claims[claim], path, read_only)
+                for claim, path, read_only in _k8s_claims(pod, container)
+                if claim in claims
+            ]
         if app.name in env_secrets:
             secret = env_secrets[app.name]
             app.uses_databases = _databases_by_password(plan, database_components, secret)
             annotations = _mapping(_mapping(secret.inputs.get("metadata")).get("annotations"))
-            app.uses_databases |= {db for db in str(annotations.get(DATABASES_ANNOTATION, "")).split(",")
-                                   if db in stack.databases}
+            app.uses_databases |= {
+                db for db in str(annotations.get(DATABASES_ANNOTATION, "")).split(",") if db in stack.databases
+            }
     if ingress_classes:
         stack.edge = f"ingress · {', '.join(sorted(ingress_classes))}<br/>HTTPS"
     for job in jobs:
@@ -338,7 +376,9 @@ def _read_kubernetes(plan: Plan) -> _Stack:
             if _mapping(volume).get("name") == "repository" and claim in backup_claims:
                 stack.backup_repository = str(claim)
         for container in _k8s_containers(pod) + _k8s_containers(pod, init=True):
-            stack.backed_up |= {("disk", claims[claim]) for claim, _, _ in _k8s_claims(pod, container) if claim in claims}
+            stack.backed_up |= {
+                ("disk", claims[claim]) for claim, _, _ in _k8s_claims(pod, container) if claim in claims
+            }
             for entry in container.get("env") or []:  # a dump reads its database's password
                 ref = ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}) if isinstance(entry, Mapping) else {}
                 if ref.get("name") in credentials:
@@ -372,7 +412,7 @@ def _references(stack: _Stack) -> dict[str, set[str]]:
 
 def _text(value: str) -> str:
     """Text inside a quoted Mermaid label."""
-    return (value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;"))
+    return value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 class _Ids:
@@ -425,15 +465,20 @@ def render_mermaid(plan: Plan) -> str:
         data.append(f'            {ids("disk", disk)}[/"disk {_text(disk)}<br/>{_text(volume)}"/]')
     if stack.backups:
         kept = f" · {stack.backup_keep_days} days kept" if stack.backup_keep_days else ""
-        data.append(f'            {ids("backups", "backups")}[["backups{_text(kept)}<br/>'
-                    f'{_text(stack.backup_repository or "repository outside the stack")}"]]')
+        data.append(
+            f'            {ids("backups", "backups")}[["backups{_text(kept)}<br/>'
+            f'{_text(stack.backup_repository or "repository outside the stack")}"]]'
+        )
     preview = preview_of(plan)
     seed = seed_of(preview) if preview is not None else None
     if seed is not None:  # a preview's seed: once, from the base's backups, read only
-        steps = " → ".join(("restore", "release", "scrub", "copies") if seed.get("scrub") else
-                           ("restore", "release", "copies"))
-        data.append(f'            {ids("seed", "seed")}[["seed, once at creation<br/>{_text(str(seed.get("from")))}'
-                    f'<br/>{_text(steps)}"]]')
+        steps = " → ".join(
+            ("restore", "release", "scrub", "copies") if seed.get("scrub") else ("restore", "release", "copies")
+        )
+        data.append(
+            f'            {ids("seed", "seed")}[["seed, once at creation<br/>{_text(str(seed.get("from")))}'
+            f'<br/>{_text(steps)}"]]'
+        )
     if data:
         caption = "data, on retained volumes" if preview is None else "data, the preview's own"
         body += [f'        subgraph {ids("group", "data")}["{_text(caption)}"]', *data, "        end"]
@@ -445,7 +490,7 @@ def render_mermaid(plan: Plan) -> str:
     for app_name, targets in sorted(_references(stack).items()):
         for target in sorted(targets):
             kind, _, name = target.partition(":")
-            links.append(f'    {ids("app", app_name)} -.->|env| {ids(kind, name)}')
+            links.append(f"    {ids('app', app_name)} -.->|env| {ids(kind, name)}")
     for target in sorted(ids(kind, name) for kind, name in stack.backed_up):
         links.append(f'    {ids("backups", "backups")} -.->|"backs up"| {target}')
     if seed is not None:

@@ -7,8 +7,9 @@ are recorded, so nothing that holds a Plan can leak one.
 from __future__ import annotations
 
 import json
-from msgspec import Struct, field
 from typing import Any
+
+from msgspec import Struct, field
 
 PLAN_VERSION = 1
 

@@ -28,9 +28,16 @@ def placeholder(key: str) -> str:
     return "placeholder-" + re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")
 
 
-def plan_spec(spec_path: str | Path, overlay_path: Overlays = None, *, backend: str | None = None,
-              stack: str = DEFAULT_STACK, config: Mapping[str, str] | None = None, preview: int | None = None,
-              checked: Callable[[Checked], None] | None = None) -> Plan:
+def plan_spec(
+    spec_path: str | Path,
+    overlay_path: Overlays = None,
+    *,
+    backend: str | None = None,
+    stack: str = DEFAULT_STACK,
+    config: Mapping[str, str] | None = None,
+    preview: int | None = None,
+    checked: Callable[[Checked], None] | None = None,
+) -> Plan:
     """Run the pipeline (flashdrive/pipeline.py) with its resolve and build steps under the capture:
     InputError if the spec is wrong, else the plan. `checked` is told the checked spec first (the
     `plan` command prints its warnings before the plan).

@@ -31,9 +31,10 @@ def preview_lines(plan: Plan) -> list[str]:
     preview = preview_of(plan)
     if preview is None:
         return []
-    lines = [f"preview of pull request {preview.get('number')} of stack {preview.get('base')}; destroyed after "
-             f"{preview.get('expire_after_days')} days; backups off; cron jobs "
-             + ("run" if preview.get("cron") else "off")]
+    lines = [
+        f"preview of pull request {preview.get('number')} of stack {preview.get('base')}; destroyed after "
+        f"{preview.get('expire_after_days')} days; backups off; cron jobs " + ("run" if preview.get("cron") else "off")
+    ]
     seed = seed_of(preview)
     if seed is None:
         lines.append("seed: none, the preview starts empty (previews.seed is not set)")
@@ -42,6 +43,7 @@ def preview_lines(plan: Plan) -> list[str]:
         lines.append(f"seed: from the {seed.get('from')}, {seed.get('when')}")
         lines += [f"  {n}. {step}" for n, step in enumerate(steps, start=1)]
     dropped = dropped_domains(preview)
-    lines.append("custom domains dropped: " + (", ".join(f"{host} (app {app})" for host, app in dropped)
-                                               if dropped else "none"))
+    lines.append(
+        "custom domains dropped: " + (", ".join(f"{host} (app {app})" for host, app in dropped) if dropped else "none")
+    )
     return lines

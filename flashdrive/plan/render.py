@@ -45,8 +45,15 @@ def abbreviate(value: Any, width: int = VALUE_WIDTH) -> str:
 
 def option_flags(resource: PlannedResource) -> list[str]:
     """The resource options a reviewer cares about, in a fixed order."""
-    return [flag for flag, on in (("protect", resource.protect), ("retain", resource.retain_on_delete),
-                                  ("delete-before-replace", resource.delete_before_replace)) if on]
+    return [
+        flag
+        for flag, on in (
+            ("protect", resource.protect),
+            ("retain", resource.retain_on_delete),
+            ("delete-before-replace", resource.delete_before_replace),
+        )
+        if on
+    ]
 
 
 def _flags(resource: PlannedResource) -> str:
@@ -156,11 +163,16 @@ def render_text(plan: Plan) -> str:
     upgrades = database_upgrades(plan)
     if upgrades:
         lines += ["", "Major upgrades:"]
-        lines += [f"{INDENT}{name}: {u.get('engine')} {u.get('from')} → {u.get('to')}: {u.get('how')}"
-                  for name, u in sorted(upgrades.items())]
+        lines += [
+            f"{INDENT}{name}: {u.get('engine')} {u.get('from')} → {u.get('to')}: {u.get('how')}"
+            for name, u in sorted(upgrades.items())
+        ]
 
     custom = sum(1 for r in plan.resources if r.custom)
     components = len(plan.resources) - custom
-    lines += ["", f"Resources: {len(plan.resources)} to create "
-                  f"({custom} custom, {components} component{'' if components == 1 else 's'})"]
+    lines += [
+        "",
+        f"Resources: {len(plan.resources)} to create "
+        f"({custom} custom, {components} component{'' if components == 1 else 's'})",
+    ]
     return "\n".join(lines) + "\n"

@@ -67,12 +67,12 @@ def wrap_secret(value: struct_pb2.Value) -> struct_pb2.Value:
 
 def struct_to_python(struct: struct_pb2.Struct, *, mask: bool = True) -> dict[str, Any]:
     """A registered property map as plain Python. With `mask`, every secret becomes "[secret]"."""
-    return {key: value_to_python(value, mask=mask, env_list=(key == ENV_KEY))
-            for key, value in struct.fields.items()}
+    return {key: value_to_python(value, mask=mask, env_list=(key == ENV_KEY)) for key, value in struct.fields.items()}
 
 
-def value_to_python(value: struct_pb2.Value, *, mask: bool = True, env_list: bool = False,
-                    env_entry: bool = False) -> Any:
+def value_to_python(
+    value: struct_pb2.Value, *, mask: bool = True, env_list: bool = False, env_entry: bool = False
+) -> Any:
     kind = value.WhichOneof("kind")
     if kind is None or kind == "null_value":
         return None

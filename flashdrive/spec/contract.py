@@ -61,8 +61,9 @@ _FIELD_DOCS = __name__.endswith("_with_field_docs")
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=_FIELD_DOCS,
-                              defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=_FIELD_DOCS, defer_build=True
+    )
 
 
 class ConfigValue(StrictModel):
@@ -228,8 +229,11 @@ class Domain(StrictModel):
 
 DomainEntry = Annotated[
     Union[Annotated[str, _tag("str")], Annotated[Domain, _tag("host")]],
-    Discriminator(_by_keys("host"), custom_error_type="domain",
-                  custom_error_message="a domain is a host name or {host: ..., certificate: ..., key: ...}"),
+    Discriminator(
+        _by_keys("host"),
+        custom_error_type="domain",
+        custom_error_message="a domain is a host name or {host: ..., certificate: ..., key: ...}",
+    ),
 ]
 HealthCheckEntry = Annotated[
     Union[Annotated[str, _tag("str")], Annotated[HealthCheck, _tag("path")]],
@@ -343,8 +347,10 @@ class DatabaseSpec(StrictModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         if isinstance(value, float):
-            raise ValueError(f"version {value!r} must be quoted: YAML reads it as a number and drops trailing zeros; "
-                             f"write version: \"{value}\"")
+            raise ValueError(
+                f"version {value!r} must be quoted: YAML reads it as a number and drops trailing zeros; "
+                f'write version: "{value}"'
+            )
         return value
 
     @property
@@ -418,8 +424,11 @@ BackupTarget = Annotated[
         Annotated[S3Target, _tag("s3")],
         Annotated[RestTarget, _tag("rest")],
     ],
-    Discriminator(_by_keys("volume", "s3", "rest"), custom_error_type="backup_target",
-                  custom_error_message="target is {volume: NAME}, {s3: {...}} or {rest: {url: ...}}"),
+    Discriminator(
+        _by_keys("volume", "s3", "rest"),
+        custom_error_type="backup_target",
+        custom_error_message="target is {volume: NAME}, {s3: {...}} or {rest: {url: ...}}",
+    ),
 ]
 
 

@@ -51,8 +51,13 @@ class _Detector(_Checker):
         from flashdrive.buildpack import BuildpackError, detect
 
         build_env = {k: v for k, v in app.env.items() if isinstance(v, str) and "${" not in v}
-        build_env.update({k: v.value for k, v in app.env.items()
-                          if isinstance(v, ScopedValue) and v.scope != "run" and "${" not in v.value})
+        build_env.update(
+            {
+                k: v.value
+                for k, v in app.env.items()
+                if isinstance(v, ScopedValue) and v.scope != "run" and "${" not in v.value
+            }
+        )
         try:
             return detect(folder, build_env=build_env)
         except BuildpackError as exc:
@@ -75,14 +80,21 @@ class _Detector(_Checker):
         procfile = posixpath.join(app.source, "Procfile")
         if process not in detection.processes:
             have = ", ".join(detection.processes) or "none"
-            hint = (f"add `{process}: <command>` to {procfile}, or set `process:` to one of: {have}"
-                    if app.type == "worker" or detection.processes else f"add `{process}: <command>` to {procfile}")
+            hint = (
+                f"add `{process}: <command>` to {procfile}, or set `process:` to one of: {have}"
+                if app.type == "worker" or detection.processes
+                else f"add `{process}: <command>` to {procfile}"
+            )
             self.error(where, f"{procfile} has no '{process}' process (it has: {have})", hint, key=True)
             return
         if runs_gunicorn(detection.processes[process]) and "gunicorn" not in detection.dependencies:
             files = ", ".join(posixpath.join(app.source, f) for f in detection.dependency_files)
-            self.error(where, f"the '{process}' process runs gunicorn, but gunicorn is not among the "
-                       f"dependencies in {files}", f"add gunicorn to {files}", key=True)
+            self.error(
+                where,
+                f"the '{process}' process runs gunicorn, but gunicorn is not among the dependencies in {files}",
+                f"add gunicorn to {files}",
+                key=True,
+            )
 
     def django_hosts(self, name: str, app: AppSpec, django: DjangoInfo) -> None:
         """Warn when the app's literal Django settings would refuse the names it is reached by."""

@@ -5,8 +5,9 @@ Known before any backend runs, so plans can mask secrets and builds never see th
 
 from __future__ import annotations
 
-from msgspec import Struct
 from typing import Literal
+
+from msgspec import Struct
 
 from flashdrive.spec.contract import AppSpec, ConfigValue, GeneratedValue, ScopedValue
 from flashdrive.spec.references import Reference, Segment, is_secret, parse_template

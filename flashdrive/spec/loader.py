@@ -11,11 +11,11 @@ import datetime
 import difflib
 import functools
 from collections.abc import Sequence
-from msgspec import Struct, field
 from pathlib import Path
 from typing import Any
 
 import pydantic
+from msgspec import Struct, field
 from pydantic_core import ErrorDetails
 
 from flashdrive.problems import InputError, Problem, Problems
@@ -50,6 +50,7 @@ def format_path(path: tuple) -> str:
 
 # --- overlays ---------------------------------------------------------------------------
 
+
 def merge(base: Any, base_pos: Pos, over: Any, over_pos: Pos) -> tuple[Any, Pos]:
     """Deep merge as SPEC.md says: maps merge by key, lists and scalars replace."""
     if not (isinstance(base, dict) and isinstance(over, dict)):
@@ -70,6 +71,7 @@ def merge(base: Any, base_pos: Pos, over: Any, over_pos: Pos) -> tuple[Any, Pos]
 
 
 # --- pydantic errors → problems ---------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
@@ -142,10 +144,16 @@ def describe(value: Any) -> str:
 
 
 _TYPE_WORDS = {
-    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
-    "string_type": "text", "bool_type": "true or false", "bool_parsing": "true or false",
-    "dict_type": "a mapping (key: value lines)", "model_type": "a mapping (key: value lines)",
-    "model_attributes_type": "a mapping (key: value lines)", "list_type": "a list (lines starting with '- ')",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+    "list_type": "a list (lines starting with '- ')",
     "float_type": "a number",
 }
 
@@ -165,9 +173,15 @@ def _translate(error: ErrorDetails, doc: Document) -> Problem:
         name = loc[-1]
         mark = pos.mark
         message = f"required key '{name}' is missing"
-        example = {"version": "version: 1", "stack": "stack: shop", "engine": "engine: postgres",
-                   "name": "name: media", "mount": "mount: /app/media", "size_gb": "size_gb: 1",
-                   "from": "from: backups"}.get(str(name))
+        example = {
+            "version": "version: 1",
+            "stack": "stack: shop",
+            "engine": "engine: postgres",
+            "name": "name: media",
+            "mount": "mount: /app/media",
+            "size_gb": "size_gb: 1",
+            "from": "from: backups",
+        }.get(str(name))
         hint = f"add `{example}`" if example else f"add `{name}: ...`"
         return Problem(message, mark, path, hint)
     if kind == "extra_forbidden":
@@ -178,8 +192,12 @@ def _translate(error: ErrorDetails, doc: Document) -> Problem:
             # Valid in another form of a union ({generate} vs {config}, {volume} vs {s3}).
             parent = doc.find(loc[:-1])[0].children
             siblings = [k for k in (parent if isinstance(parent, dict) else {}) if k != name and k in choices]
-            return Problem(f"'{name}' cannot be combined with {', '.join(repr(k) for k in siblings)}", mark, path,
-                           "these are different forms of the same setting: keep one of them")
+            return Problem(
+                f"'{name}' cannot be combined with {', '.join(repr(k) for k in siblings)}",
+                mark,
+                path,
+                "these are different forms of the same setting: keep one of them",
+            )
         message = f"unknown key '{name}'"
         hint = did_you_mean(str(name), choices) or (f"known keys here: {', '.join(choices)}" if choices else None)
         return Problem(message, mark, path, hint)
@@ -216,14 +234,22 @@ def _translate(error: ErrorDetails, doc: Document) -> Problem:
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         ctx = error["ctx"]
         bound = next(iter(ctx.values()))
-        word = {"greater_than_equal": "at least", "less_than_equal": "at most",
-                "greater_than": "more than", "less_than": "less than"}[kind]
+        word = {
+            "greater_than_equal": "at least",
+            "less_than_equal": "at most",
+            "greater_than": "more than",
+            "less_than": "less than",
+        }[kind]
         return Problem(f"{found} is out of range: it must be {word} {bound}", mark, path)
     if kind == "string_pattern_mismatch":
         text = str(value)
         if path == "stack" or loc[-1] in ("name", "volume", "namespace"):
-            return Problem(f"'{text}' is not a valid name: use lowercase letters, digits and '-', starting with a letter",
-                           mark, path, f"e.g. '{_as_label(text)}'")
+            return Problem(
+                f"'{text}' is not a valid name: use lowercase letters, digits and '-', starting with a letter",
+                mark,
+                path,
+                f"e.g. '{_as_label(text)}'",
+            )
         if loc[-1] == "version":
             return Problem(f"'{text}' is not a version", mark, path, 'write the version number, e.g. version: "16"')
         return Problem(f"'{text}' has the wrong form", mark, path)
@@ -237,14 +263,26 @@ def _translate(error: ErrorDetails, doc: Document) -> Problem:
         return Problem(message, mark, path, fix or None)
     if kind in ("env_value", "domain", "health_check", "release", "backup_target"):
         if value is None:
-            return Problem("has no value", mark, path,
-                           'write "" for an empty string' if kind == "env_value" else "give it a value or remove the key")
+            return Problem(
+                "has no value",
+                mark,
+                path,
+                'write "" for an empty string' if kind == "env_value" else "give it a value or remove the key",
+            )
         if kind == "env_value" and isinstance(value, dict):
-            return Problem(f"a mapping with keys {', '.join(map(str, value)) or '(none)'} is not an env value",
-                           mark, path, "use {generate: secret}, {config: KEY} or {value: ..., scope: run}")
+            return Problem(
+                f"a mapping with keys {', '.join(map(str, value)) or '(none)'} is not an env value",
+                mark,
+                path,
+                "use {generate: secret}, {config: KEY} or {value: ..., scope: run}",
+            )
         if kind == "release" and value is True:
-            return Problem("release: true names no command", mark, path,
-                           "write the command, e.g. release: python manage.py migrate --noinput, or false to run none")
+            return Problem(
+                "release: true names no command",
+                mark,
+                path,
+                "write the command, e.g. release: python manage.py migrate --noinput, or false to run none",
+            )
         return Problem(f"found {found}: {error['msg']}", mark, path)
     return Problem(f"{error['msg']} (found {found})", mark, path)
 
@@ -361,8 +399,15 @@ def load_document(spec_path: Path, overlay_path: Path | str | Sequence[Path | st
 
 def _require_mapping(doc: Document) -> None:
     if not isinstance(doc.data, dict):
-        raise InputError([Problem(f"the file holds {describe(doc.data)}, but a spec is a mapping of keys",
-                                  doc.pos.mark, hint="start with `version: 1` and `stack: NAME` at the left margin")])
+        raise InputError(
+            [
+                Problem(
+                    f"the file holds {describe(doc.data)}, but a spec is a mapping of keys",
+                    doc.pos.mark,
+                    hint="start with `version: 1` and `stack: NAME` at the left margin",
+                )
+            ]
+        )
 
 
 class Validated(Struct):

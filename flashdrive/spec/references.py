@@ -6,8 +6,9 @@ A template is a list of literal strings and References. `$${` writes a literal `
 from __future__ import annotations
 
 import re
-from msgspec import Struct
 from typing import Union
+
+from msgspec import Struct
 
 DATABASE_PROPERTIES = ("host", "port", "user", "password", "name", "url")
 APP_PROPERTIES = ("host", "port", "url", "public_url")
@@ -59,11 +60,16 @@ def parse_template(text: str) -> tuple[list[Segment], list[TemplateError]]:
             continue
         end = text.find("}", i + 2)
         if end < 0:
-            errors.append(TemplateError(i, f"'{text[i:]}' opens a reference with '${{' but never closes it",
-                                        "close it with '}', or write '$${' for a literal '${'"))
+            errors.append(
+                TemplateError(
+                    i,
+                    f"'{text[i:]}' opens a reference with '${{' but never closes it",
+                    "close it with '}', or write '$${' for a literal '${'",
+                )
+            )
             literal.append(text[i:])
             break
-        inner = text[i + 2:end].strip()
+        inner = text[i + 2 : end].strip()
         reference = _parse_inner(inner, i, errors)
         if reference is not None:
             if literal:
@@ -79,26 +85,47 @@ def parse_template(text: str) -> tuple[list[Segment], list[TemplateError]]:
 def _parse_inner(inner: str, offset: int, errors: list[TemplateError]) -> Reference | None:
     match = _REF.match(inner)
     if not match:
-        errors.append(TemplateError(offset, f"'${{{inner}}}' is not a reference",
-                                    "write ${databases.NAME.url}, ${apps.NAME.host} or ${stack.name}"))
+        errors.append(
+            TemplateError(
+                offset,
+                f"'${{{inner}}}' is not a reference",
+                "write ${databases.NAME.url}, ${apps.NAME.host} or ${stack.name}",
+            )
+        )
         return None
     kind, name, prop = match["kind"], match["name"], match["prop"]
     if kind == "stack":
         if prop is not None or name not in STACK_PROPERTIES:
-            errors.append(TemplateError(offset, f"'${{{inner}}}' is not a property of the stack",
-                                        "the stack has one property: ${stack.name}"))
+            errors.append(
+                TemplateError(
+                    offset,
+                    f"'${{{inner}}}' is not a property of the stack",
+                    "the stack has one property: ${stack.name}",
+                )
+            )
             return None
         return Reference("stack", "", name, offset)
     if kind not in ("apps", "databases"):
         guess = {"app": "apps", "database": "databases", "db": "databases", "dbs": "databases"}.get(kind)
-        errors.append(TemplateError(offset, f"'${{{inner}}}' refers to '{kind}', which is not apps, databases or stack",
-                                    f"did you mean '${{{guess}{inner[len(kind):]}}}'?" if guess else
-                                    "write ${databases.NAME.PROPERTY}, ${apps.NAME.PROPERTY} or ${stack.name}"))
+        errors.append(
+            TemplateError(
+                offset,
+                f"'${{{inner}}}' refers to '{kind}', which is not apps, databases or stack",
+                f"did you mean '${{{guess}{inner[len(kind) :]}}}'?"
+                if guess
+                else "write ${databases.NAME.PROPERTY}, ${apps.NAME.PROPERTY} or ${stack.name}",
+            )
+        )
         return None
     properties = DATABASE_PROPERTIES if kind == "databases" else APP_PROPERTIES
     if name is None or prop is None:
-        errors.append(TemplateError(offset, f"'${{{inner}}}' needs a name and a property",
-                                    f"write ${{{kind}.NAME.PROPERTY}} with PROPERTY one of {', '.join(properties)}"))
+        errors.append(
+            TemplateError(
+                offset,
+                f"'${{{inner}}}' needs a name and a property",
+                f"write ${{{kind}.NAME.PROPERTY}} with PROPERTY one of {', '.join(properties)}",
+            )
+        )
         return None
     return Reference(kind, name, prop, offset)
 

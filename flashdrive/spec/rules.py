@@ -13,9 +13,9 @@ from typing import Any
 from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.engines import ENGINES
 from flashdrive.problems import Mark, Problems
+from flashdrive.spec.contract import AppSpec, ConfigValue, S3Target, ScopedValue, VolumeTarget
 from flashdrive.spec.env import env_var
 from flashdrive.spec.loader import LoadedSpec, did_you_mean, format_path
-from flashdrive.spec.contract import AppSpec, ConfigValue, S3Target, ScopedValue, VolumeTarget
 from flashdrive.spec.references import APP_PROPERTIES, DATABASE_PROPERTIES, parse_template
 from flashdrive.spec.sizes import SIZES
 from flashdrive.spec.yamlpos import Pos
@@ -32,24 +32,46 @@ def platform_name_clash(name: str, other_apps: set[str]) -> str | None:
     if name in RESERVED_NAMES:
         return f"is the name of the stack's own {'edge proxy' if name == 'edge' else 'loopback host'}"
     if name.startswith(RESERVED_PREFIX):
-        return ("starts with 'backup', which the stack's backup containers and objects use (backup, "
-                "backup-server, backup-prune...): the backup job could reach it instead of its server")
+        return (
+            "starts with 'backup', which the stack's backup containers and objects use (backup, "
+            "backup-server, backup-prune...): the backup job could reach it instead of its server"
+        )
     match = COPY_OR_RELEASE.match(name)
     if match and match.group("app") in other_apps:
         app, what = match.group("app"), match.group("what")
         role = "release job" if what == "release" else f"copy #{what}"
         return f"is the container name and host name of app '{app}''s {role}"
     return None
+
+
 # Set on every copy; a user value wins, with a warning.
 PROVIDED_ENV = {"PORT", "FLASHDRIVE_STACK", "FLASHDRIVE_APP", "FLASHDRIVE_NODE", "FLASHDRIVE_HOSTS"}
-SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var", "/tmp")
+SYSTEM_DIRS = (
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib64",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var",
+    "/tmp",
+)
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 IMAGE_PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 
 
 # Env names that usually hold secrets, as words of the name (SECRET_KEY, DB_PASSWORD, githubToken).
-SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|PASS|PWD|TOKEN|CREDENTIALS?|PRIVATE|API_?KEY|ACCESS_?KEY|"
-                         r"DSN|SALT)(_|$)", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"(^|_)(SECRET|PASSWORD|PASSWD|PASS|PWD|TOKEN|CREDENTIALS?|PRIVATE|API_?KEY|ACCESS_?KEY|"
+    r"DSN|SALT)(_|$)",
+    re.IGNORECASE,
+)
 # A URL that carries a password: scheme://user:password@host.
 URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
@@ -79,8 +101,15 @@ def _first_bad(text: str, allowed: re.Pattern[str]) -> str | None:
 
 
 def _describe(ch: str) -> str:
-    names = {" ": "a space", "\n": "a line break", "\r": "a carriage return", "\t": "a tab", "'": "a quote (')",
-             '"': 'a quote (")', "\0": "a NUL character"}
+    names = {
+        " ": "a space",
+        "\n": "a line break",
+        "\r": "a carriage return",
+        "\t": "a tab",
+        "'": "a quote (')",
+        '"': 'a quote (")',
+        "\0": "a NUL character",
+    }
     return names.get(ch) or (f"the control character U+{ord(ch):04X}" if not ch.isprintable() else f"'{ch}'")
 
 
@@ -137,8 +166,11 @@ class _Checker:
         self.kubernetes()
         self.generated_text()
         if not self.spec.apps and not self.spec.databases:
-            self.warning((), "the stack has no apps and no databases: nothing will run",
-                         "add an app under `apps:`; `flashdrive init APP_DIR` writes one from your code")
+            self.warning(
+                (),
+                "the stack has no apps and no databases: nothing will run",
+                "add an app under `apps:`; `flashdrive init APP_DIR` writes one from your code",
+            )
 
     def names(self) -> None:
         apps = set(self.spec.apps)
@@ -148,13 +180,22 @@ class _Checker:
                 if clash:
                     suffix = "-db" if section == "databases" else "-app"
                     match = COPY_OR_RELEASE.match(name)
-                    other = (name.replace(RESERVED_PREFIX, "archive", 1) if name.startswith(RESERVED_PREFIX)
-                             else match.group("app") + suffix if match and name not in RESERVED_NAMES else name + suffix)
+                    other = (
+                        name.replace(RESERVED_PREFIX, "archive", 1)
+                        if name.startswith(RESERVED_PREFIX)
+                        else match.group("app") + suffix
+                        if match and name not in RESERVED_NAMES
+                        else name + suffix
+                    )
                     self.error((section, name), f"'{name}' {clash}", f"pick another name, e.g. '{other}'", key=True)
         for name in self.spec.databases:
             if name in self.spec.apps:
-                self.error(("databases", name), f"'{name}' is both an app and a database; both would answer to "
-                           f"the host name '{name}'", f"rename the database, e.g. '{name}-db'", key=True)
+                self.error(
+                    ("databases", name),
+                    f"'{name}' is both an app and a database; both would answer to the host name '{name}'",
+                    f"rename the database, e.g. '{name}-db'",
+                    key=True,
+                )
 
     def upgrades(self) -> None:
         """`upgraded_from`: earlier majors, oldest first, each one step the deploy copies across."""
@@ -164,9 +205,13 @@ class _Checker:
             path = ("databases", name, "upgraded_from")
             facts = ENGINES[db.engine]
             if facts.upgrade_method == "in-place":
-                self.error(path, f"{db.engine} needs no upgrade step of flashdrive's: {facts.upgrade_how}",
-                           "remove `upgraded_from:` and change `version:` alone (`flashdrive diff` says what that "
-                           "does to the data)", key=True)
+                self.error(
+                    path,
+                    f"{db.engine} needs no upgrade step of flashdrive's: {facts.upgrade_how}",
+                    "remove `upgraded_from:` and change `version:` alone (`flashdrive diff` says what that "
+                    "does to the data)",
+                    key=True,
+                )
                 continue
             versions = [*db.upgraded_from, db.engine_version]
             for index, (older, newer) in enumerate(zip(versions, versions[1:])):
@@ -174,28 +219,45 @@ class _Checker:
                     continue
                 later = "version" if index == len(versions) - 2 else f"upgraded_from[{index + 1}]"
                 if facts.major(older) is not None and facts.major(older) == facts.major(newer):
-                    why = (f"{db.engine} {older} and {newer} ({later}) are the same major: upgraded_from lists only "
-                           f"the earlier majors this database ran, oldest first")
+                    why = (
+                        f"{db.engine} {older} and {newer} ({later}) are the same major: upgraded_from lists only "
+                        f"the earlier majors this database ran, oldest first"
+                    )
                 else:
                     why = f"no upgrade from {db.engine} {older} to {newer} ({later}): {facts.no_upgrade(older, newer)}"
                 # An example in the engine's own numbers: its last step (mysql 8.0 → 8.4), else postgres's.
                 before, after = facts.series[-2:] if len(facts.series) >= 2 else ("15", "17")
-                self.error(path + (index,), why,
-                           f"e.g. version: \"{after}\" with upgraded_from: [\"{before}\"] (it ran {before} before)")
+                self.error(
+                    path + (index,),
+                    why,
+                    f'e.g. version: "{after}" with upgraded_from: ["{before}"] (it ran {before} before)',
+                )
 
     def app(self, name: str, app: AppSpec, disk_owner: dict, domain_owner: dict) -> None:
         path = ("apps", name)
         if app.source and app.image:
-            self.error(path + ("image",), "an app has either source or image, not both",
-                       "remove `image:` to build from source, or `source:` to run the image", key=True)
+            self.error(
+                path + ("image",),
+                "an app has either source or image, not both",
+                "remove `image:` to build from source, or `source:` to run the image",
+                key=True,
+            )
         elif not app.source and not app.image:
-            self.error(path, f"app '{name}' has neither source nor image",
-                       "add `source: ./app` (a folder with a Procfile) or `image: registry/name:tag`", key=True)
+            self.error(
+                path,
+                f"app '{name}' has neither source nor image",
+                "add `source: ./app` (a folder with a Procfile) or `image: registry/name:tag`",
+                key=True,
+            )
         if app.type == "worker":
             for key, what in (("domains", "domains"), ("port", "port"), ("health_check", "health check")):
                 if key in (self.pos(*path).children or {}) and (key != "domains" or app.domains):
-                    self.error(path + (key,), f"a worker has no {what}: nothing connects to a worker",
-                               f"remove `{key}:`, or make the app `type: web`", key=True)
+                    self.error(
+                        path + (key,),
+                        f"a worker has no {what}: nothing connects to a worker",
+                        f"remove `{key}:`, or make the app `type: web`",
+                        key=True,
+                    )
         if app.source:
             self.source(name, app.source)
         self.disks(name, app, disk_owner)
@@ -212,16 +274,25 @@ class _Checker:
         for index, job in enumerate(app.cron):
             path = ("apps", name, "cron", index)
             if job.name in seen:
-                self.error(path + ("name",), f"app '{name}' already has a cron job named '{job.name}' "
-                           f"(#{seen[job.name] + 1})", "give each job of an app its own name")
+                self.error(
+                    path + ("name",),
+                    f"app '{name}' already has a cron job named '{job.name}' (#{seen[job.name] + 1})",
+                    "give each job of an app its own name",
+                )
             else:
                 seen[job.name] = index
             bad = schedule_problem(job.schedule)
             if bad is not None:
-                self.error(path + ("schedule",), bad.message, bad.hint,
-                           mark=self._offset_mark(path + ("schedule",), bad.offset))
+                self.error(
+                    path + ("schedule",),
+                    bad.message,
+                    bad.hint,
+                    mark=self._offset_mark(path + ("schedule",), bad.offset),
+                )
             if not job.command.strip():
-                self.error(path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions")
+                self.error(
+                    path + ("command",), "command is empty", "write what to run, e.g. python manage.py clearsessions"
+                )
 
     def source(self, name: str, source: str) -> None:
         path = ("apps", name, "source")
@@ -230,23 +301,33 @@ class _Checker:
             folder = (self.loaded.base_dir / source).resolve()
             exists, is_dir = folder.exists(), folder.is_dir()
         except (OSError, ValueError) as exc:
-            self.error(path, f"source '{_shown(source)}' cannot be used as a folder: {os_reason(exc)}",
-                       "write the folder's path relative to the spec, e.g. ./app")
+            self.error(
+                path,
+                f"source '{_shown(source)}' cannot be used as a folder: {os_reason(exc)}",
+                "write the folder's path relative to the spec, e.g. ./app",
+            )
             return
         if folder != base and base not in folder.parents:
             # The whole folder is sent to the image build, and plan writes .flashdrive/ files into it.
-            self.error(path, f"source '{source}' is outside the spec's folder ({base}): everything in "
-                       f"{folder} would be sent to the image build",
-                       "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
-                       "flashdrive.yaml to the folder above the app")
+            self.error(
+                path,
+                f"source '{source}' is outside the spec's folder ({base}): everything in "
+                f"{folder} would be sent to the image build",
+                "keep the app in the spec's folder or below it (e.g. source: ./app), or move "
+                "flashdrive.yaml to the folder above the app",
+            )
             return
         if not exists:
-            self.error(path, f"source folder '{source}' does not exist (looked in {folder})",
-                       "source is relative to the folder of the spec file")
+            self.error(
+                path,
+                f"source folder '{source}' does not exist (looked in {folder})",
+                "source is relative to the folder of the spec file",
+            )
             return
         if not is_dir:
-            self.error(path, f"source '{source}' is a file, not a folder",
-                       "point source at the folder holding the Procfile")
+            self.error(
+                path, f"source '{source}' is a file, not a folder", "point source at the folder holding the Procfile"
+            )
             return
         self.sound_sources[name] = folder
 
@@ -258,42 +339,70 @@ class _Checker:
             total += disk.size_gb
             if disk.name in disk_owner:
                 other = disk_owner[disk.name]
-                self.error(path + ("name",), f"disk name '{disk.name}' is already used by app '{other[1]}' "
-                           f"({self.where(self.at(*other, 'name'), path)})",
-                           "disk names are unique in the stack: each is one volume; rename one of them")
+                self.error(
+                    path + ("name",),
+                    f"disk name '{disk.name}' is already used by app '{other[1]}' "
+                    f"({self.where(self.at(*other, 'name'), path)})",
+                    "disk names are unique in the stack: each is one volume; rename one of them",
+                )
             else:
                 disk_owner[disk.name] = path
             mount = disk.mount
             normal = posixpath.normpath(mount)
             if not mount.startswith("/"):
-                self.error(path + ("mount",), f"mount '{mount}' is not an absolute path",
-                           f"write mount: /app/{mount.lstrip('./')}")
+                self.error(
+                    path + ("mount",),
+                    f"mount '{mount}' is not an absolute path",
+                    f"write mount: /app/{mount.lstrip('./')}",
+                )
             elif normal in SYSTEM_DIRS:
-                self.error(path + ("mount",), f"mount '{mount}' would hide the system folder {normal}",
-                           "mount disks under the app's folder, e.g. /app/media, or under /data")
-            elif inside := next((d for d in SYSTEM_DIRS[1:] if d not in ("/var", "/tmp") and normal.startswith(d + "/")), None):
-                self.error(path + ("mount",), f"mount '{mount}' is inside the system folder {inside}",
-                           "mount disks under the app's folder, e.g. /app/media, or under /data")
+                self.error(
+                    path + ("mount",),
+                    f"mount '{mount}' would hide the system folder {normal}",
+                    "mount disks under the app's folder, e.g. /app/media, or under /data",
+                )
+            elif inside := next(
+                (d for d in SYSTEM_DIRS[1:] if d not in ("/var", "/tmp") and normal.startswith(d + "/")), None
+            ):
+                self.error(
+                    path + ("mount",),
+                    f"mount '{mount}' is inside the system folder {inside}",
+                    "mount disks under the app's folder, e.g. /app/media, or under /data",
+                )
             elif normal in mounts:
-                self.error(path + ("mount",), f"mount '{mount}' is already used by disk #{mounts[normal] + 1} of this app",
-                           "give each disk its own mount path")
+                self.error(
+                    path + ("mount",),
+                    f"mount '{mount}' is already used by disk #{mounts[normal] + 1} of this app",
+                    "give each disk its own mount path",
+                )
             else:
                 mounts[normal] = index
         size = SIZES[app.size]
         if total > size.disk_gb:
             bigger = next((s.name for s in SIZES.values() if s.disk_gb >= total), None)
-            self.error(("apps", name, "disks"), f"the disks need {total} GB, but size {app.size} includes {size.disk_gb} GB",
-                       f"use size: {bigger} ({SIZES[bigger].disk_gb} GB), or smaller disks" if bigger
-                       else f"the largest size includes {SIZES['xl'].disk_gb} GB: use smaller disks", key=True)
+            self.error(
+                ("apps", name, "disks"),
+                f"the disks need {total} GB, but size {app.size} includes {size.disk_gb} GB",
+                f"use size: {bigger} ({SIZES[bigger].disk_gb} GB), or smaller disks"
+                if bigger
+                else f"the largest size includes {SIZES['xl'].disk_gb} GB: use smaller disks",
+                key=True,
+            )
         exclusive = next((d.name for d in app.disks if d.exclusive), None)
         if app.nodes > 1 and exclusive:
-            self.error(("apps", name, "nodes"), f"{app.nodes} copies would all write disk '{exclusive}', which is "
-                       "exclusive (never two writers)", "use nodes: 1 (or a bigger size), or drop exclusive: true")
+            self.error(
+                ("apps", name, "nodes"),
+                f"{app.nodes} copies would all write disk '{exclusive}', which is exclusive (never two writers)",
+                "use nodes: 1 (or a bigger size), or drop exclusive: true",
+            )
         elif app.nodes > 1 and any(d.access == "read_write" for d in app.disks):
-            self.warning(("apps", name, "nodes"), f"{app.nodes} copies share the read_write disk "
-                         f"'{next(d.name for d in app.disks if d.access == 'read_write')}': fine for reads, "
-                         "risky when copies write the same file at the same time",
-                         "a bigger size is the safer way to scale an app that writes to its disk")
+            self.warning(
+                ("apps", name, "nodes"),
+                f"{app.nodes} copies share the read_write disk "
+                f"'{next(d.name for d in app.disks if d.access == 'read_write')}': fine for reads, "
+                "risky when copies write the same file at the same time",
+                "a bigger size is the safer way to scale an app that writes to its disk",
+            )
 
     def domains(self, name: str, app: AppSpec, domain_owner: dict) -> None:
         for index, domain in enumerate(app.domain_entries):
@@ -301,40 +410,57 @@ class _Checker:
             entry_path = path + (("host",) if not isinstance(app.domains[index], str) else ())
             host = domain.host
             if not HOSTNAME.match(host) or "." not in host:
-                hint = f"write it in lowercase: {host.lower()}" if host.lower() != host and HOSTNAME.match(host.lower()) else \
-                    "a domain is a host name like shop.example.com, without scheme, port or path"
+                hint = (
+                    f"write it in lowercase: {host.lower()}"
+                    if host.lower() != host and HOSTNAME.match(host.lower())
+                    else "a domain is a host name like shop.example.com, without scheme, port or path"
+                )
                 self.error(entry_path, f"'{host}' is not a valid domain", hint)
                 continue
             if host in domain_owner:
                 other = domain_owner[host]
-                self.error(entry_path, f"domain '{host}' already belongs to app '{other[1]}' "
-                           f"({self.where(self.at(*other), entry_path)})", "a domain routes to one app only: remove one")
+                self.error(
+                    entry_path,
+                    f"domain '{host}' already belongs to app '{other[1]}' ({self.where(self.at(*other), entry_path)})",
+                    "a domain routes to one app only: remove one",
+                )
             else:
                 domain_owner[host] = path
             if (domain.certificate is None) != (domain.key is None):
                 missing = "key" if domain.key is None else "certificate"
-                self.error(path, f"domain '{host}' brings a {'certificate' if missing == 'key' else 'key'} "
-                           f"without its {missing}", f"add `{missing}: {{config: ...}}`, or remove both to use ACME")
+                self.error(
+                    path,
+                    f"domain '{host}' brings a {'certificate' if missing == 'key' else 'key'} without its {missing}",
+                    f"add `{missing}: {{config: ...}}`, or remove both to use ACME",
+                )
 
     def tls(self, domain_owner: dict) -> None:
         tls = self.spec.tls
-        acme = [path for host, path in domain_owner.items()
-                if self._domain_at(path).certificate is None]
+        acme = [path for host, path in domain_owner.items() if self._domain_at(path).certificate is None]
         if acme and not tls.email:
             first = acme[0]
-            self.error(first, f"domain '{self._domain_at(first).host}' gets its certificate from ACME, which needs an "
-                       "account email", "add `tls: {email: you@example.com}` at the top level")
+            self.error(
+                first,
+                f"domain '{self._domain_at(first).host}' gets its certificate from ACME, which needs an account email",
+                "add `tls: {email: you@example.com}` at the top level",
+            )
         if tls.email is not None and not EMAIL.match(tls.email):
             self.error(("tls", "email"), f"'{tls.email}' is not an email address", "write e.g. ops@example.com")
         if not HOSTNAME.match(tls.default_domain):
-            self.error(("tls", "default_domain"), f"'{tls.default_domain}' is not a valid domain",
-                       "write a host name like localhost or apps.example.com")
+            self.error(
+                ("tls", "default_domain"),
+                f"'{tls.default_domain}' is not a valid domain",
+                "write a host name like localhost or apps.example.com",
+            )
         else:
             for name, app in self.spec.apps.items():
                 default = f"{name}.{self.spec.stack}.{tls.default_domain}"
                 if app.type == "web" and default in domain_owner:
-                    self.error(domain_owner[default], f"'{default}' is the default domain of app '{name}'",
-                               "remove it: every web app answers on its default domain already")
+                    self.error(
+                        domain_owner[default],
+                        f"'{default}' is the default domain of app '{name}'",
+                        "remove it: every web app answers on its default domain already",
+                    )
 
     def _domain_at(self, path: tuple):
         return self.spec.apps[path[1]].domain_entries[path[3]]
@@ -343,8 +469,12 @@ class _Checker:
         for var_name, value in app.env.items():
             path = ("apps", name, "env", var_name)
             if (var_name in PROVIDED_ENV and var_name != "PORT") or (var_name == "PORT" and app.type == "web"):
-                self.warning(path, f"{var_name} is set by flashdrive on every copy; your value wins",
-                             "remove it unless you mean to override it", key=True)
+                self.warning(
+                    path,
+                    f"{var_name} is set by flashdrive on every copy; your value wins",
+                    "remove it unless you mean to override it",
+                    key=True,
+                )
             if isinstance(value, ConfigValue):
                 continue
             text_path = path + ("value",) if isinstance(value, ScopedValue) else path
@@ -354,17 +484,25 @@ class _Checker:
             self.template(name, text_path, text)
             var = env_var(var_name, value)
             if var.secret and isinstance(value, ScopedValue) and value.scope != "run":
-                self.error(path + ("scope",), f"this value holds a secret, and scope {value.scope} would store it "
-                           "in the image", "use scope: run (secrets are set only when the app runs)")
+                self.error(
+                    path + ("scope",),
+                    f"this value holds a secret, and scope {value.scope} would store it in the image",
+                    "use scope: run (secrets are set only when the app runs)",
+                )
             if var.at_build and not var.secret and app.source and looks_secret(var_name, text):
-                self.warning(path, f"{var_name} looks like a secret, and this plain value is also a build "
-                             "argument: it stays readable in the image (`docker history`) and in the spec's repository",
-                             f"keep it out of the spec: `{var_name}: {{config: {_camel(var_name)}}}` and "
-                             f"`pulumi config set --secret {_camel(var_name)} ...` (or `{{generate: secret}}`); "
-                             "if it is not secret, `{value: ..., scope: run}` keeps it out of the image", key=True)
+                self.warning(
+                    path,
+                    f"{var_name} looks like a secret, and this plain value is also a build "
+                    "argument: it stays readable in the image (`docker history`) and in the spec's repository",
+                    f"keep it out of the spec: `{var_name}: {{config: {_camel(var_name)}}}` and "
+                    f"`pulumi config set --secret {_camel(var_name)} ...` (or `{{generate: secret}}`); "
+                    "if it is not secret, `{value: ..., scope: run}` keeps it out of the image",
+                    key=True,
+                )
             if var.at_build and app.image and isinstance(value, ScopedValue) and value.scope == "build":
-                self.warning(path + ("scope",), "scope build has no effect on an app run from a prebuilt image",
-                             "use scope: run")
+                self.warning(
+                    path + ("scope",), "scope build has no effect on an app run from a prebuilt image", "use scope: run"
+                )
 
     def template(self, app_name: str, path: tuple, text: str) -> None:
         segments, errors = parse_template(text)
@@ -381,19 +519,33 @@ class _Checker:
                 other = self.spec.databases if ref.kind == "apps" else self.spec.apps
                 hint = did_you_mean(ref.name, list(section))
                 if ref.name in other:
-                    hint = f"'{ref.name}' is {'a database' if ref.kind == 'apps' else 'an app'}: write " \
-                           f"${{{'databases' if ref.kind == 'apps' else 'apps'}.{ref.name}.{ref.prop}}}"
+                    hint = (
+                        f"'{ref.name}' is {'a database' if ref.kind == 'apps' else 'an app'}: write "
+                        f"${{{'databases' if ref.kind == 'apps' else 'apps'}.{ref.name}.{ref.prop}}}"
+                    )
                 known = ", ".join(section) or "none"
-                self.error(path, f"{ref} refers to {singular} '{ref.name}', which is not in this stack "
-                           f"({ref.kind}: {known})", hint, mark=mark)
+                self.error(
+                    path,
+                    f"{ref} refers to {singular} '{ref.name}', which is not in this stack ({ref.kind}: {known})",
+                    hint,
+                    mark=mark,
+                )
                 continue
             if ref.prop not in properties:
-                self.error(path, f"{ref}: {singular}s have no property '{ref.prop}'",
-                           did_you_mean(ref.prop, list(properties)) or f"properties: {', '.join(properties)}", mark=mark)
+                self.error(
+                    path,
+                    f"{ref}: {singular}s have no property '{ref.prop}'",
+                    did_you_mean(ref.prop, list(properties)) or f"properties: {', '.join(properties)}",
+                    mark=mark,
+                )
                 continue
             if ref.kind == "apps" and self.spec.apps[ref.name].type == "worker" and ref.prop != "host":
-                self.error(path, f"{ref}: app '{ref.name}' is a worker, which has no port, url or public address",
-                           f"use ${{apps.{ref.name}.host}}, or make '{ref.name}' a web app", mark=mark)
+                self.error(
+                    path,
+                    f"{ref}: app '{ref.name}' is a worker, which has no port, url or public address",
+                    f"use ${{apps.{ref.name}.host}}, or make '{ref.name}' a web app",
+                    mark=mark,
+                )
 
     def _offset_mark(self, path: tuple, offset: int) -> Mark:
         pos = self.pos(*path)
@@ -412,17 +564,28 @@ class _Checker:
                 continue
             path = ("images", key)
             if "://" in template:
-                self.error(path, f"'{template}' is an image reference, not a URL", "drop the scheme, e.g. registry.example.com/hub")
+                self.error(
+                    path,
+                    f"'{template}' is an image reference, not a URL",
+                    "drop the scheme, e.g. registry.example.com/hub",
+                )
                 continue
             bad = [p for p in IMAGE_PLACEHOLDER.findall(template) if p != "version" or key == "mirror"]
             for placeholder in bad:
-                self.error(path, f"'{{{placeholder}}}' is not a placeholder here",
-                           "the only placeholder is {version}, in per-image keys" if key == "mirror"
-                           else "the only placeholder is {version}")
+                self.error(
+                    path,
+                    f"'{{{placeholder}}}' is not a placeholder here",
+                    "the only placeholder is {version}, in per-image keys"
+                    if key == "mirror"
+                    else "the only placeholder is {version}",
+                )
             # The python image becomes a Dockerfile's FROM line: nothing but an image reference.
             if not bad and (not IMAGE_REF.match(IMAGE_PLACEHOLDER.sub("1", template)) or len(template) > 512):
-                self.error(path, f"'{_shown(template)}' is not an image reference",
-                           "write e.g. registry.example.com/pg:{version}")
+                self.error(
+                    path,
+                    f"'{_shown(template)}' is not an image reference",
+                    "write e.g. registry.example.com/pg:{version}",
+                )
 
     def build(self) -> None:
         build = self.spec.build
@@ -431,53 +594,89 @@ class _Checker:
             try:
                 head = read_bounded(bundle, 16 * MIB)
             except FileNotFoundError:
-                self.error(("build", "ca_bundle"), f"CA bundle '{build.ca_bundle}' does not exist (looked in {bundle})",
-                           "the path is relative to the folder of the spec file")
+                self.error(
+                    ("build", "ca_bundle"),
+                    f"CA bundle '{build.ca_bundle}' does not exist (looked in {bundle})",
+                    "the path is relative to the folder of the spec file",
+                )
             except (OSError, ValueError) as exc:
-                self.error(("build", "ca_bundle"), f"CA bundle '{_shown(build.ca_bundle)}' cannot be read: "
-                           f"{os_reason(exc)}", "point it at a PEM file, relative to the folder of the spec file")
+                self.error(
+                    ("build", "ca_bundle"),
+                    f"CA bundle '{_shown(build.ca_bundle)}' cannot be read: {os_reason(exc)}",
+                    "point it at a PEM file, relative to the folder of the spec file",
+                )
             else:
                 if b"-----BEGIN CERTIFICATE-----" not in head:
-                    self.error(("build", "ca_bundle"), f"'{build.ca_bundle}' holds no PEM certificate",
-                               "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks")
+                    self.error(
+                        ("build", "ca_bundle"),
+                        f"'{build.ca_bundle}' holds no PEM certificate",
+                        "point it at a PEM file with '-----BEGIN CERTIFICATE-----' blocks",
+                    )
         if build.pip_index_url is not None and not re.match(r"^https?://[^\s'\"\\\\`$]+$", build.pip_index_url):
-            self.error(("build", "pip_index_url"), f"'{build.pip_index_url}' is not an http(s) URL",
-                       "write e.g. https://pypi.example.com/simple")
+            self.error(
+                ("build", "pip_index_url"),
+                f"'{build.pip_index_url}' is not an http(s) URL",
+                "write e.g. https://pypi.example.com/simple",
+            )
 
     def backups(self) -> None:
         backups = self.spec.backups
         problem = cron_problem(backups.schedule)
         if problem:
-            self.error(("backups", "schedule"), f"'{backups.schedule}' is not a cron schedule: {problem}",
-                       "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"")
+            self.error(
+                ("backups", "schedule"),
+                f"'{backups.schedule}' is not a cron schedule: {problem}",
+                'write five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *"',
+            )
         problem = cron_problem(backups.verify)
         if problem:
-            self.error(("backups", "verify"), f"'{backups.verify}' is not a cron schedule: {problem}",
-                       "write five fields: minute hour day-of-month month day-of-week, e.g. \"0 5 * * 0\" (Sundays 05:00)")
+            self.error(
+                ("backups", "verify"),
+                f"'{backups.verify}' is not a cron schedule: {problem}",
+                'write five fields: minute hour day-of-month month day-of-week, e.g. "0 5 * * 0" (Sundays 05:00)',
+            )
         target = backups.target
         volume = getattr(target, "volume", None)
         if volume is not None and (volume.startswith(("disk-", "db-")) or volume == "edge-data"):
-            self.error(("backups", "target", "volume"), f"volume '{volume}' would share its physical name with a "
-                       "disk, database or the edge's certificates", "pick another name, e.g. 'backups'")
-        for key, url in (("s3", getattr(getattr(target, "s3", None), "endpoint", None)),
-                         ("rest", getattr(getattr(target, "rest", None), "url", None))):
+            self.error(
+                ("backups", "target", "volume"),
+                f"volume '{volume}' would share its physical name with a disk, database or the edge's certificates",
+                "pick another name, e.g. 'backups'",
+            )
+        for key, url in (
+            ("s3", getattr(getattr(target, "s3", None), "endpoint", None)),
+            ("rest", getattr(getattr(target, "rest", None), "url", None)),
+        ):
             if url is not None and not re.match(r"^https?://\S+$", url):
                 field = "endpoint" if key == "s3" else "url"
-                self.error(("backups", "target", key, field), f"'{url}' is not an http(s) URL",
-                           "write e.g. https://backup.example.com/shop")
+                self.error(
+                    ("backups", "target", key, field),
+                    f"'{url}' is not an http(s) URL",
+                    "write e.g. https://backup.example.com/shop",
+                )
         rest_prune = getattr(getattr(target, "rest", None), "prune", None)
         if rest_prune is not None and rest_prune.url is not None and not re.match(r"^https?://\S+$", rest_prune.url):
-            self.error(("backups", "target", "rest", "prune", "url"), f"'{rest_prune.url}' is not an http(s) URL",
-                       "write e.g. https://backup.example.com/shop")
+            self.error(
+                ("backups", "target", "rest", "prune", "url"),
+                f"'{rest_prune.url}' is not an http(s) URL",
+                "write e.g. https://backup.example.com/shop",
+            )
         for key in ("s3", "rest"):
             settings = getattr(target, key, None)
             if self.spec.backups.enabled and settings is not None and settings.prune is None:
-                self.warning(("backups", "target", key), "the backup job and the prune job share one set of "
-                             "credentials: whoever holds the backup job's can delete the history",
-                             "give the backup job keys that cannot delete (S3: put and get only, with object lock; "
-                             "REST: a server run with --append-only), and the prune job its own: "
-                             + ("`prune: {access_key: {config: ...}, secret_key: {config: ...}}`" if key == "s3"
-                                else "`prune: {url: https://..., password: {config: ...}}`"), key=True)
+                self.warning(
+                    ("backups", "target", key),
+                    "the backup job and the prune job share one set of "
+                    "credentials: whoever holds the backup job's can delete the history",
+                    "give the backup job keys that cannot delete (S3: put and get only, with object lock; "
+                    "REST: a server run with --append-only), and the prune job its own: "
+                    + (
+                        "`prune: {access_key: {config: ...}, secret_key: {config: ...}}`"
+                        if key == "s3"
+                        else "`prune: {url: https://..., password: {config: ...}}`"
+                    ),
+                    key=True,
+                )
 
     def previews(self) -> None:
         seed = self.spec.previews.seed
@@ -485,21 +684,34 @@ class _Checker:
             return
         path = ("previews", "seed")
         if not self.spec.backups.enabled:
-            self.error(path + ("from",), "a preview is seeded from the stack's backups, but backups are off "
-                       "(backups.enabled: false)", "turn backups on, or remove `seed:` to start previews empty")
+            self.error(
+                path + ("from",),
+                "a preview is seeded from the stack's backups, but backups are off (backups.enabled: false)",
+                "turn backups on, or remove `seed:` to start previews empty",
+            )
         elif not isinstance(self.spec.backups.target, VolumeTarget):
             kind = "s3" if isinstance(self.spec.backups.target, S3Target) else "rest"
-            self.error(path + ("from",), f"a preview reads the base's repository from its volume, read-only; this "
-                       f"stack's backups go to a {kind} target, which a preview could reach only with the backup "
-                       "job's credentials (they can write)", "keep backups in a volume (backups.target: {volume: "
-                       "backups}), or remove `seed:` to start previews empty")
+            self.error(
+                path + ("from",),
+                f"a preview reads the base's repository from its volume, read-only; this "
+                f"stack's backups go to a {kind} target, which a preview could reach only with the backup "
+                "job's credentials (they can write)",
+                "keep backups in a volume (backups.target: {volume: "
+                "backups}), or remove `seed:` to start previews empty",
+            )
         if seed.scrub is not None:
             if "\0" in seed.scrub:
-                self.error(path + ("scrub",), "the scrub command holds a NUL character",
-                           "remove it: a command line cannot carry one")
+                self.error(
+                    path + ("scrub",),
+                    "the scrub command holds a NUL character",
+                    "remove it: a command line cannot carry one",
+                )
             if not self.spec.apps:
-                self.error(path + ("scrub",), "the scrub command runs with an app's image, and the stack has no app",
-                           "add an app, or remove `scrub:`")
+                self.error(
+                    path + ("scrub",),
+                    "the scrub command runs with an app's image, and the stack has no app",
+                    "add an app, or remove `scrub:`",
+                )
 
     def generated_text(self) -> None:
         """Values that are written into generated text (Caddyfile, probes, scripts, manifests,
@@ -512,45 +724,75 @@ class _Checker:
                 text = health if isinstance(health, str) else health.path
                 bad = _first_bad(text, URL_PATH)
                 if bad is not None or len(text) > 1024:
-                    self.error(path, f"'{_shown(text)}' is not a plain URL path: "
-                               + (f"{_describe(bad)} is not allowed in it" if bad is not None else "longer than 1024 characters"),
-                               "write a path like /healthz; percent-encode other characters (%20 for a space)")
+                    self.error(
+                        path,
+                        f"'{_shown(text)}' is not a plain URL path: "
+                        + (
+                            f"{_describe(bad)} is not allowed in it"
+                            if bad is not None
+                            else "longer than 1024 characters"
+                        ),
+                        "write a path like /healthz; percent-encode other characters (%20 for a space)",
+                    )
             if app.process is not None and not PROCESS.match(app.process):
-                self.error(("apps", name, "process"), f"'{_shown(app.process)}' is not a Procfile process name",
-                           "a process name has letters, digits, '-' and '_', e.g. web or worker")
+                self.error(
+                    ("apps", name, "process"),
+                    f"'{_shown(app.process)}' is not a Procfile process name",
+                    "a process name has letters, digits, '-' and '_', e.g. web or worker",
+                )
             if app.image is not None and (not IMAGE_REF.match(app.image) or len(app.image) > 512):
-                self.error(("apps", name, "image"), f"'{_shown(app.image)}' is not an image reference",
-                           "write e.g. ghcr.io/acme/web:1.4 or registry.example.com/web@sha256:...")
+                self.error(
+                    ("apps", name, "image"),
+                    f"'{_shown(app.image)}' is not an image reference",
+                    "write e.g. ghcr.io/acme/web:1.4 or registry.example.com/web@sha256:...",
+                )
             if isinstance(app.release, str) and "\0" in app.release:
-                self.error(("apps", name, "release"), "the release command holds a NUL character",
-                           "remove it: a command line cannot carry one")
+                self.error(
+                    ("apps", name, "release"),
+                    "the release command holds a NUL character",
+                    "remove it: a command line cannot carry one",
+                )
             for index, disk in enumerate(app.disks):
                 bad = _first_bad(disk.mount, MOUNT_PATH)
                 if bad is not None and disk.mount.startswith("/"):
-                    self.error(("apps", name, "disks", index, "mount"), f"mount '{_shown(disk.mount)}' holds "
-                               f"{_describe(bad)}, which container mounts cannot carry",
-                               "use letters, digits and - _ . @ + in mount paths, e.g. /app/media")
+                    self.error(
+                        ("apps", name, "disks", index, "mount"),
+                        f"mount '{_shown(disk.mount)}' holds {_describe(bad)}, which container mounts cannot carry",
+                        "use letters, digits and - _ . @ + in mount paths, e.g. /app/media",
+                    )
         bucket = getattr(getattr(self.spec.backups.target, "s3", None), "bucket", None)
         if bucket is not None and not S3_BUCKET.match(bucket):
-            self.error(("backups", "target", "s3", "bucket"), f"'{_shown(bucket)}' is not a bucket name",
-                       "write a bucket name, optionally with a path: acme-backups or acme-backups/shop")
+            self.error(
+                ("backups", "target", "s3", "bucket"),
+                f"'{_shown(bucket)}' is not a bucket name",
+                "write a bucket name, optionally with a path: acme-backups or acme-backups/shop",
+            )
         for key in ("storage_class", "ingress_class", "cluster_issuer"):
             value = getattr(self.spec.kubernetes, key)
             if value is not None and not DNS_SUBDOMAIN.match(value):
-                self.error(("kubernetes", key), f"'{_shown(value)}' is not a Kubernetes object name",
-                           "lowercase letters, digits, '-' and '.', e.g. standard or letsencrypt-prod")
+                self.error(
+                    ("kubernetes", key),
+                    f"'{_shown(value)}' is not a Kubernetes object name",
+                    "lowercase letters, digits, '-' and '.', e.g. standard or letsencrypt-prod",
+                )
         registry = self.spec.kubernetes.registry
         if registry is not None and not IMAGE_REF.match(registry):
-            self.error(("kubernetes", "registry"), f"'{_shown(registry)}' is not a registry path",
-                       "write e.g. registry.example.com/shop")
+            self.error(
+                ("kubernetes", "registry"),
+                f"'{_shown(registry)}' is not a registry path",
+                "write e.g. registry.example.com/shop",
+            )
 
     def kubernetes(self) -> None:
         if self.spec.backend != "kubernetes":
             return
         built = [name for name, app in self.spec.apps.items() if app.source]
         if built and not self.spec.kubernetes.registry:
-            self.error(("backend",), f"apps built from source ({', '.join(built)}) need a registry the cluster "
-                       "pulls from", "add `kubernetes: {registry: registry.example.com/" + self.spec.stack + "}`")
+            self.error(
+                ("backend",),
+                f"apps built from source ({', '.join(built)}) need a registry the cluster pulls from",
+                "add `kubernetes: {registry: registry.example.com/" + self.spec.stack + "}`",
+            )
 
 
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))

@@ -7,11 +7,11 @@ parallel tree of positions for error messages.
 
 from __future__ import annotations
 
-from msgspec import Struct, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 
 from flashdrive.bounded import MIB, os_reason, read_bounded
 from flashdrive.problems import InputError, Mark, Problem
@@ -85,23 +85,48 @@ class _Builder:
         mark = _mark(self.file, node.start_mark)
         if self.count > MAX_NODES:
             if len(self.distinct) * 2 > MAX_NODES:  # mostly written out, not repeated through aliases
-                raise InputError([Problem(
-                    f"the document has more than {MAX_NODES} keys and values; no stack needs that many",
-                    mark, hint="keep bulk data out of the spec (a file in the app, a database)")])
-            raise InputError([Problem(
-                f"the document expands to more than {MAX_NODES} values (through anchors and aliases)",
-                mark, hint="write the values out, or use fewer nested aliases")])
+                raise InputError(
+                    [
+                        Problem(
+                            f"the document has more than {MAX_NODES} keys and values; no stack needs that many",
+                            mark,
+                            hint="keep bulk data out of the spec (a file in the app, a database)",
+                        )
+                    ]
+                )
+            raise InputError(
+                [
+                    Problem(
+                        f"the document expands to more than {MAX_NODES} values (through anchors and aliases)",
+                        mark,
+                        hint="write the values out, or use fewer nested aliases",
+                    )
+                ]
+            )
         if depth > MAX_DEPTH or id(node) in self.in_progress:
-            raise InputError([Problem(
-                "the document nests too deeply or refers to itself through an alias",
-                mark, hint="remove the alias that points at its own parent")])
+            raise InputError(
+                [
+                    Problem(
+                        "the document nests too deeply or refers to itself through an alias",
+                        mark,
+                        hint="remove the alias that points at its own parent",
+                    )
+                ]
+            )
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.constructor.construct_object(node)
             except Exception as exc:  # noqa: BLE001 - PyYAML raises ValueError & co. for `!!int shop`
                 tag = node.tag.rsplit(":", 1)[-1]
-                raise InputError([Problem(f"'{node.value}' is not a valid {tag} ({getattr(exc, 'problem', None) or exc})",
-                                          mark, hint=f"remove the !!{tag} tag or fix the value")]) from None
+                raise InputError(
+                    [
+                        Problem(
+                            f"'{node.value}' is not a valid {tag} ({getattr(exc, 'problem', None) or exc})",
+                            mark,
+                            hint=f"remove the !!{tag} tag or fix the value",
+                        )
+                    ]
+                ) from None
             return value, Pos(mark, raw=node.value, style=node.style)
         self.in_progress.add(id(node))
         try:
@@ -148,9 +173,15 @@ class _Builder:
             pos.key_mark = key_mark
             if key in data:
                 first = children[key].key_mark
-                self.problems.append(Problem(
-                    f"duplicate key '{key}' (first written at line {first.line})" if first else f"duplicate key '{key}'",
-                    key_mark, hint="keep one of them: YAML would silently drop the first"))
+                self.problems.append(
+                    Problem(
+                        f"duplicate key '{key}' (first written at line {first.line})"
+                        if first
+                        else f"duplicate key '{key}'",
+                        key_mark,
+                        hint="keep one of them: YAML would silently drop the first",
+                    )
+                )
                 continue
             data[key] = value
             children[key] = pos
@@ -172,9 +203,15 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise InputError([Problem(f"the file contains the control character U+{exc.character:04X}, which YAML does "
-                                  "not allow", Mark(file, line, col), hint="remove it, or write it as an escape "
-                                  "inside double quotes")]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"the file contains the control character U+{exc.character:04X}, which YAML does not allow",
+                    Mark(file, line, col),
+                    hint="remove it, or write it as an escape inside double quotes",
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
         mark = _mark(file, where) if where else Mark(file, 1, 1)
@@ -182,13 +219,19 @@ def parse_yaml(text: str, file: str) -> Document:
         if exc.context and exc.problem:
             message = f"{exc.context}, {exc.problem}"
         source_line = text.splitlines()[mark.line - 1] if 0 < mark.line <= len(text.splitlines()) else ""
-        raise InputError([Problem(f"invalid YAML: {message}", mark,
-                                  hint=_syntax_hint(message, source_line))]) from None
+        raise InputError([Problem(f"invalid YAML: {message}", mark, hint=_syntax_hint(message, source_line))]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(f"invalid YAML: {exc}", Mark(file, 1, 1))]) from None
     if root is None:
-        raise InputError([Problem("the file is empty", Mark(file, 1, 1),
-                                  hint="start with `version: 1` and `stack: NAME`; `flashdrive init` writes a starter file")])
+        raise InputError(
+            [
+                Problem(
+                    "the file is empty",
+                    Mark(file, 1, 1),
+                    hint="start with `version: 1` and `stack: NAME`; `flashdrive init` writes a starter file",
+                )
+            ]
+        )
     builder = _Builder(file)
     data, pos = builder.build(root)
     return Document(file, data, pos, builder.problems)
@@ -210,21 +253,49 @@ def load_yaml_file(path: Path, shown_as: str | None = None) -> Document:
     try:
         raw = read_bounded(path, MAX_SPEC_BYTES)
     except FileNotFoundError:
-        raise InputError([Problem("file not found", Mark(name, 0, 0),
-                                  hint="pass the path to your flashdrive.yaml, or run `flashdrive init` to write one")]) from None
+        raise InputError(
+            [
+                Problem(
+                    "file not found",
+                    Mark(name, 0, 0),
+                    hint="pass the path to your flashdrive.yaml, or run `flashdrive init` to write one",
+                )
+            ]
+        ) from None
     except IsADirectoryError:
-        raise InputError([Problem("is a folder, not a file", Mark(name, 0, 0),
-                                  hint=f"pass the spec inside it, e.g. {Path(name) / 'flashdrive.yaml'}")]) from None
+        raise InputError(
+            [
+                Problem(
+                    "is a folder, not a file",
+                    Mark(name, 0, 0),
+                    hint=f"pass the spec inside it, e.g. {Path(name) / 'flashdrive.yaml'}",
+                )
+            ]
+        ) from None
     except (OSError, ValueError) as exc:
-        raise InputError([Problem(f"cannot read the file: {os_reason(exc)}", Mark(name, 0, 0),
-                                  hint="pass the path of a flashdrive.yaml file")]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"cannot read the file: {os_reason(exc)}",
+                    Mark(name, 0, 0),
+                    hint="pass the path of a flashdrive.yaml file",
+                )
+            ]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError([Problem(f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})", Mark(name, line, col),
-                                  hint="save the file as UTF-8")]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    Mark(name, line, col),
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_yaml(text, name)
