@@ -65,6 +65,16 @@ def test_python_m_flashdrive_exits_with_the_commands_code(argv, code):
 def test_a_command_line_imports_the_module_of_its_command_and_no_other():
     found = modules_after("validate", EXAMPLE)
     assert found["command_modules"] == ["flashdrive.cli.spec_commands"]
+    # plan's module takes the --preview argument type from the stack commands' module, nothing else
+    found = modules_after("plan", "--help")
+    assert found["command_modules"] == ["flashdrive.cli.plan_command", "flashdrive.cli.stack_commands"]
+
+
+def test_help_before_a_command_still_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "flashdrive", "--help", "plan"], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "previews" in result.stdout and "validate" in result.stdout
 
 
 def test_help_without_a_command_lists_every_command(capsys):

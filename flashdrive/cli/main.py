@@ -15,7 +15,7 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 # Each module registers its sub-commands with `register(subparsers)`; a command's handler
 # takes the parsed args and returns an exit code. The commands each module registers are listed
-# here so that a command line naming one imports only its module (tests/test_cli_names.py checks
+# here so that a command line naming one imports only its module (tests/test_cold_start.py checks
 # the lists against what the modules register).
 COMMAND_MODULES = {
     "flashdrive.cli.spec_commands": ("validate", "schema"),
@@ -30,9 +30,10 @@ COMMAND_MODULES = {
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `argv`, only the module of the command it names (a cold
-    `flashdrive plan` then imports no other command's module). Without a known command in
-    `argv` (`--help`, a typo), every command, for the help and the error."""
+    """The whole command line; with `argv`, only the module of the command it names (and what
+    that module imports: a cold `flashdrive plan` loads no diff, backup or operation code).
+    Without a known command in `argv` (`--help` first, a typo), every command, for the help and
+    the error."""
     parser = argparse.ArgumentParser(
         prog="flashdrive",
         description="Compile flashdrive.yaml into Pulumi infrastructure on Docker or Kubernetes.",
@@ -46,9 +47,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _named_command(argv: Sequence[str] | None) -> str | None:
-    """The command `argv` names, if it names one: its first word not an option (the top-level
-    parser takes no option but --help)."""
-    first = next((word for word in argv or () if not word.startswith("-")), None)
+    """The command `argv` names, if it names one: its first word. The top-level parser takes no
+    option but --help, which shows every command, so an option first names none."""
+    first = next(iter(argv or ()), None)
     known = {command for commands in COMMAND_MODULES.values() for command in commands}
     return first if first in known else None
 
