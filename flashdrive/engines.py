@@ -183,6 +183,9 @@ class EngineFacts(Struct, frozen=True):
     upgrade_rule: UpgradeRule
     upgrade_method: Method
     upgrade_how: str
+    # What a volume of a later major carries after the database's name: `-pg17`, `-mysql84` (no dot:
+    # the name is a StatefulSet's too on Kubernetes, whose pods' host names allow none).
+    volume_major_prefix: str
     series: tuple[str, ...] = ()  # lts-step: the LTS series; next-series: every release series, in order
     copy_upgrade: CopyUpgrade | None = None  # dump-restore engines whose deploy copies the data itself
     # What a server does itself with an older major's files when the deploy does not copy them (a
@@ -330,6 +333,7 @@ POSTGRES = EngineFacts(
     lock_file="postmaster.pid",
     upgrade_rule="any-newer",
     upgrade_method="dump-restore",
+    volume_major_prefix="pg",
     upgrade_how=(
         "a server of the new version starts on a new data directory and gets the data by a dump made "
         "with the new version's pg_dump (an older pg_dump refuses a newer server) and pg_restore, or by "
@@ -390,6 +394,7 @@ MYSQL = EngineFacts(
     upgrade_rule="lts-step",
     upgrade_method="dump-restore",
     series=("5.7", "8.0", "8.4"),
+    volume_major_prefix="mysql",
     upgrade_how=(
         "a server of the new version starts on a new data directory and gets the databases and accounts "
         "by the new version's mysqldump; one LTS series at a time (5.7 → 8.0 → 8.4), never back down"
@@ -459,6 +464,7 @@ MONGODB = EngineFacts(
     upgrade_rule="next-series",
     upgrade_method="in-place",
     series=("3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0", "8.2"),
+    volume_major_prefix="mongo",
     upgrade_how=(
         "the new server starts on the same files once featureCompatibilityVersion is the old series, "
         "one release series at a time, and featureCompatibilityVersion goes to the new series after"
@@ -516,6 +522,7 @@ REDIS = EngineFacts(
     major_parts_before=None,
     upgrade_rule="any-newer",
     upgrade_method="in-place",
+    volume_major_prefix="redis",
     upgrade_how="the new server reads the old RDB and AOF files as they are (an older one would refuse them)",
     install_snapshot=REDIS_INSTALL_RDB,
 )

@@ -42,11 +42,6 @@ if TYPE_CHECKING:
 CA_BUNDLE_IN_CONTEXT = ".flashdrive/ca.pem"
 
 
-# What a volume of a later major carries after the database's name: `-pg17`, `-mysql84` (no dot:
-# the name is a StatefulSet's too on Kubernetes, whose pods' host names allow none).
-VOLUME_MAJOR_PREFIX = {"postgres": "pg", "mysql": "mysql", "mongodb": "mongo", "redis": "redis"}
-
-
 def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDatabase:
     version = db.engine_version
     facts = ENGINES[db.engine]
@@ -58,7 +53,7 @@ def _database(stack: str, name: str, db: DatabaseSpec, spec: Spec) -> ResolvedDa
         # The first major keeps the name the database always had, so a stack that never upgraded
         # never sees its volume renamed; each later major's data is on a volume of its own.
         base = f"{stack}-db-{name}"
-        return base if index == 0 else f"{base}-{VOLUME_MAJOR_PREFIX[db.engine]}{major(v).replace('.', '')}"
+        return base if index == 0 else f"{base}-{facts.volume_major_prefix}{major(v).replace('.', '')}"
 
     earlier = tuple(
         ResolvedEarlierMajor(
