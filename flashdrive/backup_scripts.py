@@ -25,6 +25,23 @@ from flashdrive.engines import ENGINES
 from flashdrive.model.stack import ResolvedDatabase, ResolvedStack
 
 DISKS_DIR = "/data/disks"
+
+# How restic tells there is no repository yet (the stack never ran a backup): 0.17 exits 10;
+# older releases say so on stderr only ("... does not exist", "Is there a repository ...").
+RESTIC_NO_REPOSITORY_EXIT = 10
+RESTIC_NO_REPOSITORY_WORDS = ("does not exist", "is there a repository")  # case-insensitive
+
+
+def restic_found_no_repository(code: int, stderr: str) -> bool:
+    """Whether a failed restic command failed only because there is no repository yet."""
+    return code == RESTIC_NO_REPOSITORY_EXIT or any(word in stderr.lower() for word in RESTIC_NO_REPOSITORY_WORDS)
+
+
+def grep_no_repository(path: str) -> str:
+    """The shell test of the same: true when restic's stderr, saved in `path`, says so."""
+    return "grep -qi " + " ".join(f'-e "{word}"' for word in RESTIC_NO_REPOSITORY_WORDS) + f" {path}"
+
+
 PRUNE_SCHEDULE = "30 4 * * *"  # daily, after the default 03:00 backup
 
 

@@ -41,6 +41,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from msgspec import Struct
 
+from flashdrive.backup_scripts import RESTIC_NO_REPOSITORY_EXIT, grep_no_repository
 from flashdrive.engines import ENGINES
 from flashdrive.kubernetes.app import REPLACE_UNREADY
 from flashdrive.kubernetes.backup import BACKUP_ROOT, DUMPS, REPOSITORY, SERVER_PORT, dump_env, repository_claim_name
@@ -63,8 +64,6 @@ SEED = "seed"  # the seed Job's name and its pods' component label
 SEED_DIR = "/seed"
 SEED_TTL_S = 3600  # seconds a finished seed Job (and its pod) stays, to read its log
 READER_USER = "reader"
-# restic exits 10 when the repository does not exist (restic 0.17): the base never ran a backup.
-RESTIC_NO_REPOSITORY = 10
 
 
 def reader_name(number: int) -> str:
@@ -224,8 +223,8 @@ def fetch_script(source: SeedSource, disks: list[ResolvedDisk], databases: list[
         f"found=$(restic --no-lock snapshots --json --host {host} --tag flashdrive --latest 1 2>{SEED_DIR}/error)",
         "status=$?",
         # No repository yet: restic 0.17 exits 10; older ones say so (as `flashdrive backup list` reads it).
-        f'if [ "$status" -eq {RESTIC_NO_REPOSITORY} ] || [ "$found" = "[]" ] || [ "$found" = "null" ] \\',
-        f'   || {{ [ "$status" -ne 0 ] && grep -qi -e "does not exist" -e "is there a repository" {SEED_DIR}/error; }}; then',
+        f'if [ "$status" -eq {RESTIC_NO_REPOSITORY_EXIT} ] || [ "$found" = "[]" ] || [ "$found" = "null" ] \\',
+        f'   || {{ [ "$status" -ne 0 ] && {grep_no_repository(f"{SEED_DIR}/error")}; }}; then',
         f"  report \"the base stack '{source.base_stack}' has no backup yet: the preview starts empty\"",
         "  exit 0",
         "fi",

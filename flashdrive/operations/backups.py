@@ -20,7 +20,14 @@ from typing import Any
 
 from msgspec import Struct
 
-from flashdrive.backup_scripts import CLAIM_AHEAD_SECONDS, CLAIM_BEHIND_SECONDS, DISKS_DIR, dump_file, password_env
+from flashdrive.backup_scripts import (
+    CLAIM_AHEAD_SECONDS,
+    CLAIM_BEHIND_SECONDS,
+    DISKS_DIR,
+    dump_file,
+    password_env,
+    restic_found_no_repository,
+)
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_DATABASE, LABEL_ENGINE, LABEL_ROLE, LABEL_STACK
 from flashdrive.operations.engine import OperationError, connect
@@ -113,7 +120,7 @@ class DeployedStack:
         result = self.restic("snapshots", "--json", "--host", self.stack, check=False)
         if result.returncode != 0:
             message = result.stderr.decode(errors="replace")
-            if "does not exist" in message or "Is there a repository" in message:
+            if restic_found_no_repository(result.returncode, message):
                 return []
             raise BackupError(f"restic could not list snapshots: {message.strip()[-800:]}")
         received = self.received()

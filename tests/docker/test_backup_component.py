@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from flashdrive.backup_scripts import DISKS_DIR, LEDGER, backup_script, prune_script, received_script
+from flashdrive.backup_scripts import (DISKS_DIR, LEDGER, backup_script, grep_no_repository, prune_script,
+                                       received_script, restic_found_no_repository)
 from flashdrive.model import resolve
 from flashdrive.plan import plan_spec
 from flashdrive.pipeline import check_spec
@@ -323,3 +324,21 @@ def test_restore_runs_least_privileged_with_the_credentials_in_its_environment(m
                                       "RESTIC_REPOSITORY": "rest:http://writer:w-secret@x/"}
     assert created["cap_drop"] == ["ALL"] and set(created["cap_add"]) == {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}
     assert created["security_opt"] == ["no-new-privileges:true"] and created["pids_limit"] == 512
+
+
+@pytest.mark.parametrize(("code", "stderr", "none_yet"), [
+    (10, "Fatal: repository does not exist: unable to open config file: stat /repository/config: no such file", True),
+    (1, "Fatal: unable to open config file: Stat: stat /repository/config: no such file or directory\n"
+        "Is there a repository at the following location?\n/repository", True),
+    (1, "Fatal: repository does not exist", True),
+    (10, "", True),
+    (1, "Fatal: wrong password or no key found", False),
+    (1, "Fatal: unable to create lock in backend: repository is already locked by PID 12", False),
+])
+def test_no_repository_yet_is_told_apart_from_a_failing_restic(code, stderr, none_yet, tmp_path):
+    assert restic_found_no_repository(code, stderr) is none_yet
+    # The shell form (the Kubernetes preview's seed) agrees on restic's words, whatever its exit code.
+    saved = tmp_path / "error"
+    saved.write_text(stderr)
+    said = subprocess.run(["sh", "-c", grep_no_repository(str(saved))]).returncode == 0
+    assert said is restic_found_no_repository(1, stderr)
