@@ -162,6 +162,7 @@ class BoundedLoad:
         self.max_requests, self.max_seconds = max_requests, max_seconds
         self.results: list[int | str] = []
         self.answered_at: list[float] = []  # time.monotonic() when each result came back
+        self.answered_wall: list[float] = []  # time.time() of the same, to compare with engine logs
         self.started_at = self.stopped_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -175,6 +176,7 @@ class BoundedLoad:
             except Exception as exc:  # noqa: BLE001 - a failed request is a result, kept as text
                 self.results.append(f"{type(exc).__name__}: {exc}")
             self.answered_at.append(time.monotonic())
+            self.answered_wall.append(time.time())
 
     def __enter__(self) -> "BoundedLoad":
         self.started_at = time.monotonic()
@@ -190,12 +192,38 @@ class BoundedLoad:
     def failures(self) -> list[int | str]:
         return [r for r in self.results if r != 200]
 
+    def failures_near(self, moments: list[float], seconds: float = 2.0) -> tuple[list[str], list[int | str]]:
+        """The failures within `seconds` of one of `moments` (time.time()), and all the others."""
+        near, others = [], []
+        for result, when in zip(self.results, self.answered_wall, strict=True):
+            if result == 200:
+                continue
+            if isinstance(result, str) and any(abs(when - moment) <= seconds for moment in moments):
+                near.append(result)
+            else:
+                others.append(result)
+        return near, others
+
     def longest_gap(self) -> float:
         """The longest time, in seconds, between two 200 answers (the load's start and end count as
         such): how long the app looked down to a client, failures and held requests alike."""
         times = [self.started_at] + [t for r, t in zip(self.results, self.answered_at, strict=True) if r == 200]
         times.append(self.stopped_at or time.monotonic())
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+def edge_reloads(stack: str, since: float) -> list[float]:
+    """When (time.time()) the stack's edge reloaded its Caddyfile since `since`, by Caddy's log."""
+    logged = docker("logs", "--since", f"{since:.3f}", f"{stack}-edge").stderr
+    moments = []
+    for line in logged.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("msg") == "config file changed; reloading":
+            moments.append(float(entry["ts"]))
+    return moments
 
 
 def container_events(stack: str, since: float, until: float) -> list[dict]:

