@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pulumi_docker as docker
 
 from flashdrive.docker import readback
@@ -15,6 +17,29 @@ from flashdrive.spec.sizes import Size
 DATA_IMAGE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]
 # Caddy binds 80 and 443, which are privileged ports.
 EDGE_CAPABILITIES = ["NET_BIND_SERVICE"]
+
+
+def one_off_flags(
+    *,
+    memory: str,
+    cpus: float | None = None,
+    add_capabilities: Iterable[str] = (),
+    pids_limit: int | None = None,
+    init: bool = True,
+    log_files: int | None = 3,
+) -> list[str]:
+    """`docker run`/`create` flags of a one-off container (a release, an upgrade's copy, a seed):
+    what `hardened` gives a long-running one, as the CLI spells it, never restarted. `log_files`:
+    the json-file logs kept (None: Docker's default). `memory` as the CLI takes it (`512m`, `1g`), no
+    swap beyond it."""
+    flags = ["--cap-drop=ALL", *(f"--cap-add={c}" for c in sorted(add_capabilities))]
+    flags += ["--security-opt=no-new-privileges:true", *(["--init"] if init else []), "--restart=no"]
+    flags += [f"--memory={memory}", f"--memory-swap={memory}"]
+    flags += [f"--cpus={readback.cpus(cpus)}"] if cpus is not None else []
+    # A real per-container limit: the CLI has it, pulumi-docker's Container has not.
+    flags += [f"--pids-limit={pids_limit}"] if pids_limit is not None else []
+    flags += ["--log-driver=json-file", "--log-opt=max-size=10m"]
+    return flags + ([f"--log-opt=max-file={log_files}"] if log_files is not None else [])
 
 
 def hardened(

@@ -32,7 +32,7 @@ import pulumi
 import pulumi_command as command
 from msgspec import Struct
 
-from flashdrive.docker import readback
+from flashdrive.docker.hardening import one_off_flags
 from flashdrive.model.stack import ResolvedApp
 
 IMAGE_VARIABLE = "FLASHDRIVE_RELEASE_IMAGE"
@@ -80,20 +80,7 @@ def _flags(app: ResolvedApp, container: ReleaseContainer, env_names: Iterable[st
     size = app.size
     flags = ["--name", container.name]
     flags += [f"--label={k}={v}" for k, v in sorted(container.labels.items())]
-    flags += [
-        "--cap-drop=ALL",
-        "--security-opt=no-new-privileges:true",
-        "--init",
-        "--restart=no",
-        f"--memory={size.memory_mib}m",
-        f"--memory-swap={size.memory_mib}m",
-        f"--cpus={readback.cpus(size.cpus)}",
-        # A real per-container limit: the CLI has it, pulumi-docker's Container has not.
-        f"--pids-limit={app.pids_limit}",
-        "--log-driver=json-file",
-        "--log-opt=max-size=10m",
-        "--log-opt=max-file=3",
-    ]
+    flags += one_off_flags(memory=f"{size.memory_mib}m", cpus=size.cpus, pids_limit=app.pids_limit)
     flags += [f"--network={container.networks[0]}"] if container.networks else ["--network=none"]
     for volume, path, read_only in container.volumes:
         flags.append(f"--mount=type=volume,source={volume},target={path}" + (",readonly" if read_only else ""))

@@ -37,6 +37,7 @@ from msgspec import structs
 
 from flashdrive.backup_scripts import DISKS_DIR, dump_file, password_env
 from flashdrive.credentials import REPOSITORY_PASSWORD, Credentials
+from flashdrive.docker.hardening import one_off_flags
 from flashdrive.docker.release import ReleaseContainer, release_command, watched_wait
 from flashdrive.engines import ENGINES
 from flashdrive.labels import LABEL_APP, LABEL_ROLE, LABEL_STACK, ROLE_BACKUPS, ROLE_SCRUB, ROLE_SEED
@@ -175,15 +176,7 @@ def restore_script(stack: ResolvedStack, network: str) -> str:
         name,
         f"--label={LABEL_STACK}={stack.name}",
         f"--label={LABEL_ROLE}={ROLE_SEED}",
-        "--cap-drop=ALL",
-        *[f"--cap-add={c}" for c in CAPABILITIES],
-        "--security-opt=no-new-privileges:true",
-        "--restart=no",
-        "--memory=1g",
-        "--memory-swap=1g",
-        "--pids-limit=512",
-        "--log-driver=json-file",
-        "--log-opt=max-size=10m",
+        *one_off_flags(memory="1g", add_capabilities=CAPABILITIES, pids_limit=512, init=False, log_files=None),
         f"--network={network}",
         f"--mount=type=volume,source={repository},target={REPOSITORY_MOUNT},readonly",
         *[

@@ -32,8 +32,7 @@ import shlex
 import pulumi
 import pulumi_command as command
 
-from flashdrive.docker import readback
-from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES
+from flashdrive.docker.hardening import DATA_IMAGE_CAPABILITIES, one_off_flags
 from flashdrive.labels import LABEL_ROLE, LABEL_STACK, ROLE_UPGRADE
 from flashdrive.major_upgrade import (
     MARKER,
@@ -65,20 +64,7 @@ def upgrade_script(stack: str, db: ResolvedDatabase, grace: int) -> str:
     size = db.size
     labels = f"--label={LABEL_STACK}={stack} --label={LABEL_ROLE}={ROLE_UPGRADE}"
     harden = " ".join(
-        [
-            "--cap-drop=ALL",
-            *(f"--cap-add={c}" for c in sorted(DATA_IMAGE_CAPABILITIES)),
-            "--security-opt=no-new-privileges:true",
-            "--init",
-            "--restart=no",
-            f"--memory={size.memory_mib}m",
-            f"--memory-swap={size.memory_mib}m",
-            f"--cpus={readback.cpus(size.cpus)}",
-            "--log-driver=json-file",
-            "--log-opt=max-size=10m",
-            "--log-opt=max-file=3",
-            labels,
-        ]
+        [*one_off_flags(memory=f"{size.memory_mib}m", cpus=size.cpus, add_capabilities=DATA_IMAGE_CAPABILITIES), labels]
     )
     old_mount = f"--mount=type=volume,source={earlier.volume_name},target={earlier.data_dir}"
     new_mount = f"--mount=type=volume,source={db.volume_name},target={db.data_dir}"
